@@ -1,0 +1,1 @@
+"""Helpers for the test suite (servers, fixtures' building blocks). Not collected as tests."""
