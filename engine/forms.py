@@ -1,0 +1,73 @@
+"""User-task forms: JSON Schema files of the deployment, validated on every submit."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import FieldError, FormValidationError, NotFound
+from .models import DeploymentFile
+
+_cache: dict[tuple[int, str], dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def load_json_file(session: Session, deployment_id: int, path: str) -> dict[str, Any]:
+    """Return a JSON file of a deployment (cached: deployments never change)."""
+    key = (deployment_id, path)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    content = session.scalar(select(DeploymentFile.content).where(
+        DeploymentFile.deployment_id == deployment_id, DeploymentFile.path == path))
+    if content is None:
+        raise NotFound(f"deployment {deployment_id} has no file {path!r}")
+    value = json.loads(content)
+    with _lock:
+        _cache[key] = value
+    return value
+
+
+def schema_problems(schema: Any) -> list[str]:
+    """Return why ``schema`` is not a usable JSON Schema (empty when it is)."""
+    if not isinstance(schema, dict):
+        return ["a form schema must be a JSON object"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [f"invalid JSON Schema at /{'/'.join(map(str, exc.path))}: {exc.message}"]
+    if schema.get("type", "object") != "object":
+        return ["a form schema must describe an object (\"type\": \"object\")"]
+    return []
+
+
+def closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return ``schema`` refusing unknown top-level keys unless it says otherwise."""
+    if "additionalProperties" in schema or "unevaluatedProperties" in schema:
+        return schema
+    return {**schema, "additionalProperties": False}
+
+
+def validate(schema: dict[str, Any], data: Any, where: str) -> None:
+    """Raise :class:`FormValidationError` listing every field of ``data`` that breaks ``schema``."""
+    validator = Draft202012Validator(closed(schema), format_checker=FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return
+    fields = [FieldError("/".join(str(p) for p in e.absolute_path) or _root_field(e), e.message)
+              for e in errors]
+    raise FormValidationError(f"the form of {where} has {len(fields)} error(s)", fields, task=where)
+
+
+def _root_field(error: Any) -> str:
+    if error.validator == "additionalProperties":
+        return "(unknown fields)"
+    if error.validator == "required" and error.message.startswith("'"):
+        return error.message.split("'")[1]
+    return "(form)"

@@ -1,0 +1,293 @@
+"""Validate a bundle: XML, the spiff XSD, SpiffWorkflow's parser, then our own lint.
+
+Every finding is a :class:`~engine.errors.Problem` naming file, element and line. The
+checks run on everything and report everything, so a process owner fixes a bundle in
+one round.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser import VALIDATOR
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+
+from . import forms
+from .bundle import Bundle
+from .errors import HandlerError, Problem
+from .registry import get_handler
+from .spiff import AftersalesParser, HandlerServiceTask
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+KNOWN_EXTENSIONS = {
+    "properties", "property", "serviceTaskOperator", "parameters", "parameter", "resultVariable",
+    "instructionsForEndUser", "preScript", "postScript", "calledDecisionId", "messageVariable",
+    "messagePayload", "processVariableCorrelation", "propertyId", "expression", "variableName",
+    "unitTests", "unitTest", "inputJson", "expectedOutputJson", "retry", "payloadExpression",
+    "scriptsOnInstances", "signalPayload", "errorPayload", "escalationPayload", "allowGuest",
+    "guestConfirmation", "signalButtonLabel", "isPrivate",
+}
+ISO_DURATION = re.compile(r"^R?\d*/?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+
+@dataclass
+class LintResult:
+    """What validation found, and what parsing produced when it succeeded."""
+
+    problems: list[Problem] = field(default_factory=list)
+    specs: dict[str, Any] = field(default_factory=dict)
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    lanes: set[str] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Return only the problems that block a deployment."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    def add(self, file: str, message: str, element_id: str | None = None, line: int | None = None,
+            rule: str = "lint", severity: str = "error") -> None:
+        """Record a problem."""
+        self.problems.append(Problem(file, message, element_id, line or None, severity, rule))
+
+
+def lint_bundle(bundle: Bundle) -> LintResult:
+    """Run every check on ``bundle``; the result carries the specs when no error was found."""
+    result = LintResult()
+    trees = _parse_xml(bundle, result)
+    parser = AftersalesParser()
+    for path, tree in trees.items():
+        ok = _validate_xsd(path, tree, result)
+        ok = _check_ids(path, tree, result) and ok
+        _check_extensions(path, tree, result)
+        if ok:
+            _add_to_parser(parser, path, tree, result)
+    _check_references(trees, result)
+    _check_json(bundle, result)
+    if result.errors:
+        return result
+    _build_specs(parser, trees, result)
+    for name, spec in result.specs.items():
+        _lint_spec(bundle, name, spec, result)
+    return result
+
+
+def _parse_xml(bundle: Bundle, result: LintResult) -> dict[str, Any]:
+    trees: dict[str, Any] = {}
+    for kind in ("bpmn", "dmn"):
+        for path, content in bundle.of_kind(kind).items():
+            try:
+                trees[path] = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+            except etree.XMLSyntaxError as exc:
+                result.add(path, f"not well-formed XML: {exc.msg}", line=exc.lineno, rule="xml")
+    return trees
+
+
+def _validate_xsd(path: str, root: Any, result: LintResult) -> bool:
+    if not path.endswith(".bpmn"):
+        return True
+    VALIDATOR.preprocess(root)
+    if VALIDATOR.validator.validate(root):
+        return True
+    for error in VALIDATOR.validator.error_log:
+        result.add(path, error.message, line=error.line, rule="xsd")
+    return False
+
+
+def _check_ids(path: str, root: Any, result: LintResult) -> bool:
+    """SpiffWorkflow 3.2 indexes extension ids too: an operator id equal to an element id breaks it."""
+    element_ids = {el.get("id"): el for el in root.iter(f"{{{BPMN_NS}}}*") if el.get("id")}
+    ok = True
+    for tag in ("serviceTaskOperator", "parameter"):
+        for ext in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            ext_id = ext.get("id")
+            if ext_id in element_ids:
+                ok = False
+                result.add(path, f"{tag} id {ext_id!r} equals the id of a BPMN element; rename the element "
+                                 f"(SpiffWorkflow 3.2 cannot tell them apart)", ext_id, ext.sourceline, "ids")
+    return ok
+
+
+def _check_extensions(path: str, root: Any, result: LintResult) -> None:
+    for ext in root.iter(f"{{{SPIFF_NS}}}*"):
+        local = etree.QName(ext).localname
+        if local in KNOWN_EXTENSIONS:
+            continue
+        owner = _owner_id(ext)
+        close = difflib.get_close_matches(local, KNOWN_EXTENSIONS, n=1, cutoff=0.75)
+        if close:
+            result.add(path, f"unknown extension spiffworkflow:{local}; did you mean {close[0]}?",
+                       owner, ext.sourceline, "extensions")
+        else:
+            result.add(path, f"unknown extension spiffworkflow:{local} is ignored", owner, ext.sourceline,
+                       "extensions", severity="warning")
+
+
+def _owner_id(el: Any) -> str | None:
+    while el is not None:
+        if etree.QName(el).namespace == BPMN_NS and el.get("id"):
+            return el.get("id")
+        el = el.getparent()
+    return None
+
+
+def _add_to_parser(parser: AftersalesParser, path: str, root: Any, result: LintResult) -> None:
+    try:
+        if path.endswith(".dmn"):
+            parser.add_dmn_xml(root, filename=path)
+        else:
+            parser.add_bpmn_xml(root, filename=path)
+    except ValidationException as exc:
+        result.add(path, str(exc).split("\n")[0], exc.id or None, _line(exc), "parse")
+    except Exception as exc:  # the parser has unwrapped errors (e.g. DMN comments)
+        result.add(path, f"cannot parse: {type(exc).__name__}: {exc}", rule="parse")
+
+
+def _line(exc: ValidationException) -> int | None:
+    line = getattr(exc, "line_number", None)
+    return int(line) if line not in (None, "") else None
+
+
+def _check_references(trees: dict[str, Any], result: LintResult) -> None:
+    processes = {p.get("id") for r in trees.values() for p in r.iter(f"{{{BPMN_NS}}}process")}
+    decisions = {d.get("id") for r in trees.values() for d in r.iter() if etree.QName(d).localname == "decision"}
+    for path, root in trees.items():
+        for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+            target = call.get("calledElement")
+            if not target:
+                result.add(path, "call activity names no process (calledElement)", call.get("id"),
+                           call.sourceline, "references")
+            elif target not in processes:
+                result.add(path, f"call activity calls process {target!r}, which is not in the bundle",
+                           call.get("id"), call.sourceline, "references")
+        for ref in root.iter(f"{{{SPIFF_NS}}}calledDecisionId"):
+            name = (ref.text or "").strip()
+            if name not in decisions:
+                result.add(path, f"business rule task calls decision {name!r}, which is not in the bundle",
+                           _owner_id(ref), ref.sourceline, "references")
+
+
+def _check_json(bundle: Bundle, result: LintResult) -> None:
+    for path, content in bundle.of_kind("json").items():
+        try:
+            json.loads(content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            result.add(path, f"not valid JSON: {exc}", rule="json")
+
+
+def _build_specs(parser: AftersalesParser, trees: dict[str, Any], result: LintResult) -> None:
+    names = {p.get("id"): (p.get("name") or p.get("id"), path)
+             for path, r in trees.items() for p in r.iter(f"{{{BPMN_NS}}}process")}
+    for process_id in parser.get_process_ids():
+        file = names.get(process_id, ("", "?"))[1]
+        try:
+            spec = parser.get_spec(process_id)
+            subs = parser.get_subprocess_specs(process_id)
+        except ValidationException as exc:
+            result.add(exc.file_name or file, str(exc).split("\n")[0], exc.id or process_id, _line(exc), "parse")
+            continue
+        except Exception as exc:
+            result.add(file, f"cannot build process {process_id}: {type(exc).__name__}: {exc}",
+                       process_id, rule="parse")
+            continue
+        result.specs[process_id] = spec
+        result.specs.update(subs)
+        result.dependencies[process_id] = sorted(subs)
+        lanes = sorted({ts.lane for ts in spec.task_specs.values() if getattr(ts, "lane", None)})
+        result.lanes.update(lanes)
+        result.processes.append({"process_id": process_id, "name": names.get(process_id, (process_id,))[0],
+                                 "file": file, "lanes": lanes})
+    for path, root in trees.items():
+        if path.endswith(".dmn"):
+            for d in root.iter():
+                if etree.QName(d).localname == "decision":
+                    result.decisions.append({"process_id": d.get("id"), "name": d.get("name") or d.get("id"),
+                                             "file": path, "lanes": []})
+    if not result.processes:
+        result.add("(bundle)", "the bundle has no executable process (isExecutable=\"true\")", rule="parse")
+
+
+def _lint_spec(bundle: Bundle, name: str, spec: Any, result: LintResult) -> None:
+    file = getattr(spec, "file", None) or "?"
+    for ts in spec.task_specs.values():
+        element = ts.name
+        if isinstance(ts, HandlerServiceTask):
+            _lint_service(file, element, ts, result)
+        if isinstance(ts, UserTask):
+            _lint_form(bundle, file, element, ts, result)
+        evdef = getattr(ts, "event_definition", None)
+        if isinstance(evdef, TimerEventDefinition):
+            _lint_timer(file, element, evdef.expression, result)
+
+
+def _lint_service(file: str, element: str, ts: HandlerServiceTask, result: LintResult) -> None:
+    try:
+        handler = get_handler(ts.operation_name)
+    except HandlerError as exc:
+        result.add(file, exc.message, element, rule="handlers")
+        return
+    for problem in handler.check_arguments(set(ts.operation_params)):
+        result.add(file, f"operator {ts.operation_name!r}: {problem}", element, rule="handlers")
+    for pname, param in ts.operation_params.items():
+        try:
+            ast.parse(param["value"], mode="eval")
+        except SyntaxError as exc:
+            result.add(file, f"parameter {pname!r} value {param['value']!r} is not a Python expression "
+                             f"(literals need quotes): {exc.msg}", element, rule="handlers")
+
+
+def _lint_form(bundle: Bundle, file: str, element: str, ts: Any, result: LintResult) -> None:
+    props = (ts.extensions or {}).get("properties", {})
+    for key in ("formJsonSchemaFilename", "formUiSchemaFilename"):
+        form = props.get(key)
+        if not form:
+            continue
+        content = _find_file(bundle, file, form)
+        if content is None:
+            result.add(file, f"{key} {form!r} is not in the bundle", element, rule="forms")
+            continue
+        try:
+            value = json.loads(content)
+        except ValueError:
+            continue  # reported by _check_json
+        if key == "formJsonSchemaFilename":
+            for message in forms.schema_problems(value):
+                result.add(form, message, element, rule="forms")
+
+
+def _find_file(bundle: Bundle, bpmn_file: str, name: str) -> bytes | None:
+    if name in bundle.files:
+        return bundle.files[name]
+    folder = bpmn_file.rpartition("/")[0]
+    return bundle.files.get(f"{folder}/{name}") if folder else None
+
+
+def _lint_timer(file: str, element: str, expression: str, result: LintResult) -> None:
+    text = (expression or "").strip()
+    if ISO_DURATION.match(text):
+        result.add(file, f"timer expression {text} must be quoted (\"{text}\"): it is a Python expression",
+                   element, rule="timers")
+        return
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        result.add(file, f"timer expression {text!r} is not a Python expression: {exc.msg}", element,
+                   rule="timers")
+        return
+    if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, str):
+        try:
+            TimerEventDefinition.parse_time_or_duration(tree.body.value)
+        except Exception as exc:
+            result.add(file, f"timer value {tree.body.value!r} is not an ISO 8601 date, duration or cycle "
+                             f"({exc})", element, rule="timers")

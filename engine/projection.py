@@ -1,0 +1,278 @@
+"""Derived rows of an instance, recomputed from its workflow at the end of each trigger.
+
+Work items (ready human tasks), timers and message subscriptions are rewritten only
+where they changed, so a trigger that leaves them alone costs no statements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from .audit import canonical
+from .models import Instance, MessageSubscription, Timer, WorkItem
+
+SUMMARY_KEYS = ("priority", "customer_tier", "channel", "fault_category", "product_line")
+
+
+def role_for_lane(lane: str | None) -> str | None:
+    """Return the role a lane maps to: its name in lower snake case ("QA Review" → "qa_review")."""
+    if not lane:
+        return None
+    return re.sub(r"[^a-z0-9]+", "_", lane.strip().lower()).strip("_") or None
+
+
+def lookup(data: dict[str, Any], key: str) -> Any:
+    """Find ``key`` at the top of task data, or one level down (``customer.tier`` style)."""
+    if key in data:
+        return data[key]
+    head, _, tail = key.partition("_")
+    nested = data.get(head)
+    if isinstance(nested, dict) and tail in nested:
+        return nested[tail]
+    return None
+
+
+def task_name(task: Task) -> str:
+    """Return a task's display name (its BPMN name, else its id)."""
+    return task.task_spec.bpmn_name or task.task_spec.name
+
+
+def stage_of(task: Task) -> str:
+    """Return the stage a task belongs to: the enclosing subprocess or call activity, or the process."""
+    workflow = task.workflow
+    if workflow.parent_task_id is not None:
+        parent = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        return task_name(parent)
+    return workflow.spec.description or workflow.spec.name
+
+
+def _timer_due(task: Task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if isinstance(value, str):
+        try:
+            return TimerEventDefinition.parse_time_or_duration(value)
+        except (ValueError, TypeError):
+            return None
+    if isinstance(value, dict) and isinstance(value.get("next"), str):
+        return TimerEventDefinition.parse_time_or_duration(value["next"])
+    return None
+
+
+def waiting_event_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """Return the tasks waiting for an event, across subprocesses."""
+    return [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
+
+
+def sla_due(task: Task) -> datetime | None:
+    """Return the earliest timer attached to the task or to a subprocess enclosing it."""
+    dues: list[datetime] = []
+    current: Task | None = task
+    while current is not None:
+        parent = current.parent
+        if parent is not None:
+            for sibling in parent.children:
+                if sibling is current or sibling.state != TaskState.WAITING:
+                    continue
+                evdef = getattr(sibling.task_spec, "event_definition", None)
+                if isinstance(evdef, TimerEventDefinition):
+                    due = _timer_due(sibling)
+                    if due is not None:
+                        dues.append(due)
+        workflow = current.workflow
+        current = (workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+                   if workflow.parent_task_id is not None else None)
+    return min(dues) if dues else None
+
+
+@dataclass(frozen=True)
+class WorkItemRow:
+    """The desired work-item row of a ready human task."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    role: str | None
+    form: str | None
+    stage: str
+    priority: str | None
+    customer_tier: str | None
+    channel: str | None
+    due_at: datetime | None
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """Return the READY manual (user, manual, none) tasks, subprocesses included."""
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def work_item_for(task: Task) -> WorkItemRow:
+    """Describe a ready human task as a work-item row."""
+    spec = task.task_spec
+    props = (spec.extensions or {}).get("properties", {}) if hasattr(spec, "extensions") else {}
+    lane = _lane_of(task)
+    return WorkItemRow(
+        task_id=str(task.id), element_id=spec.name, name=task_name(task), lane=lane,
+        role=role_for_lane(lane), form=props.get("formJsonSchemaFilename"), stage=stage_of(task),
+        priority=_str(lookup(task.data, "priority")), customer_tier=_str(lookup(task.data, "customer_tier")),
+        channel=_str(lookup(task.data, "channel")), due_at=sla_due(task) or _iso(lookup(task.data, "sla_due_at")),
+    )
+
+
+def _lane_of(task: Task) -> str | None:
+    """Return the task's lane; a task in a lane-less subprocess inherits its caller's lane."""
+    current: Task | None = task
+    while current is not None:
+        lane = getattr(current.task_spec, "lane", None)
+        if lane:
+            return lane
+        workflow = current.workflow
+        current = (workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+                   if workflow.parent_task_id is not None else None)
+    return None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)[:64]
+
+
+def _iso(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+    return None
+
+
+def _fingerprint(rows: list[Any]) -> str:
+    return hashlib.sha1(canonical([asdict(r) for r in rows]).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    """The desired row of a waiting timer."""
+
+    task_id: str
+    element_id: str
+    name: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """The desired row of a waiting message event."""
+
+    task_id: str
+    element_id: str
+    message_name: str
+    correlation_key: str | None
+
+
+def correlation_key(correlations: dict[str, Any]) -> str | None:
+    """Flatten a workflow's correlation mapping into the key messages are routed by."""
+    values: dict[str, Any] = {}
+    for props in correlations.values():
+        if isinstance(props, dict):
+            values.update(props)
+    if not values:
+        return None
+    if len(values) == 1:
+        return str(next(iter(values.values())))
+    return "|".join(f"{k}={values[k]}" for k in sorted(values))
+
+
+def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: datetime) -> list[WorkItemRow]:
+    """Bring work items, timers and subscriptions in line with ``workflow``; return new work items."""
+    fingerprints = dict(instance.projection or {})
+    items = sorted((work_item_for(t) for t in ready_human_tasks(workflow)), key=lambda r: r.task_id)
+    timers: list[TimerRow] = []
+    subs: list[SubscriptionRow] = []
+    for task in waiting_event_tasks(workflow):
+        evdef = task.task_spec.event_definition
+        if isinstance(evdef, TimerEventDefinition):
+            due = _timer_due(task)
+            if due is not None:
+                timers.append(TimerRow(str(task.id), task.task_spec.name, task_name(task), due))
+        elif isinstance(evdef, MessageEventDefinition):
+            key = correlation_key(task.workflow.top_workflow.correlations) or instance.business_key
+            subs.append(SubscriptionRow(str(task.id), task.task_spec.name, evdef.name, key))
+    timers.sort(key=lambda r: r.task_id)
+    subs.sort(key=lambda r: r.task_id)
+
+    new_items: list[WorkItemRow] = []
+    fp = _fingerprint(items)
+    if fingerprints.get("work_items") != fp:
+        new_items = _sync_work_items(session, instance, items, now)
+        fingerprints["work_items"] = fp
+    fp = _fingerprint(timers)
+    if fingerprints.get("timers") != fp:
+        session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+        if timers:
+            session.execute(insert(Timer), [{**asdict(t), "instance_id": instance.id} for t in timers])
+        fingerprints["timers"] = fp
+    fp = _fingerprint(subs)
+    if fingerprints.get("subscriptions") != fp:
+        session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
+        if subs:
+            session.execute(insert(MessageSubscription),
+                            [{**asdict(s), "instance_id": instance.id} for s in subs])
+        fingerprints["subscriptions"] = fp
+    instance.projection = fingerprints
+    instance.next_timer_at = min((t.due_at for t in timers), default=None)
+    return new_items
+
+
+def _sync_work_items(session: Session, instance: Instance, rows: list[WorkItemRow],
+                     now: datetime) -> list[WorkItemRow]:
+    existing = {w.task_id: w for w in session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
+    wanted = {r.task_id: r for r in rows}
+    gone = [tid for tid in existing if tid not in wanted]
+    if gone:
+        session.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
+    new = [{**asdict(r), "instance_id": instance.id, "business_key": instance.business_key,
+            "created_at": now} for tid, r in wanted.items() if tid not in existing]
+    if new:
+        session.execute(insert(WorkItem), new)
+    for tid, row in wanted.items():
+        current = existing.get(tid)
+        if current is None:
+            continue
+        changes = {k: v for k, v in asdict(row).items() if getattr(current, k) != v}
+        if changes:
+            session.execute(update(WorkItem).where(WorkItem.task_id == tid).values(**changes))
+    return [r for tid, r in wanted.items() if tid not in existing]
+
+
+def summarize(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """Return the few facts listings show without loading the workflow."""
+    data = current_data(workflow)
+    summary: dict[str, Any] = {k: _str(lookup(data, k)) for k in SUMMARY_KEYS}
+    ready = ready_human_tasks(workflow)
+    waiting = waiting_event_tasks(workflow)
+    summary["current"] = sorted({task_name(t) for t in ready} | {task_name(t) for t in waiting})[:10]
+    summary["stage"] = stage_of(ready[0]) if ready else (stage_of(waiting[0]) if waiting else None)
+    return summary
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """Return the instance's data as of now (``workflow.data`` is only filled at the end)."""
+    if workflow.is_completed() and workflow.data:
+        return workflow.data
+    last = workflow.last_task
+    return dict(last.data) if last is not None else dict(workflow.task_tree.data)

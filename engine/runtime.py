@@ -1,0 +1,307 @@
+"""The engine's public operations: start, complete, message, timers, cancel, retry.
+
+Each operation is one trigger in the caller's transaction (``Database.transaction()``):
+lock the instance, load, act, run engine steps until everything waits, save, write
+derived rows and audit events. Concurrent triggers on one instance serialize on the
+instance row; the loser sees the task already completed, or a version conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock, forms, spiff, store
+from .audit import instance_stream
+from .config import Settings
+from .errors import (
+    IncidentError,
+    InvalidInput,
+    MessageNotCorrelated,
+    NotFound,
+    PermissionDenied,
+    TaskClaimed,
+    TaskNotReady,
+)
+from .identity import Actor
+from .models import AuditEvent, Deployment, Incident, Instance, MessageSubscription, ProcessDefinition, WorkItem
+from .trigger import Trigger
+
+clock.install()
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """The outcome of starting an instance."""
+
+    instance_id: int
+    business_key: str | None
+    status: str
+
+
+class Runtime:
+    """Runs process instances; holds the process-wide spec and instance caches."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.specs = store.SpecCache()
+        self.instances = store.InstanceCache(settings.instance_cache_size)
+
+    # --- start -----------------------------------------------------------------------------
+    def start(self, session: Session, process_id: str, data: dict[str, Any] | None = None,
+              business_key: str | None = None, actor: str = "system",
+              deployment_id: int | None = None) -> StartResult:
+        """Start an instance of ``process_id`` (latest active deployment) and run it until it waits."""
+        data = check_data(data or {}, "start data")
+        definition = find_definition(session, process_id, deployment_id)
+        specs = self.specs.get(session, definition.deployment_id)
+        deps = self.specs.dependencies(session, definition.deployment_id, process_id)
+        workflow = spiff.new_workflow(specs[process_id], {n: specs[n] for n in deps})
+        workflow.task_tree.data.update(data)
+        now = clock.now()
+        instance = Instance(business_key=business_key, deployment_id=definition.deployment_id,
+                            process_id=process_id, status="active", started_at=now, started_by=actor,
+                            updated_at=now, summary={}, projection={}, state="",
+                            serializer_version=spiff.SERIALIZER_VERSION)
+        session.add(instance)
+        session.flush()
+        trigger = Trigger(self, session, instance, workflow, actor, now)
+        trigger.audit("instance.created", {"process_id": process_id, "deployment_id": definition.deployment_id,
+                                           "business_key": business_key, "data": data})
+        trigger.advance()
+        trigger.finish()
+        return StartResult(instance.id, business_key, instance.status)
+
+    # --- human tasks -----------------------------------------------------------------------
+    def complete_task(self, session: Session, task_id: str, actor: Actor,
+                      data: dict[str, Any] | None = None) -> Instance:
+        """Complete a ready human task with form data, as ``actor``."""
+        data = check_data(data or {}, "form data")
+        item = self._work_item(session, task_id)
+        authorize(actor, item)
+        if item.assignee not in (None, actor.username):
+            raise TaskClaimed(f"task {item.name!r} of {item.business_key or item.instance_id} is claimed "
+                              f"by {item.assignee}", task=task_id)
+        instance, trigger = self._begin(session, item.instance_id, actor.username)
+        task = self._ready_task(trigger, task_id)
+        schema_file = item.form
+        if schema_file:
+            schema = forms.load_json_file(session, instance.deployment_id, schema_file)
+            forms.validate(schema, data, where=item.name)
+        elif data:
+            raise InvalidInput(f"task {item.name!r} has no form; it takes no data", task=task_id)
+        trigger.complete_human_task(task, data, actor.username)
+        trigger.advance()
+        trigger.finish()
+        return instance
+
+    def claim(self, session: Session, task_id: str, actor: Actor) -> WorkItem:
+        """Take a ready task for ``actor``."""
+        item = self._work_item(session, task_id)
+        authorize(actor, item)
+        if item.assignee == actor.username:
+            return item
+        if item.assignee is not None:
+            raise TaskClaimed(f"task {item.name!r} is already claimed by {item.assignee}", task=task_id)
+        return self._assign(session, item, actor.username, actor.username, "task.claimed", None)
+
+    def unclaim(self, session: Session, task_id: str, actor: Actor) -> WorkItem:
+        """Give a claimed task back to its group."""
+        item = self._work_item(session, task_id)
+        authorize(actor, item)
+        if item.assignee != actor.username and not actor.is_supervisor:
+            raise TaskClaimed(f"task {item.name!r} is claimed by {item.assignee}", task=task_id)
+        return self._assign(session, item, None, actor.username, "task.unclaimed", None)
+
+    def reassign(self, session: Session, task_id: str, actor: Actor, assignee: str | None,
+                 reason: str) -> WorkItem:
+        """Give a task to another user (supervisors only), with a reason for the trail."""
+        if not actor.is_supervisor:
+            raise PermissionDenied("only supervisors may reassign tasks")
+        if not reason.strip():
+            raise InvalidInput("a reason is required to reassign a task", field="reason")
+        item = self._work_item(session, task_id)
+        return self._assign(session, item, assignee, actor.username, "task.reassigned", reason.strip())
+
+    def _assign(self, session: Session, item: WorkItem, assignee: str | None, by: str, kind: str,
+                reason: str | None) -> WorkItem:
+        instance = store.lock_instance(session, item.instance_id)
+        session.refresh(item)
+        now = clock.now()
+        previous = item.assignee
+        item.assignee, item.claimed_at = assignee, (now if assignee else None)
+        from .audit import PendingEvent, write_instance_events
+
+        write_instance_events(session, instance, [PendingEvent(
+            kind, by, now, {"from": previous, "to": assignee, "reason": reason, "name": item.name},
+            item.task_id, item.element_id)])
+        instance.updated_at = now
+        session.flush()
+        return item
+
+    # --- messages, timers ------------------------------------------------------------------
+    def deliver_message(self, session: Session, name: str, key: str, payload: dict[str, Any] | None = None,
+                        actor: str = "system") -> list[int]:
+        """Deliver message ``name`` to every instance waiting for it with correlation ``key``."""
+        payload = check_data(payload or {}, "message payload")
+        subs = list(session.scalars(select(MessageSubscription).where(
+            MessageSubscription.message_name == name, MessageSubscription.correlation_key == str(key))
+            .order_by(MessageSubscription.instance_id)))
+        if not subs:
+            raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
+                                       message=name, key=key)
+        delivered: list[int] = []
+        for instance_id in sorted({s.instance_id for s in subs}):
+            instance, trigger = self._begin(session, instance_id, actor)
+            waiting = [t for t in trigger.workflow.event_manager.tasks.values()
+                       if t.state == TaskState.WAITING and getattr(t.task_spec.event_definition, "name", None) == name]
+            if not waiting:
+                continue
+            task = waiting[0]
+            evdef = task.task_spec.event_definition
+            correlations = evdef.details(task).correlations
+            try:
+                trigger.workflow.send_event(BpmnEvent(evdef, payload=payload, correlations=correlations))
+            except WorkflowException as exc:
+                raise MessageNotCorrelated(f"instance {instance_id} refused message {name!r}: {exc}") from exc
+            trigger.audit("message.received", {"message": name, "key": str(key), "payload": payload}, task)
+            trigger.advance()
+            trigger.finish()
+            delivered.append(instance_id)
+        if not delivered:
+            raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
+                                       message=name, key=key)
+        return delivered
+
+    def fire_timers(self, session: Session, instance_id: int, actor: str = "worker") -> Instance:
+        """Fire every due timer of an instance and run it on."""
+        instance, trigger = self._begin(session, instance_id, actor)
+        trigger.advance()
+        trigger.finish()
+        return instance
+
+    # --- cancel, incidents -----------------------------------------------------------------
+    def cancel(self, session: Session, instance_id: int, actor: str, reason: str = "") -> Instance:
+        """Cancel a running instance."""
+        instance, trigger = self._begin(session, instance_id, actor)
+        if instance.status in ("completed", "cancelled"):
+            raise TaskNotReady(f"instance {instance_id} has already ended ({instance.status})")
+        trigger.workflow.cancel()
+        trigger.audit("instance.cancelled", {"reason": reason})
+        trigger.finish()
+        return instance
+
+    def retry(self, session: Session, incident_id: int, actor: str = "system") -> Incident:
+        """Run a failed task again; the incident resolves if it now succeeds."""
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFound(f"incident {incident_id} does not exist")
+        if incident.status == "resolved":
+            raise IncidentError(f"incident {incident_id} is already resolved")
+        instance, trigger = self._begin(session, incident.instance_id, actor,
+                                        attempts={incident.task_id: incident.attempts})
+        try:
+            task = trigger.workflow.get_task_from_id(UUID(incident.task_id))
+        except Exception as exc:
+            raise IncidentError(f"task of incident {incident_id} is gone from the instance") from exc
+        if task.state != TaskState.ERROR:
+            raise IncidentError(f"task of incident {incident_id} is not failed any more")
+        trigger.audit("incident.retried", {"incident": incident_id, "attempt": incident.attempts + 1}, task)
+        task.reset_branch(None)
+        trigger.advance()
+        trigger.finish()
+        return incident
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _begin(self, session: Session, instance_id: int, actor: str,
+               attempts: dict[str, int] | None = None) -> tuple[Instance, Trigger]:
+        instance = store.lock_instance(session, instance_id)
+        workflow = store.checkout(session, instance, self.specs, self.instances)
+        return instance, Trigger(self, session, instance, workflow, actor, clock.now(), attempts)
+
+    def _work_item(self, session: Session, task_id: str) -> WorkItem:
+        item = session.get(WorkItem, task_id)
+        if item is not None:
+            return item
+        done = session.scalar(select(AuditEvent.kind).where(
+            AuditEvent.task_id == task_id, AuditEvent.kind.in_(("task.completed", "task.cancelled")))
+            .limit(1))
+        if done:
+            raise TaskNotReady(f"task {task_id} was already completed", task=task_id)
+        raise NotFound(f"task {task_id} does not exist or is not waiting for anyone", task=task_id)
+
+    def _ready_task(self, trigger: Trigger, task_id: str) -> Any:
+        try:
+            task = trigger.workflow.get_task_from_id(UUID(task_id))
+        except Exception as exc:
+            raise NotFound(f"task {task_id} is not part of instance {trigger.instance.id}") from exc
+        if task.state != TaskState.READY:
+            state = TaskState.get_name(task.state).lower()
+            raise TaskNotReady(f"task {projection_name(task)!r} is {state}, not ready "
+                               f"(already completed?)", task=task_id)
+        return task
+
+
+def projection_name(task: Any) -> str:
+    """Return a task's display name."""
+    return task.task_spec.bpmn_name or task.task_spec.name
+
+
+def authorize(actor: Actor, item: WorkItem) -> None:
+    """Refuse unless ``actor`` holds the role of the task's lane."""
+    if not actor.may_work_in(item.role):
+        raise PermissionDenied(f"{actor.username} may not work on {item.name!r} "
+                               f"(lane {item.lane!r} needs role {item.role!r})", task=item.task_id)
+
+
+def find_definition(session: Session, process_id: str, deployment_id: int | None = None) -> ProcessDefinition:
+    """Return the definition of ``process_id`` in the active (or given) deployment."""
+    query = (select(ProcessDefinition).join(Deployment)
+             .where(ProcessDefinition.process_id == process_id, ProcessDefinition.kind == "process"))
+    if deployment_id is not None:
+        query = query.where(ProcessDefinition.deployment_id == deployment_id)
+    definition = session.scalars(query.order_by(Deployment.activated_at.desc(), Deployment.id.desc())
+                                 .limit(1)).first()
+    if definition is None:
+        known = sorted(set(session.scalars(select(ProcessDefinition.process_id)
+                                           .where(ProcessDefinition.kind == "process"))))
+        raise NotFound(f"process {process_id!r} is not deployed"
+                       + (f"; deployed: {', '.join(known)}" if known else ""), process=process_id)
+    return definition
+
+
+def check_data(data: Any, what: str) -> dict[str, Any]:
+    """Refuse data that is not a JSON object or that SpiffWorkflow could not store."""
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{what} must be a JSON object, got {type(data).__name__}")
+    bad = _find_reserved(data, "")
+    if bad:
+        raise InvalidInput(f"{what} may not use the reserved key 'typename' (at {bad})", field=bad)
+    return data
+
+
+def _find_reserved(value: Any, path: str) -> str | None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}/{key}"
+            if key == "typename":
+                return here
+            found = _find_reserved(item, here)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_reserved(item, f"{path}/{index}")
+            if found:
+                return found
+    return None
+
+
+__all__ = ["Runtime", "StartResult", "authorize", "find_definition", "instance_stream"]

@@ -1,0 +1,235 @@
+"""One trigger on one instance: act, run engine steps until everything waits, save.
+
+Everything a trigger does — the workflow state, derived rows, incidents and audit
+events — is written in the caller's transaction; either all of it lands or none.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from . import projection, store
+from .audit import PendingEvent, jsonable, write_instance_events
+from .errors import ScriptError
+from .models import Incident, Instance
+from .service import ServiceRunner
+from .spiff import AftersalesScriptEngine, UncaughtBusinessError
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+MAX_ENGINE_PASSES = 1000
+
+
+def data_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Return what changed between two data snapshots: ``{"set": {...}, "unset": [...]}``."""
+    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    removed = sorted(k for k in before if k not in after)
+    delta: dict[str, Any] = {}
+    if changed:
+        delta["set"] = changed
+    if removed:
+        delta["unset"] = removed
+    return delta
+
+
+def element_type(task: Task) -> str:
+    """Return the BPMN element type of a task (``UserTask``, ``ExclusiveGateway`` …)."""
+    return type(task.task_spec).__name__
+
+
+class Trigger:
+    """The work of one transaction on one instance."""
+
+    def __init__(self, rt: Runtime, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                 actor: str, now: datetime, attempts: dict[str, int] | None = None) -> None:
+        self.rt = rt
+        self.session = session
+        self.instance = instance
+        self.workflow = workflow
+        self.actor = actor
+        self.now = now
+        self.events: list[PendingEvent] = []
+        self.services = ServiceRunner(session, instance, now, actor, attempts)
+        self.script_failures: dict[str, BaseException] = {}
+        workflow.script_engine = AftersalesScriptEngine(self.services)
+        self._snapshots: dict[str, dict[str, Any]] = {}
+        self._current: Task | None = None
+
+    # --- audit ---------------------------------------------------------------------------
+    def audit(self, kind: str, data: dict[str, Any] | None = None, task: Task | None = None,
+              actor: str | None = None) -> None:
+        """Queue an audit event for this trigger."""
+        self.events.append(PendingEvent(
+            kind=kind, actor=actor or self.actor, at=self.now, data=data or {},
+            task_id=str(task.id) if task is not None else None,
+            element_id=task.task_spec.name if task is not None else None,
+        ))
+
+    def _will_complete(self, task: Task) -> None:
+        self._current = task
+        if task.task_spec.bpmn_id is not None:
+            self._snapshots[str(task.id)] = copy.deepcopy(task.data)
+
+    def _did_complete(self, task: Task) -> None:
+        self._current = None
+        before = self._snapshots.pop(str(task.id), {})
+        if task.task_spec.bpmn_id is None:
+            return  # SpiffWorkflow's internal tasks (Start, joins, EndJoin) are not BPMN elements
+        if task.state == TaskState.COMPLETED:
+            evdef = getattr(task.task_spec, "event_definition", None)
+            kind = "timer.fired" if isinstance(evdef, TimerEventDefinition) else "task.completed"
+            self.audit(kind, {"name": projection.task_name(task), "type": element_type(task),
+                              "delta": data_delta(before, task.data)}, task, actor="system")
+        elif task.state == TaskState.STARTED:
+            self.audit("task.started", {"name": projection.task_name(task), "type": element_type(task)},
+                       task, actor="system")
+
+    def complete_human_task(self, task: Task, data: dict[str, Any], actor: str) -> None:
+        """Merge form data into a ready human task and complete it."""
+        before = copy.deepcopy(task.data)
+        add = getattr(task.task_spec, "add_data_from_form", None)
+        if add is not None:
+            add(task, data)
+        else:
+            task.data.update(data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise ScriptError(f"completing {projection.task_name(task)!r} failed: {exc}",
+                              task=task.task_spec.name) from exc
+        self.audit("task.completed", {"name": projection.task_name(task), "type": element_type(task),
+                                      "form": jsonable(data), "delta": data_delta(before, task.data)},
+                   task, actor=actor)
+
+    # --- running -------------------------------------------------------------------------
+    def advance(self) -> None:
+        """Fire due timers and run engine steps until everything waits or fails."""
+        wf = self.workflow
+        for _ in range(MAX_ENGINE_PASSES):
+            try:
+                wf.refresh_timers()
+                wf.do_engine_steps(will_complete_task=self._will_complete,
+                                   did_complete_task=self._did_complete)
+                return
+            except (SpiffWorkflowException, UncaughtBusinessError, Exception) as exc:  # noqa: B014
+                self._record_failure(exc)
+        raise WorkflowException("the engine did not settle after many failing passes")
+
+    def _record_failure(self, exc: BaseException) -> None:
+        current = self._current
+        self._current = None
+        if current is not None and current.state == TaskState.COMPLETED:
+            self._did_complete(current)
+        failed = [t for t in self.workflow.get_tasks(state=TaskState.ERROR)
+                  if str(t.id) not in self.script_failures]
+        if not failed:
+            raise exc  # not tied to a task: let the whole trigger roll back
+        for task in failed:
+            self.script_failures[str(task.id)] = exc
+            self.audit("task.failed", {"name": projection.task_name(task), "type": element_type(task),
+                                       "error": _describe(exc)}, task, actor="system")
+
+    # --- finishing -----------------------------------------------------------------------
+    def finish(self) -> None:
+        """Save state, derived rows, incidents and audit events (then the caller commits)."""
+        with self.session.no_autoflush:
+            self._finish()
+
+    def _finish(self) -> None:
+        wf, inst = self.workflow, self.instance
+        self._sync_incidents()
+        if wf.is_completed():
+            inst.status = "completed" if wf.success else "cancelled"
+            inst.ended_at = inst.ended_at or self.now
+            if not any(e.kind in ("instance.completed", "instance.cancelled") for e in self.events):
+                self.audit("instance.completed" if wf.success else "instance.cancelled", {}, actor="system")
+        elif wf.get_tasks(state=TaskState.ERROR):
+            inst.status = "incident"
+        else:
+            inst.status = "active"
+        new_items = projection.sync(self.session, inst, wf, self.now)
+        for item in new_items:
+            self.events.append(PendingEvent("task.ready", "system", self.now,
+                                            {"name": item.name, "lane": item.lane, "role": item.role},
+                                            item.task_id, item.element_id))
+        inst.summary = projection.summarize(wf)
+        inst.updated_at = self.now
+        write_instance_events(self.session, inst, self.events)
+        store.save(self.session, inst, wf, self.rt.instances)
+
+    def _sync_incidents(self) -> None:
+        wf, inst = self.workflow, self.instance
+        errored = {str(t.id): t for t in wf.get_tasks(state=TaskState.ERROR)}
+        if not errored and inst.status != "incident":
+            return
+        open_incidents = {i.task_id: i for i in self.session.scalars(
+            select(Incident).where(Incident.instance_id == inst.id, Incident.status != "resolved"))}
+        settings = self.rt.settings
+        for task_id, task in errored.items():
+            exc = self.script_failures.get(task_id)
+            failure = self.services.failures.get(task_id)
+            incident = open_incidents.get(task_id)
+            if exc is None and incident is not None:
+                continue  # failed in an earlier trigger and not retried now
+            error = failure.error if failure is not None else exc
+            retryable = failure is not None and failure.retryable
+            if incident is None:
+                incident = Incident(instance_id=inst.id, task_id=task_id, element_id=task.task_spec.name,
+                                    element_name=projection.task_name(task), attempts=0,
+                                    created_at=self.now, details={})
+                self.session.add(incident)
+            incident.attempts += 1
+            incident.error_type = _error_type(error)
+            incident.message = _describe(error)
+            incident.details = {"operator": failure.operator if failure else None,
+                                "task_trace": getattr(error, "task_trace", None),
+                                "line": getattr(error, "line_number", None) or None}
+            incident.updated_at = self.now
+            if retryable and incident.attempts < settings.handler_max_attempts:
+                incident.status = "retrying"
+                backoff = settings.handler_backoff_seconds * 2 ** (incident.attempts - 1)
+                incident.next_retry_at = self.now + timedelta(seconds=backoff)
+            else:
+                incident.status = "open"
+                incident.next_retry_at = None
+            self.audit("incident.opened" if incident.attempts == 1 else "incident.failed_again",
+                       {"attempts": incident.attempts, "status": incident.status,
+                        "error": incident.message}, task, actor="system")
+        for task_id, incident in open_incidents.items():
+            if task_id not in errored:
+                incident.status = "resolved"
+                incident.resolved_at = self.now
+                incident.updated_at = self.now
+                incident.next_retry_at = None
+                self.events.append(PendingEvent("incident.resolved", self.actor, self.now,
+                                                {"incident": incident.id}, task_id, incident.element_id))
+
+
+def _error_type(error: BaseException | None) -> str:
+    if error is None:
+        return "Unknown"
+    inner = getattr(error, "exception", None)
+    if isinstance(error, UncaughtBusinessError):
+        return f"BusinessError:{error.error.code}"
+    return type(inner).__name__ if isinstance(inner, BaseException) else type(error).__name__
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    text = str(error)
+    notes = getattr(error, "__notes__", None) or getattr(error, "notes", None)
+    if notes:
+        text += " (" + "; ".join(str(n) for n in notes) + ")"
+    return text[:2000]
