@@ -226,7 +226,7 @@ class AuditEvent(Base):
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(48))
-    task_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     element_id: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))

@@ -156,7 +156,7 @@ class Runtime:
             .order_by(MessageSubscription.instance_id)))
         if not subs:
             raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
-                                       message=name, key=key)
+                                       message_name=name, key=key)
         delivered: list[int] = []
         for instance_id in sorted({s.instance_id for s in subs}):
             instance, trigger = self._begin(session, instance_id, actor)
@@ -177,7 +177,7 @@ class Runtime:
             delivered.append(instance_id)
         if not delivered:
             raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
-                                       message=name, key=key)
+                                       message_name=name, key=key)
         return delivered
 
     def fire_timers(self, session: Session, instance_id: int, actor: str = "worker") -> Instance:

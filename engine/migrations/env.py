@@ -1,0 +1,37 @@
+"""Alembic environment: every table of engine and handlers lives on ``engine.db.Base``."""
+
+from alembic import context
+from sqlalchemy import pool
+
+from engine.db import Base, create_engine
+from engine.models import *  # noqa: F403  (register the engine's tables)
+from engine.registry import load_handlers
+
+load_handlers()  # handler modules register their own tables
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL without a database connection."""
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run migrations against the configured database."""
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

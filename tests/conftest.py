@@ -1,0 +1,116 @@
+"""Fixtures that build real objects: a migrated database (SQLite file and PostgreSQL), a
+frozen clock, a runtime, deployed bundles, users.
+
+Every test that asks for ``database`` runs once per backend in
+``AFTERSALES_TEST_DATABASES`` (default ``sqlite,postgresql``): the PostgreSQL server is
+started on loopback by the first such test and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine import clock as engine_clock
+from engine.bundle import read_bundle
+from engine.config import load_settings
+from engine.db import Database
+from engine.deploy import DeployResult, deploy
+from engine.identity import Actor, create_user
+from engine.migrate import upgrade
+from engine.runtime import Runtime
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROCESSES = Path(__file__).parent.parent / "processes"
+BACKENDS = [b.strip() for b in os.environ.get("AFTERSALES_TEST_DATABASES", "sqlite,postgresql").split(",")
+            if b.strip()]
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that tests copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A running PostgreSQL server on loopback with a migrated template database."""
+    from tests.support.postgres import create_database, running_postgres
+
+    with running_postgres(tmp_path_factory.mktemp("pg")) as admin_url:
+        template_url = create_database(admin_url, "aftersales_template")
+        upgrade(template_url)
+        yield admin_url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, migrated database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "aftersales.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    from tests.support.postgres import create_database, drop_database
+
+    admin = request.getfixturevalue("postgres_admin")
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    url = create_database(admin, name, template="aftersales_template")
+    yield url
+    drop_database(admin, name)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A :class:`Database` on a fresh, migrated database."""
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[engine_clock.FrozenClock]:
+    """A frozen clock installed for the whole process (SpiffWorkflow's timers included)."""
+    frozen = engine_clock.FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    previous = engine_clock.set_clock(frozen)
+    yield frozen
+    engine_clock.set_clock(previous)
+
+
+@pytest.fixture
+def runtime() -> Runtime:
+    """A runtime with quick retries (attempts 3, backoff 10 s)."""
+    return Runtime(load_settings(handler_max_attempts=3, handler_backoff_seconds=10))
+
+
+@pytest.fixture
+def deploy_fixture(database: Database):
+    """Deploy a folder of ``tests/fixtures`` (or any path) and return the result."""
+
+    def _deploy(name: str | Path, actor: str = "owner") -> DeployResult:
+        path = Path(name) if Path(name).is_absolute() else FIXTURES / name
+        with database.transaction() as session:
+            return deploy(session, read_bundle([path]), actor)
+
+    return _deploy
+
+
+@pytest.fixture
+def make_user(database: Database):
+    """Create a user with roles and return its :class:`Actor`."""
+
+    def _make(username: str, *roles: str) -> Actor:
+        with database.transaction() as session:
+            create_user(session, username, "correct-horse-1", list(roles))
+        return Actor(username, frozenset(roles))
+
+    return _make
