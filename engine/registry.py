@@ -47,6 +47,14 @@ class HandlerContext:
     attempt: int = 1
     actor: str = "system"
     extra: dict[str, Any] = field(default_factory=dict)
+    on_business_key: Callable[[str], None] | None = None
+
+    def set_business_key(self, key: str) -> None:
+        """Make ``key`` (a ticket number) the business key of the running instance."""
+        if self.on_business_key is None:
+            raise HandlerError("this call cannot set a business key")
+        self.on_business_key(key)
+        self.business_key = key
 
     @property
     def idempotency_key(self) -> str:

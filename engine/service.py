@@ -57,6 +57,7 @@ class ServiceRunner:
             session=self.session, instance_id=self.instance.id, business_key=self.instance.business_key,
             task_id=task_id, element_id=task.task_spec.name, now=self.now,
             attempt=self.attempts.get(task_id, 0) + 1, actor=self.actor,
+            on_business_key=self._set_business_key,
         )
         try:
             with self.session.begin_nested():
@@ -72,6 +73,15 @@ class ServiceRunner:
             raise
         self.calls.append({"task_id": task_id, "operator": operator, "arguments": arguments})
         return result
+
+    def _set_business_key(self, key: str) -> None:
+        _set_business_key_on(self.instance, key)
+
+
+def _set_business_key_on(instance: Instance, key: str) -> None:
+    if not isinstance(key, str) or not key.strip() or len(key) > 64:
+        raise HandlerError(f"business key {key!r} must be a non-empty string of at most 64 characters")
+    instance.business_key = key
 
 
 def _jsonable_result(operator: str, result: Any) -> Any:
