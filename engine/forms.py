@@ -18,17 +18,33 @@ _cache: dict[tuple[int, str], dict[str, Any]] = {}
 _lock = threading.Lock()
 
 
+_files: dict[tuple[int, str], bytes] = {}
+
+
+def load_file(session: Session, deployment_id: int, path: str) -> bytes:
+    """Return a file of a deployment, by exact path or by name in any folder (cached)."""
+    key = (deployment_id, path)
+    content = _files.get(key)
+    if content is not None:
+        return content
+    rows = session.execute(select(DeploymentFile.path, DeploymentFile.content).where(
+        DeploymentFile.deployment_id == deployment_id,
+        (DeploymentFile.path == path) | DeploymentFile.path.like(f"%/{path}"))).all()
+    exact = [c for p, c in rows if p == path] or [c for _p, c in sorted(rows)]
+    if not exact:
+        raise NotFound(f"deployment {deployment_id} has no file {path!r}")
+    with _lock:
+        _files[key] = exact[0]
+    return exact[0]
+
+
 def load_json_file(session: Session, deployment_id: int, path: str) -> dict[str, Any]:
     """Return a JSON file of a deployment (cached: deployments never change)."""
     key = (deployment_id, path)
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    content = session.scalar(select(DeploymentFile.content).where(
-        DeploymentFile.deployment_id == deployment_id, DeploymentFile.path == path))
-    if content is None:
-        raise NotFound(f"deployment {deployment_id} has no file {path!r}")
-    value = json.loads(content)
+    value = json.loads(load_file(session, deployment_id, path))
     with _lock:
         _cache[key] = value
     return value

@@ -40,6 +40,7 @@ class HandlerContext:
 
     session: Session
     instance_id: int
+    deployment_id: int
     business_key: str | None
     task_id: str
     element_id: str
@@ -55,6 +56,12 @@ class HandlerContext:
             raise HandlerError("this call cannot set a business key")
         self.on_business_key(key)
         self.business_key = key
+
+    def read_file(self, path: str) -> bytes:
+        """Return a file of the instance's deployment (templates, rules: versioned with the process)."""
+        from .forms import load_file
+
+        return load_file(self.session, self.deployment_id, path)
 
     @property
     def idempotency_key(self) -> str:

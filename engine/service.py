@@ -54,7 +54,8 @@ class ServiceRunner:
             self.failures[task_id] = HandlerFailure(operator, exc, retryable=False)
             raise
         ctx = HandlerContext(
-            session=self.session, instance_id=self.instance.id, business_key=self.instance.business_key,
+            session=self.session, instance_id=self.instance.id,
+            deployment_id=self.instance.deployment_id, business_key=self.instance.business_key,
             task_id=task_id, element_id=task.task_spec.name, now=self.now,
             attempt=self.attempts.get(task_id, 0) + 1, actor=self.actor,
             on_business_key=self._set_business_key,
