@@ -270,7 +270,10 @@ def _find_file(bundle: Bundle, bpmn_file: str, name: str) -> bytes | None:
     if name in bundle.files:
         return bundle.files[name]
     folder = bpmn_file.rpartition("/")[0]
-    return bundle.files.get(f"{folder}/{name}") if folder else None
+    if folder and f"{folder}/{name}" in bundle.files:
+        return bundle.files[f"{folder}/{name}"]
+    matches = [c for p, c in sorted(bundle.files.items()) if p.endswith(f"/{name}")]
+    return matches[0] if matches else None
 
 
 def _lint_timer(file: str, element: str, expression: str, result: LintResult) -> None:
