@@ -1,0 +1,158 @@
+"""The background worker: fires due timers, retries failed handlers, runs registered jobs.
+
+Each claim is made inside the transaction that does the work: on PostgreSQL with
+``FOR UPDATE SKIP LOCKED`` (many workers share the load; a worker that dies releases
+its row lock with its connection, so nothing stays claimed), on SQLite by the single
+writer lock. Overdue timers fire at once after a restart, earliest first.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, true
+from sqlalchemy.orm import Session
+
+from . import clock
+from .db import Database, is_sqlite
+from .errors import AftersalesError, StoreUnavailable
+from .models import Incident, Instance
+from .runtime import Runtime
+
+log = logging.getLogger("aftersales.worker")
+
+Job = Callable[[Database, datetime], int]
+_JOBS: dict[str, Job] = {}
+
+
+def register_job(name: str, job: Job) -> None:
+    """Run ``job(db, now) -> items done`` on every worker pass (e.g. the notification outbox)."""
+    _JOBS[name] = job
+
+
+@dataclass
+class PassStats:
+    """What one worker pass did."""
+
+    timers_fired: int = 0
+    retries: int = 0
+    failures: int = 0
+    jobs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Return how many items the pass handled."""
+        return self.timers_fired + self.retries + sum(self.jobs.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stats as JSON-able data."""
+        return {"timers_fired": self.timers_fired, "retries": self.retries, "failures": self.failures,
+                "jobs": self.jobs}
+
+
+def _claim(session: Session, query: Any) -> Any:
+    if not is_sqlite(session):
+        query = query.with_for_update(skip_locked=True)
+    return session.scalars(query.limit(1)).first()
+
+
+class Worker:
+    """Runs passes over due work until stopped."""
+
+    def __init__(self, db: Database, runtime: Runtime, batch_size: int = 50) -> None:
+        self.db = db
+        self.runtime = runtime
+        self.batch_size = batch_size
+        self.stopping = threading.Event()
+
+    def run_once(self) -> PassStats:
+        """Handle everything due now (at most ``batch_size`` of each kind) and return what was done."""
+        from .registry import load_handlers
+
+        load_handlers()  # handler modules register their jobs (outbox delivery …)
+        stats = PassStats()
+        now = clock.now()
+        skip: set[int] = set()
+        while stats.timers_fired < self.batch_size and not self.stopping.is_set():
+            if not self._fire_one(now, skip, stats):
+                break
+        skip_incidents: set[int] = set()
+        while stats.retries < self.batch_size and not self.stopping.is_set():
+            if not self._retry_one(now, skip_incidents, stats):
+                break
+        for name, job in sorted(_JOBS.items()):
+            try:
+                stats.jobs[name] = job(self.db, clock.now())
+            except Exception:  # a failing job must not stop timers and retries
+                log.exception("worker job %s failed", name)
+                stats.failures += 1
+        return stats
+
+    def _fire_one(self, now: datetime, skip: set[int], stats: PassStats) -> bool:
+        query = (select(Instance).where(Instance.next_timer_at <= now,
+                                        Instance.status.in_(("active", "incident")),
+                                        Instance.id.not_in(skip) if skip else true())
+                 .order_by(Instance.next_timer_at, Instance.id))
+        claimed: int | None = None
+        try:
+            with self.db.transaction() as session:
+                instance = _claim(session, query)
+                if instance is None:
+                    return False
+                claimed = instance.id
+                skip.add(claimed)
+                self.runtime.fire_timers(session, claimed)
+            stats.timers_fired += 1
+        except StoreUnavailable:
+            raise
+        except AftersalesError as exc:
+            log.warning("timers of instance %s failed: %s", claimed, exc)
+            stats.failures += 1
+        return True
+
+    def _retry_one(self, now: datetime, skip: set[int], stats: PassStats) -> bool:
+        query = (select(Incident).where(Incident.status == "retrying", Incident.next_retry_at <= now,
+                                        Incident.id.not_in(skip) if skip else true())
+                 .order_by(Incident.next_retry_at, Incident.id))
+        try:
+            with self.db.transaction() as session:
+                incident = _claim(session, query)
+                if incident is None:
+                    return False
+                skip.add(incident.id)
+                self.runtime.retry(session, incident.id, actor="worker")
+            stats.retries += 1
+        except StoreUnavailable:
+            raise
+        except AftersalesError as exc:
+            log.warning("retry failed: %s", exc)
+            stats.failures += 1
+        return True
+
+    def run_forever(self, poll_seconds: float = 2.0) -> None:
+        """Run passes until SIGTERM/SIGINT; the current trigger always finishes first."""
+        self._install_signals()
+        backoff = poll_seconds
+        while not self.stopping.is_set():
+            try:
+                stats = self.run_once()
+                backoff = poll_seconds
+            except StoreUnavailable as exc:
+                log.warning("database unavailable, backing off %.0fs: %s", backoff, exc)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            if stats.total == 0:
+                self.stopping.wait(poll_seconds)
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())

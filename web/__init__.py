@@ -1,0 +1,41 @@
+"""The Flask web UI and REST API of aftersales (``create_app``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from .services import Services
+
+
+def create_app(config: dict[str, Any] | None = None, services: Services | None = None) -> Flask:
+    """Build the app: defaults, then ``AFTERSALES_*`` environment, then ``config``."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("AFTERSALES_SECRET_KEY") or secrets.token_hex(32),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.from_prefixed_env("AFTERSALES")
+    if config:
+        app.config.update(config)
+    app.extensions["aftersales"] = services or Services.from_settings()
+
+    from .setup import init_app
+
+    init_app(app)
+    return app
+
+
+def get_services() -> Services:
+    """Return the services of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["aftersales"]

@@ -1,0 +1,134 @@
+"""``aftersales serve``, ``aftersales demo`` and ``aftersales users``: running the product."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from engine.bundle import read_bundle
+from engine.deploy import deploy as deploy_bundle
+from engine.identity import ROLES, create_user
+from engine.migrate import upgrade
+from engine.models import User
+from engine.worker import Worker
+
+from .cli import _services, handled, main
+
+DEMO_USERS = [
+    ("agent", "Alice Agent", ["agent"]),
+    ("tech", "Tom Technician", ["technician"]),
+    ("warehouse", "Wendy Warehouse", ["warehouse"]),
+    ("supervisor", "Sam Supervisor", ["supervisor"]),
+    ("qa", "Quinn QA", ["qa"]),
+    ("owner", "Olga Process-Owner", ["process_owner"]),
+    ("auditor", "Aude Auditor", ["auditor"]),
+    ("admin", "Adam Admin", ["admin"]),
+]
+
+
+def demo_password() -> str:
+    """Return the demo users' password (``AFTERSALES_DEMO_PASSWORD``, else the documented default)."""
+    return os.environ.get("AFTERSALES_DEMO_PASSWORD", "demo-pass-1")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="run the timer/retry/notification worker in a background thread")
+@click.pass_context
+@handled
+def serve(ctx: click.Context, host: str, port: int, worker: bool) -> None:
+    """Serve the web UI and API (development server; see README for gunicorn)."""
+    from . import create_app
+
+    services = _services(ctx)
+    app = create_app(services=services)
+    if worker:
+        _start_worker_thread(services)
+    click.echo(f"aftersales on http://{host}:{port}/  (database {services.settings.database_url})")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _start_worker_thread(services) -> None:  # type: ignore[no-untyped-def]
+    w = Worker(services.db, services.runtime, services.settings.worker_batch_size)
+
+    def loop() -> None:
+        while True:
+            try:
+                w.run_once()
+            except Exception:
+                logging.getLogger("aftersales.worker").exception("worker pass failed")
+            w.stopping.wait(services.settings.worker_poll_seconds)
+
+    threading.Thread(target=loop, name="aftersales-worker", daemon=True).start()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="prepare the database and exit")
+@click.pass_context
+@handled
+def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
+    """Migrate the database, deploy processes/, seed demo users and data, then serve."""
+    services = _services(ctx)
+    upgrade(services.settings.database_url)
+    processes = services.settings.processes_dir
+    with services.db.transaction() as session:
+        if processes.is_dir() and any(processes.glob("*.bpmn")):
+            result = deploy_bundle(session, read_bundle([processes], "aftersales"), "demo")
+            click.echo(f"processes: {result.name} v{result.version} ({', '.join(result.processes)})")
+        seeded = seed_demo_users(session)
+    click.echo(f"demo users: {', '.join(seeded) or 'already there'} (password: see README)")
+    _load_catalogue(services, processes / "data")
+    if not no_serve:
+        ctx.invoke(serve, host=host, port=port, worker=True)
+
+
+def seed_demo_users(session) -> list[str]:  # type: ignore[no-untyped-def]
+    """Create the demo users that don't exist yet; return their names."""
+    existing = set(session.scalars(select(User.username)))
+    created = []
+    for username, name, roles in DEMO_USERS:
+        if username not in existing:
+            create_user(session, username, demo_password(), roles, display_name=name,
+                        email=f"{username}@aftersales.example", by="demo")
+            created.append(username)
+    return created
+
+
+def _load_catalogue(services, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    if not folder.is_dir():
+        return
+    from handlers import demo as demo_data
+
+    with services.db.transaction() as session:
+        summary = demo_data.load_catalogue(session, folder)
+    click.echo(f"demo catalogue: {summary}")
+
+
+@main.group()
+def users() -> None:
+    """Manage staff accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, type=click.Choice(sorted(ROLES)), required=True)
+@click.option("--name", default="")
+@click.option("--email", default="")
+@click.password_option(envvar="AFTERSALES_NEW_USER_PASSWORD")
+@click.pass_context
+@handled
+def users_create(ctx: click.Context, username: str, roles: tuple[str, ...], name: str, email: str,
+                 password: str) -> None:
+    """Create a staff account with one or more roles."""
+    with _services(ctx).db.transaction() as session:
+        create_user(session, username, password, list(roles), name, email, by="cli")
+    click.echo(f"user {username} created with role(s) {', '.join(roles)}")
