@@ -18,7 +18,6 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser import VALIDATOR
-from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from . import forms
 from .bundle import Bundle
@@ -74,9 +73,9 @@ def lint_bundle(bundle: Bundle) -> LintResult:
         if ok:
             _add_to_parser(parser, path, tree, result)
     _check_references(trees, result)
+    _check_flows(trees, result)
     _check_json(bundle, result)
-    if result.errors:
-        return result
+    _lint_forms(bundle, trees, result)
     _build_specs(parser, trees, result)
     for name, spec in result.specs.items():
         _lint_spec(bundle, name, spec, result)
@@ -214,7 +213,7 @@ def _build_specs(parser: AftersalesParser, trees: dict[str, Any], result: LintRe
                 if etree.QName(d).localname == "decision":
                     result.decisions.append({"process_id": d.get("id"), "name": d.get("name") or d.get("id"),
                                              "file": path, "lanes": []})
-    if not result.processes:
+    if not result.processes and not result.errors:
         result.add("(bundle)", "the bundle has no executable process (isExecutable=\"true\")", rule="parse")
 
 
@@ -224,8 +223,6 @@ def _lint_spec(bundle: Bundle, name: str, spec: Any, result: LintResult) -> None
         element = ts.name
         if isinstance(ts, HandlerServiceTask):
             _lint_service(file, element, ts, result)
-        if isinstance(ts, UserTask):
-            _lint_form(bundle, file, element, ts, result)
         evdef = getattr(ts, "event_definition", None)
         if isinstance(evdef, TimerEventDefinition):
             _lint_timer(file, element, evdef.expression, result)
@@ -247,23 +244,38 @@ def _lint_service(file: str, element: str, ts: HandlerServiceTask, result: LintR
                              f"(literals need quotes): {exc.msg}", element, rule="handlers")
 
 
-def _lint_form(bundle: Bundle, file: str, element: str, ts: Any, result: LintResult) -> None:
-    props = (ts.extensions or {}).get("properties", {})
-    for key in ("formJsonSchemaFilename", "formUiSchemaFilename"):
-        form = props.get(key)
-        if not form:
-            continue
-        content = _find_file(bundle, file, form)
-        if content is None:
-            result.add(file, f"{key} {form!r} is not in the bundle", element, rule="forms")
-            continue
-        try:
-            value = json.loads(content)
-        except ValueError:
-            continue  # reported by _check_json
-        if key == "formJsonSchemaFilename":
-            for message in forms.schema_problems(value):
-                result.add(form, message, element, rule="forms")
+def _check_flows(trees: dict[str, Any], result: LintResult) -> None:
+    """Name dangling sequence flows plainly (SpiffWorkflow's own message misleads)."""
+    for path, root in trees.items():
+        for container in root.iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}subProcess"):
+            ids = {el.get("id") for el in container if el.get("id")}
+            for flow in container.findall(f"{{{BPMN_NS}}}sequenceFlow"):
+                for end in ("sourceRef", "targetRef"):
+                    ref = flow.get(end)
+                    if ref not in ids:
+                        result.add(path, f"sequence flow {flow.get('id')!r} has {end} {ref!r}, which is not an "
+                                         f"element of {container.get('id')!r}", flow.get("id"),
+                                   flow.sourceline, "flows")
+
+
+def _lint_forms(bundle: Bundle, trees: dict[str, Any], result: LintResult) -> None:
+    for path, root in trees.items():
+        for prop in root.iter(f"{{{SPIFF_NS}}}property"):
+            key, form = prop.get("name"), prop.get("value")
+            if key not in ("formJsonSchemaFilename", "formUiSchemaFilename") or not form:
+                continue
+            element = _owner_id(prop)
+            content = _find_file(bundle, path, form)
+            if content is None:
+                result.add(path, f"{key} {form!r} is not in the bundle", element, prop.sourceline, "forms")
+                continue
+            try:
+                value = json.loads(content)
+            except ValueError:
+                continue  # reported by _check_json
+            if key == "formJsonSchemaFilename":
+                for message in forms.schema_problems(value):
+                    result.add(form, message, element, rule="forms")
 
 
 def _find_file(bundle: Bundle, bpmn_file: str, name: str) -> bytes | None:
