@@ -40,6 +40,10 @@ def _inplacevar(op: str, target: Any, value: Any) -> Any:
         raise ScriptError(f"operator {op} is not allowed in scripts") from None
 
 
+def _no_import(name: str, *args: Any, **kwargs: Any) -> Any:
+    raise ScriptError(f"import of {name!r} is not allowed in BPMN scripts; call a service handler instead")
+
+
 def _build_globals() -> dict[str, Any]:
     builtins = dict(safe_globals["__builtins__"])
     builtins.update(limited_builtins)
@@ -49,6 +53,7 @@ def _build_globals() -> dict[str, Any]:
         builtins[name] = __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
     for name in ("string", "math", "random", "whrandom", "same_type", "test", "DateTime"):
         builtins.pop(name, None)  # modules and odd helpers stay out of task data
+    builtins["__import__"] = _no_import
     return {
         "__builtins__": builtins,
         "_getattr_": safer_getattr,
@@ -77,7 +82,10 @@ def compile_script(source: str, mode: str) -> Any:
         try:
             code = compile_restricted(source, "<string>", mode)
         except SyntaxError as exc:  # RestrictedPython's own errors carry lineno=None
-            raise ScriptError(f"script refused by the sandbox: {exc.msg or exc.args[0]}") from None
+            reason = exc.msg or exc.args[0]
+            if isinstance(reason, tuple | list):
+                reason = "; ".join(str(r) for r in reason)
+            raise ScriptError(f"script refused by the sandbox: {reason}") from None
         if len(_CODE_CACHE) > 4096:
             _CODE_CACHE.clear()
         _CODE_CACHE[key] = code
