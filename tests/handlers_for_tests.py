@@ -24,3 +24,34 @@ def check_stock(ctx: HandlerContext, sku: str, quantity: int = 1) -> dict:
     if sku.startswith("OUT"):
         raise BusinessError("OUT_OF_STOCK", f"{sku} is out of stock", {"sku": sku})
     return {"sku": sku, "quantity": quantity, "task": ctx.element_id}
+
+
+@handler("test.flaky")
+def flaky(ctx: HandlerContext, key: str) -> dict:
+    """Fail while FAILURES[key] > 0, recording every attempt."""
+    CALLS.append({"op": "flaky", "key": key, "attempt": ctx.attempt})
+    if FAILURES.get(key, 0) > 0:
+        FAILURES[key] -= 1
+        raise ConnectionError(f"upstream for {key} unreachable")
+    return {"key": key, "attempt": ctx.attempt}
+
+
+@handler("test.write_then_fail")
+def write_then_fail(ctx: HandlerContext, name: str) -> dict:
+    """Create a role, then fail: the savepoint must undo the write."""
+    from engine.identity import ensure_role
+
+    ensure_role(ctx.session, name)
+    raise RuntimeError("failed after writing")
+
+
+@handler("test.non_json")
+def non_json(value: int) -> dict:
+    """Return something that is not JSON."""
+    return {"value": {value}}
+
+
+@handler("test.business")
+def business(code: str) -> dict:
+    """Raise the business error ``code``."""
+    raise BusinessError(code, f"business says {code}", {"hint": "call the customer"})
