@@ -31,6 +31,7 @@ def _services(ctx: click.Context) -> Services:
     obj = ctx.ensure_object(dict)
     if "services" not in obj:
         obj["services"] = Services.from_settings()
+        ctx.find_root().call_on_close(obj["services"].db.dispose)
     return obj["services"]
 
 
