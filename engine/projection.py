@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -215,11 +215,9 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     timers.sort(key=lambda r: r.task_id)
     subs.sort(key=lambda r: r.task_id)
 
-    new_items: list[WorkItemRow] = []
-    fp = _fingerprint(items)
-    if fingerprints.get("work_items") != fp:
-        new_items = _sync_work_items(session, instance, items, now)
-        fingerprints["work_items"] = fp
+    item_fps = {r.task_id: _fingerprint([r])[:32] + (instance.business_key or "") for r in items}
+    new_items = _sync_work_items(session, instance, items, fingerprints.get("work_items") or {}, item_fps, now)
+    fingerprints["work_items"] = item_fps
     fp = _fingerprint(timers)
     if fingerprints.get("timers") != fp:
         session.execute(delete(Timer).where(Timer.instance_id == instance.id))
@@ -238,25 +236,22 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     return new_items
 
 
-def _sync_work_items(session: Session, instance: Instance, rows: list[WorkItemRow],
-                     now: datetime) -> list[WorkItemRow]:
-    existing = {w.task_id: w for w in session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
+def _sync_work_items(session: Session, instance: Instance, rows: list[WorkItemRow], stored: dict[str, str],
+                     wanted_fps: dict[str, str], now: datetime) -> list[WorkItemRow]:
+    """Write only the differences; ``stored`` holds the fingerprints of the rows as last written."""
     wanted = {r.task_id: r for r in rows}
-    gone = [tid for tid in existing if tid not in wanted]
+    gone = [tid for tid in stored if tid not in wanted]
     if gone:
         session.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
-    new = [{**asdict(r), "instance_id": instance.id, "business_key": instance.business_key,
-            "created_at": now} for tid, r in wanted.items() if tid not in existing]
+    new = [r for tid, r in wanted.items() if tid not in stored]
     if new:
-        session.execute(insert(WorkItem), new)
+        session.execute(insert(WorkItem), [{**asdict(r), "instance_id": instance.id,
+                                            "business_key": instance.business_key, "created_at": now} for r in new])
     for tid, row in wanted.items():
-        current = existing.get(tid)
-        if current is None:
-            continue
-        changes = {k: v for k, v in asdict(row).items() if getattr(current, k) != v}
-        if changes:
-            session.execute(update(WorkItem).where(WorkItem.task_id == tid).values(**changes))
-    return [r for tid, r in wanted.items() if tid not in existing]
+        if tid in stored and stored[tid] != wanted_fps[tid]:
+            values = {**asdict(row), "business_key": instance.business_key}
+            session.execute(update(WorkItem).where(WorkItem.task_id == tid).values(**values))
+    return new
 
 
 def summarize(workflow: BpmnWorkflow) -> dict[str, Any]:

@@ -61,9 +61,11 @@ class ServiceRunner:
             on_business_key=self._set_business_key,
         )
         try:
-            with self.session.begin_nested():
-                result = handler.call(ctx, arguments)
-                result = _jsonable_result(operator, result)
+            if handler.wants_context:  # it may write: a savepoint undoes its writes if it fails
+                with self.session.begin_nested():
+                    result = _jsonable_result(operator, handler.call(ctx, arguments))
+            else:
+                result = _jsonable_result(operator, handler.call(ctx, arguments))
         except BusinessError:
             raise
         except HandlerError as exc:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from . import forms, projection, store
 from .audit import events_for
-from .errors import NotFound, PermissionDenied
+from .errors import InvalidInput, NotFound, PermissionDenied
 from .identity import Actor
 from .models import AuditEvent, Incident, Instance, MessageSubscription, Timer, User, UserRole, Role, WorkItem
 from .queries import count_tasks
@@ -31,9 +31,6 @@ PERSONAL_KEYS = ("name", "phone", "email", "address", "wechat")
 #: roles that see customers' contact data unmasked
 PERSONAL_DATA_ROLES = frozenset({"agent", "technician", "supervisor"})
 CUSTOMER_MESSAGES = ("quote_response", "customer_confirmation", "survey_answered")
-
-__all__ = ["count_tasks"]
-
 
 # --- tasklist ----------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -110,6 +107,23 @@ def worklist_choices(session: Session) -> dict[str, list[str]]:
     return out
 
 
+@dataclass
+class TasklistPage:
+    """One tasklist page: its rows, the matching total, the count per tab and filter choices."""
+
+    items: list[WorkItem]
+    total: int
+    counts: dict[str, int]
+    choices: dict[str, list[str]]
+
+
+def tasklist_page(session: Session, actor: Actor, wl: Worklist, now: datetime,
+                  soon_seconds: int = 4 * 3600) -> TasklistPage:
+    """Return everything the tasklist page shows for ``wl``."""
+    items, total = list_worklist(session, actor, wl, now, soon_seconds)
+    return TasklistPage(items, total, count_tasks(session, actor), worklist_choices(session))
+
+
 def users_with_role(session: Session, role: str | None) -> list[tuple[str, str]]:
     """Return ``(username, display name)`` of active users holding ``role`` (any role when None)."""
     query = select(User.username, User.display_name).where(User.active.is_(True))
@@ -117,6 +131,15 @@ def users_with_role(session: Session, role: str | None) -> list[tuple[str, str]]
         query = query.join(UserRole, UserRole.user_id == User.id).join(Role, Role.id == UserRole.role_id).where(
             or_(Role.name == role, Role.name.in_(("supervisor",))))
     return [(u, n) for u, n in session.execute(query.distinct().order_by(User.username))]
+
+
+def check_assignee(session: Session, username: str, role: str | None) -> None:
+    """Refuse a reassignment target that does not exist, is inactive or lacks the lane's role."""
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None or not user.active:
+        raise InvalidInput(f"user {username!r} does not exist or is inactive", field="assignee")
+    if not Actor.of(user).may_work_in(role):
+        raise InvalidInput(f"user {username!r} does not hold the role {role!r} of this task", field="assignee")
 
 
 def _escape_like(text: str) -> str:
@@ -357,3 +380,162 @@ def waiting_messages(session: Session, instance_id: int) -> set[str]:
     """Return the message names an instance waits for."""
     return set(session.scalars(select(MessageSubscription.message_name)
                                .where(MessageSubscription.instance_id == instance_id)))
+
+
+def task_role(session: Session, task_id: str) -> str | None:
+    """Return the role of a ready task's lane."""
+    item = session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFound(f"task {task_id} is not waiting for anyone", task=task_id)
+    return item.role
+
+
+# --- search and duplicates (read the ticketing handler's tables when they are there) -------
+@dataclass
+class Hit:
+    """One search result."""
+
+    ticket: str
+    instance_id: int
+    status: str
+    customer: str
+    product: str
+    opened_at: datetime | None
+    matched: str
+
+
+def _ticketing() -> Any:
+    try:
+        from handlers import ticketing
+    except ImportError:  # the handlers package is optional for the engine
+        return None
+    return ticketing
+
+
+def search_tickets(session: Session, actor: Actor, text: str, limit: int = 50) -> list[Hit]:
+    """Find tickets by number, phone, e-mail, serial number or customer name."""
+    text = text.strip()[:200]
+    if not text:
+        return []
+    reveal = reveal_personal(actor)
+    hits: dict[str, Hit] = {}
+    tk = _ticketing()
+    if tk is not None:
+        conditions = [(tk.Ticket.number.like(f"{_escape_like(text.upper())}%", escape="\\"), "ticket")]
+        serial = tk.normalize_serial(text)
+        if serial:
+            conditions.append((tk.Product.serial_number == serial, "serial"))
+        if reveal:
+            phone, email = tk.normalize_phone(text), tk.normalize_email(text)
+            if phone and len(phone) >= 5:
+                conditions.append((tk.Customer.phone == phone, "phone"))
+            if email:
+                conditions.append((tk.Customer.email == email, "email"))
+            if len(text) >= 2:
+                conditions.append((func.lower(tk.Customer.name).like(f"%{_escape_like(text.lower())}%",
+                                                                     escape="\\"), "name"))
+        for condition, what in conditions:
+            rows = session.scalars(select(tk.Ticket).join(tk.Customer, tk.Ticket.customer_id == tk.Customer.id)
+                                   .join(tk.Product, tk.Ticket.product_id == tk.Product.id).where(condition)
+                                   .order_by(tk.Ticket.opened_at.desc()).limit(limit))
+            for t in rows:
+                name = t.customer.name if reveal else mask(t.customer.name)
+                hits.setdefault(t.number, Hit(t.number, t.instance_id, t.status, name,
+                                              f"{t.product.model} {t.product.serial_number}".strip(),
+                                              t.opened_at, what))
+    for inst in session.scalars(select(Instance).where(Instance.business_key.like(
+            f"{_escape_like(text)}%", escape="\\")).order_by(Instance.id.desc()).limit(limit)):
+        key = inst.business_key or str(inst.id)
+        hits.setdefault(key, Hit(key, inst.id, inst.status, "", "", inst.started_at, "ticket"))
+    return list(hits.values())[:limit]
+
+
+def open_duplicate(session: Session, customer: dict[str, Any], product: dict[str, Any]) -> str | None:
+    """Return the open ticket of the same customer (phone or e-mail) about the same serial, if any."""
+    tk = _ticketing()
+    if tk is None:
+        return None
+    serial = tk.normalize_serial(product.get("serial_number"))
+    phone, email = tk.normalize_phone(customer.get("phone")), tk.normalize_email(customer.get("email"))
+    same = [c for c in (tk.Customer.phone == phone if phone else None,
+                        tk.Customer.email == email if email else None) if c is not None]
+    if not serial or not same:
+        return None
+    return session.scalars(
+        select(tk.Ticket.number).join(tk.Product, tk.Ticket.product_id == tk.Product.id)
+        .join(tk.Customer, tk.Ticket.customer_id == tk.Customer.id)
+        .where(tk.Ticket.status != "closed", tk.Product.serial_number == serial, or_(*same))
+        .order_by(tk.Ticket.opened_at.desc()).limit(1)).first()
+
+
+# --- what a customer may see ---------------------------------------------------------------
+@dataclass
+class PublicStatus:
+    """A ticket as its customer sees it: plain milestones, no internal data."""
+
+    ticket: str
+    state: str  # received | in_progress | waiting_for_customer | closed | cancelled
+    milestones: list[tuple[datetime, str]]
+    actions: list[str]
+    quote: dict[str, Any]
+    product: str
+    language: str
+
+
+def _digits(value: Any) -> str:
+    digits = re.sub(r"\D", "", value) if isinstance(value, str) else ""
+    digits = digits.removeprefix("00")
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+def contact_matches(customer: Any, contact: str) -> bool:
+    """Tell whether ``contact`` is the customer's phone number or e-mail address."""
+    if not isinstance(customer, dict) or not contact.strip():
+        return False
+    if "@" in contact:
+        return str(customer.get("email") or "").strip().lower() == contact.strip().lower()
+    digits = _digits(contact)
+    return len(digits) >= 5 and digits == _digits(customer.get("phone"))
+
+
+def public_status(session: Session, specs: store.SpecCache, ticket: str, contact: str | None) -> PublicStatus:
+    """Return a ticket's customer view; with ``contact``, only if it is the customer's phone or e-mail."""
+    refused = NotFound("no ticket matches this number and contact")
+    instance = session.scalars(select(Instance).where(Instance.business_key == ticket.strip().upper())
+                               .order_by(Instance.id.desc()).limit(1)).first()
+    if instance is None:
+        raise refused
+    data = instance_data(session, specs, instance)
+    if contact is not None and not contact_matches(data.get("customer"), contact):
+        raise refused
+    actions = [m for m in CUSTOMER_MESSAGES if m in waiting_messages(session, instance.id)]
+    state = {"completed": "closed", "cancelled": "cancelled"}.get(instance.status, "in_progress")
+    if actions:
+        state = "waiting_for_customer"
+    milestones = [(instance.started_at, "received")]
+    for note in notifications_for(session, instance.business_key):
+        milestone = note.get("milestone")
+        at = note.get("created_at") or note.get("at")
+        if milestone and milestone not in ("received", "reminder") and isinstance(at, datetime):
+            milestones.append((at, str(milestone)))
+    for event in session.scalars(select(AuditEvent).where(
+            AuditEvent.stream == f"instance:{instance.id}",
+            AuditEvent.kind.in_(("message.received", "instance.completed", "instance.cancelled")))
+            .order_by(AuditEvent.seq)):
+        message = (event.data or {}).get("message")
+        if event.kind == "message.received" and message in CUSTOMER_MESSAGES:
+            milestones.append((event.at, f"answered:{message}"))
+        elif event.kind != "message.received":
+            milestones.append((event.at, "closed" if event.kind == "instance.completed" else "cancelled"))
+    quote = _first_dict(data, "quote")
+    public_quote = {k: quote[k] for k in ("total", "customer_pays", "covered", "currency", "lines", "valid_until")
+                    if k in quote}
+    product = _first_dict(data, "product")
+    language = str(_first_dict(data, "customer").get("language") or "")
+    return PublicStatus(instance.business_key or "", state, sorted(milestones, key=lambda m: m[0]), actions,
+                        public_quote, str(product.get("model") or ""), language)
+
+
+def business_key_of(session: Session, instance_id: int) -> str | None:
+    """Return an instance's business key (the ticket number, once the process set it)."""
+    return session.scalar(select(Instance.business_key).where(Instance.id == instance_id))
