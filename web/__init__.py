@@ -22,6 +22,15 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
+        SESSION_IDLE_MINUTES=120,
+        DISPLAY_TIMEZONE="UTC",
+        SLA_SOON_SECONDS=4 * 3600,
+        TASKS_PER_PAGE=50,
+        RATELIMIT_LOGIN=(10, 300),
+        RATELIMIT_STATUS=(10, 300),
+        CUSTOMER_LINK_DAYS=30,
+        INTAKE_PROCESS="after_sales",
+        RATELIMIT_REQUEST=(5, 600),
     )
     app.config.from_prefixed_env("AFTERSALES")
     if config:

@@ -1,14 +1,18 @@
-"""Signing in and out."""
+"""Signing in and out, and the end of idle or over-long sessions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import UserMixin, login_required, login_user, logout_user
+from datetime import datetime, timedelta
 
-from engine.identity import Actor, authenticate
-from engine.models import User
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from . import get_services
+from engine import clock
+from engine.errors import NotFound
+from engine.identity import Actor, authenticate, get_user
+
+from . import get_services, limits
+from .i18n import translate as _
 from .setup import login_manager
 
 bp = Blueprint("auth", __name__)
@@ -17,10 +21,10 @@ bp = Blueprint("auth", __name__)
 class SignedIn(UserMixin):
     """The signed-in member of staff, as Flask-Login sees them."""
 
-    def __init__(self, user: User) -> None:
-        self.id = user.username
-        self.display_name = user.display_name
-        self.actor = Actor.of(user)
+    def __init__(self, username: str, display_name: str, actor: Actor) -> None:
+        self.id = username
+        self.display_name = display_name
+        self.actor = actor
 
     @property
     def roles(self) -> frozenset[str]:
@@ -31,31 +35,36 @@ class SignedIn(UserMixin):
 @login_manager.user_loader
 def load_user(username: str) -> SignedIn | None:
     """Reload the signed-in user for each request (roles may have changed)."""
-    from sqlalchemy import select
-
     with get_services().db.transaction(write=False) as s:
-        user = s.scalars(select(User).where(User.username == username, User.active.is_(True))).one_or_none()
-        return SignedIn(user) if user is not None else None
+        try:
+            user = get_user(s, username)
+        except NotFound:
+            return None
+        return SignedIn(user.username, user.display_name, Actor.of(user)) if user.active else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     """Show the sign-in form and sign in."""
-    if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        password = request.form.get("password", "")
-        with get_services().db.transaction(write=False) as s:
-            user = authenticate(s, username, password)
-            signed = SignedIn(user) if user else None
-        if signed is None:
-            flash("Unknown user or wrong password.", "error")
-            return render_template("login.html", username=username), 401
-        session.clear()
-        session.permanent = True
-        login_user(signed)
-        target = request.args.get("next", "")
-        return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("index"))
-    return render_template("login.html", username="")
+    if request.method == "GET":
+        return render_template("login.html", username="")
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")
+    limits.check("login", username)
+    with get_services().db.transaction(write=False) as s:
+        user = authenticate(s, username, password)
+        signed = SignedIn(user.username, user.display_name, Actor.of(user)) if user else None
+    if signed is None:
+        flash(_("Unknown user or wrong password."), "error")
+        return render_template("login.html", username=username), 401
+    _fresh_session()
+    session.permanent = True
+    session["seen"] = clock.now().isoformat()
+    login_user(signed)
+    target = request.args.get("next", "")
+    return redirect(
+        target if target.startswith("/") and not target.startswith("//") else url_for("index")
+    )
 
 
 @bp.post("/logout")
@@ -63,5 +72,37 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     """Sign out."""
     logout_user()
-    session.clear()
+    _fresh_session()
     return redirect(url_for("auth.login"))
+
+
+def _fresh_session() -> None:
+    """Empty the session (a new one on sign-in and sign-out), keeping the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def expire_idle_session():  # type: ignore[no-untyped-def]
+    """Sign out a user idle for longer than ``SESSION_IDLE_MINUTES``."""
+    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+        return None
+    from flask import current_app
+
+    now = clock.now()
+    seen = session.get("seen")
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if seen is None or now - datetime.fromisoformat(seen) > idle:
+        logout_user()
+        _fresh_session()
+        flash(_("Your session expired. Please sign in again."), "error")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session["seen"] = now.isoformat()
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Register the sign-in pages and the idle-session check."""
+    app.register_blueprint(bp)
+    app.before_request(expire_idle_session)

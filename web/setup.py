@@ -1,12 +1,15 @@
-"""Extensions, blueprints and error handlers wired into the app."""
+"""Extensions, blueprints, error handlers and security headers wired into the app."""
 
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from engine.errors import AftersalesError
+
+from .limits import RateLimiter
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -17,10 +20,17 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    app.extensions.setdefault("aftersales_limiter", RateLimiter())
 
-    from . import auth
+    from . import auth, i18n, intake, rendering, selfservice, task_page, tasks, tickets
 
-    app.register_blueprint(auth.bp)
+    i18n.init_app(app)
+    rendering.init_app(app)
+    auth.init_app(app)
+    for module in (tasks, task_page, intake, tickets, selfservice):
+        app.register_blueprint(module.bp)
+    app.add_url_rule("/", "index", tasks.index)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
@@ -30,13 +40,23 @@ def init_app(app: Flask) -> None:
     def aftersales_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
             return jsonify(exc.to_dict()), exc.http_status
-        return render_template("error.html", error=exc), exc.http_status
+        return render_template(
+            "error.html", status=exc.http_status, message=exc.message
+        ), exc.http_status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):
             return jsonify(code="csrf_failed", message=exc.description), 400
-        return render_template("error.html", error=exc, message=exc.description), 400
+        return render_template("error.html", status=400, message=exc.description), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            return jsonify(
+                code=exc.name.lower().replace(" ", "_"), message=exc.description
+            ), exc.code
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -44,7 +64,14 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; font-src 'self' data:; frame-ancestors 'none'")
+            "script-src 'self'; font-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+            "base-uri 'self'",
+        )
+        if request.endpoint and not request.endpoint.startswith("static"):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

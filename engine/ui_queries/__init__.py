@@ -1,0 +1,71 @@
+"""Read queries the staff and customer web pages need (plain SQLAlchemy, no Flask).
+
+The tasklist pages through ``work_item`` with indexed filters; the task and ticket pages
+read one instance's data from a private, read-only copy of its stored workflow and its
+audit trail. Personal data is masked here, before any page sees it, for roles that may
+not read it. Handler tables (tickets, customers, products, the notification outbox) are
+read only when the handlers package is installed.
+"""
+
+from __future__ import annotations
+
+from .customer import CUSTOMER_MESSAGES, PublicStatus, contact_matches, public_status
+from .search import Hit, open_duplicate, search_tickets
+from .tasklist import (
+    TasklistPage,
+    Worklist,
+    check_assignee,
+    list_worklist,
+    task_role,
+    tasklist_page,
+    users_with_role,
+    worklist_choices,
+)
+from .tickets import (
+    Step,
+    TaskDetail,
+    TicketContext,
+    TicketDetail,
+    business_key_of,
+    find_ticket,
+    instance_data,
+    mask,
+    next_task_for,
+    notifications_for,
+    reveal_personal,
+    task_detail,
+    ticket_context,
+    ticket_detail,
+)
+
+__all__ = [
+    "CUSTOMER_MESSAGES",
+    "Hit",
+    "PublicStatus",
+    "Step",
+    "TaskDetail",
+    "TasklistPage",
+    "TicketContext",
+    "TicketDetail",
+    "Worklist",
+    "business_key_of",
+    "check_assignee",
+    "contact_matches",
+    "find_ticket",
+    "instance_data",
+    "list_worklist",
+    "mask",
+    "next_task_for",
+    "notifications_for",
+    "open_duplicate",
+    "public_status",
+    "reveal_personal",
+    "search_tickets",
+    "task_detail",
+    "task_role",
+    "tasklist_page",
+    "ticket_context",
+    "ticket_detail",
+    "users_with_role",
+    "worklist_choices",
+]

@@ -1,0 +1,111 @@
+"""What a customer may see of a ticket: plain milestones and the answers awaited, no internals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import store
+from ..errors import NotFound
+from ..models import (
+    AuditEvent,
+    Instance,
+)
+from .tickets import first_dict, instance_data, notifications_for, waiting_messages
+
+CUSTOMER_MESSAGES = ("quote_response", "customer_confirmation", "survey_answered")
+
+
+# --- what a customer may see ---------------------------------------------------------------
+@dataclass
+class PublicStatus:
+    """A ticket as its customer sees it: plain milestones, no internal data."""
+
+    ticket: str
+    state: str  # received | in_progress | waiting_for_customer | closed | cancelled
+    milestones: list[tuple[datetime, str]]
+    actions: list[str]
+    quote: dict[str, Any]
+    product: str
+    language: str
+
+
+def _digits(value: Any) -> str:
+    digits = re.sub(r"\D", "", value) if isinstance(value, str) else ""
+    digits = digits.removeprefix("00")
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+def contact_matches(customer: Any, contact: str) -> bool:
+    """Tell whether ``contact`` is the customer's phone number or e-mail address."""
+    if not isinstance(customer, dict) or not contact.strip():
+        return False
+    if "@" in contact:
+        return str(customer.get("email") or "").strip().lower() == contact.strip().lower()
+    digits = _digits(contact)
+    return len(digits) >= 5 and digits == _digits(customer.get("phone"))
+
+
+def public_status(
+    session: Session, specs: store.SpecCache, ticket: str, contact: str | None
+) -> PublicStatus:
+    """Return the customer view of a ticket; given ``contact``, only if it matches."""
+    refused = NotFound("no ticket matches this number and contact")
+    instance = session.scalars(
+        select(Instance)
+        .where(Instance.business_key == ticket.strip().upper())
+        .order_by(Instance.id.desc())
+        .limit(1)
+    ).first()
+    if instance is None:
+        raise refused
+    data = instance_data(session, specs, instance)
+    if contact is not None and not contact_matches(data.get("customer"), contact):
+        raise refused
+    actions = [m for m in CUSTOMER_MESSAGES if m in waiting_messages(session, instance.id)]
+    state = {"completed": "closed", "cancelled": "cancelled"}.get(instance.status, "in_progress")
+    if actions:
+        state = "waiting_for_customer"
+    milestones = [(instance.started_at, "received")]
+    for note in notifications_for(session, instance.business_key):
+        milestone = note.get("milestone")
+        at = note.get("created_at") or note.get("at")
+        if milestone and milestone not in ("received", "reminder") and isinstance(at, datetime):
+            milestones.append((at, str(milestone)))
+    for event in session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.stream == f"instance:{instance.id}",
+            AuditEvent.kind.in_(("message.received", "instance.completed", "instance.cancelled")),
+        )
+        .order_by(AuditEvent.seq)
+    ):
+        message = (event.data or {}).get("message")
+        if event.kind == "message.received" and message in CUSTOMER_MESSAGES:
+            milestones.append((event.at, f"answered:{message}"))
+        elif event.kind != "message.received":
+            milestones.append(
+                (event.at, "closed" if event.kind == "instance.completed" else "cancelled")
+            )
+    quote = first_dict(data, "quote")
+    public_quote = {
+        k: quote[k]
+        for k in ("total", "customer_pays", "covered", "currency", "lines", "valid_until")
+        if k in quote
+    }
+    product = first_dict(data, "product")
+    language = str(first_dict(data, "customer").get("language") or "")
+    return PublicStatus(
+        instance.business_key or "",
+        state,
+        sorted(milestones, key=lambda m: m[0]),
+        actions,
+        public_quote,
+        str(product.get("model") or ""),
+        language,
+    )

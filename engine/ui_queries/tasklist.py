@@ -1,0 +1,171 @@
+"""The tasklist: tabs, filters, sort and pages over ``work_item``; reassignment targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..identity import Actor
+from ..models import (
+    Role,
+    User,
+    UserRole,
+    WorkItem,
+)
+from ..queries import count_tasks
+
+PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+TIER_RANK = {"vip": 0, "normal": 1}
+
+
+# --- tasklist ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Worklist:
+    """One tasklist request: tab, filters, sort and page."""
+
+    scope: str = "mine"  # mine | group | all
+    name: str | None = None
+    priority: str | None = None
+    stage: str | None = None
+    channel: str | None = None
+    customer_tier: str | None = None
+    ticket: str | None = None
+    sla: str | None = None  # breached | soon
+    sort: str = "due_at"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 50
+
+
+def _sort_columns() -> dict[str, Any]:
+    return {
+        "due_at": WorkItem.due_at,
+        "created_at": WorkItem.created_at,
+        "name": WorkItem.name,
+        "business_key": WorkItem.business_key,
+        "stage": WorkItem.stage,
+        "channel": WorkItem.channel,
+        "priority": case(PRIORITY_RANK, value=WorkItem.priority, else_=9),
+        "customer_tier": case(TIER_RANK, value=WorkItem.customer_tier, else_=9),
+    }
+
+
+def _scope(actor: Actor, scope: str) -> Any:
+    query = select(WorkItem)
+    if scope == "all":
+        if not actor.is_supervisor:
+            raise PermissionDenied("only supervisors see every open task")
+        return query
+    if scope == "group":
+        return query.where(WorkItem.role.in_(sorted(actor.roles)), WorkItem.assignee.is_(None))
+    return query.where(WorkItem.assignee == actor.username)
+
+
+def list_worklist(
+    session: Session, actor: Actor, wl: Worklist, now: datetime, soon_seconds: int = 4 * 3600
+) -> tuple[list[WorkItem], int]:
+    """Return one page of a tasklist tab and the number of matching tasks."""
+    query = _scope(actor, wl.scope)
+    for column, value in (
+        (WorkItem.name, wl.name),
+        (WorkItem.priority, wl.priority),
+        (WorkItem.stage, wl.stage),
+        (WorkItem.channel, wl.channel),
+        (WorkItem.customer_tier, wl.customer_tier),
+    ):
+        if value:
+            query = query.where(column == value)
+    if wl.ticket:
+        query = query.where(
+            WorkItem.business_key.like(f"{escape_like(wl.ticket.strip())}%", escape="\\")
+        )
+    if wl.sla == "breached":
+        query = query.where(WorkItem.due_at < now)
+    elif wl.sla == "soon":
+        from datetime import timedelta
+
+        query = query.where(
+            WorkItem.due_at >= now, WorkItem.due_at < now + timedelta(seconds=soon_seconds)
+        )
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    column = _sort_columns().get(wl.sort, WorkItem.due_at)
+    order = column.desc() if wl.descending else column.asc()
+    page = max(1, wl.page)
+    rows = session.scalars(
+        query.order_by(order.nulls_last(), WorkItem.created_at, WorkItem.task_id)
+        .limit(wl.per_page)
+        .offset((page - 1) * wl.per_page)
+    )
+    return list(rows), total
+
+
+def worklist_choices(session: Session) -> dict[str, list[str]]:
+    """Return the values the tasklist filters offer (task names, stages, channels …)."""
+    out: dict[str, list[str]] = {}
+    for key, column in (
+        ("name", WorkItem.name),
+        ("stage", WorkItem.stage),
+        ("channel", WorkItem.channel),
+    ):
+        out[key] = sorted(v for v in session.scalars(select(column).distinct().limit(200)) if v)
+    out["priority"] = list(PRIORITY_RANK)
+    out["customer_tier"] = list(TIER_RANK)
+    return out
+
+
+@dataclass
+class TasklistPage:
+    """One tasklist page: its rows, the matching total, the count per tab and filter choices."""
+
+    items: list[WorkItem]
+    total: int
+    counts: dict[str, int]
+    choices: dict[str, list[str]]
+
+
+def tasklist_page(
+    session: Session, actor: Actor, wl: Worklist, now: datetime, soon_seconds: int = 4 * 3600
+) -> TasklistPage:
+    """Return everything the tasklist page shows for ``wl``."""
+    items, total = list_worklist(session, actor, wl, now, soon_seconds)
+    return TasklistPage(items, total, count_tasks(session, actor), worklist_choices(session))
+
+
+def users_with_role(session: Session, role: str | None) -> list[tuple[str, str]]:
+    """Return ``(username, display name)`` of active users holding ``role`` (any role when None)."""
+    query = select(User.username, User.display_name).where(User.active.is_(True))
+    if role:
+        query = (
+            query.join(UserRole, UserRole.user_id == User.id)
+            .join(Role, Role.id == UserRole.role_id)
+            .where(or_(Role.name == role, Role.name.in_(("supervisor",))))
+        )
+    return [(u, n) for u, n in session.execute(query.distinct().order_by(User.username))]
+
+
+def check_assignee(session: Session, username: str, role: str | None) -> None:
+    """Refuse a reassignment target that does not exist, is inactive or lacks the lane's role."""
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None or not user.active:
+        raise InvalidInput(f"user {username!r} does not exist or is inactive", field="assignee")
+    if not Actor.of(user).may_work_in(role):
+        raise InvalidInput(
+            f"user {username!r} does not hold the role {role!r} of this task", field="assignee"
+        )
+
+
+def task_role(session: Session, task_id: str) -> str | None:
+    """Return the role of a ready task's lane."""
+    item = session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFound(f"task {task_id} is not waiting for anyone", task=task_id)
+    return item.role
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

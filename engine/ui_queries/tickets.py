@@ -1,0 +1,372 @@
+"""One task and one ticket: data, form, context panel, timeline, clocks; personal data masked."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import forms, projection, store
+from ..audit import events_for
+from ..errors import NotFound
+from ..identity import Actor
+from ..models import (
+    AuditEvent,
+    Incident,
+    Instance,
+    MessageSubscription,
+    Timer,
+    WorkItem,
+)
+from ..runtime import authorize
+
+PERSONAL_KEYS = ("name", "phone", "email", "address", "wechat")
+#: roles that see customers' contact data unmasked
+PERSONAL_DATA_ROLES = frozenset({"agent", "technician", "supervisor"})
+
+
+# --- one task ----------------------------------------------------------------------------
+@dataclass
+class TaskDetail:
+    """Everything the task page shows: the work item, its data, form and instructions."""
+
+    item: WorkItem
+    instance: Instance
+    data: dict[str, Any]
+    instructions: str
+    schema: dict[str, Any] | None
+    ui_schema: dict[str, Any]
+    context: TicketContext
+
+
+def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id: str) -> TaskDetail:
+    """Return a ready task the actor may work on, with its form and the ticket's context."""
+    item = session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFound(
+            f"task {task_id} is not waiting for anyone (completed or cancelled?)", task=task_id
+        )
+    authorize(actor, item)
+    instance = session.get(Instance, item.instance_id)
+    assert instance is not None
+    workflow = store.read_workflow(session, instance, specs)
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except Exception as exc:
+        raise NotFound(f"task {task_id} is not part of instance {instance.id}") from exc
+    spec = task.task_spec
+    extensions = getattr(spec, "extensions", None) or {}
+    props = extensions.get("properties", {}) or {}
+    schema = ui_schema = None
+    if props.get("formJsonSchemaFilename"):
+        schema = forms.load_json_file(
+            session, instance.deployment_id, props["formJsonSchemaFilename"]
+        )
+    if props.get("formUiSchemaFilename"):
+        ui_schema = forms.load_json_file(
+            session, instance.deployment_id, props["formUiSchemaFilename"]
+        )
+    data = dict(task.data)
+    context = ticket_context(session, instance, data, reveal_personal(actor))
+    return TaskDetail(
+        item,
+        instance,
+        data,
+        str(extensions.get("instructionsForEndUser") or ""),
+        schema,
+        ui_schema or {},
+        context,
+    )
+
+
+def next_task_for(session: Session, actor: Actor, instance_id: int) -> str | None:
+    """Return a ready task of the instance the actor may take next (consecutive steps)."""
+    items = session.scalars(
+        select(WorkItem)
+        .where(WorkItem.instance_id == instance_id)
+        .order_by(WorkItem.created_at, WorkItem.task_id)
+    )
+    for item in items:
+        if actor.may_work_in(item.role) and item.assignee in (None, actor.username):
+            return item.task_id
+    return None
+
+
+# --- ticket context ----------------------------------------------------------------------
+@dataclass
+class Step:
+    """One line of a ticket's timeline."""
+
+    at: datetime
+    actor: str
+    kind: str
+    name: str
+    detail: str = ""
+
+
+@dataclass
+class TicketContext:
+    """What staff see about a ticket beside a task or on the ticket page."""
+
+    customer: dict[str, Any]
+    product: dict[str, Any]
+    fault: dict[str, Any]
+    warranty: dict[str, Any]
+    diagnosis: list[dict[str, Any]]
+    parts: list[dict[str, Any]]
+    quote: dict[str, Any]
+    notes: list[Step]
+    steps: list[Step]
+    masked: bool
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def reveal_personal(actor: Actor) -> bool:
+    """Tell whether the actor may read customers' contact data."""
+    return bool(actor.roles & PERSONAL_DATA_ROLES)
+
+
+def mask(value: Any) -> Any:
+    """Mask a personal value, keeping just enough to recognise it (``Al***``, ``***1234``)."""
+    if not isinstance(value, str) or not value:
+        return value
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = re.sub(r"\D", "", value)
+    if len(digits) >= 6 and len(digits) >= len(value) - 4:
+        return f"***{digits[-4:]}"
+    return f"{value[:1]}***"
+
+
+def masked_customer(customer: Any, reveal: bool) -> dict[str, Any]:
+    """Return the customer record, its contact data masked unless ``reveal``."""
+    if not isinstance(customer, dict):
+        return {}
+    if reveal:
+        return dict(customer)
+    return {k: (mask(v) if k in PERSONAL_KEYS else v) for k, v in customer.items()}
+
+
+def first_dict(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def ticket_context(
+    session: Session, instance: Instance, data: dict[str, Any], reveal: bool
+) -> TicketContext:
+    """Collect a ticket's customer, product, warranty, diagnosis, parts, notes and steps."""
+    diagnosis = first_dict(data, "diagnosis")
+    candidates = (
+        diagnosis.get("candidates") if isinstance(diagnosis.get("candidates"), list) else []
+    )
+    reservation = first_dict(data, "reservation", "parts_reservation", "reserved_parts")
+    parts = [p for p in (reservation.get("reserved") or []) if isinstance(p, dict)]
+    parts += [
+        {**p, "backordered": True}
+        for p in (reservation.get("backordered") or [])
+        if isinstance(p, dict)
+    ]
+    events = events_for(session, instance.id)
+    steps = [s for s in (_step(e) for e in events) if s is not None]
+    notes = [
+        Step(e.at, e.actor, e.kind, str((e.data or {}).get("name", "")), note)
+        for e in events
+        if e.kind == "task.completed" and e.actor != "system"
+        for note in _notes((e.data or {}).get("form") or {})
+    ]
+    facts = {
+        k: data.get(k)
+        for k in (
+            "ticket_number",
+            "channel",
+            "priority",
+            "customer_tier",
+            "fault_category",
+            "expectation",
+        )
+        if data.get(k) not in (None, "")
+    }
+    return TicketContext(
+        customer=masked_customer(data.get("customer"), reveal),
+        product=first_dict(data, "product"),
+        fault=first_dict(data, "fault"),
+        warranty=first_dict(data, "entitlement", "warranty", "coverage"),
+        diagnosis=[c for c in candidates if isinstance(c, dict)][:5],
+        parts=parts,
+        quote=first_dict(data, "quote"),
+        notes=notes,
+        steps=steps,
+        masked=not reveal,
+        facts=facts,
+    )
+
+
+_NOTE_KEY = re.compile(r"(note|comment|remark|summary|resolution|work_done)", re.I)
+
+
+def _notes(form: dict[str, Any]) -> list[str]:
+    return [
+        str(v) for k, v in form.items() if _NOTE_KEY.search(k) and isinstance(v, str) and v.strip()
+    ]
+
+
+_STEP_KINDS = {
+    "instance.created",
+    "task.completed",
+    "message.received",
+    "timer.fired",
+    "task.claimed",
+    "task.unclaimed",
+    "task.reassigned",
+    "incident.opened",
+    "incident.resolved",
+    "instance.completed",
+    "instance.cancelled",
+}
+
+
+def _step(event: AuditEvent) -> Step | None:
+    if event.kind not in _STEP_KINDS:
+        return None
+    data = event.data or {}
+    if event.kind == "task.completed" and data.get("type") not in (
+        "UserTask",
+        "ManualTask",
+        "NoneTask",
+    ):
+        return None
+    name = str(data.get("name") or data.get("message") or "")
+    detail = ""
+    if event.kind == "task.reassigned":
+        detail = f"{data.get('from') or '-'} → {data.get('to') or '-'}: {data.get('reason') or ''}"
+    elif event.kind == "incident.opened":
+        detail = str(data.get("error") or "")[:200]
+    return Step(event.at, event.actor, event.kind, name, detail)
+
+
+# --- tickets -----------------------------------------------------------------------------
+@dataclass
+class TicketDetail:
+    """The staff ticket page: the instance, its context, clocks, tasks and notifications."""
+
+    instance: Instance
+    context: TicketContext
+    tasks: list[WorkItem]
+    timers: list[Timer]
+    incidents: list[Incident]
+    waiting_for: list[str]
+    notifications: list[dict[str, Any]]
+    documents: list[dict[str, str]]
+
+
+def find_ticket(session: Session, key: str) -> Instance:
+    """Return the instance of a ticket number (business key) or of an instance id."""
+    instance = session.scalars(
+        select(Instance).where(Instance.business_key == key).order_by(Instance.id.desc()).limit(1)
+    ).first()
+    if instance is None and key.isdigit():
+        instance = session.get(Instance, int(key))
+    if instance is None:
+        raise NotFound(f"ticket {key} does not exist")
+    return instance
+
+
+def instance_data(session: Session, specs: store.SpecCache, instance: Instance) -> dict[str, Any]:
+    """Return an instance's current data from a private copy of its workflow."""
+    return projection.current_data(store.read_workflow(session, instance, specs))
+
+
+def ticket_detail(session: Session, specs: store.SpecCache, actor: Actor, key: str) -> TicketDetail:
+    """Return everything the staff ticket page shows about ``key``."""
+    instance = find_ticket(session, key)
+    data = instance_data(session, specs, instance)
+    context = ticket_context(session, instance, data, reveal_personal(actor))
+    tasks = list(
+        session.scalars(
+            select(WorkItem)
+            .where(WorkItem.instance_id == instance.id)
+            .order_by(WorkItem.created_at)
+        )
+    )
+    timers = list(
+        session.scalars(
+            select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at)
+        )
+    )
+    incidents = list(
+        session.scalars(
+            select(Incident).where(
+                Incident.instance_id == instance.id, Incident.status != "resolved"
+            )
+        )
+    )
+    waiting = sorted(
+        set(
+            session.scalars(
+                select(MessageSubscription.message_name).where(
+                    MessageSubscription.instance_id == instance.id
+                )
+            )
+        )
+    )
+    documents = []
+    if context.quote.get("document_url"):
+        documents.append(
+            {
+                "kind": "quote",
+                "url": str(context.quote["document_url"]),
+                "title": str(context.quote.get("quote_id") or "quote"),
+            }
+        )
+    return TicketDetail(
+        instance,
+        context,
+        tasks,
+        timers,
+        incidents,
+        waiting,
+        notifications_for(session, instance.business_key),
+        documents,
+    )
+
+
+def notifications_for(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
+    """Return the notifications sent about a ticket (the handlers' outbox), newest last."""
+    if not ticket_number:
+        return []
+    try:
+        from handlers import notifications  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    reader = getattr(notifications, "sent_for", None) or getattr(notifications, "outbox_for", None)
+    if reader is None:
+        return []
+    return [
+        dict(row) if not isinstance(row, dict) else row for row in reader(session, ticket_number)
+    ]
+
+
+def waiting_messages(session: Session, instance_id: int) -> set[str]:
+    """Return the message names an instance waits for."""
+    return set(
+        session.scalars(
+            select(MessageSubscription.message_name).where(
+                MessageSubscription.instance_id == instance_id
+            )
+        )
+    )
+
+
+def business_key_of(session: Session, instance_id: int) -> str | None:
+    """Return an instance's business key (the ticket number, once the process set it)."""
+    return session.scalar(select(Instance.business_key).where(Instance.id == instance_id))

@@ -1,0 +1,119 @@
+"""Fixtures for the web tests: the app on the test database, clients signed in per role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import tests.handlers_for_tests  # noqa: F401  (registers the test.* handlers the fixtures use)
+from engine.config import load_settings
+from engine.db import Database
+from engine.identity import create_user
+from engine.runtime import Runtime
+from web import create_app
+from web.services import Services
+
+PASSWORD = "correct-horse-1"
+STAFF_ROLES = (
+    "agent",
+    "technician",
+    "warehouse",
+    "supervisor",
+    "qa",
+    "process_owner",
+    "auditor",
+    "admin",
+)
+
+
+@pytest.fixture
+def services(database: Database, runtime: Runtime) -> Services:
+    """The services of the app, on the test database."""
+    return Services(load_settings(database_url=database.url), database, runtime)
+
+
+@pytest.fixture
+def app(services: Services) -> Iterator[Flask]:
+    """The app with CSRF protection on, as in production."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": True,
+            "SECRET_KEY": "test-secret",
+            "INTAKE_PROCESS": "simple",
+        },
+        services=services,
+    )
+    yield app
+
+
+@pytest.fixture
+def users(database: Database) -> dict[str, str]:
+    """One user per staff role, named after the role."""
+    with database.transaction() as session:
+        for role in STAFF_ROLES:
+            create_user(session, role, PASSWORD, [role], display_name=role.title())
+    return {role: role for role in STAFF_ROLES}
+
+
+def csrf_of(html: str) -> str:
+    """Return the CSRF token of the first form in ``html``."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Browser:
+    """A test client that keeps the last page's CSRF token and posts with it."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.token = ""
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        """GET a page and remember its CSRF token."""
+        response = self.client.get(url, **kwargs)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+        if found:
+            self.token = found.group(1)
+        return response
+
+    def post(
+        self, url: str, data: dict[str, Any] | None = None, csrf: bool = True, **kwargs: Any
+    ) -> Any:
+        """POST a form, with the CSRF token unless told otherwise."""
+        if csrf and not self.token:
+            self.get("/service/")
+        body = dict(data or {})
+        if csrf:
+            body["csrf_token"] = self.token
+        return self.client.post(url, data=body, **kwargs)
+
+    def login(self, username: str, password: str = PASSWORD) -> Any:
+        """Sign in."""
+        self.get("/login")
+        return self.post("/login", {"username": username, "password": password})
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    """An anonymous client."""
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def signed_in(app: Flask, users: dict[str, str]) -> Callable[[str], Browser]:
+    """Return a client signed in as the user of a role."""
+
+    def _as(role: str) -> Browser:
+        b = Browser(app.test_client())
+        response = b.login(role)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return b
+
+    return _as

@@ -1,0 +1,159 @@
+"""Submitted form strings back into typed data, per the form's JSON Schema.
+
+Conversion never rejects: a value that does not convert (``"abc"`` for an integer) is
+kept as the string so that the engine's ``jsonschema`` validation names the field and
+the page shows the entered text again. Empty inputs are left out, so ``required`` does
+its work. Read-only fields keep the task's current value whatever was posted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from engine.errors import FieldError
+
+from .formgen import enum_values, resolve, schema_type
+
+_INT = re.compile(r"^[+-]?\d+$")
+_TRUE = {"on", "true", "1", "yes"}
+
+
+def parse(
+    schema: dict[str, Any],
+    ui: dict[str, Any] | None,
+    form: MultiDict[str, str],
+    existing: dict[str, Any] | None = None,
+    tz: tzinfo | None = None,
+) -> dict[str, Any]:
+    """Return the typed data of a submitted form (only the schema's properties)."""
+    reader = _Reader(schema, form, tz)
+    value = reader.object("", schema, ui or {}, existing or {})
+    return value or {}
+
+
+class _Reader:
+    def __init__(self, root: dict[str, Any], form: MultiDict[str, str], tz: tzinfo | None) -> None:
+        self.root = root
+        self.form = form
+        self.tz = tz
+
+    def object(
+        self, name: str, schema: dict[str, Any], ui: dict[str, Any], existing: Any
+    ) -> dict[str, Any] | None:
+        schema = resolve(schema, self.root)
+        existing = existing if isinstance(existing, dict) else {}
+        out: dict[str, Any] = {}
+        for key, sub in (schema.get("properties") or {}).items():
+            sub_ui = ui.get(key) if isinstance(ui.get(key), dict) else {}
+            sub = resolve(sub, self.root)
+            if sub_ui.get("ui:readonly") or sub_ui.get("ui:disabled") or sub.get("readOnly"):
+                if key in existing:
+                    out[key] = existing[key]
+                continue
+            value = self.value(f"{name}.{key}" if name else key, sub, sub_ui, existing.get(key))
+            if value is not None:
+                out[key] = value
+        return out or None
+
+    def value(self, name: str, schema: dict[str, Any], ui: dict[str, Any], existing: Any) -> Any:
+        kind = schema_type(schema)
+        if kind == "object":
+            return self.object(name, schema, ui, existing)
+        if kind == "array":
+            return self.array(name, schema, ui, existing)
+        if kind == "boolean" and ui.get("ui:widget") not in ("radio", "select"):
+            present = name in self.form
+            return self.form.get(name, "").lower() in _TRUE if present else False
+        raw = self.form.get(name)
+        if raw is None:
+            return None
+        return convert(raw, kind, schema, self.tz)
+
+    def array(
+        self, name: str, schema: dict[str, Any], ui: dict[str, Any], existing: Any
+    ) -> list[Any] | None:
+        items = resolve(schema.get("items") or {}, self.root)
+        if enum_values(items) and schema.get("uniqueItems"):
+            kind = schema_type(items)
+            chosen = [convert(v, kind, items, self.tz) for v in self.form.getlist(name) if v != ""]
+            return chosen
+        item_ui = ui.get("items") if isinstance(ui.get("items"), dict) else {}
+        pattern = re.compile(rf"^{re.escape(name)}\.(\d+)(?:\.|$)")
+        indices = sorted({int(m.group(1)) for key in self.form for m in [pattern.match(key)] if m})
+        old = existing if isinstance(existing, list) else []
+        rows = []
+        for index in indices:
+            row = self.value(
+                f"{name}.{index}", items, item_ui, old[index] if index < len(old) else None
+            )
+            if row not in (None, {}, "") and not _blank_row(row):
+                rows.append(row)
+        return rows if rows or indices else None
+
+
+def _blank_row(row: Any) -> bool:
+    """Tell whether a row has only unticked checkboxes (an empty row left in the table)."""
+    return isinstance(row, dict) and all(v is False for v in row.values())
+
+
+def convert(raw: str, kind: str, schema: dict[str, Any], tz: tzinfo | None = None) -> Any:
+    """Convert one submitted string to the schema's type; unconvertible text stays a string."""
+    text = (
+        raw.strip() if kind != "string" or schema.get("format") or "\n" not in raw else raw.rstrip()
+    )
+    if text == "":
+        return None
+    if kind == "integer":
+        return int(text) if _INT.match(text) else text
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() and _INT.match(text) else number
+    if kind == "boolean":
+        return text.lower() in _TRUE
+    if kind == "null":
+        return None
+    if schema.get("format") == "date-time":
+        return _datetime(text, tz)
+    return text
+
+
+def _datetime(text: str, tz: tzinfo | None) -> str:
+    """Turn a ``datetime-local`` value (no zone) into RFC 3339 in the display time zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None and tz is not None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.isoformat() if moment.tzinfo else text
+
+
+_REQUIRED = re.compile(r"^'([^']+)' is a required property$")
+
+
+def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:
+    """Map the engine's field errors to input names; return them and the ones no input shows."""
+    by_name: dict[str, str] = {}
+    general: list[str] = []
+    for error in errors:
+        path = error.field
+        required = _REQUIRED.match(error.message)
+        if required and not path.endswith(required.group(1)):
+            path = (
+                f"{path}/{required.group(1)}"
+                if path and not path.startswith("(")
+                else required.group(1)
+            )
+        if path.startswith("("):
+            general.append(error.message)
+            continue
+        name = path.replace("/", ".")
+        by_name.setdefault(name, error.message)
+    return by_name, general

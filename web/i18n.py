@@ -1,0 +1,53 @@
+"""Chinese and English UI text: a dictionary keyed by the English text.
+
+The language comes from the session (set by the switch in the header), else from the
+browser's ``Accept-Language``. Templates call ``_("English text")``; ``{name}``
+placeholders are filled after translation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, redirect, request, session, url_for
+
+from .i18n_zh import ZH
+
+LANGUAGES = ("en", "zh")
+bp = Blueprint("i18n", __name__)
+
+
+def current_language() -> str:
+    """Return the language of this request: the session's choice, else the browser's."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    best = request.accept_languages.best_match(
+        ["en", "zh", "zh-CN", "zh-TW", "zh-Hans"], default="en"
+    )
+    return "zh" if best and best.startswith("zh") else "en"
+
+
+def translate(text: str, **values: Any) -> str:
+    """Return ``text`` in the request's language, placeholders filled."""
+    if current_language() == "zh":
+        text = ZH.get(text, text)
+    return text.format(**values) if values else text
+
+
+@bp.get("/lang/<code>")
+def switch(code: str):  # type: ignore[no-untyped-def]
+    """Remember the chosen language and go back to the page the user was on."""
+    if code in LANGUAGES:
+        session["lang"] = code
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("index")
+    return redirect(target)
+
+
+def init_app(app: Flask) -> None:
+    """Make ``_`` and the current language available to every template."""
+    app.register_blueprint(bp)
+    app.jinja_env.globals["_"] = translate
+    app.jinja_env.globals["current_language"] = current_language

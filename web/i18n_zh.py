@@ -1,0 +1,3 @@
+"""Chinese UI text, keyed by the English text the templates and views use."""
+
+ZH: dict[str, str] = {}

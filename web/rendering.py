@@ -1,0 +1,151 @@
+"""Presentation helpers: task instructions as safe HTML, times, ages and SLA states."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import bleach
+from flask import Flask, current_app
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from engine import clock
+
+from .i18n import translate
+
+_sandbox = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+ALLOWED_TAGS = [
+    "p",
+    "br",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "a",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+]
+ALLOWED_ATTRS = {"a": ["href", "title"]}
+
+
+def instructions_html(source: str, data: dict[str, Any]) -> Markup:
+    """Render task instructions: Jinja on task data (sandboxed), then Markdown, then sanitise."""
+    if not source.strip():
+        return Markup("")
+    try:
+        text = _sandbox.from_string(source).render(**data)
+    except (TemplateError, TypeError, ValueError, AttributeError):
+        text = source  # a missing variable should not hide the instructions
+    html = _markdown.render(text)
+    clean = bleach.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRS,
+        protocols=["http", "https", "mailto"],
+        strip=True,
+    )
+    return Markup(clean)  # noqa: S704  (bleach-sanitised above)
+
+
+#: what each kind of audit event is called on timelines (translated by ``_``)
+STEP_LABELS = {
+    "instance.created": "Ticket opened",
+    "task.completed": "Done",
+    "message.received": "Message received",
+    "timer.fired": "Timer fired",
+    "task.claimed": "Claimed",
+    "task.unclaimed": "Given back",
+    "task.reassigned": "Reassigned",
+    "incident.opened": "Incident",
+    "incident.resolved": "Incident resolved",
+    "instance.completed": "Ticket closed",
+    "instance.cancelled": "Ticket cancelled",
+}
+
+
+def display_tz() -> tzinfo:
+    """Return the time zone pages show times in (``DISPLAY_TIMEZONE``, default UTC)."""
+    return ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "UTC"))
+
+
+def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a time in the display time zone."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.astimezone(display_tz()).strftime(fmt) if value.tzinfo else value.strftime(fmt)
+
+
+def duration(seconds: float) -> str:
+    """Say a duration briefly: ``3d 4h``, ``5h 12m``, ``7m``."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}{translate('d')} {hours}{translate('h')}"
+    if hours:
+        return f"{hours}{translate('h')} {minutes}{translate('m')}"
+    return f"{minutes}{translate('m')}"
+
+
+def age(value: datetime | None) -> str:
+    """Say how long ago ``value`` was."""
+    if value is None:
+        return ""
+    return duration((clock.now() - value).total_seconds())
+
+
+def sla_state(due: datetime | None) -> str:
+    """Return ``breached``, ``soon`` (within ``SLA_SOON_SECONDS``), ``ok`` or ``none``."""
+    if due is None:
+        return "none"
+    left = (due - clock.now()).total_seconds()
+    if left < 0:
+        return "breached"
+    return "soon" if left < current_app.config.get("SLA_SOON_SECONDS", 4 * 3600) else "ok"
+
+
+def sla_left(due: datetime | None) -> str:
+    """Say how much time is left before ``due`` (or how long it is overdue)."""
+    if due is None:
+        return ""
+    left = (due - clock.now()).total_seconds()
+    text = duration(left)
+    return text if left >= 0 else translate("{time} overdue", time=text)
+
+
+def iso(value: datetime | None) -> str:
+    """Return an ISO 8601 timestamp for scripts (``data-due``)."""
+    return value.isoformat() if value else ""
+
+
+def init_app(app: Flask) -> None:
+    """Register the template filters and globals."""
+    app.jinja_env.filters.update(
+        when=when, age=age, sla_state=sla_state, sla_left=sla_left, iso=iso
+    )
+    app.jinja_env.globals["now"] = clock.now
+    app.jinja_env.globals["step_labels"] = STEP_LABELS

@@ -1,0 +1,90 @@
+"""Customer self-service, no staff login: report a problem, check status, answer by signed link."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from engine import forms, ui_queries
+from engine.errors import FormValidationError, MessageNotCorrelated, NotFound
+
+from . import formdata, get_services, intake, limits, tokens
+from .intake import render_form
+
+bp = Blueprint("selfservice", __name__, url_prefix="/service")
+RESPONSES = ("quote_response", "customer_confirmation", "survey_answered")
+
+
+@bp.get("/")
+def home():  # type: ignore[no-untyped-def]
+    """Offer the two things a customer comes for."""
+    return render_template("public/home.html")
+
+
+@bp.route("/request", methods=["GET", "POST"])
+def report():  # type: ignore[no-untyped-def]
+    """Let a customer report a problem (channel ``web``)."""
+    schema, ui = intake.intake_form(public=True)
+    if request.method == "GET":
+        return render_form("public/request.html", schema, ui, {})
+    limits.check("request")
+    values = intake.submitted(schema, ui)
+    try:
+        data = intake.prepare_request(schema, values, public=True)
+    except FormValidationError as exc:
+        return render_form("public/request.html", schema, ui, values, exc, 422)
+    ticket, _first = intake.start_request(data, None)
+    return render_template("public/received.html", ticket=ticket)
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status():  # type: ignore[no-untyped-def]
+    """Show a plain-language status to whoever knows the ticket number and the contact."""
+    if request.method == "GET":
+        return render_template(
+            "public/status_form.html", ticket=request.args.get("ticket", ""), contact=""
+        )
+    ticket = request.form.get("ticket", "").strip()[:32]
+    contact = request.form.get("contact", "").strip()[:200]
+    limits.check("status", ticket.upper())
+    services = get_services()
+    try:
+        with services.db.transaction(write=False) as s:
+            view = ui_queries.public_status(s, services.runtime.specs, ticket, contact)
+    except NotFound:
+        return render_template(
+            "public/status_form.html", ticket=ticket, contact=contact, not_found=True
+        ), 404
+    links = {m: tokens.action_url(view.ticket, m) for m in view.actions}
+    return render_template("public/status.html", view=view, links=links)
+
+
+@bp.route("/respond/<token>", methods=["GET", "POST"])
+def respond(token: str):  # type: ignore[no-untyped-def]
+    """Answer a quote, confirm the repair or take the survey through a signed link."""
+    action = tokens.verify(token)
+    if action.message not in RESPONSES:
+        raise NotFound("this link is not valid")
+    schema = intake.load_form(f"{action.message}.schema.json")
+    ui = intake.load_form("respond.uischema.json")
+    services = get_services()
+    with services.db.transaction(write=False) as s:
+        view = ui_queries.public_status(s, services.runtime.specs, action.ticket, None)
+    page = {"view": view, "message": action.message}
+    if action.message not in view.actions:
+        return render_template("public/respond_closed.html", **page), 410
+    if request.method == "GET":
+        return render_form("public/respond.html", schema, ui, {}, **page)
+    values = formdata.parse(schema, ui, request.form, {})
+    try:
+        with services.db.transaction() as s:
+            payload = dict(values, via="online") if action.message == "survey_answered" else values
+            forms.validate(schema, values, where="your answer")
+            services.runtime.deliver_message(
+                s, action.message, action.ticket, payload, actor="customer"
+            )
+    except FormValidationError as exc:
+        return render_form("public/respond.html", schema, ui, values, exc, 422, **page)
+    except MessageNotCorrelated:
+        return render_template("public/respond_closed.html", **page), 410
+    current_app.logger.info("customer answered %s for %s", action.message, action.ticket)
+    return render_template("public/thanks.html", **page)

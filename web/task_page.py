@@ -1,0 +1,82 @@
+"""One task: its generated form beside the ticket's context; completing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from engine import ui_queries
+from engine.errors import FormValidationError
+
+from . import formdata, formgen, get_services
+from .access import current_actor
+from .i18n import translate as _
+from .rendering import display_tz, instructions_html
+
+bp = Blueprint("task", __name__)
+
+
+def _detail(task_id: str) -> ui_queries.TaskDetail:
+    services = get_services()
+    with services.db.transaction(write=False) as s:
+        return ui_queries.task_detail(s, services.runtime.specs, current_actor(), task_id)
+
+
+def _page(
+    detail: ui_queries.TaskDetail,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    general: list[str],
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    fields = formgen.build(detail.schema, detail.ui_schema, values, errors) if detail.schema else []
+    assignees: list[tuple[str, str]] = []
+    if current_actor().is_supervisor:
+        with get_services().db.transaction(write=False) as s:
+            assignees = ui_queries.users_with_role(s, detail.item.role)
+    return render_template(
+        "tasks/task.html",
+        detail=detail,
+        item=detail.item,
+        ctx=detail.context,
+        fields=fields,
+        form_title=(detail.schema or {}).get("title", ""),
+        general_errors=general,
+        instructions=instructions_html(detail.instructions, detail.data),
+        assignees=assignees,
+        error_count=len(errors) + len(general),
+    ), status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id: str):  # type: ignore[no-untyped-def]
+    """Show a task's form, instructions and ticket context."""
+    detail = _detail(task_id)
+    return _page(detail, detail.data, {}, [])
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def complete(task_id: str):  # type: ignore[no-untyped-def]
+    """Complete a task with the submitted form, or show the form again with its errors."""
+    detail = _detail(task_id)
+    data: dict[str, Any] = {}
+    if detail.schema:
+        data = formdata.parse(
+            detail.schema, detail.ui_schema, request.form, detail.data, display_tz()
+        )
+    services = get_services()
+    try:
+        with services.db.transaction() as s:
+            services.runtime.complete_task(s, task_id, current_actor(), data)
+            following = ui_queries.next_task_for(s, current_actor(), detail.item.instance_id)
+    except FormValidationError as exc:
+        errors, general = formdata.field_errors(exc.errors)
+        return _page(detail, {**detail.data, **data}, errors, general, 422)
+    flash(_("“{name}” is done.", name=detail.item.name), "ok")
+    if following:
+        return redirect(url_for("task.show", task_id=following))
+    return redirect(url_for("tasks.tasklist"))

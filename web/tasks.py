@@ -1,0 +1,119 @@
+"""The tasklist: tabs, filters, sort, pages; claim, unclaim and reassign."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import clock, ui_queries
+from engine.errors import InvalidInput
+
+from . import get_services
+from .access import current_actor
+from .i18n import translate as _
+
+bp = Blueprint("tasks", __name__)
+
+TABS = ("mine", "group", "all")
+FILTERS = ("name", "priority", "stage", "channel", "customer_tier", "ticket", "sla")
+SORTS = (
+    "business_key",
+    "name",
+    "customer_tier",
+    "priority",
+    "due_at",
+    "stage",
+    "channel",
+    "created_at",
+)
+
+
+def index():  # type: ignore[no-untyped-def]
+    """Send staff to their tasklist and everybody else to sign in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("tasks.tasklist"))
+    return redirect(url_for("auth.login"))
+
+
+def read_worklist() -> ui_queries.Worklist:
+    """Parse the tasklist's query string."""
+    args = request.args
+    actor = current_actor()
+    scope = args.get("tab") or ("mine" if not actor.is_supervisor else "all")
+    if scope not in TABS:
+        raise InvalidInput(f"unknown tab {scope!r}", field="tab")
+    sort = args.get("sort", "due_at")
+    if sort not in SORTS:
+        raise InvalidInput(f"cannot sort by {sort!r}", field="sort")
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError as exc:
+        raise InvalidInput("page must be a number", field="page") from exc
+    values = {key: (args.get(key) or "").strip()[:100] or None for key in FILTERS}
+    return ui_queries.Worklist(
+        scope=scope,
+        sort=sort,
+        descending=args.get("dir") == "desc",
+        page=page,
+        per_page=current_app.config["TASKS_PER_PAGE"],
+        **values,
+    )
+
+
+@bp.get("/tasks")
+@login_required
+def tasklist():  # type: ignore[no-untyped-def]
+    """Show one tab of the tasklist."""
+    wl = read_worklist()
+    with get_services().db.transaction(write=False) as s:
+        page = ui_queries.tasklist_page(
+            s, current_actor(), wl, clock.now(), current_app.config["SLA_SOON_SECONDS"]
+        )
+    pages = max(1, -(-page.total // wl.per_page))
+    return render_template("tasks/list.html", wl=wl, page=page, pages=pages, tabs=TABS, sorts=SORTS)
+
+
+def _back() -> str:
+    target = request.form.get("next", "")
+    return (
+        target
+        if target.startswith("/") and not target.startswith("//")
+        else url_for("tasks.tasklist")
+    )
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str):  # type: ignore[no-untyped-def]
+    """Take a task from the group's queue."""
+    with get_services().db.transaction() as s:
+        item = get_services().runtime.claim(s, task_id, current_actor())
+        name = item.name
+    flash(_("You took “{name}”.", name=name), "ok")
+    return redirect(_back())
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):  # type: ignore[no-untyped-def]
+    """Give a task back to its group."""
+    with get_services().db.transaction() as s:
+        item = get_services().runtime.unclaim(s, task_id, current_actor())
+        name = item.name
+    flash(_("“{name}” is back in the group's queue.", name=name), "ok")
+    return redirect(_back())
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@login_required
+def reassign(task_id: str):  # type: ignore[no-untyped-def]
+    """Give a task to another user, with a reason for the audit trail (supervisors)."""
+    assignee = request.form.get("assignee", "").strip() or None
+    reason = request.form.get("reason", "")
+    with get_services().db.transaction() as s:
+        if assignee and current_actor().is_supervisor:
+            ui_queries.check_assignee(s, assignee, ui_queries.task_role(s, task_id))
+        item = get_services().runtime.reassign(s, task_id, current_actor(), assignee, reason)
+        name = item.name
+    flash(_("“{name}” was reassigned.", name=name), "ok")
+    return redirect(_back())

@@ -1,0 +1,39 @@
+"""Ticket pages for staff: one ticket with everything about it, and search."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from engine import ui_queries
+
+from . import get_services
+from .access import STAFF, current_actor, roles_required
+
+bp = Blueprint("tickets", __name__)
+
+
+@bp.get("/tickets/<key>")
+@roles_required(STAFF)
+def show(key: str):  # type: ignore[no-untyped-def]
+    """Show a ticket: status, stage, timeline, SLA clocks, documents, notifications, open tasks."""
+    services = get_services()
+    with services.db.transaction(write=False) as s:
+        detail = ui_queries.ticket_detail(s, services.runtime.specs, current_actor(), key)
+    return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance)
+
+
+@bp.get("/tickets")
+@roles_required(STAFF)
+def search():  # type: ignore[no-untyped-def]
+    """Find tickets by number, phone, e-mail, serial number or customer name."""
+    text = request.args.get("q", "").strip()
+    with get_services().db.transaction(write=False) as s:
+        hits = ui_queries.search_tickets(s, current_actor(), text) if text else []
+    if len(hits) == 1 and hits[0].matched == "ticket" and hits[0].ticket.upper() == text.upper():
+        return redirect(url_for("tickets.show", key=hits[0].ticket))
+    return render_template(
+        "tickets/search.html",
+        q=text,
+        hits=hits,
+        personal=ui_queries.reveal_personal(current_actor()),
+    )

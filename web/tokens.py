@@ -1,0 +1,58 @@
+"""Signed links for customers: answer a quote, confirm the repair, take the survey.
+
+A token names the ticket and the message it may send, signed with the app's
+``SECRET_KEY`` (itsdangerous) and valid for ``CUSTOMER_LINK_DAYS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from engine.errors import NotFound
+
+SALT = "aftersales.customer-action"
+
+
+@dataclass(frozen=True)
+class CustomerAction:
+    """What a signed link allows: one message about one ticket."""
+
+    ticket: str
+    message: str
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def sign(ticket: str, message: str) -> str:
+    """Return a token allowing ``message`` about ``ticket``."""
+    return str(_serializer().dumps({"t": ticket, "m": message}))
+
+
+def action_url(ticket: str, message: str, external: bool = False) -> str:
+    """Return the customer's page for ``message`` about ``ticket``."""
+    return url_for("selfservice.respond", token=sign(ticket, message), _external=external)
+
+
+def verify(token: str) -> CustomerAction:
+    """Return what a token allows, or raise :class:`NotFound` for a bad or expired one."""
+    max_age = int(current_app.config["CUSTOMER_LINK_DAYS"]) * 86400
+    try:
+        value = _serializer().loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise NotFound(
+            "this link has expired; please check your status page or contact us"
+        ) from exc
+    except BadSignature as exc:
+        raise NotFound("this link is not valid") from exc
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("t"), str)
+        or not isinstance(value.get("m"), str)
+    ):
+        raise NotFound("this link is not valid")
+    return CustomerAction(value["t"], value["m"])
