@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import event, select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import event, select
 
 from bench.models import auto15, loop
 from engine import clock
@@ -24,7 +24,6 @@ from engine.lint import lint_bundle
 from engine.migrate import upgrade
 from engine.models import Instance, WorkItem
 from engine.runtime import Runtime
-from engine.service import ServiceRunner
 from engine.spiff import AftersalesScriptEngine, new_workflow
 from engine.trigger import Trigger
 
@@ -112,7 +111,8 @@ class Meter:
         self.statements += 1
 
 
-def persistence_at_sizes(db: Database, rt: Runtime, meter: Meter, sizes: list[int]) -> dict[int, tuple[float, int, int]]:
+def persistence_at_sizes(db: Database, rt: Runtime, meter: Meter,
+                         sizes: list[int]) -> dict[int, tuple[float, int, int]]:
     """Return {completed tasks: (median ms of finish+commit, statements per completion, state bytes)}."""
     with db.transaction() as s:
         instance_id = rt.start(s, "looping", {}, None, "agent").instance_id

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditStream, Instance
@@ -68,7 +68,7 @@ def write_instance_events(session: Session, instance: Instance, events: list[Pen
     stream = instance_stream(instance.id)
     rows, seq, head = _chain(stream, instance.audit_seq, instance.audit_head or GENESIS, events)
     rows = [{**r, "instance_id": instance.id} for r in rows]
-    session.execute(insert(AuditEvent), rows)
+    session.execute(AuditEvent.__table__.insert(), rows)
     instance.audit_seq, instance.audit_head = seq, head
 
 
@@ -80,7 +80,7 @@ def write_system_event(session: Session, event: PendingEvent, stream: str = "sys
         head = AuditStream(stream=stream, seq=0, head=GENESIS)
         session.add(head)
     rows, seq, last = _chain(stream, head.seq, head.head, [event])
-    session.execute(insert(AuditEvent), [{**r, "instance_id": None} for r in rows])
+    session.execute(AuditEvent.__table__.insert(), [{**r, "instance_id": None} for r in rows])
     head.seq, head.head = seq, last
 
 

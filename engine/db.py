@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event, exc as sa_exc, types
+from sqlalchemy import JSON, DateTime, MetaData, event, types
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy import create_engine as sa_create_engine
 
 from .errors import ConcurrentUpdate, StoreUnavailable
 
@@ -110,9 +111,8 @@ class Database:
         factory = self._write if write else self._read
         session = factory()
         try:
-            with translate_db_errors():
-                with session.begin():
-                    yield session
+            with translate_db_errors(), session.begin():
+                yield session
         finally:
             session.close()
 

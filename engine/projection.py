@@ -12,13 +12,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
 
 from .audit import canonical
 from .models import Instance, MessageSubscription, Timer, WorkItem
@@ -113,9 +113,22 @@ class WorkItemRow:
     due_at: datetime | None
 
 
+def all_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """Return every task of the workflow and its subprocesses (plain dict walk, no tree iterator)."""
+    tasks = list(workflow.tasks.values())
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.tasks.values())
+    return tasks
+
+
+def tasks_in_state(workflow: BpmnWorkflow, state: int) -> list[Task]:
+    """Return the tasks in ``state``, subprocesses included, in a stable order."""
+    return [t for t in all_tasks(workflow) if t.state == state]
+
+
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
     """Return the READY manual (user, manual, none) tasks, subprocesses included."""
-    return workflow.get_tasks(state=TaskState.READY, manual=True)
+    return [t for t in tasks_in_state(workflow, TaskState.READY) if t.task_spec.manual]
 
 
 def work_item_for(task: Task) -> WorkItemRow:
@@ -197,10 +210,11 @@ def correlation_key(correlations: dict[str, Any]) -> str | None:
     return "|".join(f"{k}={values[k]}" for k in sorted(values))
 
 
-def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: datetime) -> list[WorkItemRow]:
+def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: datetime,
+         ready: list[Task]) -> list[WorkItemRow]:
     """Bring work items, timers and subscriptions in line with ``workflow``; return new work items."""
     fingerprints = dict(instance.projection or {})
-    items = sorted((work_item_for(t) for t in ready_human_tasks(workflow)), key=lambda r: r.task_id)
+    items = sorted((work_item_for(t) for t in ready), key=lambda r: r.task_id)
     timers: list[TimerRow] = []
     subs: list[SubscriptionRow] = []
     for task in waiting_event_tasks(workflow):
@@ -222,13 +236,13 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     if fingerprints.get("timers") != fp:
         session.execute(delete(Timer).where(Timer.instance_id == instance.id))
         if timers:
-            session.execute(insert(Timer), [{**asdict(t), "instance_id": instance.id} for t in timers])
+            session.execute(Timer.__table__.insert(), [{**asdict(t), "instance_id": instance.id} for t in timers])
         fingerprints["timers"] = fp
     fp = _fingerprint(subs)
     if fingerprints.get("subscriptions") != fp:
         session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
         if subs:
-            session.execute(insert(MessageSubscription),
+            session.execute(MessageSubscription.__table__.insert(),
                             [{**asdict(s), "instance_id": instance.id} for s in subs])
         fingerprints["subscriptions"] = fp
     instance.projection = fingerprints
@@ -245,7 +259,7 @@ def _sync_work_items(session: Session, instance: Instance, rows: list[WorkItemRo
         session.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
     new = [r for tid, r in wanted.items() if tid not in stored]
     if new:
-        session.execute(insert(WorkItem), [{**asdict(r), "instance_id": instance.id,
+        session.execute(WorkItem.__table__.insert(), [{**asdict(r), "instance_id": instance.id,
                                             "business_key": instance.business_key, "created_at": now} for r in new])
     for tid, row in wanted.items():
         if tid in stored and stored[tid] != wanted_fps[tid]:
@@ -254,11 +268,10 @@ def _sync_work_items(session: Session, instance: Instance, rows: list[WorkItemRo
     return new
 
 
-def summarize(workflow: BpmnWorkflow) -> dict[str, Any]:
+def summarize(workflow: BpmnWorkflow, ready: list[Task]) -> dict[str, Any]:
     """Return the few facts listings show without loading the workflow."""
     data = current_data(workflow)
     summary: dict[str, Any] = {k: _str(lookup(data, k)) for k in SUMMARY_KEYS}
-    ready = ready_human_tasks(workflow)
     waiting = waiting_event_tasks(workflow)
     summary["current"] = sorted({task_name(t) for t in ready} | {task_name(t) for t in waiting})[:10]
     summary["stage"] = stage_of(ready[0]) if ready else (stage_of(waiting[0]) if waiting else None)

@@ -138,11 +138,8 @@ def incident_view(incident: Incident) -> dict[str, Any]:
 
 def list_incidents(session: Session, status: str | None = None) -> list[Incident]:
     """Return incidents, unresolved first."""
-    query = select(Incident)
-    if status:
-        query = query.where(Incident.status == status)
-    else:
-        query = query.where(Incident.status != "resolved")
+    condition = Incident.status == status if status else Incident.status != "resolved"
+    query = select(Incident).where(condition)
     return list(session.scalars(query.order_by(Incident.created_at.desc(), Incident.id.desc())))
 
 

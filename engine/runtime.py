@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import clock, forms, spiff, store
 from .audit import instance_stream
@@ -31,7 +31,15 @@ from .errors import (
     TaskNotReady,
 )
 from .identity import Actor
-from .models import AuditEvent, Deployment, Incident, Instance, MessageSubscription, ProcessDefinition, WorkItem
+from .models import (
+    AuditEvent,
+    Deployment,
+    Incident,
+    Instance,
+    MessageSubscription,
+    ProcessDefinition,
+    WorkItem,
+)
 from .trigger import Trigger
 
 clock.install()

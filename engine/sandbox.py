@@ -9,6 +9,7 @@ real work belongs in handlers.
 
 from __future__ import annotations
 
+import copy
 import operator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -108,12 +109,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                 external_context: dict[str, Any] | None = None) -> bool:
         """Run a script; keep its new variables in task data only if it succeeds."""
         code = compile_script(script, "exec")
-        local = dict(context)
+        local = copy.deepcopy(context)  # nested values are shared with ancestor tasks: never mutate them
         exec(code, {**self.globals, **(external_context or {})}, local)  # noqa: S102
         for name, value in local.items():
             if name.startswith("_") or callable(value) or type(value).__name__ == "module":
                 continue
-            context[name] = value
+            if name not in context or context[name] != value:
+                context[name] = value
         for name in [n for n in context if n not in local]:
             del context[name]
         return True

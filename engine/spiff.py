@@ -6,6 +6,7 @@ The rest of the engine talks to SpiffWorkflow through this module and :mod:`engi
 from __future__ import annotations
 
 import json
+import os
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -14,13 +15,19 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.util.task import TaskState
 
 from .registry import BusinessError
 from .sandbox import RestrictedEnvironment
@@ -82,16 +89,75 @@ class AftersalesScriptEngine(PythonScriptEngine):
         self.services = services
 
 
-# --- serialization: specs by reference --------------------------------------------------
+# --- serialization: specs by reference, finished tasks from a fragment cache -------------
+#
+# A workflow's JSON is the same as SpiffWorkflow's own, minus the specs. Finished tasks
+# (COMPLETED, CANCELLED) don't change while their state, state time, parent and children
+# stay the same, so their JSON text is kept on the workflow object and reused: a save
+# costs the live part of the tree, not the whole history. AFTERSALES_VERIFY_STATE=1
+# compares every incremental dump with a full one (the test suite turns it on).
 
 _SPECS: ContextVar[dict[str, Any]] = ContextVar("aftersales_specs")
+_DUMP: ContextVar[tuple[dict[Any, Any], dict[str, str]] | None] = ContextVar("aftersales_dump", default=None)
+_FRAGMENTS = "_aftersales_fragments"
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+class _FragmentTasks:
+    """Renders a workflow's ``tasks`` mapping from cached per-task JSON where possible."""
+
+    def tasks_or_placeholder(self, converter: WorkflowConverter, workflow: Any) -> Any:
+        dump = _DUMP.get()
+        if dump is None:
+            return converter.mapping_to_dict(workflow.tasks)
+        cache, placeholders = dump
+        encoder = _STATE._encoder_cls
+        parts = []
+        for tid, task in workflow.tasks.items():
+            signature = (task.state, task.last_state_change, task._parent, tuple(task._children))
+            entry = cache.get(tid)
+            if entry is not None and entry[0] == signature:
+                fragment = entry[1]
+            else:
+                fragment = json.dumps(converter.registry.convert(task), cls=encoder)
+                if task.state & _FINISHED:
+                    cache[tid] = (signature, fragment)
+            parts.append(f'"{tid}": {fragment}')
+        key = f"\u0000tasks:{id(workflow)}\u0000"
+        placeholders[key] = "{" + ", ".join(parts) + "}"
+        return key
+
+
+_fragments = _FragmentTasks()
+
+
+def _workflow_dict(converter: WorkflowConverter, workflow: Any) -> dict[str, Any]:
+    return {
+        "data": converter.registry.convert(converter.registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": _fragments.tasks_or_placeholder(converter, workflow),
+        "root": str(workflow.task_tree.id),
+    }
+
+
+class FragmentSubWorkflowConverter(BpmnSubWorkflowConverter):
+    """Serialize a subprocess with cached task fragments."""
+
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct = _workflow_dict(self, workflow)
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        return dct
 
 
 class SpecRefWorkflowConverter(BpmnWorkflowConverter):
     """Serialize a workflow with its specs named, not copied (they live in the deployment)."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct = _workflow_dict(self, workflow)
         dct["spec"] = workflow.spec.name
         dct["subprocess_specs"] = sorted(workflow.subprocess_specs)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
@@ -116,6 +182,7 @@ def _build_serializers() -> tuple[BpmnWorkflowSerializer, BpmnWorkflowSerializer
     config[HandlerServiceTask] = ServiceTaskConverter
     spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(dict(config)))
     config[BpmnWorkflow] = SpecRefWorkflowConverter
+    config[BpmnSubWorkflow] = FragmentSubWorkflowConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)), spec_serializer
 
 
@@ -134,8 +201,36 @@ def spec_from_dict(dct: dict[str, Any]) -> Any:
 
 
 def dump_workflow(workflow: BpmnWorkflow) -> str:
-    """Serialize a workflow's state (without specs) to a JSON string."""
-    return _STATE.serialize_json(workflow)
+    """Serialize a workflow's state (without specs) to a JSON string, reusing finished tasks' JSON."""
+    cache = getattr(workflow, _FRAGMENTS, None)
+    if cache is None:
+        cache = {}
+        setattr(workflow, _FRAGMENTS, cache)
+    placeholders: dict[str, str] = {}
+    token = _DUMP.set((cache, placeholders))
+    _STATE.registry._encoder_mode = True
+    try:
+        dct = _STATE.to_dict(workflow)
+        dct[_STATE.VERSION_KEY] = _STATE.VERSION
+        text = json.dumps(dct, cls=_STATE._encoder_cls)
+    finally:
+        _STATE.registry._encoder_mode = False
+        _DUMP.reset(token)
+    for key, tasks in placeholders.items():
+        text = text.replace(json.dumps(key), tasks, 1)
+    if len(cache) > 2 * len(workflow.tasks) + 64:
+        live = set(workflow.tasks) | {tid for sub in workflow.subprocesses.values() for tid in sub.tasks}
+        for tid in [t for t in cache if t not in live]:
+            del cache[tid]
+    if os.environ.get("AFTERSALES_VERIFY_STATE") == "1":
+        _verify_dump(workflow, text)
+    return text
+
+
+def _verify_dump(workflow: BpmnWorkflow, text: str) -> None:
+    full = _STATE.serialize_json(workflow)
+    if json.loads(full) != json.loads(text):
+        raise AssertionError("incremental workflow serialization differs from a full one")
 
 
 def load_workflow(state: str, specs: dict[str, Any]) -> BpmnWorkflow:

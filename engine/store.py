@@ -12,9 +12,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from . import spiff
 from .db import after_commit, is_sqlite

@@ -10,13 +10,13 @@ import copy
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import projection, store
 from .audit import PendingEvent, jsonable, write_instance_events
@@ -131,7 +131,7 @@ class Trigger:
         self._current = None
         if current is not None and current.state == TaskState.COMPLETED:
             self._did_complete(current)
-        failed = [t for t in self.workflow.get_tasks(state=TaskState.ERROR)
+        failed = [t for t in projection.tasks_in_state(self.workflow, TaskState.ERROR)
                   if str(t.id) not in self.script_failures]
         if not failed:
             raise exc  # not tied to a task: let the whole trigger roll back
@@ -148,29 +148,31 @@ class Trigger:
 
     def _finish(self) -> None:
         wf, inst = self.workflow, self.instance
-        self._sync_incidents()
+        errored = projection.tasks_in_state(wf, TaskState.ERROR)
+        ready = projection.ready_human_tasks(wf)
+        self._sync_incidents(errored)
         if wf.is_completed():
             inst.status = "completed" if wf.success else "cancelled"
             inst.ended_at = inst.ended_at or self.now
             if not any(e.kind in ("instance.completed", "instance.cancelled") for e in self.events):
                 self.audit("instance.completed" if wf.success else "instance.cancelled", {}, actor="system")
-        elif wf.get_tasks(state=TaskState.ERROR):
+        elif errored:
             inst.status = "incident"
         else:
             inst.status = "active"
-        new_items = projection.sync(self.session, inst, wf, self.now)
+        new_items = projection.sync(self.session, inst, wf, self.now, ready)
         for item in new_items:
             self.events.append(PendingEvent("task.ready", "system", self.now,
                                             {"name": item.name, "lane": item.lane, "role": item.role},
                                             item.task_id, item.element_id))
-        inst.summary = projection.summarize(wf)
+        inst.summary = projection.summarize(wf, ready)
         inst.updated_at = self.now
         write_instance_events(self.session, inst, self.events)
         store.save(self.session, inst, wf, self.rt.instances)
 
-    def _sync_incidents(self) -> None:
-        wf, inst = self.workflow, self.instance
-        errored = {str(t.id): t for t in wf.get_tasks(state=TaskState.ERROR)}
+    def _sync_incidents(self, error_tasks: list[Task]) -> None:
+        inst = self.instance
+        errored = {str(t.id): t for t in error_tasks}
         if not errored and inst.status != "incident":
             return
         open_incidents = {i.task_id: i for i in self.session.scalars(

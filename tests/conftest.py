@@ -28,6 +28,7 @@ from engine.runtime import Runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROCESSES = Path(__file__).parent.parent / "processes"
+os.environ.setdefault("AFTERSALES_VERIFY_STATE", "1")  # every save is checked against a full dump
 BACKENDS = [b.strip() for b in os.environ.get("AFTERSALES_TEST_DATABASES", "sqlite,postgresql").split(",")
             if b.strip()]
 _counter = itertools.count()

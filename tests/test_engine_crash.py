@@ -12,8 +12,8 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 import tests.handlers_for_tests  # noqa: F401
 from engine import store
