@@ -1,0 +1,277 @@
+"""Dispatch: field technicians, third-party providers and RMA shipments to a repair centre.
+
+A technician qualifies by skill, region and availability (active, not on leave today,
+a free window within the planning horizon); among those the lowest current load wins
+(open assignments of tickets not closed), then the earliest window, then the username,
+so the choice is deterministic and can be explained. A provider qualifies only while its
+qualification is valid on the day of the choice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base, is_sqlite
+from engine.registry import BusinessError, HandlerContext, handler
+
+from .idempotency import idempotent
+from .templates import find_template, render
+from .ticketing import Ticket
+from .values import business_timezone, invalid, local_date, mapping, one_of, required_text
+
+PRIORITIES = ("urgent", "high", "medium", "low")
+LEAD_TIME = {"urgent": timedelta(hours=2), "high": timedelta(hours=4), "medium": timedelta(hours=24),
+             "low": timedelta(hours=48)}
+HORIZON_DAYS = 14
+
+
+class Technician(Base):
+    """A field technician: skills, region, weekly working hours and leave."""
+
+    __tablename__ = "dispatch_technician"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str] = mapped_column(String(32), index=True)
+    skills: Mapped[list[Any]]
+    working_hours: Mapped[dict[str, Any]]
+    leave: Mapped[list[Any]]
+    slot_minutes: Mapped[int] = mapped_column(default=120)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Assignment(Base):
+    """A technician's visit for a ticket, with its appointment window."""
+
+    __tablename__ = "dispatch_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    technician: Mapped[str] = mapped_column(String(64), index=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    reason: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+
+
+class Provider(Base):
+    """An authorised third-party service provider and its qualification period."""
+
+    __tablename__ = "dispatch_provider"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    regions: Mapped[list[Any]]
+    skills: Mapped[list[Any]]
+    qualified_from: Mapped[date]
+    qualified_until: Mapped[date]
+    rating: Mapped[float]
+
+
+class ProviderJob(Base):
+    """A ticket handed to a provider."""
+
+    __tablename__ = "dispatch_provider_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    provider: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+
+
+class RepairCentre(Base):
+    """A repair centre customers ship devices to."""
+
+    __tablename__ = "dispatch_repair_centre"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str] = mapped_column(String(40))
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+
+class Rma(Base):
+    """A return authorisation: the customer ships the device to a repair centre."""
+
+    __tablename__ = "dispatch_rma"
+
+    rma_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    centre: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+def _on_leave(tech: Technician, day: date) -> date | None:
+    for period in tech.leave:
+        if date.fromisoformat(period["from"]) <= day <= date.fromisoformat(period["to"]):
+            return date.fromisoformat(period["to"])
+    return None
+
+
+def next_window(tech: Technician, busy: list[tuple[datetime, datetime]],
+                earliest: datetime) -> tuple[datetime, datetime] | None:
+    """Return the technician's first free window starting at or after ``earliest``."""
+    zone = business_timezone()
+    hours = tech.working_hours
+    opens, closes = time.fromisoformat(hours["start"]), time.fromisoformat(hours["end"])
+    length = timedelta(minutes=tech.slot_minutes)
+    day = earliest.astimezone(zone).date()
+    for _ in range(HORIZON_DAYS):
+        if day.isoweekday() in hours["days"] and _on_leave(tech, day) is None:
+            start = datetime.combine(day, opens, zone)
+            while start + length <= datetime.combine(day, closes, zone):
+                end = start + length
+                if start >= earliest and not any(s < end and start < e for s, e in busy):
+                    return start, end
+                start = end
+        day += timedelta(days=1)
+    return None
+
+
+def _load(session: Session, usernames: list[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(Assignment.technician, func.count()).outerjoin(Ticket, Ticket.number == Assignment.ticket_number)
+        .where(Assignment.technician.in_(usernames), Assignment.status == "open",
+               (Ticket.status.is_(None)) | (Ticket.status != "closed"))
+        .group_by(Assignment.technician))
+    counts = dict.fromkeys(usernames, 0)
+    counts.update({name: count for name, count in rows})
+    return counts
+
+
+def _busy(session: Session, username: str, since: datetime) -> list[tuple[datetime, datetime]]:
+    rows = session.execute(select(Assignment.starts_at, Assignment.ends_at).where(
+        Assignment.technician == username, Assignment.status == "open", Assignment.ends_at > since))
+    return [(s, e) for s, e in rows]
+
+
+@handler("dispatch.assign_technician")
+@idempotent
+def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, region: str,
+                      priority: str) -> dict[str, Any]:
+    """Assign the least-loaded available technician with the skill in the region, and book a window."""
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    skill, region = required_text(skill, "skill", 32), required_text(region, "region", 32)
+    one_of(priority, PRIORITIES, "priority")
+    query = select(Technician).where(Technician.region == region, Technician.active.is_(True))
+    if not is_sqlite(ctx.session):
+        query = query.with_for_update()  # serialize concurrent bookings of these technicians
+    in_region = [t for t in ctx.session.scalars(query.order_by(Technician.username)) if skill in t.skills]
+    today = local_date(ctx.now)
+    earliest = ctx.now + LEAD_TIME[priority]
+    loads = _load(ctx.session, [t.username for t in in_region])
+    ranked, passed_over = [], []
+    for tech in in_region:
+        back = _on_leave(tech, today)
+        window = None if back else next_window(tech, _busy(ctx.session, tech.username, ctx.now), earliest)
+        if back:
+            passed_over.append(f"{tech.username} is on leave until {back.isoformat()}")
+        elif window is None:
+            passed_over.append(f"{tech.username} has no free window in the next {HORIZON_DAYS} days")
+        else:
+            ranked.append((loads[tech.username], window[0], tech.username, tech, window))
+    if not ranked:
+        raise BusinessError("NO_TECHNICIAN", f"no available technician with skill {skill!r} in region "
+                            f"{region!r}" + (f" ({'; '.join(passed_over)})" if passed_over else ""),
+                            {"skill": skill, "region": region, "passed_over": passed_over})
+    ranked.sort(key=lambda r: (r[0], r[1], r[2]))
+    load, _start, _name, chosen, (start, end) = ranked[0]
+    others = ", ".join(f"{r[2]} {r[0]}" for r in ranked[1:])
+    reason = (f"{chosen.username} ({chosen.name}) has skill {skill!r} in region {region!r} and "
+              f"{load} open assignment(s), the fewest of {len(ranked)} available"
+              + (f" (others: {others})" if others else "")
+              + f"; first free window {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
+              + (f"; passed over: {'; '.join(passed_over)}" if passed_over else ""))
+    for previous in ctx.session.scalars(select(Assignment).where(Assignment.ticket_number == ticket,
+                                                                 Assignment.status == "open")):
+        previous.status = "replaced"
+    ctx.session.add(Assignment(ticket_number=ticket, technician=chosen.username, priority=priority,
+                               starts_at=start, ends_at=end, reason=reason[:1000], created_at=ctx.now))
+    ctx.session.flush()
+    return {"technician": chosen.username, "name": chosen.name, "reason": reason,
+            "appointment": {"start": start.isoformat(), "end": end.isoformat()}}
+
+
+@handler("dispatch.choose_provider")
+@idempotent
+def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region: str) -> dict[str, Any]:
+    """Hand the ticket to the best-rated provider qualified today for the skill and region."""
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    skill, region = required_text(skill, "skill", 32), required_text(region, "region", 32)
+    today = local_date(ctx.now)
+    fitting = [p for p in ctx.session.scalars(select(Provider).order_by(Provider.code))
+               if skill in p.skills and region in p.regions]
+    qualified = [p for p in fitting if p.qualified_from <= today <= p.qualified_until]
+    refused = [f"{p.code} qualification {'expired' if p.qualified_until < today else 'starts'} "
+               f"{(p.qualified_until if p.qualified_until < today else p.qualified_from).isoformat()}"
+               for p in fitting if p not in qualified]
+    if not qualified:
+        raise BusinessError("NO_QUALIFIED_PROVIDER", f"no provider is qualified on {today.isoformat()} for "
+                            f"skill {skill!r} in region {region!r}" + (f" ({'; '.join(refused)})" if refused else ""),
+                            {"skill": skill, "region": region, "not_qualified": refused})
+    chosen = sorted(qualified, key=lambda p: (-p.rating, p.code))[0]
+    reason = (f"{chosen.code} ({chosen.name}) covers region {region!r} with skill {skill!r}, is qualified "
+              f"until {chosen.qualified_until.isoformat()} and has the best rating ({chosen.rating:.1f}) of "
+              f"{len(qualified)} qualified" + (f"; not qualified: {'; '.join(refused)}" if refused else ""))
+    ctx.session.add(ProviderJob(ticket_number=ticket, provider=chosen.code, created_at=ctx.now))
+    ctx.session.flush()
+    return {"provider_id": chosen.code, "name": chosen.name,
+            "qualified_until": chosen.qualified_until.isoformat(), "reason": reason}
+
+
+@handler("dispatch.create_rma")
+@idempotent
+def create_rma(ctx: HandlerContext, ticket_number: str, customer: dict[str, Any]) -> dict[str, Any]:
+    """Issue a return authorisation: where the customer ships the device, and how."""
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    mapping(customer, "customer")
+    centres = ctx.session.scalars(select(RepairCentre).order_by(RepairCentre.is_default.desc(),
+                                                                RepairCentre.code)).all()
+    if not centres:
+        raise invalid("ticket_number", "no repair centre is set up: load the catalogue first")
+    centre = next((c for c in centres if c.region == customer.get("region")), centres[0])
+    count = ctx.session.scalar(select(func.count()).select_from(Rma).where(Rma.ticket_number == ticket)) or 0
+    number = f"RMA-{ticket.removeprefix('AS-')}" + (f"-{count + 1}" if count else "")
+    ship_to = {"name": centre.name, "address": centre.address, "phone": centre.phone}
+    language = customer.get("language") if customer.get("language") in ("en", "zh") else "en"
+    candidates = [f"templates/rma/instructions.{lang}.j2" for lang in dict.fromkeys((language, "en"))]
+    found = find_template(ctx, candidates)
+    if found is None:
+        raise invalid("customer", f"the deployment has no RMA instructions template ({candidates[-1]})")
+    instructions = render(found[1], found[0], {"rma_number": number, "ticket_number": ticket, "ship_to": ship_to,
+                                               "customer": customer})
+    ctx.session.add(Rma(rma_number=number, ticket_number=ticket, centre=centre.code, created_at=ctx.now))
+    ctx.session.flush()
+    return {"rma_number": number, "ship_to": ship_to, "instructions": instructions}
+
+
+def load_technicians(session: Session, data: dict[str, Any]) -> int:
+    """Insert or update technicians."""
+    for item in data["technicians"]:
+        session.merge(Technician(username=item["username"], name=item["name"], region=item["region"],
+                                 skills=item["skills"], working_hours=item["working_hours"],
+                                 leave=item.get("leave", []), slot_minutes=data.get("slot_minutes", 120),
+                                 active=item.get("active", True)))
+    return len(data["technicians"])
+
+
+def load_providers(session: Session, data: dict[str, Any]) -> int:
+    """Insert or update providers and repair centres."""
+    for item in data["providers"]:
+        session.merge(Provider(code=item["code"], name=item["name"], regions=item["regions"],
+                               skills=item["skills"], qualified_from=date.fromisoformat(item["qualified_from"]),
+                               qualified_until=date.fromisoformat(item["qualified_until"]),
+                               rating=float(item["rating"])))
+    for item in data.get("repair_centres", []):
+        session.merge(RepairCentre(code=item["code"], name=item["name"], region=item["region"],
+                                   address=item["address"], phone=item["phone"],
+                                   is_default=bool(item.get("default", False))))
+    return len(data["providers"])

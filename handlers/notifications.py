@@ -1,0 +1,106 @@
+"""Customer notifications at each milestone, from the deployment's templates, via the outbox.
+
+Templates live in the process bundle as ``templates/notify/<milestone>.<channel>.<lang>.j2``
+(channels ``email``, ``sms``, ``wechat``; languages ``en``, ``zh``): process owners edit
+and redeploy them like BPMN. The customer's preferred channel is used when the customer
+has an address for it (else e-mail, then SMS), in the customer's language when a
+template exists for it (else English). An e-mail template starts with a ``Subject:``
+line. The rendered message goes to the outbox in the engine's transaction; the
+dispatcher (:mod:`handlers.outbox`) delivers it after commit.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.registry import BusinessError, HandlerContext, handler
+
+from .idempotency import idempotent
+from .outbox import Outbox
+from .templates import find_template, render
+from .transports import SmtpSettings, message_domain
+from .values import invalid, mapping, required_text
+
+CHANNELS = ("email", "sms", "wechat")
+LANGUAGES = ("en", "zh")
+MILESTONE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def address_for(customer: dict[str, Any], channel: str) -> str | None:
+    """Return the customer's address on ``channel`` (e-mail, phone, WeChat id), if any."""
+    if channel == "email":
+        value = customer.get("email")
+    elif channel == "wechat":
+        value = customer.get("wechat_id") or customer.get("phone")
+    else:
+        value = customer.get("phone")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def choose_channel(customer: dict[str, Any]) -> tuple[str, str] | None:
+    """Return ``(channel, address)``: the preferred channel if reachable, else e-mail, else SMS."""
+    preferred = customer.get("preferred_channel")
+    order = ([preferred] if preferred in CHANNELS else []) + ["email", "sms"]
+    for channel in dict.fromkeys(order):
+        address = address_for(customer, channel)
+        if address:
+            return channel, address
+    return None
+
+
+def split_subject(text: str, fallback: str) -> tuple[str, str]:
+    """Split an e-mail template's output into its ``Subject:`` line and the body."""
+    first, _, rest = text.partition("\n")
+    if first.lower().startswith("subject:"):
+        return first[len("subject:"):].strip(), rest.strip()
+    return fallback, text
+
+
+@handler("notify.send")
+@idempotent
+def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict[str, Any],
+         data: dict[str, Any]) -> dict[str, Any]:
+    """Notify the customer of a milestone on their channel and language, through the outbox."""
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    if not isinstance(milestone, str) or not MILESTONE.match(milestone):
+        raise invalid("milestone", f"milestone must be a lower-case name like 'received', got {milestone!r}")
+    mapping(customer, "customer")
+    details = mapping(data if data is not None else {}, "data")
+    reachable = choose_channel(customer)
+    if reachable is None:
+        return {"outbox_id": None, "channel": None, "template": None,
+                "skipped": "the customer has no e-mail address or phone number"}
+    channel, address = reachable
+    language = customer.get("language") if customer.get("language") in LANGUAGES else "en"
+    candidates = [f"templates/notify/{milestone}.{channel}.{lang}.j2" for lang in dict.fromkeys((language, "en"))]
+    found = find_template(ctx, candidates)
+    if found is None:
+        raise BusinessError("TEMPLATE_MISSING", f"no template for milestone {milestone!r} on channel {channel!r} "
+                            f"(looked for {', '.join(candidates)})",
+                            {"milestone": milestone, "channel": channel, "language": language})
+    path, source = found
+    text = render(source, path, {"ticket_number": ticket, "milestone": milestone, "customer": customer,
+                                 "data": details})
+    subject, body = split_subject(text, f"{ticket}: {milestone}") if channel == "email" else ("", text)
+    row = Outbox(ticket_number=ticket, milestone=milestone, channel=channel, recipient=address,
+                 language=language if path == candidates[0] else "en", template=path, subject=subject, body=body,
+                 instance_id=ctx.instance_id, status="pending", attempts=0, next_attempt_at=ctx.now,
+                 created_at=ctx.now)
+    ctx.session.add(row)
+    ctx.session.flush()
+    row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
+    ctx.session.flush()
+    return {"outbox_id": row.id, "channel": channel, "template": path}
+
+
+def sent_for(session: Session, ticket_number: str) -> list[dict[str, Any]]:
+    """Return the notifications of a ticket, oldest first, as the staff UI shows them."""
+    rows = session.scalars(select(Outbox).where(Outbox.ticket_number == ticket_number).order_by(Outbox.id))
+    return [{"id": r.id, "milestone": r.milestone, "channel": r.channel, "language": r.language,
+             "template": r.template, "subject": r.subject, "body": r.body, "status": r.status,
+             "attempts": r.attempts, "created_at": r.created_at, "delivered_at": r.delivered_at,
+             "last_error": r.last_error} for r in rows]

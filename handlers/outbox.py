@@ -1,0 +1,153 @@
+"""The notification outbox and its dispatcher: deliver after commit, retry, never twice.
+
+``notify.send`` writes a row in the engine's transaction, so a notification exists if and
+only if the step that sent it committed. :func:`deliver_outbox` then works in three
+short steps per batch:
+
+1. **claim** (one transaction): due rows — pending and due, or ``sending`` whose lease
+   ran out because a worker died — become ``sending`` with a fresh claim token and a
+   lease; on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so workers share the load,
+   on SQLite under the single-writer lock;
+2. **send** outside any transaction, through the channel's transport;
+3. **mark** (one transaction per row, only while the claim token is still ours):
+   ``delivered``, or back to ``pending`` with exponential backoff, or ``failed`` when
+   the transport refuses for good or the attempts are used up.
+
+A worker that crashes between send and mark leaves a claim that expires, and the row is
+sent again with the *same* Message-ID (derived from the outbox id) — duplicates are
+detectable by the receiver, and the recording transport drops them (unique outbox id).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Index, String, Text, or_, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, Database, is_sqlite
+
+from .transports import DeliveryRefused, OutboundMessage, Transport, default_transports
+
+LEASE = timedelta(minutes=5)
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=1)
+MAX_ATTEMPTS = 8
+
+
+class Outbox(Base):
+    """A rendered notification waiting to be delivered, written in the sending step's transaction."""
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (Index("ix_notify_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    milestone: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    template: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200), default="")
+    instance_id: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+@dataclass
+class DeliveryReport:
+    """What one :func:`deliver_outbox` pass did, by outbox id."""
+
+    delivered: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-able data."""
+        return {"delivered": self.delivered, "retrying": self.retrying, "failed": self.failed}
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return how long to wait after the ``attempts``-th failed attempt."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def claim(db: Database, now: datetime, limit: int, lease: timedelta = LEASE) -> list[OutboundMessage]:
+    """Claim up to ``limit`` due rows for this worker and return them as messages."""
+    with db.transaction() as session:
+        query = (select(Outbox).where(or_(
+            (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
+            (Outbox.status == "sending") & (Outbox.lease_until < now)))
+            .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+        if not is_sqlite(session):
+            query = query.with_for_update(skip_locked=True)
+        claimed = []
+        for row in session.scalars(query):
+            row.status, row.lease_until, row.claim_token = "sending", now + lease, uuid.uuid4().hex
+            row.attempts += 1
+            claimed.append(OutboundMessage(row.id, row.claim_token, row.message_id, row.channel, row.recipient,
+                                           row.subject, row.body, row.attempts))
+    return claimed
+
+
+def _mark(db: Database, message: OutboundMessage, values: dict[str, Any]) -> bool:
+    with db.transaction() as session:
+        done = session.execute(update(Outbox).where(Outbox.id == message.outbox_id, Outbox.status == "sending",
+                                                    Outbox.claim_token == message.delivery_id)
+                               .values(lease_until=None, **values)
+                               .execution_options(synchronize_session=False))
+        return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+def deliver_outbox(db: Database, transports: Mapping[str, Transport], now: datetime,
+                   limit: int = 50) -> DeliveryReport:
+    """Deliver due notifications: claim, send after commit, mark; retry with backoff."""
+    report = DeliveryReport()
+    for message in claim(db, now, limit):
+        transport = transports.get(message.channel)
+        try:
+            if transport is None:
+                raise DeliveryRefused(f"no transport for channel {message.channel!r}")
+            transport.send(message, now)
+        except DeliveryRefused as exc:
+            _mark(db, message, {"status": "failed", "last_error": str(exc)[:2000]})
+            report.failed.append(message.outbox_id)
+        except Exception as exc:  # any transport trouble is worth another try, later
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempt >= MAX_ATTEMPTS:
+                _mark(db, message, {"status": "failed", "last_error": error})
+                report.failed.append(message.outbox_id)
+            else:
+                _mark(db, message, {"status": "pending", "last_error": error,
+                                    "next_attempt_at": now + backoff(message.attempt)})
+                report.retrying.append(message.outbox_id)
+        else:
+            _mark(db, message, {"status": "delivered", "delivered_at": now, "last_error": None})
+            report.delivered.append(message.outbox_id)
+    return report
+
+
+def outbox_job(db: Database, now: datetime) -> int:
+    """Deliver due notifications with the default transports; return how many went out."""
+    return len(deliver_outbox(db, default_transports(db), now).delivered)
+
+
+def _register_with_worker() -> None:
+    from engine.worker import register_job
+
+    register_job("notify.outbox", outbox_job)
+
+
+_register_with_worker()

@@ -1,0 +1,338 @@
+"""Spare parts: catalogue, stock per warehouse, reservations, back-orders, consumption.
+
+Stock never goes negative, whatever runs at the same time: every take is one atomic
+conditional ``UPDATE parts_stock SET available = available - :q … WHERE available >= :q``
+whose row count says whether it happened (PostgreSQL re-checks the condition on the row
+it waited for; SQLite serializes writers), and a CHECK constraint backs it up. What
+cannot be reserved is back-ordered with an ETA; :func:`restock` fulfils back-orders
+first in, first out and names the tickets whose parts are now all there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base
+from engine.registry import BusinessError, HandlerContext, handler
+
+from .idempotency import idempotent
+from .values import Money, invalid, local_date, positive_int, required_text, to_money
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+
+class Part(Base):
+    """A spare part in the catalogue, with its price and replenishment lead time."""
+
+    __tablename__ = "parts_part"
+
+    sku: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120), default="")
+    product_line: Mapped[str] = mapped_column(String(32), index=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    lead_time_days: Mapped[int] = mapped_column(default=7)
+
+
+class Warehouse(Base):
+    """A stock location; reservations try warehouses by ``priority`` (1 first)."""
+
+    __tablename__ = "parts_warehouse"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int]
+
+
+class Stock(Base):
+    """Free and reserved quantities of one part in one warehouse."""
+
+    __tablename__ = "parts_stock"
+    __table_args__ = (
+        CheckConstraint("available >= 0", name="available_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    )
+
+    sku: Mapped[str] = mapped_column(ForeignKey("parts_part.sku"), primary_key=True)
+    warehouse: Mapped[str] = mapped_column(ForeignKey("parts_warehouse.code"), primary_key=True)
+    available: Mapped[int]
+    reserved: Mapped[int] = mapped_column(default=0)
+
+
+class Reservation(Base):
+    """Parts held for a ticket in one warehouse; consumed when used, released when not."""
+
+    __tablename__ = "parts_reservation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("parts_part.sku"))
+    warehouse: Mapped[str] = mapped_column(ForeignKey("parts_warehouse.code"))
+    quantity: Mapped[int]
+    consumed: Mapped[int] = mapped_column(default=0)
+    released: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+
+    @property
+    def held(self) -> int:
+        """Return how many are still held (neither consumed nor released)."""
+        return self.quantity - self.consumed - self.released
+
+
+class Backorder(Base):
+    """Parts a ticket waits for; fulfilled by a restock, first in first out."""
+
+    __tablename__ = "parts_backorder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("parts_part.sku"), index=True)
+    warehouse: Mapped[str] = mapped_column(ForeignKey("parts_warehouse.code"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    eta: Mapped[date]
+    created_at: Mapped[datetime]
+    fulfilled_at: Mapped[datetime | None]
+
+
+def parse_items(items: Any, field_name: str) -> dict[str, int]:
+    """Return ``[{"sku", "quantity"}, …]`` as ``{sku: total quantity}``, refusing bad entries."""
+    if not isinstance(items, list):
+        raise invalid(field_name, f"{field_name} must be a list of {{\"sku\", \"quantity\"}}, "
+                                  f"got {type(items).__name__}")
+    wanted: dict[str, int] = {}
+    for index, item in enumerate(items):
+        where = f"{field_name}[{index}]"
+        if not isinstance(item, dict):
+            raise invalid(where, f"{where} must be an object with sku and quantity")
+        sku = required_text(item.get("sku"), f"{where}.sku", 40).upper()
+        wanted[sku] = wanted.get(sku, 0) + positive_int(item.get("quantity"), f"{where}.quantity")
+    return wanted
+
+
+def require_parts(session: Session, skus: list[str] | set[str] | dict[str, int]) -> dict[str, Part]:
+    """Return the catalogue parts for ``skus``; raise UNKNOWN_PART naming any that are missing."""
+    found = {p.sku: p for p in session.scalars(select(Part).where(Part.sku.in_(list(skus))))}
+    unknown = sorted(set(skus) - set(found))
+    if unknown:
+        raise BusinessError("UNKNOWN_PART", f"unknown part(s): {', '.join(unknown)}", {"skus": unknown})
+    return found
+
+
+def take(session: Session, sku: str, warehouse: str, quantity: int) -> bool:
+    """Move ``quantity`` from free to reserved stock atomically; False when not enough is free."""
+    result = session.execute(
+        update(Stock).where(Stock.sku == sku, Stock.warehouse == warehouse, Stock.available >= quantity)
+        .values(available=Stock.available - quantity, reserved=Stock.reserved + quantity)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _reserve_line(session: Session, ticket: str, sku: str, quantity: int, now: datetime) -> list[Reservation]:
+    made: list[Reservation] = []
+    need = quantity
+    warehouses = session.scalars(select(Warehouse.code).order_by(Warehouse.priority, Warehouse.code)).all()
+    for code in warehouses:
+        while need > 0:
+            free = session.scalar(select(Stock.available).where(Stock.sku == sku, Stock.warehouse == code)) or 0
+            if free <= 0:
+                break
+            amount = min(free, need)
+            if take(session, sku, code, amount):  # else somebody took it first: look again
+                made.append(Reservation(ticket_number=ticket, sku=sku, warehouse=code, quantity=amount,
+                                        created_at=now))
+                need -= amount
+    session.add_all(made)
+    return made
+
+
+def _primary_warehouse(session: Session) -> str:
+    code = session.scalars(select(Warehouse.code).order_by(Warehouse.priority, Warehouse.code).limit(1)).first()
+    if code is None:
+        raise invalid("parts", "no warehouse is set up: load the catalogue first")
+    return code
+
+
+@handler("parts.reserve")
+@idempotent
+def reserve(ctx: HandlerContext, ticket_number: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Reserve parts for a ticket; back-order what is out of stock, with an ETA."""
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    wanted = parse_items(parts, "parts")
+    catalogue = require_parts(ctx.session, wanted)
+    reserved: list[dict[str, Any]] = []
+    backordered: list[dict[str, Any]] = []
+    for sku, quantity in wanted.items():
+        made = _reserve_line(ctx.session, ticket, sku, quantity, ctx.now)
+        reserved += [{"sku": r.sku, "quantity": r.quantity, "warehouse": r.warehouse} for r in made]
+        missing = quantity - sum(r.quantity for r in made)
+        if missing:
+            eta = local_date(ctx.now) + timedelta(days=catalogue[sku].lead_time_days)
+            ctx.session.add(Backorder(ticket_number=ticket, sku=sku, warehouse=_primary_warehouse(ctx.session),
+                                      quantity=missing, eta=eta, created_at=ctx.now))
+            backordered.append({"sku": sku, "quantity": missing, "eta": eta.isoformat()})
+    ctx.session.flush()
+    return {"reserved": reserved, "backordered": backordered, "all_reserved": not backordered}
+
+
+def _held(session: Session, ticket: str, sku: str | None = None) -> list[Reservation]:
+    query = select(Reservation).where(Reservation.ticket_number == ticket,
+                                      Reservation.quantity > Reservation.consumed + Reservation.released)
+    if sku is not None:
+        query = query.where(Reservation.sku == sku)
+    return list(session.scalars(query.order_by(Reservation.id)))
+
+
+def _unreserve(session: Session, sku: str, warehouse: str, quantity: int, back_to_free: bool) -> None:
+    values: dict[str, Any] = {"reserved": Stock.reserved - quantity}
+    if back_to_free:
+        values["available"] = Stock.available + quantity
+    session.execute(update(Stock).where(Stock.sku == sku, Stock.warehouse == warehouse)
+                    .values(**values).execution_options(synchronize_session=False))
+
+
+@handler("parts.consume")
+@idempotent
+def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, Any]]) -> dict[str, Any]:
+    """Book reserved parts as used in the repair."""
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    used = parse_items(parts_used, "parts_used")
+    require_parts(ctx.session, used)
+    holdings = {sku: _held(ctx.session, ticket, sku) for sku in used}
+    short = {sku: sum(r.held for r in holdings[sku]) for sku, q in used.items()
+             if sum(r.held for r in holdings[sku]) < q}
+    if short:
+        raise BusinessError("NOT_RESERVED", "not reserved for ticket " + ticket + ": " + ", ".join(
+            f"{sku} (used {used[sku]}, reserved {held})" for sku, held in sorted(short.items())),
+            {"parts": [{"sku": s, "used": used[s], "reserved": h} for s, h in sorted(short.items())]})
+    consumed: list[dict[str, Any]] = []
+    for sku, quantity in used.items():
+        need = quantity
+        for reservation in holdings[sku]:
+            amount = min(need, reservation.held)
+            if amount:
+                reservation.consumed += amount
+                _unreserve(ctx.session, sku, reservation.warehouse, amount, back_to_free=False)
+                consumed.append({"sku": sku, "quantity": amount, "warehouse": reservation.warehouse})
+                need -= amount
+    ctx.session.flush()
+    return {"consumed": consumed}
+
+
+@handler("parts.release")
+@idempotent
+def release(ctx: HandlerContext, ticket_number: str) -> dict[str, Any]:
+    """Give back a ticket's unused reservations and cancel its open back-orders."""
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    released: list[dict[str, Any]] = []
+    for reservation in _held(ctx.session, ticket):
+        amount = reservation.held
+        reservation.released += amount
+        _unreserve(ctx.session, reservation.sku, reservation.warehouse, amount, back_to_free=True)
+        released.append({"sku": reservation.sku, "quantity": amount, "warehouse": reservation.warehouse})
+    cancelled = ctx.session.execute(
+        update(Backorder).where(Backorder.ticket_number == ticket, Backorder.status == "open")
+        .values(status="cancelled").execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    ctx.session.flush()
+    return {"released": released, "backorders_cancelled": cancelled}
+
+
+@dataclass
+class RestockResult:
+    """What a restock did: back-orders turned into reservations, tickets now complete."""
+
+    fulfilled: list[int] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    skus: dict[str, list[str]] = field(default_factory=dict)
+
+
+def restock(session: Session, sku: str, warehouse: str, quantity: int, now: datetime) -> list[str]:
+    """Add stock, fulfil waiting back-orders FIFO, and return the tickets now fully supplied."""
+    return restock_detail(session, sku, warehouse, quantity, now).completed
+
+
+def restock_detail(session: Session, sku: str, warehouse: str, quantity: int, now: datetime) -> RestockResult:
+    """Do :func:`restock` and report the back-orders fulfilled and their SKUs per ticket."""
+    positive_int(quantity, "quantity")
+    require_parts(session, [sku])
+    if session.get(Stock, (sku, warehouse)) is None:
+        if session.get(Warehouse, warehouse) is None:
+            raise invalid("warehouse", f"unknown warehouse {warehouse!r}")
+        session.add(Stock(sku=sku, warehouse=warehouse, available=0, reserved=0))
+        session.flush()
+    session.execute(update(Stock).where(Stock.sku == sku, Stock.warehouse == warehouse)
+                    .values(available=Stock.available + quantity).execution_options(synchronize_session=False))
+    result = RestockResult()
+    waiting = session.scalars(select(Backorder).where(
+        Backorder.sku == sku, Backorder.warehouse == warehouse, Backorder.status == "open")
+        .order_by(Backorder.created_at, Backorder.id)).all()
+    for order in waiting:
+        if not take(session, sku, warehouse, order.quantity):
+            break  # first in, first out: later (smaller) orders do not overtake this one
+        claimed = session.execute(update(Backorder).where(Backorder.id == order.id, Backorder.status == "open")
+                                  .values(status="fulfilled", fulfilled_at=now)
+                                  .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+        if not claimed:  # a concurrent restock or release got there first: undo our take
+            _unreserve(session, sku, warehouse, order.quantity, back_to_free=True)
+            continue
+        session.add(Reservation(ticket_number=order.ticket_number, sku=sku, warehouse=warehouse,
+                                quantity=order.quantity, created_at=now))
+        result.fulfilled.append(order.id)
+        result.skus.setdefault(order.ticket_number, []).append(sku)
+    session.flush()
+    for ticket in sorted(result.skus):
+        still_open = session.scalar(select(Backorder.id).where(
+            Backorder.ticket_number == ticket, Backorder.status == "open").limit(1))
+        if still_open is None:
+            result.completed.append(ticket)
+    return result
+
+
+def restock_and_notify(session: Session, runtime: Runtime, sku: str, warehouse: str, quantity: int,
+                       now: datetime) -> dict[str, Any]:
+    """Restock and deliver ``parts_arrived`` to every ticket now fully supplied, in one transaction."""
+    from engine.errors import MessageNotCorrelated
+
+    result = restock_detail(session, sku, warehouse, quantity, now)
+    delivered: dict[str, list[int]] = {}
+    not_waiting: list[str] = []
+    for ticket in result.completed:
+        skus = sorted(set(result.skus[ticket]))
+        try:
+            with session.begin_nested():
+                delivered[ticket] = runtime.deliver_message(session, "parts_arrived", ticket, {"skus": skus})
+        except MessageNotCorrelated:
+            not_waiting.append(ticket)  # nobody waits (yet): the reservation stands, the process reads it
+    return {"completed": result.completed, "delivered": delivered, "not_waiting": not_waiting}
+
+
+def stock_of(session: Session, sku: str) -> dict[str, tuple[int, int]]:
+    """Return ``{warehouse: (available, reserved)}`` for one part."""
+    rows = session.execute(select(Stock.warehouse, Stock.available, Stock.reserved).where(Stock.sku == sku))
+    return {w: (a, r) for w, a, r in rows}
+
+
+def load_parts(session: Session, data: dict[str, Any]) -> int:
+    """Insert or update warehouses and parts; set stock only where there is none yet."""
+    for item in data["warehouses"]:
+        session.merge(Warehouse(code=item["code"], name=item["name"], region=item["region"],
+                                priority=item["priority"]))
+    session.flush()
+    for item in data["parts"]:
+        session.merge(Part(sku=item["sku"], name=item["name"], name_zh=item.get("name_zh", ""),
+                           product_line=item["product_line"], price=to_money(item["price"], item["sku"]),
+                           lead_time_days=item["lead_time_days"]))
+        session.flush()
+        for code, quantity in item.get("stock", {}).items():
+            if session.get(Stock, (item["sku"], code)) is None:
+                session.add(Stock(sku=item["sku"], warehouse=code, available=quantity, reserved=0))
+    session.flush()
+    return len(data["parts"])

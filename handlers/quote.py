@@ -1,0 +1,174 @@
+"""Quotes: parts, labour and call-out fee with warranty coverage applied, and a printable document.
+
+Amounts are :class:`Decimal`, each line rounded half-up to cents. Coverage decides what
+the customer pays: ``full`` covers everything, ``parts_only`` covers parts (and a
+replacement unit) but not labour or call-out, ``none`` covers nothing. The HTML document
+is rendered from the deployment's ``templates/quote/document.<language>.html.j2`` with
+autoescape on, stored with the quote, and served by the web layer at ``document_url``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base
+from engine.registry import HandlerContext, handler
+
+from .idempotency import idempotent
+from .parts import parse_items, require_parts
+from .templates import find_template, render
+from .ticketing import get_ticket
+from .values import CENT, Money, format_money, invalid, non_negative_decimal, one_of, to_money
+from .warranty import get_model
+
+COVERAGES = ("full", "parts_only", "none")
+SOLUTIONS = ("repair", "replace", "refund")
+VALID_DAYS = 14
+ZERO = Decimal("0.00")
+
+
+class Rate(Base):
+    """Labour rate per hour and call-out fee for a product line (``default`` for the rest)."""
+
+    __tablename__ = "quote_rate"
+
+    product_line: Mapped[str] = mapped_column(String(32), primary_key=True)
+    labour_rate: Mapped[Decimal] = mapped_column(Money)
+    callout_fee: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class Quote(Base):
+    """A priced quote for a ticket, with its printable document."""
+
+    __tablename__ = "quote"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    solution: Mapped[str] = mapped_column(String(16))
+    coverage: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    parts_total: Mapped[Decimal] = mapped_column(Money)
+    labour_total: Mapped[Decimal] = mapped_column(Money)
+    callout_fee: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    covered: Mapped[Decimal] = mapped_column(Money)
+    customer_pays: Mapped[Decimal] = mapped_column(Money)
+    lines: Mapped[list[Any]]
+    document_html: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+def _line(kind: str, description: str, quantity: Decimal | int, unit_price: Decimal, covered: bool,
+          sku: str | None = None) -> dict[str, Any]:
+    amount = (Decimal(quantity) * unit_price).quantize(CENT)
+    return {"kind": kind, "sku": sku, "description": description, "quantity": str(quantity),
+            "unit_price": format_money(unit_price), "amount": to_money(amount, "amount"), "covered": covered}
+
+
+def get_rate(session: Session, product_line: str | None) -> Rate:
+    """Return the rates of a product line, or the ``default`` rates."""
+    rate = session.get(Rate, product_line) if product_line else None
+    rate = rate or session.get(Rate, "default")
+    if rate is None:
+        raise invalid("coverage", "no labour rates are set up: load the catalogue first")
+    return rate
+
+
+def price_lines(session: Session, coverage: str, solution: str, wanted: dict[str, int], hours: Decimal,
+                callout: bool, model_code: str) -> tuple[list[dict[str, Any]], str]:
+    """Return the quote lines (amounts as Decimal) and the currency for a solution."""
+    model = get_model(session, model_code)
+    rate = get_rate(session, model.product_line if model else None)
+    if solution == "refund":
+        return [], rate.currency
+    catalogue = require_parts(session, wanted)
+    parts_covered = coverage in ("full", "parts_only")
+    lines = [_line("part", catalogue[sku].name, qty, catalogue[sku].price, parts_covered, sku)
+             for sku, qty in wanted.items()]
+    if solution == "replace":
+        if model is None:
+            raise invalid("solution", f"cannot quote a replacement: model {model_code!r} is not in the catalogue")
+        lines.append(_line("unit", f"Replacement unit {model.code} ({model.name})", 1, model.list_price,
+                           parts_covered, model.code))
+    if hours:
+        lines.append(_line("labour", f"Labour {hours} h", hours, rate.labour_rate, coverage == "full"))
+    if callout:
+        lines.append(_line("callout", "Call-out fee (field visit)", 1, rate.callout_fee, coverage == "full"))
+    return lines, rate.currency
+
+
+def _totals(lines: list[dict[str, Any]]) -> dict[str, Decimal]:
+    def total(kinds: tuple[str, ...]) -> Decimal:
+        return sum((line["amount"] for line in lines if line["kind"] in kinds), ZERO)
+
+    grand = total(("part", "unit", "labour", "callout"))
+    covered = sum((line["amount"] for line in lines if line["covered"]), ZERO)
+    return {"parts_total": total(("part", "unit")), "labour_total": total(("labour",)),
+            "callout_fee": total(("callout",)), "total": grand, "covered": covered,
+            "customer_pays": grand - covered}
+
+
+@handler("quote.prepare")
+@idempotent
+def prepare(ctx: HandlerContext, ticket_number: str, coverage: str, parts: list[dict[str, Any]],
+            labour_hours: float, callout: bool, solution: str) -> dict[str, Any]:
+    """Price parts, labour and call-out with coverage applied, and store a printable quote."""
+    one_of(coverage, COVERAGES, "coverage")
+    one_of(solution, SOLUTIONS, "solution")
+    if not isinstance(callout, bool):
+        raise invalid("callout", f"callout must be true or false, got {callout!r}")
+    hours = non_negative_decimal(labour_hours, "labour_hours")
+    wanted = parse_items(parts or [], "parts")
+    ticket = get_ticket(ctx.session, ticket_number)
+    if ticket is None:
+        raise invalid("ticket_number", f"ticket {ticket_number!r} does not exist")
+    lines, currency = price_lines(ctx.session, coverage, solution, wanted, hours, callout, ticket.product.model)
+    totals = _totals(lines)
+    language = ticket.customer.language
+    candidates = [f"templates/quote/document.{lang}.html.j2" for lang in dict.fromkeys((language, "en"))]
+    found = find_template(ctx, candidates)
+    if found is None:
+        raise invalid("ticket_number", f"the deployment has no quote document template ({candidates[-1]})")
+    path, source = found
+    stored_lines = [{**line, "amount": format_money(line["amount"])} for line in lines]
+    money = {key: format_money(value) for key, value in totals.items()}
+    valid_until = ctx.now + timedelta(days=VALID_DAYS)
+    quote = Quote(ticket_number=ticket.number, solution=solution, coverage=coverage, currency=currency,
+                  lines=stored_lines, document_html="", valid_until=valid_until, created_at=ctx.now, **totals)
+    ctx.session.add(quote)
+    ctx.session.flush()
+    quote.document_html = render(source, path, {
+        "quote_id": quote.id, "ticket_number": ticket.number, "customer": {"name": ticket.customer.name},
+        "product": {"model": ticket.product.model, "serial_number": ticket.product.serial_number},
+        "solution": solution, "coverage": coverage, "currency": currency, "lines": stored_lines,
+        "created_at": ctx.now.isoformat(), "valid_until": valid_until.isoformat(), **money}, autoescape=True)
+    ctx.session.flush()
+    return {"quote_id": quote.id, "currency": currency, **money, "lines": stored_lines,
+            "valid_until": valid_until.isoformat(), "document_url": document_url(ticket.number, quote.id)}
+
+
+def document_url(ticket_number: str, quote_id: int) -> str:
+    """Return where the web layer serves a quote's document."""
+    return f"/tickets/{ticket_number}/quote/{quote_id}"
+
+
+def get_quote_document(session: Session, ticket_number: str, quote_id: int) -> str | None:
+    """Return the stored HTML document of a ticket's quote (None when there is no such quote)."""
+    return session.scalar(select(Quote.document_html).where(Quote.id == quote_id,
+                                                            Quote.ticket_number == ticket_number))
+
+
+def load_rates(session: Session, data: dict[str, Any]) -> int:
+    """Insert or update labour rates and call-out fees."""
+    for item in data["rates"]:
+        session.merge(Rate(product_line=item["product_line"], currency=data["currency"],
+                           labour_rate=to_money(item["labour_rate"], "labour_rate"),
+                           callout_fee=to_money(item["callout_fee"], "callout_fee")))
+    return len(data["rates"])

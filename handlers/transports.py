@@ -1,0 +1,163 @@
+"""Transports that carry a rendered notification to the customer: SMTP e-mail and a recorder.
+
+E-mail goes over SMTP to ``AFTERSALES_SMTP_HOST``:``AFTERSALES_SMTP_PORT`` (default
+localhost:8025) from ``AFTERSALES_SMTP_FROM``; the message carries a ``Message-ID``
+derived from its outbox id, so a resend after a crashed worker is recognisable as the
+same message. SMS and WeChat operators are outside our reach: their default transport
+records what would have been sent in ``notify_delivery`` — a recording fake at the edge
+of the world, exactly once per outbox row (unique ``outbox_id``).
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Protocol
+
+from sqlalchemy import String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, Database
+from engine.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One notification ready to go out, as a transport sees it."""
+
+    outbox_id: int
+    delivery_id: str
+    message_id: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    attempt: int
+
+
+class DeliveryRefused(Exception):
+    """Raised by a transport when the message can never be delivered (retrying cannot help)."""
+
+
+class Transport(Protocol):
+    """Something that delivers an :class:`OutboundMessage` or raises."""
+
+    def send(self, message: OutboundMessage, now: datetime) -> None:
+        """Deliver ``message``; raise :class:`DeliveryRefused` for a permanent failure."""
+        ...
+
+
+class Delivery(Base):
+    """A message handed to an operator we cannot reach (SMS, WeChat), as it would have been sent."""
+
+    __tablename__ = "notify_delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(unique=True)
+    message_id: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    delivered_at: Mapped[datetime]
+
+
+class RecordingTransport:
+    """Record deliveries in ``notify_delivery``; a repeat of the same outbox row is a no-op."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def send(self, message: OutboundMessage, now: datetime) -> None:
+        """Record ``message`` once."""
+        try:
+            with self.db.transaction() as session:
+                if session.scalar(select(Delivery.id).where(Delivery.outbox_id == message.outbox_id)):
+                    return
+                session.add(Delivery(outbox_id=message.outbox_id, message_id=message.message_id,
+                                     channel=message.channel, recipient=message.recipient, body=message.body,
+                                     delivered_at=now))
+        except IntegrityError:
+            return  # a concurrent attempt recorded it first: it was delivered once
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and as whom e-mail is sent."""
+
+    host: str = "localhost"
+    port: int = 8025
+    sender: str = "Aftersales Service <service@aftersales.local>"
+    timeout: float = 30.0
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        """Read ``AFTERSALES_SMTP_*`` variables."""
+        env = os.environ
+        try:
+            port = int(env.get("AFTERSALES_SMTP_PORT", "8025"))
+        except ValueError as exc:
+            raise ConfigError("AFTERSALES_SMTP_PORT must be a port number") from exc
+        return cls(host=env.get("AFTERSALES_SMTP_HOST", "localhost"), port=port,
+                   sender=env.get("AFTERSALES_SMTP_FROM", cls.sender),
+                   starttls=env.get("AFTERSALES_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+                   username=env.get("AFTERSALES_SMTP_USER", ""), password=env.get("AFTERSALES_SMTP_PASSWORD", ""))
+
+
+class SmtpTransport:
+    """Send e-mail over SMTP; 5xx answers are permanent, everything else is retried."""
+
+    def __init__(self, settings: SmtpSettings | None = None) -> None:
+        self.settings = settings or SmtpSettings.from_env()
+
+    def build(self, message: OutboundMessage, now: datetime) -> EmailMessage:
+        """Return the e-mail for ``message``."""
+        mail = EmailMessage()
+        mail["From"] = self.settings.sender
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        mail["Message-ID"] = message.message_id
+        mail["Date"] = format_datetime(now)
+        mail["X-Aftersales-Outbox"] = str(message.outbox_id)
+        mail.set_content(message.body)
+        return mail
+
+    def send(self, message: OutboundMessage, now: datetime) -> None:
+        """Send ``message`` as one SMTP transaction."""
+        settings = self.settings
+        try:
+            with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+                if settings.starttls:
+                    smtp.starttls()
+                if settings.username:
+                    smtp.login(settings.username, settings.password)
+                smtp.send_message(self.build(message, now))
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise DeliveryRefused(f"recipient refused: {exc.recipients}") from exc
+            raise
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            if exc.smtp_code >= 500:
+                raise DeliveryRefused(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+            raise
+
+
+def message_domain(sender: str) -> str:
+    """Return the domain for Message-IDs, from the sender address (or this host)."""
+    address = sender.rpartition("<")[2].rstrip(">")
+    return address.rpartition("@")[2] or socket.getfqdn()
+
+
+def default_transports(db: Database) -> dict[str, Transport]:
+    """Return the transports for each channel: SMTP e-mail, recorded SMS and WeChat."""
+    recorder = RecordingTransport(db)
+    return {"email": SmtpTransport(), "sms": recorder, "wechat": recorder}

@@ -1,0 +1,153 @@
+"""Warranty and service-contract entitlement: who pays for a repair.
+
+A model carries two periods counted from the purchase date: ``full_months`` (parts,
+labour and call-out covered) and ``parts_months`` (main-parts warranty: parts covered,
+labour and call-out paid). The manufacturer's warranty needs a proof of purchase. An
+active service contract on the serial number (extended warranty, maintenance contract)
+can give better coverage; the best coverage wins.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base
+from engine.registry import BusinessError, HandlerContext, handler
+
+from .ticketing import normalize_serial
+from .values import Money, invalid, local_date, parse_date, required_text, to_money
+
+COVERAGE_RANK = {"none": 0, "parts_only": 1, "full": 2}
+
+
+class ProductLine(Base):
+    """A family of products (washing machines, air conditioners …) and the skill it needs."""
+
+    __tablename__ = "warranty_product_line"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_zh: Mapped[str] = mapped_column(String(100), default="")
+    skill: Mapped[str] = mapped_column(String(32))
+
+
+class Model(Base):
+    """A product model with its warranty periods and list price."""
+
+    __tablename__ = "warranty_model"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_line: Mapped[str] = mapped_column(ForeignKey("warranty_product_line.code"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    full_months: Mapped[int]
+    parts_months: Mapped[int]
+    list_price: Mapped[Decimal] = mapped_column(Money)
+
+
+class Contract(Base):
+    """A service contract on one unit: extended warranty or maintenance agreement."""
+
+    __tablename__ = "warranty_contract"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    serial_number: Mapped[str] = mapped_column(String(64), index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    coverage: Mapped[str] = mapped_column(String(16))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    holder: Mapped[str] = mapped_column(String(120), default="")
+
+
+def add_months(day: date, months: int) -> date:
+    """Return ``day`` moved by whole months (clamped to the month's last day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def get_model(session: Session, code: str) -> Model | None:
+    """Return the model ``code`` (case-insensitive), if it is in the catalogue."""
+    found = session.get(Model, code)
+    if found is None and isinstance(code, str):
+        found = session.get(Model, code.strip().upper())
+    return found
+
+
+def product_line_of(session: Session, model: str | None) -> str | None:
+    """Return the product line of a model code, or None when unknown."""
+    found = get_model(session, model) if model else None
+    return found.product_line if found else None
+
+
+def _manufacturer(found: Model, purchased: date, proof: str, today: date) -> tuple[str, date | None, str]:
+    if not proof:
+        return "none", None, "no proof of purchase: the manufacturer's warranty cannot be applied"
+    full_until = add_months(purchased, found.full_months)
+    parts_until = add_months(purchased, max(found.parts_months, found.full_months))
+    if today < full_until:
+        return "full", full_until, (f"within the {found.full_months}-month warranty of {found.code} "
+                                    f"(purchased {purchased.isoformat()})")
+    if today < parts_until:
+        return "parts_only", parts_until, (f"full warranty ended {full_until.isoformat()}; the "
+                                           f"{found.parts_months}-month main-parts warranty covers parts")
+    return "none", None, f"warranty of {found.code} ended {parts_until.isoformat()}"
+
+
+def _best_contract(session: Session, serial: str, today: date) -> Contract | None:
+    contracts = session.scalars(select(Contract).where(
+        Contract.serial_number == serial, Contract.starts_on <= today, Contract.ends_on >= today)).all()
+    return max(contracts, key=lambda c: (COVERAGE_RANK[c.coverage], c.ends_on), default=None)
+
+
+@handler("warranty.check_entitlement")
+def check_entitlement(ctx: HandlerContext, model: str, serial_number: str, purchase_date: str,
+                      proof_of_purchase: str) -> dict[str, Any]:
+    """Work out warranty or contract coverage (full, parts_only, none) and when it expires."""
+    code = required_text(model, "model", 64)
+    found = get_model(ctx.session, code)
+    if found is None:
+        raise BusinessError("UNKNOWN_MODEL", f"model {code!r} is not in the catalogue", {"model": code})
+    purchased = parse_date(purchase_date, "purchase_date")
+    today = local_date(ctx.now)
+    if purchased > today:
+        raise invalid("purchase_date", f"purchase_date {purchased.isoformat()} is after today "
+                                        f"({today.isoformat()})")
+    coverage, expires, reason = _manufacturer(found, purchased, str(proof_of_purchase or "").strip(), today)
+    contract = _best_contract(ctx.session, normalize_serial(serial_number), today)
+    contract_id = None
+    if contract is not None and COVERAGE_RANK[contract.coverage] >= COVERAGE_RANK[coverage]:
+        coverage, expires, contract_id = contract.coverage, contract.ends_on, contract.id
+        reason = f"{contract.kind} contract {contract.id} gives {contract.coverage} coverage until " \
+                 f"{contract.ends_on.isoformat()}"
+    return {"coverage": coverage, "expires_on": expires.isoformat() if expires else None,
+            "contract": contract_id, "reason": reason, "in_warranty": coverage != "none"}
+
+
+def load_product_lines(session: Session, records: list[dict[str, Any]]) -> int:
+    """Insert or update product lines and their models from catalogue records."""
+    for line in records:
+        session.merge(ProductLine(code=line["code"], name=line["name"], name_zh=line.get("name_zh", ""),
+                                  skill=line["skill"]))
+        session.flush()
+        for item in line["models"]:
+            session.merge(Model(code=item["code"], product_line=line["code"], name=item["name"],
+                                full_months=item["full_months"], parts_months=item["parts_months"],
+                                list_price=to_money(item["list_price"], f"{item['code']}.list_price")))
+    return len(records)
+
+
+def load_contracts(session: Session, records: list[dict[str, Any]]) -> int:
+    """Insert or update service contracts from catalogue records."""
+    for item in records:
+        session.merge(Contract(id=item["id"], serial_number=normalize_serial(item["serial_number"]),
+                               model=item["model"], kind=item["kind"], coverage=item["coverage"],
+                               starts_on=date.fromisoformat(item["starts_on"]),
+                               ends_on=date.fromisoformat(item["ends_on"]), holder=item.get("holder", "")))
+    return len(records)
