@@ -1,0 +1,86 @@
+"""Fixtures for handler tests: a deployment carrying the real templates, the demo
+catalogue, and ``call`` — one handler call as the engine makes it (own transaction,
+SAVEPOINT, JSON round trip) on a real database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.bundle import Bundle
+from engine.db import Database
+from engine.deploy import deploy
+from engine.registry import HandlerContext, get_handler
+from handlers.demo import DATA_DIR, load_catalogue
+
+HERE = Path(__file__).parent
+TEMPLATES = DATA_DIR.parent / "templates"
+
+
+def journey_bundle() -> Bundle:
+    """The test process plus every template of ``processes/templates`` under ``templates/``."""
+    files = {"service_journey.bpmn": (HERE / "fixtures" / "service_journey.bpmn").read_bytes()}
+    for path in sorted(TEMPLATES.rglob("*")):
+        if path.is_file():
+            files[f"templates/{path.relative_to(TEMPLATES).as_posix()}"] = path.read_bytes()
+    return Bundle("service_journey", files)
+
+
+@pytest.fixture
+def deployment(database: Database) -> int:
+    """Deploy the journey bundle (with templates) and return its deployment id."""
+    with database.transaction() as session:
+        return deploy(session, journey_bundle(), "owner").deployment_id
+
+
+@pytest.fixture
+def catalogue(database: Database) -> dict[str, int]:
+    """Load the demo catalogue of ``processes/data``."""
+    with database.transaction() as session:
+        return load_catalogue(session, DATA_DIR)
+
+
+@dataclass
+class Caller:
+    """Call handlers by operator name, one transaction per call, as the engine does."""
+
+    database: Database
+    deployment_id: int
+    clock: Any
+    business_keys: list[str] = field(default_factory=list)
+
+    def __call__(self, operator: str, task: str = "task-1", instance: int = 1, **arguments: Any) -> Any:
+        handler = get_handler(operator)
+        with self.database.transaction() as session:
+            ctx = HandlerContext(session=session, instance_id=instance, deployment_id=self.deployment_id,
+                                 business_key=None, task_id=task, element_id=operator.replace(".", "_"),
+                                 now=self.clock.now(), on_business_key=self.business_keys.append)
+            with session.begin_nested():
+                result = handler.call(ctx, arguments)
+        return json.loads(json.dumps(result))
+
+
+@pytest.fixture
+def call(database: Database, deployment: int, catalogue: dict[str, int], clock: Any) -> Caller:
+    """A :class:`Caller` on a database with the catalogue loaded and the templates deployed."""
+    return Caller(database, deployment, clock)
+
+
+@pytest.fixture
+def count(database: Database) -> Callable[..., int]:
+    """Count the rows of a model (optionally filtered by column values)."""
+
+    def _count(model: Any, **where: Any) -> int:
+        with database.transaction(write=False) as session:
+            query = select(func.count()).select_from(model)
+            for key, value in where.items():
+                query = query.where(getattr(model, key) == value)
+            return int(session.scalar(query) or 0)
+
+    return _count
