@@ -1,5 +1,6 @@
 """Chinese and English UI text: a dictionary keyed by the English text.
 
+Keys of coded values (``state:closed``, ``walk_in``) have English text too.
 The language comes from the session (set by the switch in the header), else from the
 browser's ``Accept-Language``. Templates call ``_("English text")``; ``{name}``
 placeholders are filled after translation.
@@ -11,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, redirect, request, session, url_for
 
+from .i18n_en import EN
 from .i18n_zh import ZH
 
 LANGUAGES = ("en", "zh")
@@ -30,8 +32,8 @@ def current_language() -> str:
 
 def translate(text: str, **values: Any) -> str:
     """Return ``text`` in the request's language, placeholders filled."""
-    if current_language() == "zh":
-        text = ZH.get(text, text)
+    table = ZH if current_language() == "zh" else EN
+    text = table.get(text, text)
     return text.format(**values) if values else text
 
 

@@ -1,3 +1,116 @@
-"""Chinese UI text, keyed by the English text the templates and views use."""
+"""Chinese UI text, keyed by the English text the templates and views use.
 
-ZH: dict[str, str] = {}
+``tests/web/test_i18n.py`` checks that every text a template or view translates is here.
+"""
+
+ZH: dict[str, str] = {
+    # frame, navigation
+    "After-sales": "售后服务", "Tasks": "任务", "New request": "新建工单", "Tickets": "工单",
+    "Search": "搜索", "Sign in": "登录", "Sign out": "退出", "User name": "用户名", "Password": "密码",
+    "Ticket, phone, e-mail, serial, name": "工单号、电话、邮箱、序列号、姓名",
+    "Unknown user or wrong password.": "用户名或密码错误。",
+    "Your session expired. Please sign in again.": "会话已过期，请重新登录。",
+    "Please sign in to see this page.": "请先登录。",
+    "Customer? Check your repair status or report a problem here.": "您是客户？在这里查询维修进度或报修。",
+    "Error": "错误", "Not found": "未找到", "Not allowed": "无权访问", "Too many attempts": "尝试次数过多",
+    "Something changed meanwhile": "数据已被他人更改", "That did not work": "操作未成功", "Back": "返回",
+    # tasklist
+    "My tasks": "我的任务", "My groups' tasks": "组内待领任务", "All open": "全部未完成",
+    "Ticket": "工单", "Task": "任务", "Tier": "客户等级", "Priority": "优先级", "SLA due": "SLA 截止",
+    "Stage": "阶段", "Channel": "渠道", "Age": "已等待", "Actions": "操作", "Ticket number": "工单号",
+    "SLA": "SLA", "all": "全部", "due soon": "即将到期", "breached": "已超时", "Filter": "筛选",
+    "Clear": "清除", "{n} tasks": "共 {n} 个任务", "Claim": "领取", "Unclaim": "退回",
+    "No tasks here.": "这里没有任务。", "Take one from your groups' queue.": "去组内队列领取一个。",
+    "Pages": "分页", "Previous": "上一页", "Next": "下一页", "Page {page} of {pages}": "第 {page} / {pages} 页",
+    "You took “{name}”.": "您已领取“{name}”。", "“{name}” is back in the group's queue.": "“{name}”已退回组内队列。",
+    "“{name}” was reassigned.": "“{name}”已改派。", "“{name}” is done.": "“{name}”已完成。",
+    "{time} overdue": "已超时 {time}", "d": "天", "h": "小时", "m": "分",
+    # task page, form
+    "Lane": "泳道", "Assignee": "处理人", "nobody": "无人", "Complete task": "完成任务",
+    "Back to tasks": "返回任务列表", "Please correct the {n} marked field(s).": "请修正标出的 {n} 处错误。",
+    "Reassign": "改派", "Give to": "交给", "nobody (back to the group)": "无人（退回组内）", "Reason": "原因",
+    "Steps so far": "已完成步骤", "– choose –": "– 请选择 –", "Yes": "是", "No": "否", "required": "必填",
+    "Add row": "添加一行", "Remove": "删除",
+    # context panel
+    "Customer": "客户", "masked": "已脱敏", "Product": "产品", "Warranty": "保修", "Coverage": "保修范围",
+    "Expires on": "到期日", "Contract": "服务合同", "Fault": "故障", "Customer expects": "客户期望",
+    "Diagnosis suggestions": "诊断建议", "remote": "可远程", "Reserved parts": "已预留备件", "Part": "备件",
+    "Qty": "数量", "back-ordered": "缺货待补", "Quote": "报价", "Quote document": "报价单", "Notes": "备注",
+    "Nothing yet.": "暂无。", "Name": "姓名", "Phone": "电话", "Email": "邮箱", "Language": "语言",
+    "Preferred channel": "首选联系方式", "Model": "型号", "Serial number": "序列号",
+    "Purchase date": "购买日期", "Proof of purchase": "购买凭证", "Total": "合计", "Covered": "保修承担",
+    "Customer pays": "客户支付", "Currency": "币种",
+    # ticket page, search
+    "Opened": "创建于", "Ended": "结束于", "Open tasks": "待办任务", "No open tasks.": "没有待办任务。",
+    "Waiting for": "等待", "SLA clocks and timers": "SLA 计时与定时器", "Timer": "定时器", "Due": "到期",
+    "Left": "剩余", "Incidents": "异常", "Timeline": "时间线", "Documents": "文档", "None yet.": "暂无。",
+    "Notifications sent": "已发送通知", "When": "时间", "Milestone": "节点", "Status": "状态",
+    "Find a ticket": "查找工单", "Ticket number or serial number": "工单号或序列号", "Matched": "匹配项",
+    "No ticket found.": "未找到工单。", "ticket": "工单号", "serial": "序列号", "phone": "电话",
+    "email": "邮箱", "name": "姓名",
+    # timeline steps
+    "Ticket opened": "工单创建", "Done": "完成", "Message received": "收到消息", "Timer fired": "定时器触发",
+    "Claimed": "已领取", "Given back": "已退回", "Reassigned": "已改派", "Incident": "异常",
+    "Incident resolved": "异常已解决", "Ticket closed": "工单关闭", "Ticket cancelled": "工单取消",
+    # statuses and values
+    "active": "处理中", "completed": "已完成", "cancelled": "已取消", "incident": "异常", "open": "未结",
+    "closed": "已关闭", "retrying": "重试中", "resolved": "已解决",
+    "urgent": "紧急", "high": "高", "medium": "中", "low": "低", "vip": "VIP", "normal": "普通",
+    "hotline": "热线", "web": "网站", "chat": "在线客服", "walk_in": "到店", "sms": "短信", "wechat": "微信",
+    "full": "全保", "parts_only": "仅保零件", "none": "不在保",
+    "quote_response": "报价答复", "customer_confirmation": "客户确认", "survey_answered": "满意度回复",
+    "parts_arrived": "备件到货", "device_received": "收到设备", "customer_cancel": "客户取消",
+    "customer_contact": "客户再次联系",
+    # intake form
+    "New service request": "新建服务工单", "Register request": "登记工单",
+    "Request registered as {ticket}.": "已登记为工单 {ticket}。",
+    "This customer already has an open ticket for this product:": "该客户此产品已有未结工单：",
+    "Submitting again attaches this contact to that ticket instead of opening a new one.":
+        "再次提交会把本次联系并入该工单，不会新开工单。",
+    "Attach to the open ticket": "并入未结工单", "Problem": "问题", "What is wrong?": "出了什么问题？",
+    "Symptoms": "症状", "What does the customer expect?": "客户期望如何处理？",
+    "What would you like us to do?": "您希望我们怎么处理？", "E-mail": "邮箱",
+    "On the label at the back or under the device.": "在设备背面或底部的标签上。",
+    "no_power": "无法开机", "no_display": "无显示", "noise": "异响", "overheating": "过热",
+    "error_code": "报错代码", "leak": "漏水", "wifi": "无线网络", "software": "软件问题",
+    "physical_damage": "外观损坏", "other": "其他",
+    # customer pages
+    "Customer service": "客户服务", "Report a problem": "报修", "Check status": "查询进度",
+    "How can we help?": "需要什么帮助？",
+    "Tell us what is wrong with your device; we reply within one working day.": "告诉我们设备的问题，我们会在一个工作日内回复。",
+    "See where your repair stands with your ticket number.": "用工单号查看维修进度。",
+    "We need a phone number or an e-mail address to reach you.": "请留下电话或邮箱，方便我们联系您。",
+    "Send": "提交", "Thank you": "谢谢", "Thank you, we have your request.": "谢谢，我们已收到您的请求。",
+    "Your ticket number is": "您的工单号是", "Keep it to check the status of your request.": "请保存，用于查询进度。",
+    "We will contact you shortly.": "我们会尽快联系您。",
+    "Check the status of your request": "查询您的请求进度",
+    "We found no request with this ticket number and phone number or e-mail address.":
+        "没有找到与该工单号及电话或邮箱相符的请求。",
+    "Phone number or e-mail address": "电话或邮箱", "Show status": "查询",
+    "Your request": "您的请求", "We are waiting for your answer": "等待您的答复", "What happened so far": "处理进展",
+    "Request": "请求", "Covered by warranty": "保修承担", "You pay": "您需支付", "Send my answer": "提交答复",
+    "Already answered": "已答复", "Nothing to answer here any more": "这里已无需答复",
+    "This question was already answered, or your request has moved on. Your status page shows where it stands.":
+        "该问题已答复，或您的请求已进入下一步。请在进度页面查看当前状态。",
+    "Thank you for your answer.": "感谢您的答复。", "We have recorded it for request": "我们已为以下请求记录：",
+    "state:received": "已受理", "state:in_progress": "处理中", "state:waiting_for_customer": "等待您的答复",
+    "state:closed": "已完成", "state:cancelled": "已取消",
+    "action:quote_response": "确认或拒绝报价", "action:customer_confirmation": "确认问题已解决",
+    "action:survey_answered": "评价我们的服务",
+    "milestone:received": "我们收到了您的请求", "milestone:attached": "您的再次联系已并入此工单",
+    "milestone:diagnosed": "已完成诊断", "milestone:quote": "报价已发出", "milestone:approved": "报价已批准",
+    "milestone:scheduled": "已预约上门/维修时间", "milestone:parts_delayed": "备件延迟，我们正在催办",
+    "milestone:repaired": "维修完成", "milestone:resolved": "问题已解决", "milestone:closed": "工单已完成",
+    "milestone:survey": "邀请您评价服务", "milestone:cancelled": "工单已取消", "milestone:escalated": "已升级处理",
+    "milestone:reminder": "提醒", "milestone:answered:quote_response": "您已答复报价",
+    "milestone:answered:customer_confirmation": "您已确认处理结果",
+    "milestone:answered:survey_answered": "您已评价服务",
+    # answer forms
+    "Your answer to the quote": "您对报价的答复", "Do you accept the quote?": "您是否接受报价？",
+    "Comment (optional)": "留言（可选）", "Is the problem solved?": "问题解决了吗？",
+    "Is your problem solved?": "您的问题解决了吗？", "How did we do?": "服务评价",
+    "How satisfied are you with the service? (1 = not at all, 5 = very)": "您对本次服务满意吗？（1 = 很不满意，5 = 非常满意）",
+    "How likely are you to recommend us to a friend? (0 = not at all, 10 = certainly)":
+        "您向朋友推荐我们的可能性有多大？（0 = 不可能，10 = 一定会）",
+    "Anything else you want to tell us?": "还有什么想告诉我们的吗？",
+}

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 import tests.handlers_for_tests  # noqa: F401  (registers the test.* handlers the fixtures use)
 from engine.config import load_settings
 from engine.db import Database
-from engine.identity import create_user
+from engine.identity import Actor, create_user
+from engine.models import WorkItem
 from engine.runtime import Runtime
 from web import create_app
 from web.services import Services
@@ -117,3 +120,38 @@ def signed_in(app: Flask, users: dict[str, str]) -> Callable[[str], Browser]:
         return b
 
     return _as
+
+
+WEB_FIXTURES = Path(__file__).parent / "fixtures"
+TICKET = "AS-20260302-00001"
+CUSTOMER = {"name": "Li <b>Lei</b>", "phone": "+86 138 0013 8000", "email": "li.lei@example.com",
+            "tier": "vip", "language": "zh"}
+PRODUCT = {"model": "Aurora X1", "serial_number": "SN-0042", "purchase_date": "2025-06-01"}
+
+
+@pytest.fixture
+def repair_ticket(deploy_fixture: Callable[..., Any], services: Services) -> str:
+    """A started repair (``tests/web/fixtures/customer``) waiting for the technician."""
+    deploy_fixture(WEB_FIXTURES / "customer")
+    data = {"ticket_number": TICKET, "channel": "hotline", "priority": "high", "customer_tier": "vip",
+            "customer": CUSTOMER, "product": PRODUCT,
+            "fault": {"description": "Screen <img src=x onerror=alert(1)> flickers", "symptoms": ["no_display"]}}
+    with services.db.transaction() as s:
+        services.runtime.start(s, "web_repair", data, TICKET, "agent")
+    return TICKET
+
+
+def open_tasks(services: Services, key: str | None = None) -> list[WorkItem]:
+    """Return the open work items (of one ticket), oldest first."""
+    with services.db.transaction(write=False) as s:
+        query = select(WorkItem).order_by(WorkItem.created_at, WorkItem.task_id)
+        if key:
+            query = query.where(WorkItem.business_key == key)
+        return list(s.scalars(query))
+
+
+def complete(services: Services, task_id: str, username: str, roles: tuple[str, ...],
+             data: dict[str, Any]) -> None:
+    """Complete a task directly through the engine (to set up a later step)."""
+    with services.db.transaction() as s:
+        services.runtime.complete_task(s, task_id, Actor(username, frozenset(roles)), data)
