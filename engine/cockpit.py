@@ -1,0 +1,225 @@
+"""Read queries and actions of the auditor's and the process owner's views.
+
+Instances filtered the way an auditor asks for them; definitions with every version and
+its instance counts; a deployment's files; incidents, retried one by one with each
+retry's real outcome read back after its own transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, cast, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from .db import Database
+from .errors import AftersalesError, NotFound
+from .models import AuditEvent, Deployment, DeploymentFile, Incident, Instance, ProcessDefinition, WorkItem
+
+STATUSES = ("active", "incident", "completed", "cancelled")
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    """What the auditor's instance list asks for."""
+
+    process_id: str | None = None
+    version: int | None = None
+    status: str | None = None
+    stage: str | None = None
+    priority: str | None = None
+    sla_breached: bool = False
+    started_from: date | None = None
+    started_to: date | None = None
+    ticket: str | None = None
+    has_incident: bool = False
+    page: int = 1
+    per_page: int = 50
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _summary(key: str) -> Any:
+    return Instance.summary[key].as_string()
+
+
+def _filtered(flt: InstanceFilter, now: datetime) -> Any:
+    query = select(Instance, Deployment.version, Deployment.name).join(Deployment,
+                                                                       Deployment.id == Instance.deployment_id)
+    if flt.process_id:
+        query = query.where(Instance.process_id == flt.process_id)
+    if flt.version:
+        query = query.where(Deployment.version == flt.version)
+    if flt.status:
+        query = query.where(Instance.status == flt.status)
+    if flt.stage:
+        query = query.where(_summary("stage") == flt.stage)
+    if flt.priority:
+        query = query.where(_summary("priority") == flt.priority)
+    if flt.ticket:
+        key = flt.ticket.strip()
+        query = query.where(or_(Instance.business_key.like(_like_prefix(key), escape="\\"),
+                                cast(Instance.id, String(20)) == key))
+    if flt.started_from:
+        query = query.where(Instance.started_at >= datetime.combine(flt.started_from, time(), now.tzinfo))
+    if flt.started_to:
+        end = datetime.combine(flt.started_to, time(), now.tzinfo) + timedelta(days=1)
+        query = query.where(Instance.started_at < end)
+    if flt.has_incident:
+        query = query.where(exists().where(Incident.instance_id == Instance.id, Incident.status != "resolved"))
+    if flt.sla_breached:
+        overdue = exists().where(WorkItem.instance_id == Instance.id, WorkItem.due_at < now)
+        escalated = exists().where(AuditEvent.instance_id == Instance.id, AuditEvent.kind == "timer.fired",
+                                   or_(AuditEvent.element_id.ilike("%sla%"),
+                                       AuditEvent.element_id.ilike("%escalat%")))
+        query = query.where(or_(overdue, escalated))
+    return query
+
+
+def find_instances(session: Session, flt: InstanceFilter, now: datetime,
+                   limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Return one page of matching instances (newest first) and the number that match."""
+    query = _filtered(flt, now)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, flt.page)
+    size = limit if limit is not None else flt.per_page
+    rows = session.execute(query.order_by(Instance.id.desc()).limit(size).offset(
+        0 if limit is not None else (page - 1) * flt.per_page))
+    open_incidents = set(session.scalars(select(Incident.instance_id).where(Incident.status != "resolved")))
+    return [instance_row(inst, version, bundle, inst.id in open_incidents) for inst, version, bundle in rows], total
+
+
+def instance_row(inst: Instance, version: int, bundle: str, incident: bool) -> dict[str, Any]:
+    """Return one line of the instance list."""
+    summary = inst.summary or {}
+    return {"id": inst.id, "ticket": inst.business_key, "process_id": inst.process_id, "bundle": bundle,
+            "version": version, "status": inst.status, "stage": summary.get("stage"),
+            "priority": summary.get("priority"), "channel": summary.get("channel"),
+            "current": ", ".join(summary.get("current") or []), "started_at": inst.started_at,
+            "started_by": inst.started_by, "ended_at": inst.ended_at, "has_incident": incident,
+            "audit_events": inst.audit_seq}
+
+
+def filter_choices(session: Session) -> dict[str, list[Any]]:
+    """Return the values the instance filters offer."""
+    return {"process_id": sorted(set(session.scalars(select(Instance.process_id).distinct()))),
+            "version": sorted(set(session.scalars(select(Deployment.version).distinct()))),
+            "status": list(STATUSES),
+            "stage": sorted(v for v in set(session.scalars(select(_summary("stage")).distinct().limit(200))) if v),
+            "priority": ["urgent", "high", "medium", "low"]}
+
+
+# --- definitions ----------------------------------------------------------------------------
+def definitions(session: Session) -> list[dict[str, Any]]:
+    """Return every process and decision with its versions, newest first, and instance counts."""
+    counts = {(d, p): n for d, p, n in session.execute(
+        select(Instance.deployment_id, Instance.process_id, func.count()).group_by(
+            Instance.deployment_id, Instance.process_id))}
+    active = {(d, p): n for d, p, n in session.execute(
+        select(Instance.deployment_id, Instance.process_id, func.count())
+        .where(Instance.status.in_(("active", "incident")))
+        .group_by(Instance.deployment_id, Instance.process_id))}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    rows = session.execute(select(ProcessDefinition, Deployment).join(Deployment).order_by(
+        ProcessDefinition.kind.desc(), ProcessDefinition.process_id, Deployment.version.desc()))
+    for proc, dep in rows:
+        entry = out.setdefault((proc.kind, proc.process_id), {
+            "process_id": proc.process_id, "name": proc.name, "kind": proc.kind, "versions": []})
+        entry["versions"].append({
+            "deployment_id": dep.id, "bundle": dep.name, "version": dep.version, "content_hash": dep.content_hash,
+            "deployed_at": dep.deployed_at, "deployed_by": dep.deployed_by, "file": proc.file,
+            "instances": counts.get((dep.id, proc.process_id), 0),
+            "running": active.get((dep.id, proc.process_id), 0)})
+    return list(out.values())
+
+
+def get_deployment(session: Session, deployment_id: int) -> Deployment:
+    """Return a deployment."""
+    dep = session.get(Deployment, deployment_id)
+    if dep is None:
+        raise NotFound(f"deployment {deployment_id} does not exist")
+    return dep
+
+
+def deployment_files(session: Session, deployment_id: int) -> list[dict[str, Any]]:
+    """Return the files of a deployment (path, kind, size, SHA-256)."""
+    get_deployment(session, deployment_id)
+    return [{"path": p, "kind": k, "sha256": h, "size": n} for p, k, h, n in session.execute(
+        select(DeploymentFile.path, DeploymentFile.kind, DeploymentFile.sha256,
+               func.length(DeploymentFile.content))
+        .where(DeploymentFile.deployment_id == deployment_id).order_by(DeploymentFile.path))]
+
+
+def deployment_file(session: Session, deployment_id: int, path: str) -> tuple[str, bytes]:
+    """Return a file of a deployment, byte for byte, with its kind."""
+    row = session.execute(select(DeploymentFile.kind, DeploymentFile.content).where(
+        DeploymentFile.deployment_id == deployment_id, DeploymentFile.path == path)).first()
+    if row is None:
+        raise NotFound(f"deployment {deployment_id} has no file {path!r}")
+    return row[0], row[1]
+
+
+# --- incidents ------------------------------------------------------------------------------
+def incidents(session: Session, status: str | None = None) -> list[dict[str, Any]]:
+    """Return incidents (unresolved unless ``status`` says otherwise), newest first."""
+    query = select(Incident, Instance.business_key, Instance.process_id).join(
+        Instance, Instance.id == Incident.instance_id)
+    if status == "all":
+        pass
+    elif status:
+        query = query.where(Incident.status == status)
+    else:
+        query = query.where(Incident.status != "resolved")
+    rows = session.execute(query.order_by(Incident.updated_at.desc(), Incident.id.desc()).limit(500))
+    return [{"id": i.id, "instance_id": i.instance_id, "ticket": key, "process_id": pid,
+             "element_id": i.element_id, "element_name": i.element_name, "error_type": i.error_type,
+             "message": i.message, "attempts": i.attempts, "status": i.status,
+             "next_retry_at": i.next_retry_at, "created_at": i.created_at, "updated_at": i.updated_at}
+            for i, key, pid in rows]
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """What one retry really did, read back after its transaction."""
+
+    incident_id: int
+    outcome: str  # resolved | failed_again | refused
+    status: str | None
+    attempts: int | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the outcome as JSON-able data."""
+        return {"incident_id": self.incident_id, "outcome": self.outcome, "status": self.status,
+                "attempts": self.attempts, "message": self.message}
+
+
+def retry_incidents(database: Database, runtime: Any, incident_ids: list[int], actor: str) -> list[RetryOutcome]:
+    """Retry each incident in its own transaction and report each one's true outcome."""
+    outcomes = []
+    for incident_id in dict.fromkeys(incident_ids):
+        try:
+            with database.transaction() as session:
+                runtime.retry(session, incident_id, actor)
+        except AftersalesError as exc:
+            outcomes.append(RetryOutcome(incident_id, "refused", None, None, exc.message))
+            continue
+        with database.transaction(write=False) as session:
+            inc = session.get(Incident, incident_id)
+            assert inc is not None
+            if inc.status == "resolved":
+                outcomes.append(RetryOutcome(incident_id, "resolved", inc.status, inc.attempts,
+                                             f"{inc.element_name} ran; the instance went on"))
+            else:
+                outcomes.append(RetryOutcome(incident_id, "failed_again", inc.status, inc.attempts,
+                                             inc.message))
+    return outcomes
+
+
+def instance_exists(session: Session, instance_id: int) -> bool:
+    """Tell whether an instance exists."""
+    return session.scalar(select(func.count()).where(and_(Instance.id == instance_id))) == 1
