@@ -4,13 +4,14 @@ A model carries two periods counted from the purchase date: ``full_months`` (par
 labour and call-out covered) and ``parts_months`` (main-parts warranty: parts covered,
 labour and call-out paid). The manufacturer's warranty needs a proof of purchase. An
 active service contract on the serial number (extended warranty, maintenance contract)
-can give better coverage; the best coverage wins.
+can give better coverage; the best coverage (then the longest) wins. ``expires_on`` is
+the last day covered.
 """
 
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -89,13 +90,13 @@ def product_line_of(session: Session, model: str | None) -> str | None:
 def _manufacturer(found: Model, purchased: date, proof: str, today: date) -> tuple[str, date | None, str]:
     if not proof:
         return "none", None, "no proof of purchase: the manufacturer's warranty cannot be applied"
-    full_until = add_months(purchased, found.full_months)
-    parts_until = add_months(purchased, max(found.parts_months, found.full_months))
-    if today < full_until:
+    full_until = add_months(purchased, found.full_months) - timedelta(days=1)  # last day covered
+    parts_until = add_months(purchased, max(found.parts_months, found.full_months)) - timedelta(days=1)
+    if today <= full_until:
         return "full", full_until, (f"within the {found.full_months}-month warranty of {found.code} "
                                     f"(purchased {purchased.isoformat()})")
-    if today < parts_until:
-        return "parts_only", parts_until, (f"full warranty ended {full_until.isoformat()}; the "
+    if today <= parts_until:
+        return "parts_only", parts_until, (f"full warranty of {found.code} ended {full_until.isoformat()}; the "
                                            f"{found.parts_months}-month main-parts warranty covers parts")
     return "none", None, f"warranty of {found.code} ended {parts_until.isoformat()}"
 
@@ -122,7 +123,8 @@ def check_entitlement(ctx: HandlerContext, model: str, serial_number: str, purch
     coverage, expires, reason = _manufacturer(found, purchased, str(proof_of_purchase or "").strip(), today)
     contract = _best_contract(ctx.session, normalize_serial(serial_number), today)
     contract_id = None
-    if contract is not None and COVERAGE_RANK[contract.coverage] >= COVERAGE_RANK[coverage]:
+    if contract is not None and (COVERAGE_RANK[contract.coverage], contract.ends_on) > (
+            COVERAGE_RANK[coverage], expires or date.min):
         coverage, expires, contract_id = contract.coverage, contract.ends_on, contract.id
         reason = f"{contract.kind} contract {contract.id} gives {contract.coverage} coverage until " \
                  f"{contract.ends_on.isoformat()}"
