@@ -27,6 +27,7 @@ class SpecCache:
 
     def __init__(self) -> None:
         self._specs: dict[int, dict[str, Any]] = {}
+        self._deps: dict[int, dict[str, list[str]]] = {}
         self._lock = threading.Lock()
 
     def get(self, session: Session, deployment_id: int) -> dict[str, Any]:
@@ -39,13 +40,13 @@ class SpecCache:
             specs = {name: spiff.spec_from_dict(d) for name, d in deployment.specs["specs"].items()}
             with self._lock:
                 self._specs[deployment_id] = specs
+                self._deps[deployment_id] = dict(deployment.specs["dependencies"])
         return specs
 
     def dependencies(self, session: Session, deployment_id: int, process_id: str) -> list[str]:
         """Return the names of the specs ``process_id`` calls (call activities, subprocesses)."""
-        deployment = session.get(Deployment, deployment_id)
-        assert deployment is not None
-        return list(deployment.specs["dependencies"].get(process_id, []))
+        self.get(session, deployment_id)
+        return list(self._deps[deployment_id].get(process_id, []))
 
 
 class InstanceCache:

@@ -43,11 +43,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A running PostgreSQL server on loopback with a migrated template database."""
+def postgres_admin() -> Iterator[str]:
+    """A running PostgreSQL server on loopback with a migrated template database.
+
+    Its data lives in its own temporary folder, not pytest's: pytest prunes old basetemp
+    folders, which would pull the floor from under a server of a concurrent session.
+    """
     from tests.support.postgres import create_database, running_postgres
 
-    with running_postgres(tmp_path_factory.mktemp("pg")) as admin_url:
+    with running_postgres() as admin_url:
         template_url = create_database(admin_url, "aftersales_template")
         upgrade(template_url)
         yield admin_url

@@ -350,3 +350,7 @@ def list_handlers(as_json: bool) -> None:
 
 
 from . import cli_serve  # noqa: E402,F401  (registers serve and demo)
+
+
+if __name__ == "__main__":
+    main()
