@@ -170,7 +170,7 @@ def reserve(ctx: HandlerContext, ticket_number: str, parts: list[dict[str, Any]]
     catalogue = require_parts(ctx.session, wanted)
     reserved: list[dict[str, Any]] = []
     backordered: list[dict[str, Any]] = []
-    for sku, quantity in wanted.items():
+    for sku, quantity in sorted(wanted.items()):  # one lock order for every transaction: no deadlocks
         made = _reserve_line(ctx.session, ticket, sku, quantity, ctx.now)
         reserved += [{"sku": r.sku, "quantity": r.quantity, "warehouse": r.warehouse} for r in made]
         missing = quantity - sum(r.quantity for r in made)
