@@ -1,26 +1,31 @@
-"""Customer self-service, no staff login: report a problem, check status, answer by signed link."""
+"""Customer self-service, no staff login: report a problem, check status, answer by signed link.
+
+Links: ``/service/respond/<token>`` (signed here: quote answer, repair confirmation,
+survey) and ``/s/<token>`` (the survey link the survey handler sends).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from engine import forms, ui_queries
+from engine import clock, forms, ui_queries
 from engine.errors import FormValidationError, MessageNotCorrelated, NotFound
 
 from . import formdata, get_services, intake, limits, tokens
 from .intake import render_form
+from .tokens import CustomerAction
 
-bp = Blueprint("selfservice", __name__, url_prefix="/service")
+bp = Blueprint("selfservice", __name__)
 RESPONSES = ("quote_response", "customer_confirmation", "survey_answered")
 
 
-@bp.get("/")
+@bp.get("/service/")
 def home():  # type: ignore[no-untyped-def]
     """Offer the two things a customer comes for."""
     return render_template("public/home.html")
 
 
-@bp.route("/request", methods=["GET", "POST"])
+@bp.route("/service/request", methods=["GET", "POST"])
 def report():  # type: ignore[no-untyped-def]
     """Let a customer report a problem (channel ``web``)."""
     schema, ui = intake.intake_form(public=True)
@@ -36,13 +41,11 @@ def report():  # type: ignore[no-untyped-def]
     return render_template("public/received.html", ticket=ticket)
 
 
-@bp.route("/status", methods=["GET", "POST"])
+@bp.route("/service/status", methods=["GET", "POST"])
 def status():  # type: ignore[no-untyped-def]
     """Show a plain-language status to whoever knows the ticket number and the contact."""
     if request.method == "GET":
-        return render_template(
-            "public/status_form.html", ticket=request.args.get("ticket", ""), contact=""
-        )
+        return render_template("public/status_form.html", ticket=request.args.get("ticket", ""), contact="")
     ticket = request.form.get("ticket", "").strip()[:32]
     contact = request.form.get("contact", "").strip()[:200]
     limits.check("status", ticket.upper())
@@ -51,17 +54,39 @@ def status():  # type: ignore[no-untyped-def]
         with services.db.transaction(write=False) as s:
             view = ui_queries.public_status(s, services.runtime.specs, ticket, contact)
     except NotFound:
-        return render_template(
-            "public/status_form.html", ticket=ticket, contact=contact, not_found=True
-        ), 404
+        return render_template("public/status_form.html", ticket=ticket, contact=contact, not_found=True), 404
     links = {m: tokens.action_url(view.ticket, m) for m in view.actions}
     return render_template("public/status.html", view=view, links=links)
 
 
-@bp.route("/respond/<token>", methods=["GET", "POST"])
+@bp.route("/service/respond/<token>", methods=["GET", "POST"])
 def respond(token: str):  # type: ignore[no-untyped-def]
     """Answer a quote, confirm the repair or take the survey through a signed link."""
+    return _answer(tokens.verify(token), token)
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+def survey(token: str):  # type: ignore[no-untyped-def]
+    """Take the survey through the link the survey handler sent."""
+    return _answer(CustomerAction(ui_queries.survey_ticket(token, clock.now()), "survey_answered"), None)
+
+
+@bp.get("/service/respond/<token>/quote")
+def quote_document(token: str):  # type: ignore[no-untyped-def]
+    """Show the quote document to the customer holding a quote link."""
     action = tokens.verify(token)
+    if action.message != "quote_response":
+        raise NotFound("this link is not valid")
+    services = get_services()
+    with services.db.transaction(write=False) as s:
+        view = ui_queries.public_status(s, services.runtime.specs, action.ticket, None)
+        if "quote_id" not in view.quote:
+            raise NotFound("there is no quote for this request yet")
+        html = ui_queries.quote_document(s, action.ticket, int(view.quote["quote_id"]))
+    return Response(html, mimetype="text/html")
+
+
+def _answer(action: CustomerAction, token: str | None):  # type: ignore[no-untyped-def]
     if action.message not in RESPONSES:
         raise NotFound("this link is not valid")
     schema = intake.load_form(f"{action.message}.schema.json")
@@ -69,22 +94,21 @@ def respond(token: str):  # type: ignore[no-untyped-def]
     services = get_services()
     with services.db.transaction(write=False) as s:
         view = ui_queries.public_status(s, services.runtime.specs, action.ticket, None)
-    page = {"view": view, "message": action.message}
+    page = {"view": view, "message": action.message, "token": token}
     if action.message not in view.actions:
         return render_template("public/respond_closed.html", **page), 410
     if request.method == "GET":
         return render_form("public/respond.html", schema, ui, {}, **page)
     values = formdata.parse(schema, ui, request.form, {})
     try:
+        forms.validate(schema, values, where="your answer")
+        payload = {"comment": "", **values}
+        if action.message == "survey_answered":
+            payload["via"] = "online"
         with services.db.transaction() as s:
-            payload = dict(values, via="online") if action.message == "survey_answered" else values
-            forms.validate(schema, values, where="your answer")
-            services.runtime.deliver_message(
-                s, action.message, action.ticket, payload, actor="customer"
-            )
+            services.runtime.deliver_message(s, action.message, action.ticket, payload, actor="customer")
     except FormValidationError as exc:
         return render_form("public/respond.html", schema, ui, values, exc, 422, **page)
     except MessageNotCorrelated:
         return render_template("public/respond_closed.html", **page), 410
-    current_app.logger.info("customer answered %s for %s", action.message, action.ticket)
     return render_template("public/thanks.html", **page)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from engine import ui_queries
 
@@ -37,3 +37,12 @@ def search():  # type: ignore[no-untyped-def]
         hits=hits,
         personal=ui_queries.reveal_personal(current_actor()),
     )
+
+
+@bp.get("/tickets/<key>/quote/<int:quote_id>")
+@roles_required(STAFF)
+def quote(key: str, quote_id: int):  # type: ignore[no-untyped-def]
+    """Show a ticket's quote document as the customer received it."""
+    with get_services().db.transaction(write=False) as s:
+        html = ui_queries.quote_document(s, key, quote_id)
+    return Response(html, mimetype="text/html")

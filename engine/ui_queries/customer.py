@@ -95,7 +95,7 @@ def public_status(
     quote = first_dict(data, "quote")
     public_quote = {
         k: quote[k]
-        for k in ("total", "customer_pays", "covered", "currency", "lines", "valid_until")
+        for k in ("quote_id", "total", "customer_pays", "covered", "currency", "lines", "valid_until")
         if k in quote
     }
     product = first_dict(data, "product")

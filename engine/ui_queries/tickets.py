@@ -370,3 +370,27 @@ def waiting_messages(session: Session, instance_id: int) -> set[str]:
 def business_key_of(session: Session, instance_id: int) -> str | None:
     """Return an instance's business key (the ticket number, once the process set it)."""
     return session.scalar(select(Instance.business_key).where(Instance.id == instance_id))
+
+
+def quote_document(session: Session, ticket_number: str, quote_id: int) -> str:
+    """Return the stored HTML document of a ticket's quote (written by the quote handler)."""
+    try:
+        from handlers import quote
+    except ImportError as exc:
+        raise NotFound("quotes are not available") from exc
+    html = quote.get_quote_document(session, ticket_number, quote_id)
+    if html is None:
+        raise NotFound(f"ticket {ticket_number} has no quote {quote_id}")
+    return str(html)
+
+
+def survey_ticket(token: str, now: datetime) -> str:
+    """Return the ticket of a survey link made by the survey handler; refuse a bad or expired one."""
+    try:
+        from handlers import survey
+    except ImportError as exc:
+        raise NotFound("surveys are not available") from exc
+    try:
+        return str(survey.verify_survey_token(token, now))
+    except InvalidInput as exc:
+        raise NotFound(exc.message) from exc
