@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from .. import forms, projection, store
 from ..audit import events_for
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
 from ..identity import Actor
 from ..models import (
     AuditEvent,

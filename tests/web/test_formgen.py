@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -82,7 +82,7 @@ def test_submitted_strings_become_typed_data_and_blank_rows_are_dropped():
         ("parts_used.1.sku", ""), ("parts_used.1.quantity", ""), ("parts_used.5.sku", "P-9"),
         ("parts_used.5.quantity", "1"), ("quote.total", "120"), ("quote.currency", "CNY"),
     ])
-    data = parse(SCHEMA, UI, form, {"ticket_number": "AS-1"}, timezone.utc)
+    data = parse(SCHEMA, UI, form, {"ticket_number": "AS-1"}, UTC)
     assert data == {
         "ticket_number": "AS-1", "work_done": "Replaced the panel", "labour_hours": 1.5, "outcome": "repaired",
         "needs_callout": True, "finished_at": "2026-03-02T10:30:00+00:00",
