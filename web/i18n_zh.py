@@ -189,7 +189,8 @@ ZH: dict[str, str] = {
     "Register request": "登记工单",
     "Request registered as {ticket}.": "已登记为工单 {ticket}。",
     "This customer already has an open ticket for this product:": "该客户此产品已有未结工单：",
-    "Submitting again attaches this contact to that ticket instead of opening a new one.": "再次提交会把本次联系并入该工单，不会新开工单。",
+    "Submitting again attaches this contact to that ticket instead of opening a new one.":
+        "再次提交会把本次联系并入该工单，不会新开工单。",
     "Attach to the open ticket": "并入未结工单",
     "Problem": "问题",
     "What is wrong?": "出了什么问题？",
@@ -213,7 +214,8 @@ ZH: dict[str, str] = {
     "Report a problem": "报修",
     "Check status": "查询进度",
     "How can we help?": "需要什么帮助？",
-    "Tell us what is wrong with your device; we reply within one working day.": "告诉我们设备的问题，我们会在一个工作日内回复。",
+    "Tell us what is wrong with your device; we reply within one working day.":
+        "告诉我们设备的问题，我们会在一个工作日内回复。",
     "See where your repair stands with your ticket number.": "用工单号查看维修进度。",
     "We need a phone number or an e-mail address to reach you.": "请留下电话或邮箱，方便我们联系您。",
     "Send": "提交",
@@ -223,7 +225,8 @@ ZH: dict[str, str] = {
     "Keep it to check the status of your request.": "请保存，用于查询进度。",
     "We will contact you shortly.": "我们会尽快联系您。",
     "Check the status of your request": "查询您的请求进度",
-    "We found no request with this ticket number and phone number or e-mail address.": "没有找到与该工单号及电话或邮箱相符的请求。",
+    "We found no request with this ticket number and phone number or e-mail address.":
+        "没有找到与该工单号及电话或邮箱相符的请求。",
     "Phone number or e-mail address": "电话或邮箱",
     "Show status": "查询",
     "Your request": "您的请求",
@@ -235,7 +238,8 @@ ZH: dict[str, str] = {
     "Send my answer": "提交答复",
     "Already answered": "已答复",
     "Nothing to answer here any more": "这里已无需答复",
-    "This question was already answered, or your request has moved on. Your status page shows where it stands.": "该问题已答复，或您的请求已进入下一步。请在进度页面查看当前状态。",
+    "This question was already answered, or your request has moved on. Your status page shows where it stands.":
+        "该问题已答复，或您的请求已进入下一步。请在进度页面查看当前状态。",
     "Thank you for your answer.": "感谢您的答复。",
     "We have recorded it for request": "我们已为以下请求记录：",
     "state:received": "已受理",
@@ -270,7 +274,9 @@ ZH: dict[str, str] = {
     "Is the problem solved?": "问题解决了吗？",
     "Is your problem solved?": "您的问题解决了吗？",
     "How did we do?": "服务评价",
-    "How satisfied are you with the service? (1 = not at all, 5 = very)": "您对本次服务满意吗？（1 = 很不满意，5 = 非常满意）",
-    "How likely are you to recommend us to a friend? (0 = not at all, 10 = certainly)": "您向朋友推荐我们的可能性有多大？（0 = 不可能，10 = 一定会）",
+    "How satisfied are you with the service? (1 = not at all, 5 = very)":
+        "您对本次服务满意吗？（1 = 很不满意，5 = 非常满意）",
+    "How likely are you to recommend us to a friend? (0 = not at all, 10 = certainly)":
+        "您向朋友推荐我们的可能性有多大？（0 = 不可能，10 = 一定会）",
     "Anything else you want to tell us?": "还有什么想告诉我们的吗？",
 }
