@@ -27,6 +27,7 @@ PRIORITIES = ("urgent", "high", "medium", "low")
 LEAD_TIME = {"urgent": timedelta(hours=2), "high": timedelta(hours=4), "medium": timedelta(hours=24),
              "low": timedelta(hours=48)}
 HORIZON_DAYS = 14
+GRID = timedelta(minutes=30)  # windows start on the half hour of the working day
 
 
 class Technician(Base):
@@ -131,7 +132,7 @@ def next_window(tech: Technician, busy: list[tuple[datetime, datetime]],
                 end = start + length
                 if start >= earliest and not any(s < end and start < e for s, e in busy):
                     return start, end
-                start = end
+                start += GRID
         day += timedelta(days=1)
     return None
 

@@ -23,7 +23,7 @@ from .idempotency import idempotent
 from .parts import parse_items, require_parts
 from .templates import find_template, render
 from .ticketing import get_ticket
-from .values import CENT, Money, format_money, invalid, non_negative_decimal, one_of, to_money
+from .values import Money, format_money, invalid, non_negative_decimal, one_of, to_money
 from .warranty import get_model
 
 COVERAGES = ("full", "parts_only", "none")
@@ -67,9 +67,9 @@ class Quote(Base):
 
 def _line(kind: str, description: str, quantity: Decimal | int, unit_price: Decimal, covered: bool,
           sku: str | None = None) -> dict[str, Any]:
-    amount = (Decimal(quantity) * unit_price).quantize(CENT)
     return {"kind": kind, "sku": sku, "description": description, "quantity": str(quantity),
-            "unit_price": format_money(unit_price), "amount": to_money(amount, "amount"), "covered": covered}
+            "unit_price": format_money(unit_price), "amount": to_money(Decimal(quantity) * unit_price, "amount"),
+            "covered": covered}
 
 
 def get_rate(session: Session, product_line: str | None) -> Rate:

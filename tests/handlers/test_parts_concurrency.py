@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from concurrent.futures import ProcessPoolExecutor
 
 from sqlalchemy import func, select
 
 from handlers.parts import Backorder, Reservation, Stock
 from tests.handlers.stock_worker import reserve_many
+from tests.handlers.threads import run_in_threads
 
 SKU = "AC-COMP-R32-35"  # 2 in Shanghai, 2 in Guangzhou
 
@@ -26,21 +26,10 @@ def totals(database):
 
 def test_concurrent_threads_never_reserve_more_than_the_stock(call, database):
     # Given four compressors in stock and twelve technicians asking for one each, at once
-    errors: list[BaseException] = []
-    start = threading.Barrier(12)
-
     def ask(i: int) -> None:
-        try:
-            start.wait()
-            call("parts.reserve", task=f"t{i}", ticket_number=f"T{i}", parts=[{"sku": SKU, "quantity": 1}])
-        except BaseException as exc:  # noqa: BLE001  (reported below)
-            errors.append(exc)
+        call("parts.reserve", task=f"t{i}", ticket_number=f"T{i}", parts=[{"sku": SKU, "quantity": 1}])
 
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_threads(ask, 12)
     # Then exactly four are reserved, eight back-ordered, and no warehouse is below zero
     assert errors == []
     assert totals(database) == (0, 4, 0, 4, 8)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from engine.errors import HandlerError
 from engine.registry import BusinessError
 from handlers.ticketing import Contact, Customer, Ticket, normalize_phone
 from tests.handlers.samples import CUSTOMER, FAULT, PRODUCT
+from tests.handlers.threads import run_in_threads
 
 
 def open_ticket(call, task="open", **changes):
@@ -123,20 +123,12 @@ def test_phone_numbers_are_compared_by_digits(raw, normal):
 def test_concurrent_intake_hands_out_consecutive_numbers(call, database):
     # Given eight agents registering requests at the same moment
     numbers: list[str] = []
-    errors: list[BaseException] = []
 
     def register(i: int) -> None:
-        try:
-            result = open_ticket(call, task=f"t{i}", product={**PRODUCT, "serial_number": f"SN-{i}"})
-            numbers.append(result["ticket_number"])
-        except BaseException as exc:  # noqa: BLE001  (reported below)
-            errors.append(exc)
+        result = open_ticket(call, task=f"t{i}", product={**PRODUCT, "serial_number": f"SN-{i}"})
+        numbers.append(result["ticket_number"])
 
-    threads = [threading.Thread(target=register, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_threads(register, 8)
     # Then every ticket has its own number and there is no gap
     assert errors == []
     assert sorted(numbers) == [f"AS-20260302-{n:05d}" for n in range(1, 9)]
