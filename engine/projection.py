@@ -75,6 +75,17 @@ def waiting_event_tasks(workflow: BpmnWorkflow) -> list[Task]:
     return [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
 
 
+def event_subprocess_messages(workflow: BpmnWorkflow) -> list[tuple[str, MessageEventDefinition]]:
+    """Return (start event id, definition) of the message starts of the process's event subprocesses."""
+    found = []
+    for name in workflow.spec.start.trigger_specs:
+        sp_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sp_spec, "bpmn_start_events", []):
+            if isinstance(start.event_definition, MessageEventDefinition):
+                found.append((start.name, start.event_definition))
+    return found
+
+
 def sla_due(task: Task) -> datetime | None:
     """Return the earliest timer attached to the task or to a subprocess enclosing it."""
     dues: list[datetime] = []
@@ -226,6 +237,10 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
         elif isinstance(evdef, MessageEventDefinition):
             key = correlation_key(task.workflow.top_workflow.correlations) or instance.business_key
             subs.append(SubscriptionRow(str(task.id), task.task_spec.name, evdef.name, key))
+    if not workflow.is_completed():
+        for element_id, evdef in event_subprocess_messages(workflow):
+            subs.append(SubscriptionRow(str(workflow.task_tree.id), element_id, evdef.name,
+                                        correlation_key(workflow.correlations) or instance.business_key))
     timers.sort(key=lambda r: r.task_id)
     subs.sort(key=lambda r: r.task_id)
 

@@ -18,8 +18,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import clock, forms, spiff, store
-from .audit import instance_stream
+from . import clock, forms, projection, spiff, store
+from .audit import PendingEvent, instance_stream, write_instance_events
 from .config import Settings
 from .errors import (
     IncidentError,
@@ -145,8 +145,6 @@ class Runtime:
         now = clock.now()
         previous = item.assignee
         item.assignee, item.claimed_at = assignee, (now if assignee else None)
-        from .audit import PendingEvent, write_instance_events
-
         write_instance_events(session, instance, [PendingEvent(
             kind, by, now, {"from": previous, "to": assignee, "reason": reason, "name": item.name},
             item.task_id, item.element_id)])
@@ -168,18 +166,24 @@ class Runtime:
         delivered: list[int] = []
         for instance_id in sorted({s.instance_id for s in subs}):
             instance, trigger = self._begin(session, instance_id, actor)
-            waiting = [t for t in trigger.workflow.event_manager.tasks.values()
+            wf = trigger.workflow
+            waiting = [t for t in wf.event_manager.tasks.values()
                        if t.state == TaskState.WAITING and getattr(t.task_spec.event_definition, "name", None) == name]
-            if not waiting:
-                continue
-            task = waiting[0]
-            evdef = task.task_spec.event_definition
-            correlations = evdef.details(task).correlations
+            if waiting:
+                evdef = waiting[0].task_spec.event_definition
+                correlations, element, task = evdef.details(waiting[0]).correlations, None, waiting[0]
+            else:
+                starts = [(e, d) for e, d in projection.event_subprocess_messages(wf) if d.name == name]
+                if not starts or wf.is_completed():
+                    continue
+                (element, evdef), correlations, task = starts[0], wf.correlations, None
             try:
-                trigger.workflow.send_event(BpmnEvent(evdef, payload=payload, correlations=correlations))
+                wf.send_event(BpmnEvent(evdef, payload=payload, correlations=correlations))
             except WorkflowException as exc:
                 raise MessageNotCorrelated(f"instance {instance_id} refused message {name!r}: {exc}") from exc
             trigger.audit("message.received", {"message": name, "key": str(key), "payload": payload}, task)
+            if element is not None:
+                trigger.events[-1].element_id = element
             trigger.advance()
             trigger.finish()
             delivered.append(instance_id)
@@ -194,6 +198,15 @@ class Runtime:
         trigger.advance()
         trigger.finish()
         return instance
+
+    def record_event(self, session: Session, instance_id: int, kind: str, data: dict[str, Any],
+                     actor: str = "system") -> None:
+        """Append an audit event to an instance's trail without touching its workflow."""
+        instance = store.lock_instance(session, instance_id)
+        now = clock.now()
+        write_instance_events(session, instance, [PendingEvent(kind, actor, now, data)])
+        instance.updated_at = now
+        session.flush()
 
     # --- cancel, incidents -----------------------------------------------------------------
     def cancel(self, session: Session, instance_id: int, actor: str, reason: str = "") -> Instance:

@@ -8,6 +8,7 @@ writer lock. Overdue timers fire at once after a restart, earliest first.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import signal
 import threading
@@ -27,13 +28,19 @@ from .runtime import Runtime
 
 log = logging.getLogger("aftersales.worker")
 
-Job = Callable[[Database, datetime], int]
+Job = Callable[..., int]
 _JOBS: dict[str, Job] = {}
 
 
 def register_job(name: str, job: Job) -> None:
-    """Run ``job(db, now) -> items done`` on every worker pass (e.g. the notification outbox)."""
+    """Run ``job(db, now)`` or ``job(db, runtime, now)`` (returning items done) on every worker pass."""
     _JOBS[name] = job
+
+
+def _run_job(job: Job, db: Database, runtime: Runtime, now: datetime) -> int:
+    if len(inspect.signature(job).parameters) >= 3:
+        return job(db, runtime, now)
+    return job(db, now)
 
 
 @dataclass
@@ -88,7 +95,7 @@ class Worker:
                 break
         for name, job in sorted(_JOBS.items()):
             try:
-                stats.jobs[name] = job(self.db, clock.now())
+                stats.jobs[name] = _run_job(job, self.db, self.runtime, clock.now())
             except Exception:  # a failing job must not stop timers and retries
                 log.exception("worker job %s failed", name)
                 stats.failures += 1
