@@ -21,6 +21,7 @@ from engine.identity import Actor
 
 from . import formdata, formgen, get_services
 from .access import INTAKE, current_actor, roles_required
+from .i18n import current_language
 from .i18n import translate as _
 from .rendering import display_tz
 
@@ -34,12 +35,32 @@ def load_form(name: str) -> dict[str, Any]:
     return json.loads((FORMS / name).read_text(encoding="utf-8"))
 
 
+@cache
+def catalogue(folder: Path, language: str) -> dict[str, list[dict[str, str]]]:
+    """Return models and symptom codes of the process data (``processes/data``) as enum choices."""
+    out: dict[str, list[dict[str, str]]] = {}
+    lines = folder / "product_lines.json"
+    if lines.is_file():
+        records = json.loads(lines.read_text(encoding="utf-8")).get("product_lines", [])
+        out["models"] = [{"const": m["code"], "title": f"{m['code']} · {m.get('name', '')}"}
+                         for line in records for m in line.get("models", [])]
+    rules = folder / "diagnosis_rules.json"
+    if rules.is_file():
+        symptoms = json.loads(rules.read_text(encoding="utf-8")).get("symptoms", {})
+        out["symptoms"] = [{"const": code, "title": str(label.get(language) or label.get("en") or code)}
+                           for code, label in symptoms.items() if isinstance(label, dict)]
+    return out
+
+
 def intake_form(public: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return the intake schema and uiSchema; the public one has no channel or tier."""
-    schema, ui = (
-        copy.deepcopy(load_form("intake.schema.json")),
-        copy.deepcopy(load_form("intake.uischema.json")),
-    )
+    schema, ui = copy.deepcopy(load_form("intake.schema.json")), copy.deepcopy(load_form("intake.uischema.json"))
+    known = catalogue(get_services().settings.processes_dir / "data", current_language())
+    props = schema["properties"]
+    if known.get("models"):
+        props["product"]["properties"]["model"]["oneOf"] = known["models"]
+    if known.get("symptoms"):
+        props["fault"]["properties"]["symptoms"]["items"] = {"type": "string", "oneOf": known["symptoms"]}
     if public:
         del schema["properties"]["channel"]
         schema["required"].remove("channel")
