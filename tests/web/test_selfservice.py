@@ -173,6 +173,6 @@ def test_survey_links_of_the_survey_handler_work(browser, services, quoted, cloc
     with services.db.transaction() as s:
         services.runtime.deliver_message(s, "quote_response", TICKET, {"accepted": True, "comment": ""})
         services.runtime.deliver_message(s, "customer_confirmation", TICKET, {"solved": True, "comment": ""})
-    assert "How did we do?" in browser.get(f"/s/{token}").get_data(as_text=True)
+    assert 'name="csat"' in browser.get(f"/s/{token}").get_data(as_text=True)
     assert browser.post(f"/s/{token}", {"csat": "4", "nps": "8", "comment": "quick"}).status_code == 200
     assert open_tasks(services) == [] and browser.get(f"/s/{token}").status_code == 410
