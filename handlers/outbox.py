@@ -102,7 +102,8 @@ def claim(db: Database, now: datetime, limit: int, lease: timedelta = LEASE) -> 
     return claimed
 
 
-def _mark(db: Database, message: OutboundMessage, values: dict[str, Any]) -> bool:
+def mark(db: Database, message: OutboundMessage, values: dict[str, Any]) -> bool:
+    """Record the outcome of a claimed message, only while the claim is still ours; tell whether it was."""
     with db.transaction() as session:
         done = session.execute(update(Outbox).where(Outbox.id == message.outbox_id, Outbox.status == "sending",
                                                     Outbox.claim_token == message.delivery_id)
@@ -122,19 +123,19 @@ def deliver_outbox(db: Database, transports: Mapping[str, Transport], now: datet
                 raise DeliveryRefused(f"no transport for channel {message.channel!r}")
             transport.send(message, now)
         except DeliveryRefused as exc:
-            _mark(db, message, {"status": "failed", "last_error": str(exc)[:2000]})
+            mark(db, message, {"status": "failed", "last_error": str(exc)[:2000]})
             report.failed.append(message.outbox_id)
         except Exception as exc:  # any transport trouble is worth another try, later
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempt >= MAX_ATTEMPTS:
-                _mark(db, message, {"status": "failed", "last_error": error})
+                mark(db, message, {"status": "failed", "last_error": error})
                 report.failed.append(message.outbox_id)
             else:
-                _mark(db, message, {"status": "pending", "last_error": error,
+                mark(db, message, {"status": "pending", "last_error": error,
                                     "next_attempt_at": now + backoff(message.attempt)})
                 report.retrying.append(message.outbox_id)
         else:
-            _mark(db, message, {"status": "delivered", "delivered_at": now, "last_error": None})
+            mark(db, message, {"status": "delivered", "delivered_at": now, "last_error": None})
             report.delivered.append(message.outbox_id)
     return report
 

@@ -7,29 +7,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.bundle import Bundle
 from engine.db import Database
 from engine.deploy import deploy
 from engine.registry import HandlerContext, get_handler
 from handlers.demo import DATA_DIR, load_catalogue
-
-HERE = Path(__file__).parent
-TEMPLATES = DATA_DIR.parent / "templates"
-
-
-def journey_bundle() -> Bundle:
-    """The test process plus every template of ``processes/templates`` under ``templates/``."""
-    files = {"service_journey.bpmn": (HERE / "fixtures" / "service_journey.bpmn").read_bytes()}
-    for path in sorted(TEMPLATES.rglob("*")):
-        if path.is_file():
-            files[f"templates/{path.relative_to(TEMPLATES).as_posix()}"] = path.read_bytes()
-    return Bundle("service_journey", files)
+from tests.handlers.samples import journey_bundle
 
 
 @pytest.fixture
