@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, jsonify, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -34,7 +36,7 @@ def init_app(app: Flask) -> None:
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
-        return jsonify(status="ok")
+        return jsonify(status="ok", pid=os.getpid())
 
     @app.errorhandler(AftersalesError)
     def aftersales_error(exc: AftersalesError):  # type: ignore[no-untyped-def]

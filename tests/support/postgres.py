@@ -230,10 +230,12 @@ def running_postgres(base_dir: Path | str | None = None) -> Iterator[str]:
             in_use = log.exists() and "could not bind" in log.read_text(errors="replace")
             if not in_use or attempt == 4:
                 _check(result, "pg_ctl start", log)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        _SERVERS[url] = (bin_dir, data, log, account, home)
+        yield url
     finally:
         try:
-            if started:
+            if started and _is_running(bin_dir, data, account, home):
                 _check(
                     _run(
                         [bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
@@ -248,6 +250,26 @@ def running_postgres(base_dir: Path | str | None = None) -> Iterator[str]:
                 shutil.rmtree(base, ignore_errors=True)
             else:
                 shutil.rmtree(data, ignore_errors=True)
+
+
+_SERVERS: dict[str, tuple[Path, Path, Path, pwd.struct_passwd | None, Path]] = {}
+
+
+def _is_running(bin_dir: Path, data: Path, account: pwd.struct_passwd | None, home: Path) -> bool:
+    return _run([bin_dir / "pg_ctl", "-D", data, "status"], account, cwd=home).returncode == 0
+
+
+def stop_server(admin_url: str) -> None:
+    """Stop a server started by :func:`running_postgres` (to test an unavailable database)."""
+    bin_dir, data, log, account, home = _SERVERS[admin_url]
+    _check(_run([bin_dir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], account, cwd=home), "pg_ctl stop", log)
+
+
+def start_server(admin_url: str) -> None:
+    """Start a server stopped by :func:`stop_server` again, on the same port."""
+    bin_dir, data, log, account, home = _SERVERS[admin_url]
+    _check(_run([bin_dir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "start"], account, cwd=home),
+           "pg_ctl start", log)
 
 
 def _quote(name: str) -> str:
