@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from handlers.outbox import Outbox, mark, claim, deliver_outbox, outbox_job
+from handlers.outbox import Outbox, claim, deliver_outbox, mark, outbox_job
 from handlers.transports import (
     Delivery,
     DeliveryRefused,
