@@ -57,7 +57,7 @@ def service_chain(operator: str, params: dict[str, str], steps: int = 1, process
     flows.append(f'<bpmn:sequenceFlow id="f_{n}" sourceRef="{prev}" targetRef="check" />')
     boundary = ""
     if boundary_code:
-        boundary = f'''<bpmn:boundaryEvent id="caught" attachedToRef="call_1"><bpmn:outgoing>f_err</bpmn:outgoing>
+        boundary = '''<bpmn:boundaryEvent id="caught" attachedToRef="call_1"><bpmn:outgoing>f_err</bpmn:outgoing>
   <bpmn:errorEventDefinition id="ed" errorRef="err" /></bpmn:boundaryEvent>
   <bpmn:userTask id="handle_error" name="Handle error"><bpmn:incoming>f_err</bpmn:incoming><bpmn:outgoing>f_err2</bpmn:outgoing></bpmn:userTask>
   <bpmn:endEvent id="end_err"><bpmn:incoming>f_err2</bpmn:incoming></bpmn:endEvent>
