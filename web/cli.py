@@ -352,5 +352,7 @@ def list_handlers(as_json: bool) -> None:
 from . import cli_serve  # noqa: E402,F401  (registers serve and demo)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # ``python -m web.cli``: run the package's command group (with serve, demo …)
+    from web.cli import main as package_main
+
+    package_main()
