@@ -34,6 +34,12 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "index", tasks.index)
 
+    from . import api, audit_views, owner_views
+
+    api.init_app(app)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(owner_views.bp)
+
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         return jsonify(status="ok", pid=os.getpid())
