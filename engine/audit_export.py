@@ -33,21 +33,13 @@ def export_trail(session: Session, instance_id: int, reveal: bool, exported_by: 
     instance = session.get(Instance, instance_id)
     if instance is None:
         raise NotFound(f"instance {instance_id} does not exist")
-    events = []
-    for ev in instance_events(session, instance_id):
-        data = ev.data if reveal else mask_personal(ev.data)
-        row = {"seq": ev.seq, "at": ev.at.isoformat(timespec="microseconds"), "actor": ev.actor,
-               "kind": ev.kind, "task_id": ev.task_id, "element_id": ev.element_id, "data": data,
-               "prev_hash": ev.prev_hash, "hash": ev.hash}
-        if data != ev.data:
-            row["masked"] = True
-        events.append(row)
+    page = events_page(session, instance_id, reveal, 0, 10**9)
+    events = page["events"]
     return {"format": FORMAT, "stream": instance_stream(instance_id),
             "instance": {"id": instance.id, "business_key": instance.business_key,
                          "process_id": instance.process_id, "deployment_id": instance.deployment_id,
                          "status": instance.status},
-            "head": {"seq": instance.audit_seq, "hash": instance.audit_head or GENESIS},
-            "exported_at": now.isoformat(timespec="microseconds"), "exported_by": exported_by,
+            "head": page["head"], "exported_at": now.isoformat(timespec="microseconds"), "exported_by": exported_by,
             "masked": any(e.get("masked") for e in events), "events": events}
 
 
@@ -96,3 +88,23 @@ def verify_export(doc: dict[str, Any]) -> list[str]:
     if (doc["head"]["seq"], doc["head"]["hash"]) != (len(doc["events"]), prev):
         problems.append("the trail does not end at its recorded head (events missing at the end?)")
     return problems
+
+
+def events_page(session: Session, instance_id: int, reveal: bool, after_seq: int = 0,
+                limit: int = 500) -> dict[str, Any]:
+    """Return a page of an instance's events with their hashes (personal data masked unless ``reveal``)."""
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    events = []
+    for ev in instance_events(session, instance_id):
+        if ev.seq <= after_seq:
+            continue
+        if len(events) >= limit:
+            break
+        data = ev.data if reveal else mask_personal(ev.data)
+        events.append({"seq": ev.seq, "at": ev.at.isoformat(timespec="microseconds"), "actor": ev.actor,
+                       "kind": ev.kind, "task_id": ev.task_id, "element_id": ev.element_id, "data": data,
+                       "prev_hash": ev.prev_hash, "hash": ev.hash, **({"masked": True} if data != ev.data else {})})
+    return {"stream": instance_stream(instance_id), "masked": not reveal,
+            "head": {"seq": instance.audit_seq, "hash": instance.audit_head or GENESIS}, "events": events}

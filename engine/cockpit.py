@@ -7,16 +7,27 @@ retry's real outcome read back after its own transaction.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, or_, select
+from sqlalchemy import String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from . import projection, store
 from .db import Database
 from .errors import AftersalesError, NotFound
-from .models import AuditEvent, Deployment, DeploymentFile, Incident, Instance, ProcessDefinition, WorkItem
+from .models import (
+    AuditEvent,
+    Deployment,
+    DeploymentFile,
+    Incident,
+    Instance,
+    MessageSubscription,
+    ProcessDefinition,
+    WorkItem,
+)
 
 STATUSES = ("active", "incident", "completed", "cancelled")
 
@@ -220,6 +231,68 @@ def retry_incidents(database: Database, runtime: Any, incident_ids: list[int], a
     return outcomes
 
 
-def instance_exists(session: Session, instance_id: int) -> bool:
-    """Tell whether an instance exists."""
-    return session.scalar(select(func.count()).where(and_(Instance.id == instance_id))) == 1
+def get_instance_or_404(session: Session, instance_id: int) -> Instance:
+    """Return an instance (NotFound when there is none)."""
+    instance = session.get(Instance, instance_id) if 0 < instance_id < 2**31 else None
+    if instance is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    return instance
+
+
+def instance_summary(session: Session, instance_id: int) -> dict[str, Any]:
+    """Return one instance as a line of the instance list."""
+    instance = get_instance_or_404(session, instance_id)
+    dep = session.get(Deployment, instance.deployment_id)
+    assert dep is not None
+    incident = session.scalar(select(func.count()).select_from(Incident).where(
+        Incident.instance_id == instance_id, Incident.status != "resolved")) or 0
+    return instance_row(instance, dep.version, dep.name, incident > 0)
+
+
+# --- service requests (the API's channel systems) -------------------------------------------
+def prepare_request(data: dict[str, Any]) -> dict[str, Any]:
+    """Complete a channel's request into the process's start data (``docs/operators.md``)."""
+    data = copy.deepcopy(data)
+    customer = data.setdefault("customer", {})
+    customer.setdefault("tier", "normal")
+    data["customer_tier"] = customer["tier"]
+    data.setdefault("fault", {}).setdefault("symptoms", [])
+    data.setdefault("expectation", "")
+    return data
+
+
+def open_request(session: Session, runtime: Any, process_id: str, data: dict[str, Any],
+                 actor: str) -> dict[str, Any]:
+    """Start the intake process; return the ticket number, or the open ticket a repeat contact joined."""
+    started = runtime.start(session, process_id, prepare_request(data), actor=actor)
+    instance = session.get(Instance, started.instance_id)
+    assert instance is not None
+    ticket, duplicate = instance.business_key, False
+    if ticket is None:
+        found = _find_key(projection.current_data(store.read_workflow(session, instance, runtime.specs)),
+                          ("attached_to", "duplicate_of"))
+        ticket, duplicate = found, found is not None
+    return {"instance_id": instance.id, "ticket_number": ticket, "duplicate": duplicate, "status": instance.status}
+
+
+def _find_key(data: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        for value in [data.get(key), *(v.get(key) for v in data.values() if isinstance(v, dict))]:
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def request_status(session: Session, ticket: str) -> dict[str, Any]:
+    """Return the state of the ticket ``ticket`` (its newest instance)."""
+    instance = session.scalars(select(Instance).where(Instance.business_key == ticket)
+                               .order_by(Instance.id.desc()).limit(1)).first()
+    if instance is None:
+        raise NotFound(f"ticket {ticket} does not exist")
+    summary = instance.summary or {}
+    waiting = sorted(set(session.scalars(select(MessageSubscription.message_name).where(
+        MessageSubscription.instance_id == instance.id))))
+    return {"ticket_number": ticket, "instance_id": instance.id, "status": instance.status,
+            "stage": summary.get("stage"), "current": list(summary.get("current") or []),
+            "waiting_for": waiting, "started_at": instance.started_at.isoformat(),
+            "ended_at": instance.ended_at.isoformat() if instance.ended_at else None}

@@ -1,0 +1,198 @@
+"""The auditor's views: instances, the trace of one instance, verification and exports.
+
+Read-only for the ``auditor`` role (supervisors, process owners and admins see them too).
+The trace page is a shell: ``static/js/trace.js`` draws the instance's own BPMN with
+bpmn-js and fetches the JSON endpoints below. Personal data stays masked until a user
+with the right unmasks one instance, with a reason; that act is audited and lasts
+``UNMASK_MINUTES``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
+
+from engine import audit, audit_export, clock, cockpit, instance_trace
+from engine.cockpit import InstanceFilter
+from engine.errors import InvalidInput
+from engine.privacy import may_unmask, record_unmasking
+
+from . import get_services
+from .access import current_actor, roles_required
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+READERS = frozenset({"auditor", "supervisor", "process_owner", "admin"})
+CSV_LIMIT = 10_000
+
+
+def _filter() -> InstanceFilter:
+    args = request.args
+
+    def day(name: str) -> date | None:
+        raw = args.get(name, "").strip()
+        try:
+            return date.fromisoformat(raw) if raw else None
+        except ValueError as exc:
+            raise InvalidInput(f"{name} must be a date (YYYY-MM-DD)", field=name) from exc
+
+    def number(name: str, default: int | None) -> int | None:
+        raw = args.get(name, "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or len(raw) > 9:
+            raise InvalidInput(f"{name} must be a whole number", field=name)
+        return int(raw)
+
+    status = args.get("status") or None
+    if status and status not in cockpit.STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(cockpit.STATUSES)}", field="status")
+    return InstanceFilter(process_id=args.get("process") or None, version=number("version", None),
+                          status=status, stage=args.get("stage") or None, priority=args.get("priority") or None,
+                          sla_breached=args.get("sla") == "breached", started_from=day("from"),
+                          started_to=day("to"), ticket=(args.get("ticket") or "").strip()[:64] or None,
+                          has_incident=args.get("incident") == "yes", page=number("page", 1) or 1)
+
+
+def _unmasked(instance_id: int) -> bool:
+    until = session.get("unmasked", {}).get(str(instance_id))
+    return bool(until) and datetime.fromisoformat(until) > clock.now() and may_unmask(current_actor())
+
+
+@bp.get("/instances")
+@roles_required(READERS)
+def instances():  # type: ignore[no-untyped-def]
+    """List instances with filters."""
+    flt = _filter()
+    with get_services().db.transaction(write=False) as s:
+        rows, total = cockpit.find_instances(s, flt, clock.now())
+        choices = cockpit.filter_choices(s)
+    return render_template("audit/instances.html", rows=rows, total=total, flt=flt, choices=choices,
+                           args=request.args, pages=max(1, -(-total // flt.per_page)))
+
+
+@bp.get("/instances.csv")
+@roles_required(READERS)
+def instances_csv():  # type: ignore[no-untyped-def]
+    """Export the filtered instance list as CSV."""
+    flt = _filter()
+    with get_services().db.transaction(write=False) as s:
+        rows, _ = cockpit.find_instances(s, flt, clock.now(), limit=CSV_LIMIT)
+    out = io.StringIO()
+    fields = ["id", "ticket", "process_id", "bundle", "version", "status", "stage", "priority", "channel",
+              "current", "started_at", "started_by", "ended_at", "has_incident", "audit_events"]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()})
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=instances.csv"})
+
+
+@bp.get("/instances/<int:instance_id>")
+@roles_required(READERS)
+def trace_page(instance_id: int):  # type: ignore[no-untyped-def]
+    """Show the trace page (diagram, element details, timeline)."""
+    with get_services().db.transaction(write=False) as s:
+        row = cockpit.instance_summary(s, instance_id)
+    return render_template("audit/trace.html", row=row, unmasked=_unmasked(instance_id),
+                           may_unmask=may_unmask(current_actor()),
+                           until=session.get("unmasked", {}).get(str(instance_id)))
+
+
+@bp.get("/instances/<int:instance_id>/trace.json")
+@roles_required(READERS)
+def trace_json(instance_id: int):  # type: ignore[no-untyped-def]
+    """Return the markers, runs, timeline and data of an instance."""
+    services = get_services()
+    with services.db.transaction(write=False) as s:
+        result = instance_trace.instance_trace(s, services.runtime.specs, instance_id, _unmasked(instance_id))
+    deployment_id = result["instance"]["deployment_id"]
+    for scope in result["scopes"]:
+        scope["diagram_url"] = url_for("owner.deployment_file", deployment_id=deployment_id, path=scope["file"])
+    return jsonify(result)
+
+
+@bp.get("/instances/<int:instance_id>/elements/<element_id>.json")
+@roles_required(READERS)
+def element_json(instance_id: int, element_id: str):  # type: ignore[no-untyped-def]
+    """Return when an element ran, who did it and the data before and after."""
+    tasks = [t for t in request.args.getlist("task") if t]
+    with get_services().db.transaction(write=False) as s:
+        return jsonify(instance_trace.element_detail(s, instance_id, element_id, _unmasked(instance_id),
+                                                     tasks or None))
+
+
+@bp.get("/instances/<int:instance_id>/data.json")
+@roles_required(READERS)
+def data_json(instance_id: int):  # type: ignore[no-untyped-def]
+    """Return the instance data as of audit event ``seq``."""
+    raw = request.args.get("seq", "")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput("seq must be the number of an audit event", field="seq")
+    with get_services().db.transaction(write=False) as s:
+        return jsonify(instance_trace.data_at_step(s, instance_id, int(raw), _unmasked(instance_id)))
+
+
+@bp.post("/instances/<int:instance_id>/unmask")
+@roles_required(READERS)
+def unmask(instance_id: int):  # type: ignore[no-untyped-def]
+    """Show one instance's personal data for a while, with a reason; the act is audited."""
+    minutes = current_app.config.get("UNMASK_MINUTES", 15)
+    with get_services().db.transaction() as s:
+        cockpit.get_instance_or_404(s, instance_id)
+        record_unmasking(s, current_actor(), f"instance {instance_id} for {minutes} minutes",
+                         request.form.get("reason", ""), instance_id)
+    windows = dict(session.get("unmasked", {}))
+    windows[str(instance_id)] = (clock.now() + timedelta(minutes=minutes)).isoformat()
+    session["unmasked"] = windows
+    return redirect(url_for("audit.trace_page", instance_id=instance_id))
+
+
+@bp.post("/instances/<int:instance_id>/mask")
+@roles_required(READERS)
+def mask(instance_id: int):  # type: ignore[no-untyped-def]
+    """Mask the instance's personal data again."""
+    windows = dict(session.get("unmasked", {}))
+    windows.pop(str(instance_id), None)
+    session["unmasked"] = windows
+    return redirect(url_for("audit.trace_page", instance_id=instance_id))
+
+
+@bp.get("/verify")
+@roles_required(READERS)
+def verify():  # type: ignore[no-untyped-def]
+    """Recompute every hash chain (one instance with ``?instance=ID``), as ``aftersales audit verify``."""
+    raw = request.args.get("instance", "")
+    instance_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    if raw and instance_id is None:
+        raise InvalidInput("instance must be an instance number", field="instance")
+    with get_services().db.transaction(write=False) as s:
+        if instance_id is not None:
+            cockpit.get_instance_or_404(s, instance_id)
+        report = audit.verify(s, instance_id)
+    status = 200 if report.ok else 409
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(report.to_dict()), status
+    return render_template("audit/verify.html", report=report, instance_id=instance_id), status
+
+
+@bp.get("/instances/<int:instance_id>/trail.<fmt>")
+@roles_required(READERS)
+def export(instance_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """Export the complete trail as JSON or CSV, verifiable with docs/audit-verification.md."""
+    if fmt not in ("json", "csv"):
+        raise InvalidInput("export as trail.json or trail.csv", field="format")
+    reveal = _unmasked(instance_id)
+    with get_services().db.transaction(write=reveal) as s:
+        doc = audit_export.export_trail(s, instance_id, reveal, current_actor().username, clock.now())
+        if reveal:
+            record_unmasking(s, current_actor(), f"export of instance {instance_id} trail ({fmt})",
+                             "export while personal data was shown", instance_id)
+    name = f"instance-{instance_id}-trail.{fmt}"
+    body = json.dumps(doc, ensure_ascii=False, indent=1) if fmt == "json" else audit_export.trail_csv(doc)
+    return Response(body, mimetype="application/json" if fmt == "json" else "text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -1,0 +1,151 @@
+"""The process owner's views: definitions and their files, deploy from the browser,
+heatmaps per version, incidents with retry.
+
+Deploying runs the same validation and lint as ``aftersales deploy``; every problem is
+listed with file, element and line (and, with ``static/js/deploy.js``, highlighted on
+the diagrams of the uploaded files). Nothing is deployed unless all of them pass.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from engine import clock, cockpit, trace
+from engine.deploy import deploy, validate
+from engine.errors import DeploymentInvalid, InvalidInput, NotFound
+
+from . import get_services
+from .access import current_actor, roles_required
+from .api.uploads import bundle_from_upload
+
+bp = Blueprint("owner", __name__, url_prefix="/owner")
+OWNERS = frozenset({"process_owner", "admin"})
+VIEWERS = frozenset({"process_owner", "admin", "auditor", "supervisor"})
+MIME = {"bpmn": "application/xml", "dmn": "application/xml", "json": "application/json"}
+
+
+@bp.get("/definitions")
+@roles_required(OWNERS)
+def definitions():  # type: ignore[no-untyped-def]
+    """List every process and decision with its versions."""
+    with get_services().db.transaction(write=False) as s:
+        items = cockpit.definitions(s)
+    return render_template("owner/definitions.html", items=items)
+
+
+@bp.get("/deployments/<int:deployment_id>")
+@roles_required(OWNERS)
+def deployment(deployment_id: int):  # type: ignore[no-untyped-def]
+    """List the files of a deployment."""
+    with get_services().db.transaction(write=False) as s:
+        dep = cockpit.get_deployment(s, deployment_id)
+        files = cockpit.deployment_files(s, deployment_id)
+        processes = [(p.process_id, p.kind, p.file) for p in dep.processes]
+    return render_template("owner/deployment.html", dep=dep, files=files, processes=processes)
+
+
+@bp.get("/deployments/<int:deployment_id>/files/<path:path>")
+@roles_required(VIEWERS)
+def deployment_file(deployment_id: int, path: str):  # type: ignore[no-untyped-def]
+    """Return a deployed file byte for byte (``?download=1`` as an attachment)."""
+    with get_services().db.transaction(write=False) as s:
+        kind, content = cockpit.deployment_file(s, deployment_id, path)
+    headers = {}
+    if request.args.get("download"):
+        headers["Content-Disposition"] = f"attachment; filename={path.rsplit('/', 1)[-1]}"
+    return Response(content, mimetype=MIME.get(kind, "application/octet-stream"), headers=headers)
+
+
+@bp.get("/heatmap/<int:deployment_id>/<process_id>")
+@roles_required(OWNERS)
+def heatmap(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def]
+    """Show a process version's diagram with executions and waiting/working times per element."""
+    with get_services().db.transaction(write=False) as s:
+        dep = cockpit.get_deployment(s, deployment_id)
+        data = trace.heatmap(s, deployment_id, process_id)
+        file = next((p.file for p in dep.processes if p.process_id == process_id and p.kind == "process"), None)
+    if file is None:
+        raise NotFound(f"deployment {deployment_id} has no process {process_id!r}")
+    return render_template("owner/heatmap.html", dep=dep, data=data, process_id=process_id, file=file)
+
+
+@bp.get("/heatmap/<int:deployment_id>/<process_id>.json")
+@roles_required(OWNERS)
+def heatmap_json(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def]
+    """Return the heatmap figures of a process version."""
+    with get_services().db.transaction(write=False) as s:
+        return jsonify(trace.heatmap(s, deployment_id, process_id))
+
+
+@bp.route("/deploy", methods=["GET", "POST"])
+@roles_required(OWNERS)
+def deploy_page():  # type: ignore[no-untyped-def]
+    """Upload files (or a zip), validate them, and deploy only when every check passes."""
+    if request.method == "GET":
+        return render_template("owner/deploy.html", problems=None, result=None, name="processes")
+    name = request.form.get("name", "").strip()
+    action = request.form.get("action", "deploy")
+    try:
+        bundle = bundle_from_upload(name, request.files.getlist("files"))
+        with get_services().db.transaction() as s:
+            if action == "validate":
+                checked = validate(bundle, s)
+                if checked.errors:
+                    raise DeploymentInvalid(checked.problems)
+                result = {"validated": True, "warnings": [p.to_dict() for p in checked.problems],
+                          "processes": [p["process_id"] for p in checked.processes]}
+            else:
+                result = deploy(s, bundle, current_actor().username).to_dict()
+    except DeploymentInvalid as exc:
+        problems = [p.to_dict() for p in exc.problems]
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(exc.to_dict()), 422
+        return render_template("owner/deploy.html", problems=problems, result=None, name=name), 422
+    except InvalidInput as exc:
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(exc.to_dict()), exc.http_status
+        return render_template("owner/deploy.html", problems=None, result=None, name=name,
+                               error=exc.message), exc.http_status
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(result)
+    return render_template("owner/deploy.html", problems=None, result=result, name=name)
+
+
+@bp.get("/incidents")
+@roles_required(OWNERS | {"supervisor"})
+def incidents():  # type: ignore[no-untyped-def]
+    """List incidents (open and retrying; ``?status=all`` for every one)."""
+    status = request.args.get("status") or None
+    if status not in (None, "all", "open", "retrying", "resolved"):
+        raise InvalidInput("status is open, retrying, resolved or all", field="status")
+    with get_services().db.transaction(write=False) as s:
+        items = cockpit.incidents(s, status)
+    return render_template("owner/incidents.html", items=items, outcomes=None, status=status, now=clock.now())
+
+
+@bp.post("/incidents/retry")
+@roles_required(OWNERS | {"supervisor"})
+def retry():  # type: ignore[no-untyped-def]
+    """Retry the chosen incidents, each in its own transaction; show what each retry really did."""
+    raw = request.form.getlist("incident")
+    if not raw or not all(r.isdigit() and len(r) <= 9 for r in raw):
+        raise InvalidInput("choose at least one incident to retry", field="incident")
+    services = get_services()
+    outcomes = cockpit.retry_incidents(services.db, services.runtime, [int(r) for r in raw],
+                                       current_actor().username)
+    with services.db.transaction(write=False) as s:
+        items = cockpit.incidents(s, None)
+    return render_template("owner/incidents.html", items=items, outcomes=outcomes, status=None, now=clock.now())
+
+
+
+@bp.app_template_filter("seconds_text")
+def seconds_text(seconds: float | None) -> str:
+    """Show a duration in seconds as s / min / h."""
+    if seconds is None:
+        return "–"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

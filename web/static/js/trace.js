@@ -1,0 +1,206 @@
+/* Instance trace: the instance's own BPMN drawn with bpmn-js (NavigatedViewer), marked
+   with completed elements, flows taken, current tokens and failed elements; drill-down
+   into call activities; element details, the audit timeline and data as of any step.
+   Data comes from the JSON endpoints named in #trace's data-* attributes (no inline
+   script: the page's CSP forbids it). */
+(function () {
+  "use strict";
+
+  var root, trace, viewer, scopeKey = "root";
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { node.textContent = attrs[k]; } else { node.setAttribute(k, attrs[k]); }
+    });
+    (children || []).forEach(function (c) { if (c) { node.appendChild(c); } });
+    return node;
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok) { return r.json().then(function (b) { throw new Error(b.message || r.statusText); }); }
+        return r.json();
+      });
+  }
+
+  function status(text) { document.getElementById("trace-status").textContent = text; }
+  function scopeOf(key) { return trace.scopes.filter(function (s) { return s.key === key; })[0]; }
+  function fmt(seconds) {
+    if (seconds === null || seconds === undefined) { return "–"; }
+    if (seconds < 90) { return Math.round(seconds) + " s"; }
+    if (seconds < 5400) { return Math.round(seconds / 60) + " min"; }
+    return (seconds / 3600).toFixed(1) + " h";
+  }
+  function pretty(value) { return JSON.stringify(value, null, 2); }
+
+  function crumbs() {
+    var nav = document.getElementById("trace-crumbs");
+    nav.textContent = "";
+    var chain = [], s = scopeOf(scopeKey);
+    while (s) { chain.unshift(s); s = s.parent ? scopeOf(s.parent) : null; }
+    chain.forEach(function (sc, i) {
+      var label = (sc.called_from ? sc.called_from + " → " : "") + sc.process_id;
+      if (i < chain.length - 1) {
+        var a = el("a", { href: "#", "data-scope": sc.key, text: label });
+        a.addEventListener("click", function (e) { e.preventDefault(); show(sc.key); });
+        nav.appendChild(a);
+        nav.appendChild(document.createTextNode(" / "));
+      } else {
+        nav.appendChild(el("strong", { text: label }));
+      }
+    });
+  }
+
+  function mark(scope) {
+    var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry"), overlays = viewer.get("overlays");
+    Object.keys(scope.elements).forEach(function (id) {
+      if (!registry.get(id)) { return; }
+      var info = scope.elements[id];
+      var cls = info.status === "ready" || info.status === "waiting" ? "trace-token" : "trace-" + info.status;
+      canvas.addMarker(id, cls);
+      if (info.status === "ready" || info.status === "waiting") { canvas.addMarker(id, "trace-" + info.status); }
+      if (info.completed > 1) {
+        overlays.add(id, "trace", { position: { top: -10, right: 8 },
+          html: el("span", { "class": "trace-count", title: "completed " + info.completed + " times",
+                             text: "×" + info.completed }) });
+      }
+    });
+    scope.flows.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "trace-flow"); } });
+    Object.keys(scope.calls).forEach(function (id) {
+      if (!registry.get(id)) { return; }
+      canvas.addMarker(id, "trace-drill");
+      overlays.add(id, "trace", { position: { bottom: 16, left: 4 },
+        html: el("span", { "class": "trace-drill-badge", title: "open the called process", text: "⤵ open" }) });
+    });
+    trace.incidents.forEach(function (inc) {
+      if (inc.scope === scope.key && inc.status !== "resolved" && registry.get(inc.element_id)) {
+        canvas.addMarker(inc.element_id, "trace-failed");
+        overlays.add(inc.element_id, "trace", { position: { top: -12, left: -6 },
+          html: el("span", { "class": "trace-incident-badge", title: inc.message, text: "! " + inc.attempts + "×" }) });
+      }
+    });
+  }
+
+  function show(key) {
+    scopeKey = key;
+    var scope = scopeOf(key);
+    crumbs();
+    status("Loading " + scope.file + " …");
+    return fetch(scope.diagram_url, { credentials: "same-origin" }).then(function (r) { return r.text(); })
+      .then(function (xml) { return viewer.importXML(xml); })
+      .then(function () {
+        viewer.get("canvas").zoom("fit-viewport", "auto");
+        mark(scope);
+        root.setAttribute("data-scope", key);
+        root.setAttribute("data-ready", "true");
+        status(trace.tokens.length ? trace.tokens.length + " token(s) now: " +
+          trace.tokens.map(function (t) { return t.name + " (" + t.state + ")"; }).join(", ") : "No token left: the instance has ended.");
+      })
+      .catch(function (err) { status("The diagram could not be drawn: " + err.message); });
+  }
+
+  function runsTable(runs) {
+    var rows = runs.map(function (r) {
+      return el("tr", {}, [el("td", { text: r.reached_at ? r.reached_at.slice(0, 19).replace("T", " ") : "–" }),
+        el("td", { text: r.completed_at ? r.completed_at.slice(0, 19).replace("T", " ") : (r.failed_at ? "failed" : "not yet") }),
+        el("td", { text: r.actor || "–" }), el("td", { text: fmt(r.waiting_seconds) }), el("td", { text: fmt(r.working_seconds) })]);
+    });
+    return el("table", { "class": "grid" }, [el("thead", {}, [el("tr", {}, ["Reached", "Done", "By", "Waited", "Worked"].map(
+      function (h) { return el("th", { text: h }); }))]), el("tbody", {}, rows)]);
+  }
+
+  function elementClicked(element) {
+    var scope = scopeOf(scopeKey);
+    var id = element.id;
+    if (scope.calls[id]) { show(scope.calls[id][0]); return; }
+    if (!scope.elements[id] && !(element.type || "").match(/Task|Event|Gateway|Activity|SubProcess/)) { return; }
+    var runs = trace.runs.filter(function (r) { return r.scope === scopeKey && r.element_id === id; });
+    var url = root.dataset.elementUrl.replace("ELEMENT", encodeURIComponent(id));
+    if (runs.length) { url += "?" + runs.map(function (r) { return "task=" + encodeURIComponent(r.task_id); }).join("&"); }
+    var panel = document.getElementById("element-panel");
+    panel.textContent = "";
+    panel.appendChild(el("h3", { text: (element.businessObject && element.businessObject.name) || id }));
+    panel.setAttribute("data-element", id);
+    if (!runs.length) {
+      var st = scope.elements[id] ? scope.elements[id].status : "not reached";
+      panel.appendChild(el("p", { "class": "muted", text: "Status: " + st + ". No completed run recorded." }));
+      return;
+    }
+    getJSON(url).then(function (detail) {
+      panel.appendChild(runsTable(detail.runs));
+      detail.runs.forEach(function (r, i) {
+        var box = el("details", { open: i === detail.runs.length - 1 ? "open" : null }, [
+          el("summary", { text: "Run " + (i + 1) + ": " + (r.actor || "system") + (r.seq ? " · event #" + r.seq : "") }),
+          el("h4", { text: "Changed" }), el("pre", { "class": "json delta", text: pretty(r.delta || {}) }),
+          r.form ? el("h4", { text: "Form as submitted" }) : null, r.form ? el("pre", { "class": "json", text: pretty(r.form) }) : null,
+          el("h4", { text: "Data before" }), el("pre", { "class": "json before", text: pretty(r.before || {}) }),
+          el("h4", { text: "Data after" }), el("pre", { "class": "json after", text: pretty(r.after || {}) })]);
+        if (i !== detail.runs.length - 1) { box.removeAttribute("open"); }
+        panel.appendChild(box);
+      });
+      if (detail.masked) { panel.appendChild(el("p", { "class": "muted", text: "Personal data is masked." })); }
+    }).catch(function (err) { panel.appendChild(el("p", { "class": "flash error", text: err.message })); });
+  }
+
+  function summary(ev) {
+    var d = ev.data || {}, delta = d.delta || {};
+    var keys = Object.keys(delta.set || {}).concat((delta.unset || []).map(function (k) { return "−" + k; }));
+    if (keys.length) { return keys.join(", "); }
+    if (d.reason) { return d.reason; }
+    if (d.error) { return d.error; }
+    if (d.to || d.from) { return (d.from || "–") + " → " + (d.to || "–"); }
+    return "";
+  }
+
+  function timeline() {
+    var body = document.querySelector("#timeline tbody"), kinds = {};
+    body.textContent = "";
+    trace.timeline.forEach(function (ev) {
+      kinds[ev.kind] = true;
+      var btn = el("button", { type: "button", "class": "small", "data-seq": ev.seq, text: "data as of #" + ev.seq });
+      btn.addEventListener("click", function () { dataAsOf(ev.seq); });
+      var tr = el("tr", { "data-kind": ev.kind, "data-seq": ev.seq }, [el("td", { text: String(ev.seq) }),
+        el("td", { text: ev.at.slice(0, 19).replace("T", " ") }), el("td", { text: ev.actor }),
+        el("td", { text: ev.kind }), el("td", { text: (ev.name || "") + (ev.element_id && ev.name !== ev.element_id ? " [" + ev.element_id + "]" : "") }),
+        el("td", { text: summary(ev) }), el("td", {}, [btn])]);
+      tr.setAttribute("data-text", (ev.kind + " " + ev.actor + " " + (ev.element_id || "") + " " + (ev.name || "") + " " + summary(ev)).toLowerCase());
+      body.appendChild(tr);
+    });
+    var select = document.getElementById("timeline-kind");
+    Object.keys(kinds).sort().forEach(function (k) { select.appendChild(el("option", { value: k, text: k })); });
+    function filter() {
+      var q = document.getElementById("timeline-filter").value.toLowerCase(), kind = select.value;
+      Array.prototype.forEach.call(body.rows, function (tr) {
+        var ok = (!kind || tr.dataset.kind === kind) && (!q || tr.dataset.text.indexOf(q) >= 0);
+        tr.hidden = !ok;
+      });
+    }
+    document.getElementById("timeline-filter").addEventListener("input", filter);
+    select.addEventListener("change", filter);
+  }
+
+  function dataAsOf(seq) {
+    getJSON(root.dataset.dataUrl + "?seq=" + seq).then(function (d) {
+      document.getElementById("data-as-of").textContent = "as of event #" + d.seq + " (" + d.at.slice(0, 19).replace("T", " ") + ")";
+      document.getElementById("data-view").textContent = pretty(d.data);
+      document.getElementById("data-panel").setAttribute("data-seq", d.seq);
+    });
+  }
+
+  function start() {
+    root = document.getElementById("trace");
+    if (!root || !window.BpmnJS) { return; }
+    viewer = new window.BpmnJS({ container: "#canvas" });
+    viewer.on("element.click", function (e) { elementClicked(e.element); });
+    getJSON(root.dataset.traceUrl).then(function (t) {
+      trace = t;
+      document.getElementById("data-view").textContent = pretty(t.data);
+      timeline();
+      return show("root");
+    }).catch(function (err) { status("The trace could not be loaded: " + err.message); });
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+}());
