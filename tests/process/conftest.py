@@ -1,0 +1,49 @@
+"""Fixtures for the process tests: the real ``processes/`` bundle with the real handlers and
+the demo catalogue, staff users for every lane, a :class:`~tests.process.driver.Case` driver
+that round-trips each instance through the database at every wait state, and the
+session-wide record of which sequence flows and boundary events the scenarios took.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from engine.db import Database
+from engine.runtime import Runtime
+from tests.process.coverage import FlowLog, is_coverage_test, is_scenario, scenario_results
+from tests.process.driver import Desk
+
+
+@pytest.fixture(scope="session")
+def flow_log() -> FlowLog:
+    """The flows and boundary events taken by every scenario instance of this test session."""
+    return FlowLog()
+
+
+@pytest.fixture
+def desk(database: Database, runtime: Runtime, clock, make_user, flow_log: FlowLog) -> Iterator[Desk]:
+    """A service desk on a fresh database: processes deployed, catalogue loaded, staff signed up."""
+    staff = {role: make_user(name, role) for role, name in
+             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"),
+              ("qa", "quinn"))}
+    desk = Desk(database, runtime, clock, staff)
+    desk.deploy()
+    yield desk
+    for case in desk.cases:
+        flow_log.record(desk, case)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Run the flow-coverage check after every scenario."""
+    last = [item for item in items if is_coverage_test(item)]
+    if last:
+        items[:] = [item for item in items if not is_coverage_test(item)] + last
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember how each scenario test ended (for the coverage check)."""
+    if is_scenario(report.nodeid) and (report.when == "call" or report.outcome != "passed"):
+        scenario_results.setdefault(report.nodeid, []).append(report.outcome)
