@@ -25,6 +25,7 @@ from engine.models import Incident, Instance, MessageSubscription, WorkItem
 from engine.runtime import Runtime
 from handlers.demo import DATA_DIR, load_catalogue
 from handlers.outbox import Outbox
+from handlers.parts import restock_and_notify
 from handlers.ticketing import Ticket
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
@@ -128,6 +129,13 @@ class Case:
         """Let time pass, then fire whatever timers fell due."""
         self.desk.clock.advance(timedelta(**duration))
         self.desk.trigger(lambda s: self.desk.runtime.fire_timers(s, self.instance_id))
+        self.check()
+        return self
+
+    def restock(self, sku: str, quantity: int, warehouse: str = "WH-SH") -> Case:
+        """The warehouse books a delivery in; back-ordered tickets get 'parts_arrived'."""
+        self.desk.trigger(lambda s: restock_and_notify(s, self.desk.runtime, sku, warehouse, quantity,
+                                                       self.desk.clock.now()))
         self.check()
         return self
 
