@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from engine import clock, cockpit, trace
+from engine import cockpit, trace
 from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, InvalidInput, NotFound
 
@@ -120,7 +120,7 @@ def incidents():  # type: ignore[no-untyped-def]
         raise InvalidInput("status is open, retrying, resolved or all", field="status")
     with get_services().db.transaction(write=False) as s:
         items = cockpit.incidents(s, status)
-    return render_template("owner/incidents.html", items=items, outcomes=None, status=status, now=clock.now())
+    return render_template("owner/incidents.html", items=items, outcomes=None, status=status)
 
 
 @bp.post("/incidents/retry")
@@ -135,7 +135,7 @@ def retry():  # type: ignore[no-untyped-def]
                                        current_actor().username)
     with services.db.transaction(write=False) as s:
         items = cockpit.incidents(s, None)
-    return render_template("owner/incidents.html", items=items, outcomes=outcomes, status=None, now=clock.now())
+    return render_template("owner/incidents.html", items=items, outcomes=outcomes, status=None)
 
 
 
