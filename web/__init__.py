@@ -30,6 +30,8 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
         RATELIMIT_STATUS=(10, 300),
         CUSTOMER_LINK_DAYS=30,
         INTAKE_PROCESS="after_sales",
+        INTAKE_FORM="register_request.schema.json",
+        INTAKE_UI_FORM="register_request.uischema.json",
         RATELIMIT_REQUEST=(5, 600),
     )
     app.config.from_prefixed_env("AFTERSALES")

@@ -1,8 +1,11 @@
-"""New service requests: the agents' intake form for every channel, with a duplicate warning.
+"""New service requests: the intake form for every channel, with a repeat-contact warning.
 
-The same form, without the agent-only fields, serves customers on the self-service site
-(:mod:`web.selfservice`). Both start the ``INTAKE_PROCESS`` (``after_sales``) with the data
-keys of ``docs/operators.md``.
+Staff fill in the form of the process's own first task (``INTAKE_FORM`` of the deployed
+``INTAKE_PROCESS``, ``register_request`` in ``processes/forms``); submitting starts the
+process and completes that first task with the same data, so the agent fills one form.
+Customers on the self-service site fill a shorter form (``web/forms/intake.schema.json``);
+their request waits in the agents' queue at the first task, pre-filled. Data keys follow
+``docs/operators.md``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from engine import forms, ui_queries
-from engine.errors import FormValidationError
+from engine.errors import FormValidationError, NotFound
 from engine.identity import Actor
 
 from . import formdata, formgen, get_services
@@ -52,21 +55,38 @@ def catalogue(folder: Path, language: str) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def intake_form(public: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the intake schema and uiSchema; the public one has no channel or tier."""
-    schema, ui = copy.deepcopy(load_form("intake.schema.json")), copy.deepcopy(load_form("intake.uischema.json"))
+def _with_catalogue(schema: dict[str, Any]) -> dict[str, Any]:
     known = catalogue(get_services().settings.processes_dir / "data", current_language())
-    props = schema["properties"]
-    if known.get("models"):
-        props["product"]["properties"]["model"]["oneOf"] = known["models"]
-    if known.get("symptoms"):
-        props["fault"]["properties"]["symptoms"]["items"] = {"type": "string", "oneOf": known["symptoms"]}
-    if public:
-        del schema["properties"]["channel"]
-        schema["required"].remove("channel")
-        del schema["properties"]["customer"]["properties"]["tier"]
-        schema["properties"]["expectation"]["title"] = "What would you like us to do?"
-    return schema, ui
+    props = schema.get("properties", {})
+    model = props.get("product", {}).get("properties", {}).get("model")
+    if known.get("models") and isinstance(model, dict) and "oneOf" not in model and "enum" not in model:
+        model["oneOf"] = known["models"]
+    symptoms = props.get("fault", {}).get("properties", {}).get("symptoms")
+    if known.get("symptoms") and isinstance(symptoms, dict):
+        symptoms["items"] = {"type": "string", "oneOf": known["symptoms"]}
+    return schema
+
+
+def staff_form() -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """Return the staff intake schema, uiSchema and the process form it is (None: the built-in one)."""
+    config = current_app.config
+    try:
+        with get_services().db.transaction(write=False) as s:
+            schema = ui_queries.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_FORM"])
+            ui = ui_queries.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_UI_FORM"])
+        return _with_catalogue(copy.deepcopy(schema)), copy.deepcopy(ui), config["INTAKE_FORM"]
+    except NotFound:
+        return _with_catalogue(copy.deepcopy(load_form("intake.schema.json"))), load_form("intake.uischema.json"), None
+
+
+def public_form() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the customers' request schema and uiSchema (no channel, tier or internal fields)."""
+    schema = _with_catalogue(copy.deepcopy(load_form("intake.schema.json")))
+    del schema["properties"]["channel"]
+    schema["required"].remove("channel")
+    del schema["properties"]["customer"]["properties"]["tier"]
+    schema["properties"]["expectation"]["title"] = "What would you like us to do?"
+    return schema, load_form("intake.uischema.json")
 
 
 def submitted(schema: dict[str, Any], ui: dict[str, Any]) -> dict[str, Any]:
@@ -78,9 +98,11 @@ def prepare_request(schema: dict[str, Any], values: dict[str, Any], public: bool
     """Validate intake values and complete them into the process's start data."""
     forms.validate(schema, values, where="the request form")
     data = copy.deepcopy(values)
+    customer = data.setdefault("customer", {})
     if public:
         data["channel"] = "web"
-    customer = data.setdefault("customer", {})
+        customer.setdefault("language", current_language())
+        customer.setdefault("preferred_channel", "email" if customer.get("email") else "sms")
     customer.setdefault("tier", "normal")
     data["customer_tier"] = customer["tier"]
     data.setdefault("fault", {}).setdefault("symptoms", [])
@@ -88,70 +110,46 @@ def prepare_request(schema: dict[str, Any], values: dict[str, Any], public: bool
     return data
 
 
-def start_request(data: dict[str, Any], actor: Actor | None) -> tuple[str | None, str | None]:
-    """Start the intake process; return the ticket number and the actor's first task, if any."""
+def start_request(data: dict[str, Any], actor: Actor | None, intake_form: str | None = None
+                  ) -> tuple[str | None, str | None]:
+    """Start the intake process; return the ticket number and the actor's next task, if any."""
     services = get_services()
     with services.db.transaction() as s:
-        started = services.runtime.start(
-            s,
-            current_app.config["INTAKE_PROCESS"],
-            data,
-            actor=actor.username if actor else "customer",
-        )
-        ticket = ui_queries.business_key_of(s, started.instance_id)
-        first = ui_queries.next_task_for(s, actor, started.instance_id) if actor else None
-    return ticket, first
+        _id, ticket, following = ui_queries.start_and_register(
+            s, services.runtime, current_app.config["INTAKE_PROCESS"], data, actor, intake_form)
+    return ticket, following
 
 
-def render_form(
-    template: str,
-    schema: dict[str, Any],
-    ui: dict[str, Any],
-    values: dict[str, Any],
-    errors: FormValidationError | None = None,
-    status: int = 200,
-    **extra: Any,
-):  # type: ignore[no-untyped-def]
+def render_form(template: str, schema: dict[str, Any], ui: dict[str, Any], values: dict[str, Any],
+                errors: FormValidationError | None = None, status: int = 200, **extra: Any):  # type: ignore[no-untyped-def]
     """Render an intake page with its fields, values and errors."""
     by_name, general = formdata.field_errors(errors.errors) if errors else ({}, [])
     fields = formgen.build(schema, ui, values, by_name)
-    return render_template(
-        template,
-        fields=fields,
-        general_errors=general,
-        error_count=len(by_name) + len(general),
-        **extra,
-    ), status
+    return render_template(template, fields=fields, general_errors=general,
+                           error_count=len(by_name) + len(general), **extra), status
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
 @roles_required(INTAKE)
 def new():  # type: ignore[no-untyped-def]
     """Register a customer's request from any channel."""
-    schema, ui = intake_form(public=False)
+    schema, ui, process_form = staff_form()
     if request.method == "GET":
-        return render_form(
-            "intake/new.html", schema, ui, {"channel": request.args.get("channel", "hotline")}
-        )
+        defaults = {"channel": request.args.get("channel", "hotline"), "customer": {"tier": "normal"}}
+        return render_form("intake/new.html", schema, ui, defaults)
     values = submitted(schema, ui)
     try:
         data = prepare_request(schema, values, public=False)
     except FormValidationError as exc:
         return render_form("intake/new.html", schema, ui, values, exc, 422)
-    if request.form.get("confirm_duplicate") != data["product"].get("serial_number"):
+    serial = str(data.get("product", {}).get("serial_number", ""))
+    if request.form.get("confirm_duplicate") != serial:
         with get_services().db.transaction(write=False) as s:
-            duplicate = ui_queries.open_duplicate(s, data["customer"], data["product"])
+            duplicate = ui_queries.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
         if duplicate:
-            return render_form(
-                "intake/new.html",
-                schema,
-                ui,
-                data,
-                duplicate=duplicate,
-                confirm=data["product"].get("serial_number"),
-            )
-    ticket, first = start_request(data, current_actor())
+            return render_form("intake/new.html", schema, ui, values, duplicate=duplicate, confirm=serial)
+    ticket, following = start_request(data, current_actor(), process_form)
     flash(_("Request registered as {ticket}.", ticket=ticket or "–"), "ok")
-    if first:
-        return redirect(url_for("task.show", task_id=first))
+    if following:
+        return redirect(url_for("task.show", task_id=following))
     return redirect(url_for("tickets.show", key=ticket) if ticket else url_for("tasks.tasklist"))

@@ -28,7 +28,7 @@ def home():  # type: ignore[no-untyped-def]
 @bp.route("/service/request", methods=["GET", "POST"])
 def report():  # type: ignore[no-untyped-def]
     """Let a customer report a problem (channel ``web``)."""
-    schema, ui = intake.intake_form(public=True)
+    schema, ui = intake.public_form()
     if request.method == "GET":
         return render_form("public/request.html", schema, ui, {})
     limits.check("request")
@@ -104,7 +104,7 @@ def _answer(action: CustomerAction, token: str | None):  # type: ignore[no-untyp
         forms.validate(schema, values, where="your answer")
         payload = {"comment": "", **values}
         if action.message == "survey_answered":
-            payload["via"] = "online"
+            payload["via"] = "web"
         with services.db.transaction() as s:
             services.runtime.deliver_message(s, action.message, action.ticket, payload, actor="customer")
     except FormValidationError as exc:

@@ -23,7 +23,7 @@ from ..models import (
     Timer,
     WorkItem,
 )
-from ..runtime import authorize
+from ..runtime import Runtime, authorize, find_definition
 
 PERSONAL_KEYS = ("name", "phone", "email", "address", "wechat")
 #: roles that see customers' contact data unmasked
@@ -394,3 +394,23 @@ def survey_ticket(token: str, now: datetime) -> str:
         return str(survey.verify_survey_token(token, now))
     except InvalidInput as exc:
         raise NotFound(exc.message) from exc
+
+
+def deployed_form(session: Session, process_id: str, path: str) -> dict[str, Any]:
+    """Return a JSON form file of the deployment that new instances of ``process_id`` use."""
+    definition = find_definition(session, process_id)
+    return forms.load_json_file(session, definition.deployment_id, path)
+
+
+def start_and_register(session: Session, runtime: Runtime, process_id: str, data: dict[str, Any],
+                       actor: Actor | None, intake_form: str | None) -> tuple[int, str | None, str | None]:
+    """Start ``process_id`` with ``data``; if the actor's first task is the intake form, complete it with
+    the same data. Return the instance, its ticket number and the actor's next task."""
+    started = runtime.start(session, process_id, data, actor=actor.username if actor else "customer")
+    following = next_task_for(session, actor, started.instance_id) if actor else None
+    if following and intake_form:
+        item = session.get(WorkItem, following)
+        if item is not None and item.form == intake_form:
+            runtime.complete_task(session, following, actor, data)  # type: ignore[arg-type]
+            following = next_task_for(session, actor, started.instance_id)
+    return started.instance_id, business_key_of(session, started.instance_id), following

@@ -107,4 +107,4 @@ def test_unknown_pages_are_not_found(browser):
 
 
 def test_healthz(browser: Browser):
-    assert browser.get("/healthz").get_json() == {"status": "ok"}
+    assert browser.get("/healthz").get_json()["status"] == "ok"
