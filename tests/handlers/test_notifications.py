@@ -121,6 +121,20 @@ def test_templates_are_versioned_with_the_deployment(call, database):
         send(call, task="w2", milestone="welcome_back")
 
 
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"appointment": {"start": "2026-03-04T00:30:00+00:00", "end": "2026-03-04T02:30:00+00:00"},
+      "technician_name": "Wang Lei"}, "2026-03-04 08:30 to 10:30.\nYour technician: Wang Lei."),
+    ({"route": "provider", "provider_name": "Huadong Appliance Service Co., Ltd."},
+     "passed to our authorised service partner Huadong Appliance Service Co., Ltd., who will contact you"),
+    ({"route": "repair_centre", "rma_number": "RMA-20260302-00001", "instructions": "Pack it well."},
+     "quoting return number RMA-20260302-00001.\nPack it well."),
+])
+def test_the_scheduled_message_fits_every_dispatch_route(call, database, data, expected):
+    send(call, milestone="scheduled", customer={**CUSTOMER, "language": "en", "preferred_channel": "email"},
+         data=data)
+    assert expected in outbox(database)[0].body
+
+
 @pytest.mark.parametrize("milestone", contract_milestones())
 def test_every_contract_milestone_has_a_template_per_channel_and_language(milestone):
     for channel in ("email", "sms", "wechat"):
