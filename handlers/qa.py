@@ -43,7 +43,7 @@ def draw_for(ticket_number: str) -> float:
 @handler("qa.sample")
 @idempotent
 def sample(ctx: HandlerContext, ticket_number: str, rate: float) -> dict[str, Any]:
-    """Decide whether a closed ticket goes to QA review, sampling at ``rate`` (0 to 1)."""
+    """Decide whether a closed ticket goes to QA review, sampling at the given rate (0 to 1)."""
     ticket = required_text(ticket_number, "ticket_number", 32)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
         raise invalid("rate", f"rate must be a number from 0 to 1, got {rate!r}")
