@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 import tests.handlers_for_tests  # noqa: F401  (registers the test.* handlers the fixtures use)
 from engine.config import load_settings
@@ -53,6 +54,13 @@ def app(services: Services) -> Iterator[Flask]:
         services=services,
     )
     yield app
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash test passwords cheaply (scrypt's cost would dominate the web tests' time)."""
+    monkeypatch.setattr("engine.identity.generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
 
 
 @pytest.fixture
