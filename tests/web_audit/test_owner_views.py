@@ -116,8 +116,8 @@ def test_retrying_many_incidents_reports_what_each_retry_really_did(signed_in, i
     th.FAILURES["k1"] = 0  # the first upstream is back, the second is still down
     result = owner.post("/owner/incidents/retry", {"incident": [str(first), str(second), "99999"]})
     html = result.get_data(as_text=True)
-    assert 'class="outcome-resolved" data-incident="%d"' % first in html
-    assert 'class="outcome-failed_again" data-incident="%d"' % second in html
+    assert f'class="outcome-resolved" data-incident="{first}"' in html
+    assert f'class="outcome-failed_again" data-incident="{second}"' in html
     assert 'class="outcome-refused" data-incident="99999"' in html and "does not exist" in html
     with services.db.transaction(write=False) as s:
         assert [i.status for i in s.scalars(select(Incident).order_by(Incident.id))] == ["resolved", "retrying"]

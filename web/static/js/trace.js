@@ -71,7 +71,7 @@
     Object.keys(scope.calls).forEach(function (id) {
       if (!registry.get(id)) { return; }
       canvas.addMarker(id, "trace-drill");
-      overlays.add(id, "trace", { position: { bottom: 16, left: 4 },
+      overlays.add(id, "trace", { position: { top: -12, left: 4 },
         html: el("span", { "class": "trace-drill-badge", title: "open the called process", text: "⤵ open" }) });
     });
     trace.incidents.forEach(function (inc) {
