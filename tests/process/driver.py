@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -109,9 +110,13 @@ class Case:
         self.instance_id = result.instance_id
         self.check()
 
-    def complete(self, element_id: str, data: dict[str, Any]) -> Case:
-        """Complete the ready task ``element_id`` as a member of its lane's role."""
+    def complete(self, element_id: str, data: dict[str, Any],
+                 where: Callable[[dict[str, Any]], bool] | None = None) -> Case:
+        """Complete the ready task ``element_id`` (the one whose data satisfies ``where``) as a
+        member of its lane's role."""
         items = [w for w in self.work_items() if w.element_id == element_id]
+        if where is not None:
+            items = [w for w in items if where(self.task_data(w.task_id))]
         assert len(items) == 1, f"expected one ready {element_id!r}, ready: {self.ready()}"
         item = items[0]
         actor = self.desk.staff[item.role]
@@ -255,6 +260,14 @@ class Case:
             done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
             return dict(max(done, key=lambda t: t.last_state_change).data)
         return self.desk.read(current)
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """Return the data of one task of the instance."""
+        def read(session: Session) -> dict[str, Any]:
+            instance = session.get(Instance, self.instance_id)
+            workflow = store.read_workflow(session, instance, self.desk.runtime.specs)
+            return dict(workflow.get_task_from_id(UUID(task_id)).data)
+        return self.desk.read(read)
 
     def notifications(self) -> list[str]:
         """Return the milestones notified to the customer, in order."""

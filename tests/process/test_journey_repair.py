@@ -50,3 +50,44 @@ def test_field_repair_runs_from_intake_to_closure(desk: Desk) -> None:
     final = case.data()
     assert final["feedback_outcome"] == "closed" and final["resolution_outcome"] == "resolved"
     assert final["consumption"]["consumed"]
+
+
+def test_failed_inspection_goes_back_to_the_technician(desk: Desk) -> None:
+    # Given a repaired washer
+    case = desk.open_case()
+    case.register().diagnose().propose()
+    case.answer_quote(True)
+    case.repair()
+
+    # When the inspection fails once
+    case.inspect_repair(passed=False, findings="Pump seal leaks")
+
+    # Then the technician repairs again, and the second inspection passes
+    assert case.ready() == ["repair_device"]
+    case.repair(parts_used=[], work_done="Reseated the pump seal").inspect_repair(passed=True)
+    data = case.data()
+    assert data["qc_failures"] == 1 and len(data["repair_passes"]) == 2
+    assert case.waiting_for() == ["customer_confirmation"]
+
+
+def test_repeated_inspection_failures_go_to_a_supervisor_who_replaces_the_device(desk: Desk) -> None:
+    # Given a repair that fails the inspection twice
+    case = desk.open_case()
+    case.register().diagnose().propose()
+    case.answer_quote(True)
+    case.repair().inspect_repair(passed=False)
+    case.repair(parts_used=[]).inspect_repair(passed=False)
+
+    # Then a supervisor decides; one more attempt fails again
+    assert case.lanes() == {"decide_after_failed_inspections": "supervisor"}
+    case.complete("decide_after_failed_inspections", {"decision": "repair_again", "reason": "Try a new pump"})
+    case.repair(parts_used=[]).inspect_repair(passed=False)
+    assert case.data()["qc_failures"] == 3
+
+    # When the supervisor decides to replace the device
+    case.complete("decide_after_failed_inspections", {"decision": "replace", "reason": "Third failure"})
+
+    # Then the customer is told it is done and asked to confirm
+    assert case.notifications()[-1] == "repaired"
+    assert case.data()["resolution_summary"] == "device replaced"
+    assert case.waiting_for() == ["customer_confirmation"]
