@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.process.driver import Desk, ProcessIncident
-
-# processes/templates/notify/scheduled.* (owned by the handlers) render data.appointment,
-# which only the field route has. The repair-centre and provider routes send data.route
-# with rma_number/ship_to/instructions or provider_name; the templates must branch on it.
-SCHEDULED_TEMPLATE_GAP = pytest.mark.xfail(
-    raises=ProcessIncident, strict=True,
-    reason="templates/notify/scheduled.* require data.appointment (field route only)")
+from tests.process.driver import Desk
 
 
-@SCHEDULED_TEMPLATE_GAP
 def test_repair_centre_route_waits_for_the_device_and_checks_it_in(desk: Desk) -> None:
     # Given a repair the customer will ship to the repair centre
     case = desk.open_case()
@@ -38,7 +28,6 @@ def test_repair_centre_route_waits_for_the_device_and_checks_it_in(desk: Desk) -
     assert case.took("create_return_authorisation", "send_shipping_instructions", "await_device")
 
 
-@SCHEDULED_TEMPLATE_GAP
 def test_authorised_provider_is_chosen_among_qualified_ones(desk: Desk) -> None:
     # Given a repair handed to an authorised provider in the east
     case = desk.open_case()
@@ -54,7 +43,6 @@ def test_authorised_provider_is_chosen_among_qualified_ones(desk: Desk) -> None:
     assert case.ready() == ["repair_device"]
 
 
-@SCHEDULED_TEMPLATE_GAP
 def test_no_qualified_provider_is_arranged_by_a_supervisor(desk: Desk) -> None:
     # Given a customer in the south, where the only washer provider's qualification expired
     case = desk.open_case()
