@@ -71,10 +71,10 @@ class Desk:
     staff: dict[str, Actor]
     cases: list[Case] = field(default_factory=list)
 
-    def deploy(self) -> None:
-        """Deploy ``processes/`` and load the demo catalogue."""
+    def deploy(self, folder: Path = PROCESSES) -> None:
+        """Deploy ``folder`` (``processes/`` unless told) and load the demo catalogue."""
         with self.database.transaction() as session:
-            deploy(session, read_bundle([PROCESSES]), "owner")
+            deploy(session, read_bundle([folder], name="processes"), "owner")
             load_catalogue(session, DATA_DIR)
 
     def open_case(self, **start_data: Any) -> Case:
