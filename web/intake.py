@@ -110,13 +110,13 @@ def prepare_request(schema: dict[str, Any], values: dict[str, Any], public: bool
     return data
 
 
-def start_request(data: dict[str, Any], actor: Actor | None, intake_form: str | None = None
-                  ) -> tuple[str | None, str | None]:
+def start_request(data: dict[str, Any], actor: Actor | None, intake_form: str | None = None,
+                  form_data: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
     """Start the intake process; return the ticket number and the actor's next task, if any."""
     services = get_services()
     with services.db.transaction() as s:
         _id, ticket, following = ui_queries.start_and_register(
-            s, services.runtime, current_app.config["INTAKE_PROCESS"], data, actor, intake_form)
+            s, services.runtime, current_app.config["INTAKE_PROCESS"], data, actor, intake_form, form_data)
     return ticket, following
 
 
@@ -148,7 +148,7 @@ def new():  # type: ignore[no-untyped-def]
             duplicate = ui_queries.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
         if duplicate:
             return render_form("intake/new.html", schema, ui, values, duplicate=duplicate, confirm=serial)
-    ticket, following = start_request(data, current_actor(), process_form)
+    ticket, following = start_request(data, current_actor(), process_form, values)
     flash(_("Request registered as {ticket}.", ticket=ticket or "–"), "ok")
     if following:
         return redirect(url_for("task.show", task_id=following))

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -124,6 +125,8 @@ class TicketContext:
     steps: list[Step]
     masked: bool
     facts: dict[str, Any] = field(default_factory=dict)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    appointment: dict[str, Any] = field(default_factory=dict)
 
 
 def reveal_personal(actor: Actor) -> bool:
@@ -165,10 +168,9 @@ def ticket_context(
     session: Session, instance: Instance, data: dict[str, Any], reveal: bool
 ) -> TicketContext:
     """Collect a ticket's customer, product, warranty, diagnosis, parts, notes and steps."""
-    diagnosis = first_dict(data, "diagnosis")
-    candidates = (
-        diagnosis.get("candidates") if isinstance(diagnosis.get("candidates"), list) else []
-    )
+    diagnosis = first_dict(data, "diagnosis_rules", "diagnosis")
+    candidates = diagnosis.get("candidates") if isinstance(diagnosis.get("candidates"), list) else []
+    articles = first_dict(data, "suggestions", "knowledge").get("articles")
     reservation = first_dict(data, "reservation", "parts_reservation", "reserved_parts")
     parts = [p for p in (reservation.get("reserved") or []) if isinstance(p, dict)]
     parts += [
@@ -202,6 +204,8 @@ def ticket_context(
         fault=first_dict(data, "fault"),
         warranty=first_dict(data, "entitlement", "warranty", "coverage"),
         diagnosis=[c for c in candidates if isinstance(c, dict)][:5],
+        articles=[a for a in articles if isinstance(a, dict)][:5] if isinstance(articles, list) else [],
+        appointment=first_dict(data, "technician_assignment", "provider", "rma"),
         parts=parts,
         quote=first_dict(data, "quote"),
         notes=notes,
@@ -282,8 +286,17 @@ def find_ticket(session: Session, key: str) -> Instance:
 
 
 def instance_data(session: Session, specs: store.SpecCache, instance: Instance) -> dict[str, Any]:
-    """Return an instance's current data from a private copy of its workflow."""
-    return projection.current_data(store.read_workflow(session, instance, specs))
+    """Return an instance's current data from a private copy of its workflow.
+
+    A ticket waiting inside a call activity keeps its newest data (the quote, the diagnosis)
+    on the waiting and ready tasks of the subprocess, so those are merged over the rest.
+    """
+    workflow = store.read_workflow(session, instance, specs)
+    data = dict(projection.current_data(workflow))
+    waiting = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+    for task in sorted(waiting, key=lambda t: t.last_state_change):
+        data.update(task.data)
+    return data
 
 
 def ticket_detail(session: Session, specs: store.SpecCache, actor: Actor, key: str) -> TicketDetail:
@@ -403,14 +416,15 @@ def deployed_form(session: Session, process_id: str, path: str) -> dict[str, Any
 
 
 def start_and_register(session: Session, runtime: Runtime, process_id: str, data: dict[str, Any],
-                       actor: Actor | None, intake_form: str | None) -> tuple[int, str | None, str | None]:
-    """Start ``process_id`` with ``data``; if the actor's first task is the intake form, complete it with
-    the same data. Return the instance, its ticket number and the actor's next task."""
+                       actor: Actor | None, intake_form: str | None = None,
+                       form_data: dict[str, Any] | None = None) -> tuple[int, str | None, str | None]:
+    """Start ``process_id`` with ``data``; if the actor's first task has the intake form, complete it
+    with ``form_data``. Return the instance, its ticket number and the actor's next task."""
     started = runtime.start(session, process_id, data, actor=actor.username if actor else "customer")
     following = next_task_for(session, actor, started.instance_id) if actor else None
-    if following and intake_form:
+    if following and intake_form and actor is not None:
         item = session.get(WorkItem, following)
         if item is not None and item.form == intake_form:
-            runtime.complete_task(session, following, actor, data)  # type: ignore[arg-type]
+            runtime.complete_task(session, following, actor, form_data if form_data is not None else data)
             following = next_task_for(session, actor, started.instance_id)
     return started.instance_id, business_key_of(session, started.instance_id), following

@@ -57,6 +57,16 @@ def app(services: Services) -> Iterator[Flask]:
 
 
 @pytest.fixture(autouse=True)
+def fresh_form_cache() -> Iterator[None]:
+    """Forget cached deployment files: every test's database numbers its deployments from 1."""
+    from engine import forms
+
+    forms._cache.clear()
+    forms._files.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hash test passwords cheaply (scrypt's cost would dominate the web tests' time)."""
     monkeypatch.setattr("engine.identity.generate_password_hash",

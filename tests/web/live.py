@@ -22,6 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PASSWORD = "correct-horse-1"
 
 
 @contextmanager
@@ -60,3 +61,54 @@ def shot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def live_site(tmp_path: Path, sqlite_template: Path, bundle: list[Path], users: dict[str, list[str]],
+              config: dict[str, Any] | None = None, catalogue: Path | None = None) -> Iterator[tuple[str, Any]]:
+    """Serve the app on a fresh SQLite file with ``bundle`` deployed and ``users`` created."""
+    import shutil
+
+    from engine.bundle import read_bundle
+    from engine.config import load_settings
+    from engine.db import Database
+    from engine.deploy import deploy
+    from engine.identity import create_user
+    from engine.registry import all_handlers
+    from engine.runtime import Runtime
+    from web import create_app
+    from web.services import Services
+
+    path = tmp_path / "live.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    services = Services(load_settings(database_url=db.url), db, Runtime(load_settings()))
+    all_handlers()
+    with db.transaction() as s:
+        deploy(s, read_bundle(bundle, "aftersales"), "owner")
+        for username, roles in users.items():
+            create_user(s, username, PASSWORD, roles, display_name=username.title())
+        if catalogue is not None:
+            from handlers import demo
+
+            demo.load_catalogue(s, catalogue)
+    app = create_app({"SECRET_KEY": "browser-test", **(config or {})}, services=services)
+    try:
+        with serving(app) as base:
+            yield base, services
+    finally:
+        db.dispose()
+
+
+def sign_in(page: Any, base: str, user: str) -> None:
+    """Sign in through the form."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/tasks**")
+
+
+def sign_out(page: Any) -> None:
+    """Sign out through the header button."""
+    page.click("header button:has-text('Sign out')")
