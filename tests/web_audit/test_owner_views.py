@@ -82,12 +82,13 @@ def test_validate_only_then_deploy_files_and_the_same_zip_again_is_the_same_vers
 
 @pytest.mark.parametrize(("files", "message"), [
     ([], "choose BPMN"),
-    ([(io.BytesIO(b"not a zip"), "bundle.zip")], "is not a zip archive"),
+    ([(b"not a zip", "bundle.zip")], "is not a zip archive"),
 ])
 def test_an_upload_without_files_or_with_a_bad_zip_is_refused(signed_in, files, message):
     owner = signed_in("process_owner")
     owner.get("/owner/deploy")
-    response = owner.post("/owner/deploy", {"name": "x", "files": files}, content_type="multipart/form-data")
+    uploads = [(io.BytesIO(content), name) for content, name in files]
+    response = owner.post("/owner/deploy", {"name": "x", "files": uploads}, content_type="multipart/form-data")
     assert response.status_code == 400 and message in response.get_data(as_text=True)
 
 
