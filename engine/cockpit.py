@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from . import projection, store
 from .db import Database
-from .errors import AftersalesError, NotFound
+from .errors import AftersalesError, FormValidationError, NotFound
+from .identity import Actor
 from .models import (
     AuditEvent,
     Deployment,
@@ -261,10 +262,25 @@ def prepare_request(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def open_request(session: Session, runtime: Any, process_id: str, data: dict[str, Any],
-                 actor: str) -> dict[str, Any]:
-    """Start the intake process; return the ticket number, or the open ticket a repeat contact joined."""
-    started = runtime.start(session, process_id, prepare_request(data), actor=actor)
+def open_request(session: Session, runtime: Any, process_id: str, data: dict[str, Any], actor: Actor,
+                 intake_form: str | None) -> dict[str, Any]:
+    """Start the intake process and, when ``actor`` may, register the request at its first task.
+
+    Returns the ticket number (set by the process's ``ticketing.open_ticket``), or the open
+    ticket a repeat contact was attached to; ``registered`` is false when the request waits
+    for an agent to register it (the actor has no agent role, or the process's registration
+    form needs more than was sent)."""
+    started = runtime.start(session, process_id, prepare_request(data), actor=actor.username)
+    first = next((w for w in session.scalars(select(WorkItem).where(WorkItem.instance_id == started.instance_id))
+                  if w.form == intake_form and actor.may_work_in(w.role)), None)
+    registered = False
+    if first is not None:
+        try:
+            with session.begin_nested():
+                runtime.complete_task(session, first.task_id, actor, data)
+            registered = True
+        except FormValidationError:
+            pass  # incomplete for the registration form: an agent completes it
     instance = session.get(Instance, started.instance_id)
     assert instance is not None
     ticket, duplicate = instance.business_key, False
@@ -272,7 +288,8 @@ def open_request(session: Session, runtime: Any, process_id: str, data: dict[str
         found = _find_key(projection.current_data(store.read_workflow(session, instance, runtime.specs)),
                           ("attached_to", "duplicate_of"))
         ticket, duplicate = found, found is not None
-    return {"instance_id": instance.id, "ticket_number": ticket, "duplicate": duplicate, "status": instance.status}
+    return {"instance_id": instance.id, "ticket_number": ticket, "duplicate": duplicate,
+            "status": instance.status, "registered": registered or instance.business_key is not None}
 
 
 def _find_key(data: dict[str, Any], keys: tuple[str, ...]) -> str | None:

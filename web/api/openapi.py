@@ -62,6 +62,8 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
 def _schemas() -> dict[str, Any]:
     intake = json.loads(INTAKE_SCHEMA.read_text(encoding="utf-8"))
     intake["additionalProperties"] = False
+    level = {"type": "string", "enum": ["high", "medium", "low"]}
+    intake["properties"].update({"urgency": {**level, "title": "Urgency"}, "impact": {**level, "title": "Impact"}})
     nullable_str = {"type": ["string", "null"]}
     dt = {"type": ["string", "null"], "format": "date-time"}
     task = {"type": "object", "required": ["task_id", "instance_id", "element_id", "name"], "properties": {
@@ -79,7 +81,8 @@ def _schemas() -> dict[str, Any]:
         "ServiceRequest": intake,
         "ServiceRequestCreated": {"type": "object", "required": ["instance_id", "ticket_number", "duplicate"],
                                   "properties": {"instance_id": {"type": "integer"}, "ticket_number": nullable_str,
-                                                 "duplicate": {"type": "boolean"}, "status": {"type": "string"}}},
+                                                 "duplicate": {"type": "boolean"}, "status": {"type": "string"},
+                                                 "registered": {"type": "boolean"}}},
         "ServiceRequestStatus": {"type": "object", "required": ["ticket_number", "instance_id", "status"],
                                  "properties": {"ticket_number": {"type": "string"},
                                                 "instance_id": {"type": "integer"},
@@ -150,7 +153,10 @@ def document() -> dict[str, Any]:
             "createServiceRequest", "Open a ticket: start the after-sales process with the request",
             "service-requests:write",
             {"201": _json(_ref("ServiceRequestCreated"), "Ticket opened"),
-             "200": _json(_ref("ServiceRequestCreated"), "A repeat contact, attached to an open ticket")},
+             "200": _json(_ref("ServiceRequestCreated"), "A repeat contact, attached to an open ticket"),
+             "202": _json(_ref("ServiceRequestCreated"), "Received; an agent registers it (no ticket number yet): "
+                                                          "the key has no agent role, or the request lacks what "
+                                                          "the process's registration form needs")},
             body=json_body("ServiceRequest"), errors=(404, 422))},
         "/service-requests/{ticket}": {"get": _op(
             "getServiceRequest", "Read a ticket's state", "service-requests:read",

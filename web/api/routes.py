@@ -39,9 +39,10 @@ def create_service_request():  # type: ignore[no-untyped-def]
     data = body.json_body("ServiceRequest")
     services = get_services()
     with services.db.transaction() as s:
-        result = cockpit.open_request(s, services.runtime, current_app.config["INTAKE_PROCESS"], data,
-                                      _actor().username)
-    return jsonify(result), (200 if result["duplicate"] else 201)
+        result = cockpit.open_request(s, services.runtime, current_app.config["INTAKE_PROCESS"], data, _actor(),
+                                      current_app.config.get("INTAKE_FORM"))
+    status = 200 if result["duplicate"] else (201 if result["ticket_number"] else 202)
+    return jsonify(result), status
 
 
 @bp.get("/service-requests/<ticket>")
