@@ -158,18 +158,30 @@ def ordered(properties: dict[str, Any], order: list[str] | None) -> list[str]:
     return out
 
 
-def build(
-    schema: dict[str, Any],
-    ui: dict[str, Any] | None,
-    values: dict[str, Any] | None,
-    errors: dict[str, str] | None = None,
-) -> list[Field]:
+def build(schema: dict[str, Any], ui: dict[str, Any] | None, values: dict[str, Any] | None,
+          errors: dict[str, str] | None = None) -> list[Field]:
     """Return the fields of a form for ``schema``, with ``values`` and ``errors`` filled in."""
     builder = _Builder(schema, errors or {})
-    root = builder.object_field(
-        "", "", schema, ui or {}, values or {}, required=False, readonly=False
-    )
-    return root.children
+    return builder.object_field(_Spot("", "", schema, ui or {}, values or {})).children
+
+
+@dataclass(frozen=True)
+class _Spot:
+    """Where a field goes: its input name, key, schema, uiSchema, value and flags."""
+
+    name: str
+    key: str
+    schema: dict[str, Any]
+    ui: dict[str, Any]
+    value: Any
+    required: bool = False
+    readonly: bool = False
+
+    def child(self, key: str, schema: dict[str, Any], ui: Any, value: Any, required: bool,
+              readonly: bool) -> _Spot:
+        """Return the spot of a property or row inside this one."""
+        name = f"{self.name}.{key}" if self.name else key
+        return _Spot(name, key, schema, ui if isinstance(ui, dict) else {}, value, required, readonly)
 
 
 class _Builder:
@@ -177,138 +189,70 @@ class _Builder:
         self.root = root
         self.errors = errors
 
-    def object_field(
-        self,
-        name: str,
-        key: str,
-        schema: dict[str, Any],
-        ui: dict[str, Any],
-        values: Any,
-        required: bool,
-        readonly: bool,
-    ) -> Field:
-        schema = resolve(schema, self.root)
-        values = values if isinstance(values, dict) else {}
+    def object_field(self, spot: _Spot) -> Field:
+        schema = resolve(spot.schema, self.root)
+        values = spot.value if isinstance(spot.value, dict) else {}
         props = schema.get("properties") or {}
         needed = set(schema.get("required") or [])
-        node = self._base(name, key, schema, ui, "object", "fieldset", required, readonly)
-        for child_key in ordered(props, ui.get("ui:order")):
-            child_ui = ui.get(child_key) if isinstance(ui.get(child_key), dict) else {}
-            child_name = f"{name}.{child_key}" if name else child_key
-            node.children.append(
-                self.field(
-                    child_name,
-                    child_key,
-                    props[child_key],
-                    child_ui,
-                    values.get(child_key),
-                    child_key in needed,
-                    node.readonly,
-                )
-            )
+        node = self._base(spot, schema, "object", "fieldset")
+        for key in ordered(props, spot.ui.get("ui:order")):
+            node.children.append(self.field(spot.child(key, props[key], spot.ui.get(key), values.get(key),
+                                                       key in needed, node.readonly)))
         return node
 
-    def field(
-        self,
-        name: str,
-        key: str,
-        schema: dict[str, Any],
-        ui: dict[str, Any],
-        value: Any,
-        required: bool,
-        readonly: bool,
-    ) -> Field:
-        schema = resolve(schema, self.root)
+    def field(self, spot: _Spot) -> Field:
+        schema = resolve(spot.schema, self.root)
         kind = schema_type(schema)
         if kind == "object":
-            return self.object_field(name, key, schema, ui, value, required, readonly)
+            return self.object_field(spot)
         if kind == "array":
-            return self.array_field(name, key, schema, ui, value, required, readonly)
-        node = self._base(
-            name, key, schema, ui, kind, self._widget(schema, ui, kind), required, readonly
-        )
+            return self.array_field(spot, schema)
+        node = self._base(spot, schema, kind, self._widget(schema, spot.ui, kind))
         node.options = enum_options(schema)
         node.attrs = self._attrs(schema, kind)
-        if value is None and "default" in schema:
-            value = schema["default"]
+        value = schema.get("default") if spot.value is None else spot.value
         keep = kind == "boolean" and node.widget == "checkbox"
         node.value = value if keep else _text(value) if not isinstance(value, (list, dict)) else ""
         if node.widget == "datetime" and node.value:
             node.value = node.value[:16]
         return node
 
-    def array_field(
-        self,
-        name: str,
-        key: str,
-        schema: dict[str, Any],
-        ui: dict[str, Any],
-        value: Any,
-        required: bool,
-        readonly: bool,
-    ) -> Field:
+    def array_field(self, spot: _Spot, schema: dict[str, Any]) -> Field:
         items = resolve(schema.get("items") or {}, self.root)
-        item_ui = ui.get("items") if isinstance(ui.get("items"), dict) else {}
-        options = ui.get("ui:options") or {}
+        options = spot.ui.get("ui:options") or {}
         if enum_values(items) and schema.get("uniqueItems"):
-            node = self._base(name, key, schema, ui, "multi", "checkboxes", required, readonly)
+            node = self._base(spot, schema, "multi", "checkboxes")
             node.options = enum_options(items)
-            node.value = [_text(v) for v in value] if isinstance(value, list) else []
+            node.value = [_text(v) for v in spot.value] if isinstance(spot.value, list) else []
             return node
-        node = self._base(name, key, schema, ui, "array", "rows", required, readonly)
+        node = self._base(spot, schema, "array", "rows")
         node.addable = options.get("addable", True) is not False and not node.readonly
         node.removable = options.get("removable", True) is not False and not node.readonly
-        rows = list(value) if isinstance(value, list) else []
+        rows = list(spot.value) if isinstance(spot.value, list) else []
         blanks = 0 if node.readonly else int(options.get("emptyRows", EMPTY_ROWS))
         count = max(len(rows) + (blanks if node.addable else 0), int(schema.get("minItems") or 0))
         if schema.get("maxItems") is not None:
             count = min(count, int(schema["maxItems"]))
+        item_ui = spot.ui.get("items")
         for index in range(count):
-            row_value = rows[index] if index < len(rows) else None
-            node.rows.append(
-                self.field(
-                    f"{name}.{index}", str(index), items, item_ui, row_value, False, node.readonly
-                )
-            )
-        node.template = self.field(
-            f"{name}.__index__", "__index__", items, item_ui, None, False, node.readonly
-        )
+            value = rows[index] if index < len(rows) else None
+            node.rows.append(self.field(spot.child(str(index), items, item_ui, value, False, node.readonly)))
+        node.template = self.field(spot.child("__index__", items, item_ui, None, False, node.readonly))
         for row in [*node.rows, node.template]:
             _relax(row)
         node.attrs = {k: schema[k] for k in ("minItems", "maxItems") if k in schema}
         return node
 
-    def _base(
-        self,
-        name: str,
-        key: str,
-        schema: dict[str, Any],
-        ui: dict[str, Any],
-        kind: str,
-        widget: str,
-        required: bool,
-        readonly: bool,
-    ) -> Field:
-        ro = bool(
-            readonly or ui.get("ui:readonly") or ui.get("ui:disabled") or schema.get("readOnly")
-        )
+    def _base(self, spot: _Spot, schema: dict[str, Any], kind: str, widget: str) -> Field:
+        ui = spot.ui
+        ro = bool(spot.readonly or ui.get("ui:readonly") or ui.get("ui:disabled") or schema.get("readOnly"))
         options = ui.get("ui:options") or {}
         return Field(
-            name=name,
-            key=key,
-            label=str(ui.get("ui:title") or schema.get("title") or humanize(key)),
-            kind=kind,
-            widget=widget,
-            required=required and not ro,
-            readonly=ro,
-            help=str(
-                ui.get("ui:help") or ui.get("ui:description") or schema.get("description") or ""
-            ),
-            placeholder=str(ui.get("ui:placeholder") or ""),
-            autofocus=bool(ui.get("ui:autofocus")),
-            error=self.errors.get(name, ""),
-            textarea_rows=int(options.get("rows", 3)),
-        )
+            name=spot.name, key=spot.key, label=str(ui.get("ui:title") or schema.get("title") or humanize(spot.key)),
+            kind=kind, widget=widget, required=spot.required and not ro, readonly=ro,
+            help=str(ui.get("ui:help") or ui.get("ui:description") or schema.get("description") or ""),
+            placeholder=str(ui.get("ui:placeholder") or ""), autofocus=bool(ui.get("ui:autofocus")),
+            error=self.errors.get(spot.name, ""), textarea_rows=int(options.get("rows", 3)))
 
     @staticmethod
     def _widget(schema: dict[str, Any], ui: dict[str, Any], kind: str) -> str:

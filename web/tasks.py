@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import clock, ui_queries
 from engine.errors import InvalidInput
+from engine.models import WorkItem
 
 from . import get_services
 from .access import current_actor
@@ -86,21 +89,20 @@ def _back() -> str:
 @login_required
 def claim(task_id: str):  # type: ignore[no-untyped-def]
     """Take a task from the group's queue."""
-    with get_services().db.transaction() as s:
-        item = get_services().runtime.claim(s, task_id, current_actor())
-        name = item.name
-    flash(_("You took “{name}”.", name=name), "ok")
-    return redirect(_back())
+    return _assign(task_id, get_services().runtime.claim, "You took “{name}”.")
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):  # type: ignore[no-untyped-def]
     """Give a task back to its group."""
+    return _assign(task_id, get_services().runtime.unclaim, "“{name}” is back in the group's queue.")
+
+
+def _assign(task_id: str, action: Callable[..., WorkItem], message: str):  # type: ignore[no-untyped-def]
     with get_services().db.transaction() as s:
-        item = get_services().runtime.unclaim(s, task_id, current_actor())
-        name = item.name
-    flash(_("“{name}” is back in the group's queue.", name=name), "ok")
+        name = action(s, task_id, current_actor()).name
+    flash(_(message, name=name), "ok")
     return redirect(_back())
 
 

@@ -24,9 +24,9 @@ from ..models import (
     Timer,
     WorkItem,
 )
+from ..privacy import mask_personal, mask_value
 from ..runtime import Runtime, authorize, find_definition
 
-PERSONAL_KEYS = ("name", "phone", "email", "address", "wechat")
 #: roles that see customers' contact data unmasked
 PERSONAL_DATA_ROLES = frozenset({"agent", "technician", "supervisor"})
 
@@ -136,24 +136,14 @@ def reveal_personal(actor: Actor) -> bool:
 
 def mask(value: Any) -> Any:
     """Mask a personal value, keeping just enough to recognise it (``Al***``, ``***1234``)."""
-    if not isinstance(value, str) or not value:
-        return value
-    if "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    digits = re.sub(r"\D", "", value)
-    if len(digits) >= 6 and len(digits) >= len(value) - 4:
-        return f"***{digits[-4:]}"
-    return f"{value[:1]}***"
+    return mask_value(value)
 
 
 def masked_customer(customer: Any, reveal: bool) -> dict[str, Any]:
     """Return the customer record, its contact data masked unless ``reveal``."""
     if not isinstance(customer, dict):
         return {}
-    if reveal:
-        return dict(customer)
-    return {k: (mask(v) if k in PERSONAL_KEYS else v) for k, v in customer.items()}
+    return dict(customer) if reveal else mask_personal(customer, in_person=True)
 
 
 def first_dict(data: dict[str, Any], *keys: str) -> dict[str, Any]:
