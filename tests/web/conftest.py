@@ -19,6 +19,7 @@ from engine.db import Database
 from engine.identity import Actor, create_user
 from engine.models import WorkItem
 from engine.runtime import Runtime
+from engine.ui_queries.tasklist import forget_choices
 from web import create_app
 from web.services import Services
 
@@ -63,6 +64,7 @@ def fresh_form_cache() -> Iterator[None]:
 
     forms._cache.clear()
     forms._files.clear()
+    forget_choices()
     yield
 
 
