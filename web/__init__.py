@@ -23,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_IDLE_MINUTES=120,
-        DISPLAY_TIMEZONE="UTC",
+        DISPLAY_TIMEZONE=os.environ.get("AFTERSALES_TIMEZONE", "Asia/Shanghai"),
         SLA_SOON_SECONDS=4 * 3600,
         TASKS_PER_PAGE=50,
         RATELIMIT_LOGIN=(10, 300),

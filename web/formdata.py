@@ -136,6 +136,38 @@ def _datetime(text: str, tz: tzinfo | None) -> str:
 
 
 _REQUIRED = re.compile(r"^'([^']+)' is a required property$")
+#: jsonschema's messages, said plainly (and translated): pattern → text with ``{n}`` for the limit
+PLAIN_MESSAGES = [
+    (re.compile(r"is a required property$"), "Required."),
+    (re.compile(r"is greater than or equal to the maximum of (\S+)$"), "Must be less than {n}."),
+    (re.compile(r"is greater than the maximum of (\S+)$"), "Must be at most {n}."),
+    (re.compile(r"is less than or equal to the minimum of (\S+)$"), "Must be more than {n}."),
+    (re.compile(r"is less than the minimum of (\S+)$"), "Must be at least {n}."),
+    (re.compile(r"is not of type 'integer'$"), "Enter a whole number."),
+    (re.compile(r"is not of type 'number'$"), "Enter a number."),
+    (re.compile(r"^\[\] should be non-empty$"), "Add at least one row."),
+    (re.compile(r"^'.*' is too short$", re.S), "Too short."),
+    (re.compile(r"^'.*' is too long$", re.S), "Too long."),
+    (re.compile(r"is too long$"), "Too many rows."),
+    (re.compile(r"is not a 'email'$"), "Enter a valid e-mail address."),
+    (re.compile(r"is not a 'date'$"), "Enter a date (YYYY-MM-DD)."),
+    (re.compile(r"is not a 'date-time'$"), "Enter a date and time."),
+    (re.compile(r"does not match "), "Not in the expected format."),
+    (re.compile(r"is not one of "), "Choose one of the options."),
+    (re.compile(r"^'.*' is not valid under any of the given schemas$", re.S), "Choose one of the options."),
+    (re.compile(r"is not valid under any of the given schemas$"), "Some details are missing or do not fit together."),
+]
+
+
+def plain(message: str) -> str:
+    """Say a validation message in plain words, in the page's language."""
+    from .i18n import translate
+
+    for pattern, text in PLAIN_MESSAGES:
+        found = pattern.search(message)
+        if found:
+            return translate(text, n=found.group(1)) if found.groups() else translate(text)
+    return message
 
 
 def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:
@@ -152,8 +184,8 @@ def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:
                 else required.group(1)
             )
         if path.startswith("("):
-            general.append(error.message)
+            general.append(plain(error.message))
             continue
         name = path.replace("/", ".")
-        by_name.setdefault(name, error.message)
+        by_name.setdefault(name, plain(error.message))
     return by_name, general

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, redirect, request, session, url_for
+from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 
 from .i18n_en import EN
 from .i18n_zh import ZH
@@ -21,6 +21,8 @@ bp = Blueprint("i18n", __name__)
 
 def current_language() -> str:
     """Return the language of this request: the session's choice, else the browser's."""
+    if not has_request_context():
+        return "en"
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return str(chosen)

@@ -149,3 +149,8 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["step_labels"] = STEP_LABELS
+
+    @app.context_processor
+    def endpoints() -> dict[str, Any]:
+        """Tell templates which endpoints exist (areas other blueprints add)."""
+        return {"url_rules": app.view_functions}

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine.errors import FieldError, FormValidationError
 from engine.forms import validate
-from web.formdata import field_errors, parse
+from web.formdata import field_errors, parse, plain
 from web.formgen import build
 
 FIXTURE = Path(__file__).parent / "fixtures" / "customer"
@@ -110,9 +110,22 @@ def test_required_errors_land_on_the_missing_field_even_when_nested():
         FieldError("parts_used/0", "'quantity' is a required property"),
         FieldError("(unknown fields)", "Additional properties are not allowed ('x' was unexpected)"),
     ])
-    assert errors == {"work_done": "'work_done' is a required property",
-                      "parts_used.0.quantity": "'quantity' is a required property"}
+    assert errors == {"work_done": "Required.", "parts_used.0.quantity": "Required."}
     assert general == ["Additional properties are not allowed ('x' was unexpected)"]
+
+
+@pytest.mark.parametrize(("message", "plain_text"), [
+    ("41 is greater than the maximum of 40", "Must be at most 40."),
+    ("0 is less than the minimum of 1", "Must be at least 1."),
+    ("'lots' is not of type 'number'", "Enter a number."),
+    ("'x' is not a 'email'", "Enter a valid e-mail address."),
+    ("'b' is not one of ['a']", "Choose one of the options."),
+    ("{} is not valid under any of the given schemas", "Some details are missing or do not fit together."),
+    ("[] should be non-empty", "Add at least one row."),
+    ("something else entirely", "something else entirely"),
+])
+def test_validation_messages_are_said_plainly(message, plain_text):
+    assert plain(message) == plain_text
 
 
 def test_radio_booleans_and_multi_choice_arrays_parse():
