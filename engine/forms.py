@@ -14,16 +14,21 @@ from sqlalchemy.orm import Session
 from .errors import FieldError, FormValidationError, NotFound
 from .models import DeploymentFile
 
-_cache: dict[tuple[int, str], dict[str, Any]] = {}
+_cache: dict[tuple[str, int, str], dict[str, Any]] = {}
 _lock = threading.Lock()
 
 
-_files: dict[tuple[int, str], bytes] = {}
+_files: dict[tuple[str, int, str], bytes] = {}
+
+
+def _key(session: Session, deployment_id: int, path: str) -> tuple[str, int, str]:
+    """Deployments never change, but ids repeat across databases: key by database too."""
+    return (session.get_bind().url.render_as_string(hide_password=True), deployment_id, path)
 
 
 def load_file(session: Session, deployment_id: int, path: str) -> bytes:
     """Return a file of a deployment, by exact path or by name in any folder (cached)."""
-    key = (deployment_id, path)
+    key = _key(session, deployment_id, path)
     content = _files.get(key)
     if content is not None:
         return content
@@ -40,7 +45,7 @@ def load_file(session: Session, deployment_id: int, path: str) -> bytes:
 
 def load_json_file(session: Session, deployment_id: int, path: str) -> dict[str, Any]:
     """Return a JSON file of a deployment (cached: deployments never change)."""
-    key = (deployment_id, path)
+    key = _key(session, deployment_id, path)
     cached = _cache.get(key)
     if cached is not None:
         return cached

@@ -350,6 +350,9 @@ def list_handlers(as_json: bool) -> None:
 
 
 from . import cli_serve  # noqa: E402,F401  (registers serve and demo)
+from .api.cli import apikeys  # noqa: E402
+
+main.add_command(apikeys)
 
 
 if __name__ == "__main__":  # ``python -m web.cli``: run the package's command group (with serve, demo …)
