@@ -2,7 +2,8 @@
 
 Counts live in the process (one web process, or one per gunicorn worker: the limit then
 applies per worker). Keys are the client address plus what is being guessed at
-(username, ticket number), and the client address alone with a higher limit.
+(username, ticket number), and the client address alone with a higher limit. Behind a
+reverse proxy, configure werkzeug's ``ProxyFix`` so that the client address is the real one.
 """
 
 from __future__ import annotations
@@ -52,11 +53,15 @@ class RateLimiter:
 
 
 def check(action: str, subject: str = "") -> None:
-    """Refuse the request if this client did ``action`` too often (``RATELIMIT_<ACTION>``)."""
+    """Refuse the request if this client did ``action`` too often (``RATELIMIT_<ACTION>``).
+
+    With a ``subject`` (the username, the ticket number) the limit counts per client and
+    subject, and three times the limit per client over all subjects.
+    """
     limit, window = current_app.config[f"RATELIMIT_{action.upper()}"]
     limiter: RateLimiter = current_app.extensions["aftersales_limiter"]
     client = request.remote_addr or "?"
-    ok = limiter.hit(f"{action}|{client}", limit * 3, window)
+    ok = limiter.hit(f"{action}|{client}", limit * 3 if subject else limit, window)
     if subject:
         ok = limiter.hit(f"{action}|{client}|{subject.lower()}", limit, window) and ok
     if not ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -261,6 +262,7 @@ class TicketDetail:
     waiting_for: list[str]
     notifications: list[dict[str, Any]]
     documents: list[dict[str, str]]
+    clocks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def find_ticket(session: Session, key: str) -> Instance:
@@ -340,23 +342,34 @@ def ticket_detail(session: Session, specs: store.SpecCache, actor: Actor, key: s
         waiting,
         notifications_for(session, instance.business_key),
         documents,
+        sla_clocks(session, instance.business_key),
     )
 
 
-def notifications_for(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
-    """Return the notifications sent about a ticket (the handlers' outbox), newest last."""
+def _handler_rows(module: str, reader: str, session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
+    """Read a ticket's rows through a query function a handler module exposes (if installed)."""
     if not ticket_number:
         return []
     try:
-        from handlers import notifications  # type: ignore[attr-defined]
+        found = importlib.import_module(f"handlers.{module}")
     except ImportError:
         return []
-    reader = getattr(notifications, "sent_for", None) or getattr(notifications, "outbox_for", None)
-    if reader is None:
-        return []
-    return [
-        dict(row) if not isinstance(row, dict) else row for row in reader(session, ticket_number)
-    ]
+    return [dict(row) for row in getattr(found, reader)(session, ticket_number)]
+
+
+def notifications_for(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
+    """Return the notifications sent about a ticket (the handlers' outbox), oldest first."""
+    return _handler_rows("notifications", "sent_for", session, ticket_number)
+
+
+def sla_clocks(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
+    """Return a ticket's SLA clocks (response, resolution): due time, status, time paused."""
+    clocks = _handler_rows("sla", "clocks_for", session, ticket_number)
+    for clock in clocks:
+        for key in ("due_at", "warn_at"):
+            if isinstance(clock.get(key), str):
+                clock[key] = datetime.fromisoformat(clock[key])
+    return clocks
 
 
 def waiting_messages(session: Session, instance_id: int) -> set[str]:

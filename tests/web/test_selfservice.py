@@ -176,3 +176,49 @@ def test_survey_links_of_the_survey_handler_work(browser, services, quoted, cloc
     assert 'name="csat"' in browser.get(f"/s/{token}").get_data(as_text=True)
     assert browser.post(f"/s/{token}", {"csat": "4", "nps": "8", "comment": "quick"}).status_code == 200
     assert open_tasks(services) == [] and browser.get(f"/s/{token}").status_code == 410
+
+
+def test_the_customer_sees_the_quote_document_through_the_quote_link(browser, services, repair_ticket, database):
+    from decimal import Decimal
+
+    from engine import clock
+    from handlers.quote import Quote
+
+    money = {k: Decimal("650.00") for k in ("parts_total", "labour_total", "callout_fee", "total", "covered",
+                                            "customer_pays")}
+    with database.transaction() as s:
+        quote = Quote(ticket_number=TICKET, solution="repair", coverage="none", currency="CNY", lines=[],
+                      document_html="<h1>Quote for Li Lei</h1>", valid_until=clock.now(), created_at=clock.now(),
+                      **money)
+        s.add(quote)
+        s.flush()
+        quote_id = quote.id
+    [repair] = open_tasks(services)
+    complete(services, repair.task_id, "technician", ("technician",), {
+        "work_done": "Found a broken panel", "labour_hours": 2, "outcome": "repaired",
+        "quote": {"quote_id": quote_id, "total": 650, "customer_pays": 650, "currency": "CNY"}})
+    [approve] = open_tasks(services)
+    complete(services, approve.task_id, "supervisor", ("supervisor",), {"approved": True})
+    link = answer_link(status_page(browser).get_data(as_text=True))
+    assert f'href="{link}/quote"' in browser.get(link).get_data(as_text=True)
+    response = browser.get(f"{link}/quote")
+    assert response.status_code == 200 and "<h1>Quote for Li Lei</h1>" in response.get_data(as_text=True)
+
+
+def test_quote_documents_need_a_quote_link_and_a_quote(app, browser, quoted):
+    from web import tokens
+
+    with app.test_request_context():
+        confirm = tokens.action_url(TICKET, "customer_confirmation")
+        quote = tokens.action_url(TICKET, "quote_response")
+    assert browser.get(f"{confirm}/quote").status_code == 404
+    assert browser.get(f"{quote}/quote").status_code == 404  # the fixture's quote has no document
+    assert browser.get("/service/respond/forged/quote").status_code == 404
+
+
+def test_reporting_is_rate_limited(app, browser, deploy_fixture):
+    deploy_fixture("simple")
+    app.config["RATELIMIT_REQUEST"] = (1, 600)
+    browser.get("/service/request")
+    assert browser.post("/service/request", REPORT).status_code == 200
+    assert browser.post("/service/request", REPORT).status_code == 429
