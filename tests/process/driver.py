@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,6 +24,7 @@ from engine.deploy import deploy
 from engine.identity import Actor
 from engine.models import Incident, Instance, MessageSubscription, WorkItem
 from engine.runtime import Runtime
+from handlers import sla
 from handlers.demo import DATA_DIR, load_catalogue
 from handlers.outbox import Outbox
 from handlers.parts import restock_and_notify
@@ -44,6 +45,7 @@ INTAKE: dict[str, Any] = {
     "impact": "high",
 }
 PUMP = [{"sku": "WM-PUMP-01", "quantity": 1}]
+ALWAYS_OPEN = {"customer_cancel", "sla_warning", "sla_breached"}
 
 
 def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +146,19 @@ class Case:
         self.check()
         return self
 
+    def watch_sla(self) -> Case:
+        """Run the worker's SLA watch now: due warnings and breaches become messages."""
+        sla.watch(self.desk.database, self.desk.runtime, self.desk.clock.now())
+        self.check()
+        return self
+
+    def wait_until(self, moment: str, **extra: float) -> Case:
+        """Let time pass until the ISO timestamp ``moment`` (plus ``extra``), firing timers and
+        the SLA watch."""
+        self.desk.clock.set(datetime.fromisoformat(moment) + timedelta(**extra))
+        self.desk.trigger(lambda s: self.desk.runtime.fire_timers(s, self.instance_id))
+        return self.watch_sla()
+
     def check(self) -> None:
         """Fail with the incident's message when a step left the instance broken."""
         incidents = self.desk.read(lambda s: [f"{i.element_id}: {i.message}" for i in s.scalars(
@@ -235,10 +250,15 @@ class Case:
         """Return ready task → role."""
         return {w.element_id: w.role for w in self.work_items()}
 
-    def waiting_for(self) -> list[str]:
-        """Return the messages the instance waits for."""
+    def listening(self) -> list[str]:
+        """Return every message the instance would take now."""
         return sorted(self.desk.read(lambda s: list(s.scalars(select(MessageSubscription.message_name).where(
             MessageSubscription.instance_id == self.instance_id)))))
+
+    def waiting_for(self) -> list[str]:
+        """Return the messages the instance waits for at this point of its journey (the event
+        subprocesses' cancellation and SLA messages, always open, left out)."""
+        return [name for name in self.listening() if name not in ALWAYS_OPEN]
 
     def path(self) -> list[str]:
         """Return the elements completed so far, in order (timers and messages included)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shutil
 from datetime import timedelta
@@ -53,15 +54,14 @@ def hours(duration: str) -> float:
         TimerEventDefinition.parse_iso_duration(duration)) / timedelta(hours=1)
 
 
-def sla(priority: str, response: str, response_warning: str, resolution: str, resolution_warning: str) -> dict:
-    return {"priority": priority, "sla_response": response, "sla_response_warning": response_warning,
-            "sla_resolution": resolution, "sla_resolution_warning": resolution_warning}
+def sla(priority: str, response: str, resolution: str, calendar: str) -> dict:
+    return {"priority": priority, "sla_response": response, "sla_resolution": resolution, "sla_calendar": calendar}
 
 
-URGENT = sla("urgent", "PT2H", "PT1H30M", "PT8H", "PT6H")
-HIGH = sla("high", "PT4H", "PT3H", "PT24H", "PT18H")
-MEDIUM = sla("medium", "PT24H", "PT18H", "PT48H", "PT36H")
-LOW = sla("low", "PT24H", "PT18H", "PT48H", "PT36H")
+URGENT = sla("urgent", "PT2H", "PT8H", "24x7")
+HIGH = sla("high", "PT4H", "PT24H", "standard")
+MEDIUM = sla("medium", "PT24H", "PT48H", "standard")
+LOW = sla("low", "PT24H", "PT48H", "standard")
 
 
 PRIORITY_ROWS = [
@@ -94,15 +94,16 @@ def test_every_row_of_the_priority_table_is_tested(specs) -> None:
 
 def test_every_combination_gets_a_priority_and_consistent_targets(specs) -> None:
     engine = table(specs, "after_sales", "classify_request")
+    calendars = json.loads((PROCESSES / "data" / "calendars.json").read_text())
     order = ["urgent", "high", "medium", "low"]
     for combo in itertools.product(["hardware", "software", "usage", "complaint"], ["high", "medium", "low"],
                                    ["high", "medium", "low"], ["vip", "normal"]):
         inputs = dict(zip(("fault_category", "urgency", "impact", "customer_tier"), combo, strict=True))
         _row, out = decide(engine, **inputs)
         assert out["priority"] in order
-        # warnings fall at 75 % of each target
-        assert hours(out["sla_response_warning"]) == pytest.approx(0.75 * hours(out["sla_response"]))
-        assert hours(out["sla_resolution_warning"]) == pytest.approx(0.75 * hours(out["sla_resolution"]))
+        assert out["sla_calendar"] in calendars
+        # urgent tickets run around the clock
+        assert (out["sla_calendar"] == "24x7") == (out["priority"] == "urgent")
         # never slower than the 24 h / 48 h default
         assert hours(out["sla_response"]) <= 24 and hours(out["sla_resolution"]) <= 48
         if combo[3] == "vip":

@@ -14,7 +14,7 @@ def test_repair_centre_route_waits_for_the_device_and_checks_it_in(desk: Desk) -
     case.answer_quote(True)
     data = case.data()
     assert data["rma"]["rma_number"].startswith("RMA-")
-    assert case.waiting_for() == ["customer_cancel", "device_received"]
+    assert case.waiting_for() == ["device_received"]
     assert case.notifications()[-1] == "scheduled"
 
     # When the parcel arrives, goods-in checks it

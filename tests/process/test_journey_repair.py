@@ -24,7 +24,7 @@ def test_field_repair_runs_from_intake_to_closure(desk: Desk) -> None:
 
     # When the agent proposes a field repair within authority, the quote goes to the customer
     case.propose()
-    assert case.waiting_for() == ["customer_cancel", "quote_response"]
+    assert case.waiting_for() == ["quote_response"]
     assert case.data()["approver"] == "agent"
     assert case.notifications()[-1] == "quote"
 
