@@ -12,6 +12,7 @@ from engine import clock, forms, ui_queries
 from engine.errors import FormValidationError, MessageNotCorrelated, NotFound
 
 from . import formdata, get_services, intake, limits, tokens
+from .i18n import current_language
 from .intake import render_form
 from .tokens import CustomerAction
 
@@ -30,7 +31,7 @@ def report():  # type: ignore[no-untyped-def]
     """Let a customer report a problem (channel ``web``)."""
     schema, ui = intake.public_form()
     if request.method == "GET":
-        return render_form("public/request.html", schema, ui, {})
+        return render_form("public/request.html", schema, ui, {"customer": {"language": current_language()}})
     limits.check("request")
     values = intake.submitted(schema, ui)
     try:

@@ -188,3 +188,33 @@ def test_a_request_goes_from_intake_to_closure_through_the_ui(site):
         assert "completed" in staff.locator(".pagehead h1").inner_text()
         assert "Li Lei" not in staff.content()  # QA sees the customer masked
         shot(staff, "14-ticket-closed-qa")
+
+
+def test_a_customer_reports_online_and_the_request_waits_pre_filled_for_an_agent(site):
+    base, _services = site
+    with chromium(locale="zh-CN") as context:
+        customer = context.new_page()
+        customer.goto(f"{base}/service/request")
+        assert customer.locator("h1").inner_text() == "报修"
+        customer.fill("[name='customer.name']", "王芳")
+        customer.fill("[name='customer.phone']", "139 0000 1111")
+        assert customer.input_value("[name='customer.language']") == "zh"
+        customer.select_option("[name='product.model']", "WM-F80")
+        customer.fill("[name='product.serial_number']", "WMF80-7781")
+        customer.fill("[name='fault.description']", "洗衣机不排水，显示 E21")
+        customer.check("input[name='fault.symptoms'][value=not_draining]")
+        shot(customer, "15-customer-request-zh")
+        customer.click("button.primary")
+        assert customer.locator("h1").inner_text() == "谢谢，我们已收到您的请求。"
+        shot(customer, "16-customer-request-received-zh")
+
+    with chromium() as context:
+        staff = context.new_page()
+        sign_in(staff, base, "agent")
+        open_task(staff, base, "Register the request")
+        assert staff.input_value("[name='customer.name']") == "王芳"
+        assert staff.is_checked("input[name=channel][value=web]")
+        assert staff.is_checked("input[name='customer.language'][value=zh]")
+        assert staff.is_checked("input[name='fault.symptoms'][value=not_draining]")
+        # rows and other enhancements work: nothing is lost on the way
+        shot(staff, "17-register-web-request")
