@@ -77,3 +77,51 @@ def test_the_chinese_interface(site):
         shot(page, "tasklist-zh")
         page.click("text=English")
         assert "All open" in page.content()
+
+
+@pytest.fixture
+def repair_site(tmp_path, sqlite_template):
+    """The web fixture's repair process and a technician, served on loopback."""
+    from tests.web.conftest import WEB_FIXTURES
+
+    with live_site(tmp_path, sqlite_template, [WEB_FIXTURES / "customer"], {"tom": ["technician"]}) as served:
+        yield served
+
+
+def test_rows_are_added_and_removed_in_the_browser_and_arrive_in_order(repair_site):
+    from tests.web.conftest import open_tasks
+
+    base, services = repair_site
+    with services.db.transaction() as s:
+        services.runtime.start(s, "web_repair", {"ticket_number": "AS-20260302-00042", "priority": "urgent"},
+                               "AS-20260302-00042", "agent")
+    with chromium() as context:
+        page = context.new_page()
+        sign_in(page, base, "tom")
+        page.click("text=My groups' tasks")
+        page.click("td.col-name a")
+        rows = page.locator("fieldset[data-rows='parts_used'] tbody tr")
+        assert rows.count() == 2  # blank rows for browsers without JavaScript
+        page.click("button:has-text('Add row')")
+        assert rows.count() == 3
+        for index, sku in enumerate(("P-1", "P-2", "P-3")):
+            page.fill(f"[name='parts_used.{index}.sku']", sku)
+            page.fill(f"[name='parts_used.{index}.quantity']", str(index + 1))
+        rows.nth(1).locator("button:has-text('Remove')").click()
+        assert page.input_value("[name='parts_used.1.sku']") == "P-3"  # renumbered
+        assert page.input_value("[name='ticket_number']") == "AS-20260302-00042"
+        assert page.get_attribute("[name='ticket_number']", "readonly") is not None
+        page.fill("[name=work_done]", "Swapped the board")
+        page.fill("[name=labour_hours]", "1.25")
+        page.check("input[name=outcome][value=repaired]")
+        page.fill("[name=finished_at]", "2026-03-02T11:30")
+        shot(page, "rows-added-and-removed")
+        page.click("button:has-text('Complete task')")
+        page.wait_for_url(f"{base}/tasks")
+    assert [t.name for t in open_tasks(services)] == ["Approve the quote"]
+    from engine.ui_queries import find_ticket, instance_data
+
+    with services.db.transaction(write=False) as s:
+        data = instance_data(s, services.runtime.specs, find_ticket(s, "AS-20260302-00042"))
+    assert data["parts_used"] == [{"sku": "P-1", "quantity": 1}, {"sku": "P-3", "quantity": 3}]
+    assert data["labour_hours"] == 1.25 and data["finished_at"] == "2026-03-02T11:30:00+08:00"
