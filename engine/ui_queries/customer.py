@@ -89,9 +89,9 @@ def public_status(
         if event.kind == "message.received" and message in CUSTOMER_MESSAGES:
             milestones.append((event.at, f"answered:{message}"))
         elif event.kind != "message.received":
-            milestones.append(
-                (event.at, "closed" if event.kind == "instance.completed" else "cancelled")
-            )
+            ending = "closed" if event.kind == "instance.completed" else "cancelled"
+            if all(key != ending for _at, key in milestones):  # the notification may have said it already
+                milestones.append((event.at, ending))
     quote = first_dict(data, "quote")
     public_quote = {
         k: quote[k]
