@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
+from flask import Blueprint, Flask, g, has_request_context, redirect, request, session, url_for
 
 from .i18n_en import EN
 from .i18n_zh import ZH
@@ -32,10 +32,20 @@ def current_language() -> str:
     return "zh" if best and best.startswith("zh") else "en"
 
 
+def use_bundle_texts(texts: dict[str, str]) -> None:
+    """Let this request's pages use a process bundle's own translations (its forms' words)."""
+    g.bundle_texts = texts
+
+
 def translate(text: str, **values: Any) -> str:
     """Return ``text`` in the request's language, placeholders filled."""
-    table = ZH if current_language() == "zh" else EN
-    text = table.get(text, text)
+    language = current_language()
+    bundle = g.get("bundle_texts") if has_request_context() else None
+    if bundle and text in bundle:
+        text = bundle[text]
+    else:
+        table = ZH if language == "zh" else EN
+        text = table.get(text, text)
     return text.format(**values) if values else text
 
 

@@ -24,7 +24,7 @@ from engine.identity import Actor
 
 from . import formdata, formgen, get_services
 from .access import INTAKE, current_actor, roles_required
-from .i18n import current_language
+from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
 from .rendering import display_tz
 
@@ -74,6 +74,7 @@ def staff_form() -> tuple[dict[str, Any], dict[str, Any], str | None]:
         with get_services().db.transaction(write=False) as s:
             schema = ui_queries.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_FORM"])
             ui = ui_queries.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_UI_FORM"])
+            use_bundle_texts(ui_queries.deployed_texts(s, config["INTAKE_PROCESS"], current_language()))
         return _with_catalogue(copy.deepcopy(schema)), copy.deepcopy(ui), config["INTAKE_FORM"]
     except NotFound:
         return _with_catalogue(copy.deepcopy(load_form("intake.schema.json"))), load_form("intake.uischema.json"), None

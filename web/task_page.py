@@ -12,6 +12,7 @@ from engine.errors import FormValidationError
 
 from . import formdata, formgen, get_services
 from .access import current_actor
+from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
 from .rendering import display_tz, instructions_html
 
@@ -21,7 +22,9 @@ bp = Blueprint("task", __name__)
 def _detail(task_id: str) -> ui_queries.TaskDetail:
     services = get_services()
     with services.db.transaction(write=False) as s:
-        return ui_queries.task_detail(s, services.runtime.specs, current_actor(), task_id)
+        detail = ui_queries.task_detail(s, services.runtime.specs, current_actor(), task_id, current_language())
+    use_bundle_texts(detail.texts)
+    return detail
 
 
 def _page(

@@ -44,9 +44,27 @@ class TaskDetail:
     schema: dict[str, Any] | None
     ui_schema: dict[str, Any]
     context: TicketContext
+    texts: dict[str, str] = field(default_factory=dict)
 
 
-def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id: str) -> TaskDetail:
+def bundle_texts(session: Session, deployment_id: int, language: str) -> dict[str, str]:
+    """Return the bundle's UI texts for ``language`` (``translations.<lang>.json``: English → text).
+
+    Process owners translate their forms' titles, help and option labels there, and a
+    task's instructions under the key ``instructions:<element id>``; the file travels with
+    the bundle, so every version shows its own words.
+    """
+    if language == "en":
+        return {}
+    try:
+        texts = forms.load_json_file(session, deployment_id, f"translations.{language}.json")
+    except NotFound:
+        return {}
+    return {str(k): str(v) for k, v in texts.items() if isinstance(v, str)} if isinstance(texts, dict) else {}
+
+
+def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id: str,
+                language: str = "en") -> TaskDetail:
     """Return a ready task the actor may work on, with its form and the ticket's context."""
     item = session.get(WorkItem, task_id)
     if item is None:
@@ -75,15 +93,9 @@ def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id:
         )
     data = dict(task.data)
     context = ticket_context(session, instance, data, reveal_personal(actor))
-    return TaskDetail(
-        item,
-        instance,
-        data,
-        str(extensions.get("instructionsForEndUser") or ""),
-        schema,
-        ui_schema or {},
-        context,
-    )
+    texts = bundle_texts(session, instance.deployment_id, language)
+    instructions = texts.get(f"instructions:{spec.name}") or str(extensions.get("instructionsForEndUser") or "")
+    return TaskDetail(item, instance, data, instructions, schema, ui_schema or {}, context, texts)
 
 
 def next_task_for(session: Session, actor: Actor, instance_id: int) -> str | None:
@@ -416,6 +428,11 @@ def deployed_form(session: Session, process_id: str, path: str) -> dict[str, Any
     """Return a JSON form file of the deployment that new instances of ``process_id`` use."""
     definition = find_definition(session, process_id)
     return forms.load_json_file(session, definition.deployment_id, path)
+
+
+def deployed_texts(session: Session, process_id: str, language: str) -> dict[str, str]:
+    """Return the UI texts for ``language`` of the deployment new instances of ``process_id`` use."""
+    return bundle_texts(session, find_definition(session, process_id).deployment_id, language)
 
 
 def start_and_register(session: Session, runtime: Runtime, process_id: str, data: dict[str, Any],

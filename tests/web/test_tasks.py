@@ -229,3 +229,13 @@ def test_checkbox_booleans_complete_the_approval(signed_in, services, repair_tic
     assert 'type="checkbox"' in html and 'name="approved"' in html
     assert b.post(f"/tasks/{approve.task_id}", {"approved": "true"}).status_code == 302
     assert open_tasks(services) == []
+
+
+def test_a_bundle_translates_its_own_forms_and_instructions(signed_in, services, repair_ticket):
+    [task] = open_tasks(services)
+    b = signed_in("technician")
+    html = b.get(f"/tasks/{task.task_id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "维修记录" in html and "维修内容" in html and "已修复" in html and "完成任务" in html
+    assert "维修 <strong>Aurora X1</strong>（客户：Li &lt;b&gt;Lei&lt;/b&gt;）。" in html
+    html = b.get(f"/tasks/{task.task_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Repair record" in html and "维修记录" not in html
