@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -146,6 +146,11 @@ class TasklistPage:
     total: int
     counts: dict[str, int]
     choices: dict[str, list[str]]
+    clock_due: dict[int, datetime] = field(default_factory=dict)
+
+    def due(self, item: WorkItem) -> datetime | None:
+        """Return when the item's SLA is due: its own timer, else its ticket's running SLA clock."""
+        return item.due_at or self.clock_due.get(item.instance_id)
 
 
 def tasklist_page(
@@ -153,7 +158,22 @@ def tasklist_page(
 ) -> TasklistPage:
     """Return everything the tasklist page shows for ``wl``."""
     items, total = list_worklist(session, actor, wl, now, soon_seconds)
-    return TasklistPage(items, total, count_tasks(session, actor), worklist_choices(session))
+    clocks = running_clocks(session, [i.instance_id for i in items if i.due_at is None])
+    return TasklistPage(items, total, count_tasks(session, actor), worklist_choices(session), clocks)
+
+
+def running_clocks(session: Session, instance_ids: list[int]) -> dict[int, datetime]:
+    """Return the earliest due time of the running SLA clocks (the sla handler's) per instance."""
+    if not instance_ids:
+        return {}
+    try:
+        from handlers.sla import SlaClock
+    except ImportError:  # the handlers package is optional for the engine
+        return {}
+    rows = session.execute(select(SlaClock.instance_id, func.min(SlaClock.due_at))
+                           .where(SlaClock.instance_id.in_(instance_ids), SlaClock.status == "running")
+                           .group_by(SlaClock.instance_id))
+    return {instance_id: due for instance_id, due in rows if due is not None}
 
 
 def users_with_role(session: Session, role: str | None) -> list[tuple[str, str]]:

@@ -99,6 +99,7 @@ def test_a_request_goes_from_intake_to_closure_through_the_ui(site):
         # --- the technician inspects on site: the diagnosis -----------------------------------
         sign_in(staff, base, "tech")
         staff.click("text=My groups' tasks")
+        assert staff.locator("table.tasklist tbody tr", has_text=ticket).locator(".sla").inner_text() != ""
         shot(staff, "04-tasklist-technician")
         staff.locator("table.tasklist tbody tr", has_text=ticket).locator("button:has-text('Claim')").click()
         open_task(staff, base, "Inspect the device on site", tab="mine")
