@@ -45,12 +45,30 @@ class Model:
     files: dict[str, str]
 
 
+def journey_files(folder: Path, top: str = "after_sales") -> list[Path]:
+    """Return the BPMN files of process ``top`` and of every process it calls, directly or not."""
+    by_process: dict[str, tuple[Path, Any]] = {}
+    for path in sorted(folder.glob("*.bpmn")):
+        root = etree.parse(str(path)).getroot()
+        for process in root.iter(f"{BPMN}process"):
+            by_process[process.get("id")] = (path, root)
+    found, todo = [], [top]
+    while todo:
+        name = todo.pop()
+        path, root = by_process[name]
+        if path in found:
+            continue
+        found.append(path)
+        todo += [call.get("calledElement") for call in root.iter(f"{BPMN}callActivity")]
+    return sorted(found)
+
+
 def read_model(folder: Path) -> Model:
-    """Read every sequence flow and boundary event of the BPMN files in ``folder``."""
+    """Read every sequence flow and boundary event of the after-sales journey's BPMN files."""
     flows: dict[str, tuple[str, str]] = {}
     boundaries: set[str] = set()
     files: dict[str, str] = {}
-    for path in sorted(folder.glob("*.bpmn")):
+    for path in journey_files(folder):
         root = etree.parse(str(path)).getroot()
         for flow in root.iter(f"{BPMN}sequenceFlow"):
             flows[flow.get("id")] = (flow.get("sourceRef"), flow.get("targetRef"))

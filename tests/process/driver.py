@@ -45,7 +45,7 @@ INTAKE: dict[str, Any] = {
     "impact": "high",
 }
 PUMP = [{"sku": "WM-PUMP-01", "quantity": 1}]
-ALWAYS_OPEN = {"customer_cancel", "sla_warning", "sla_breached"}
+ALWAYS_OPEN = {"customer_cancel", "customer_contact", "sla_warning", "sla_breached"}
 
 
 def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -257,7 +257,7 @@ class Case:
 
     def waiting_for(self) -> list[str]:
         """Return the messages the instance waits for at this point of its journey (the event
-        subprocesses' cancellation and SLA messages, always open, left out)."""
+        subprocesses' messages and the cancellation, always open, left out)."""
         return [name for name in self.listening() if name not in ALWAYS_OPEN]
 
     def path(self) -> list[str]:

@@ -14,6 +14,7 @@ from lxml import etree
 from engine import forms
 from engine.projection import role_for_lane
 from engine.registry import all_handlers
+from tests.process.coverage import journey_files
 from tests.process.driver import PROCESSES
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -180,11 +181,13 @@ def test_every_decision_has_a_labelled_way_out() -> None:
                 assert flow.get("name"), f"{file}: flow {flow.get('id')} is not labelled"
 
 
-def test_every_called_process_is_in_the_bundle_and_used() -> None:
+def test_every_called_process_is_in_the_bundle_and_every_stage_belongs_to_the_journey() -> None:
     defined = {p.get("id") for _f, p in elements("process")}
     called = {c.get("calledElement") for _f, c in elements("callActivity")}
     assert called <= defined
-    assert defined - called == {"after_sales"}
+    journey = {path.stem for path in journey_files(PROCESSES)}
+    assert journey == {"after_sales", "request_resolution", "diagnosis", "quote_approval", "dispatch",
+                       "parts_supply", "repair_and_qc", "feedback_and_closure", "escalation"}
 
 
 def test_element_ids_are_unique_across_the_bundle() -> None:

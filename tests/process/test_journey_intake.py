@@ -113,3 +113,21 @@ def test_customer_who_is_not_satisfied_gets_the_ticket_reopened(desk: Desk) -> N
     case.confirm(True).answer_survey(csat=4, nps=8)
     assert case.status == "completed"
     assert case.ticket().outcome == "resolved"
+
+
+def test_contacts_about_an_open_ticket_reach_its_agents_each_time(desk: Desk) -> None:
+    # Given an open ticket waiting for the first response
+    case = desk.open_case()
+    case.register()
+
+    # When the customer contacts us again, twice, while it is being worked on
+    case.message("customer_contact", {"channel": "chat", "fault": {"description": "Any news?"}})
+    case.message("customer_contact", {"channel": "email", "fault": {"description": "It now smells burnt"}})
+
+    # Then an agent reviews each contact, and the ticket goes on as before
+    assert case.ready() == ["respond_to_customer", "review_repeat_contact", "review_repeat_contact"]
+    case.complete("review_repeat_contact", {"action": "called_back", "note": "Told her a technician comes"},
+                  where=lambda data: data["repeat_contact"]["channel"] == "chat")
+    case.complete("review_repeat_contact", {"action": "escalated"})
+    assert case.ready() == ["respond_to_customer"]
+    assert case.took("repeat_contact_received", "review_repeat_contact", "end_repeat_contact")

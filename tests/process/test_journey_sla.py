@@ -35,7 +35,7 @@ def test_clocks_start_from_the_decision_table_on_the_business_calendar(desk: Des
     assert (response["status"], response["target"]) == ("running", "PT4H")
     # 1 h on Monday and 3 h on Tuesday morning: due Tuesday 12:00 in Beijing
     assert datetime.fromisoformat(response["due_at"]) == datetime.fromisoformat("2026-03-03T04:00:00+00:00")
-    assert case.listening() == ["customer_cancel", "sla_breached", "sla_warning"]
+    assert case.listening() == ["customer_cancel", "customer_contact", "sla_breached", "sla_warning"]
 
 
 def test_urgent_ticket_clocks_run_around_the_clock(desk: Desk) -> None:
