@@ -1,0 +1,209 @@
+"""KPI alerts: thresholds as data, each crossing raised and notified exactly once.
+
+Rules live in ``data/kpi_alerts.json`` (the newest deployment's, else the shipped file).
+The worker's ``kpi.alerts`` job evaluates every rule over its current period with the
+dashboard's own aggregates. A rule that starts to fire records a ``kpi_alert`` row — the
+crossing, numbered per rule and period (unique, so two workers cannot both raise it) —
+and, in the same transaction, an e-mail to every active supervisor in the notification
+outbox, which delivers it after commit. The alert clears when the figure is back on the
+right side, or when its period is over; firing again later is a new crossing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base, Database
+from engine.models import DeploymentFile, Role, User, UserRole
+
+from .kpi import SHIPPED, KpiState, period_key, period_start, previous_period
+from .kpi_queries import BASIS, Context, KpiFilter, aggregate
+from .outbox import Outbox
+from .transports import SmtpSettings, message_domain
+from .values import local_date
+
+RULES_FILE = "data/kpi_alerts.json"
+EVERY = timedelta(minutes=5)
+SHIPPED_RULES = SHIPPED.parent / "kpi_alerts.json"
+
+
+class KpiAlert(Base):
+    """One crossing of an alert rule's threshold in one period."""
+
+    __tablename__ = "kpi_alert"
+    __table_args__ = (UniqueConstraint("rule", "period_key", "crossing"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    kpi: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(8))
+    period_key: Mapped[str] = mapped_column(String(16))
+    crossing: Mapped[int]
+    value: Mapped[float]
+    threshold: Mapped[float]
+    basis: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    raised_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+    notified: Mapped[int] = mapped_column(default=0)
+
+
+def alert_rules(session: Session) -> list[dict[str, Any]]:
+    """Return the alert rules: the newest deployed ``data/kpi_alerts.json``, else the shipped one."""
+    content = session.scalar(select(DeploymentFile.content).where(DeploymentFile.path == RULES_FILE)
+                             .order_by(DeploymentFile.deployment_id.desc()).limit(1))
+    if content is None:
+        if not SHIPPED_RULES.is_file():
+            return []
+        content = SHIPPED_RULES.read_bytes()
+    return list(json.loads(content).get("alerts", []))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a rule sees in its current period."""
+
+    period_key: str
+    value: float | None
+    basis: int
+    threshold: float
+    firing: bool
+
+
+def read_rule(session: Session, ctx: Context, rule: dict[str, Any]) -> Reading:
+    """Evaluate one rule over its current period (and the one before, for ``falls_by``)."""
+    period, kpi = rule["period"], rule["kpi"]
+    today = local_date(ctx.now)
+    key = period_key(today, period)
+    dims = {d: rule[d] for d in ("channel", "product_line", "priority", "team") if rule.get(d)}
+
+    def figure(k: Any, end: Any) -> tuple[float | None, int]:
+        row = aggregate(session, ctx, KpiFilter(period=period, start=period_start(k, period), end=end, **dims))
+        return row[kpi], int(row[BASIS.get(kpi, "tickets")] or 0)
+
+    value, basis = figure(key, today)
+    enough = value is not None and basis >= int(rule.get("min_count", 1))
+    if "below" in rule:
+        threshold, firing = float(rule["below"]), enough and value < float(rule["below"])  # type: ignore[operator]
+    elif "above" in rule:
+        threshold, firing = float(rule["above"]), enough and value > float(rule["above"])  # type: ignore[operator]
+    else:
+        last, last_basis = figure(previous_period(key, period), period_start(key, period) - timedelta(days=1))
+        threshold = float(rule["falls_by"])
+        firing = (enough and last is not None and last_basis >= int(rule.get("min_count", 1))
+                  and last - value >= threshold)  # type: ignore[operator]
+    return Reading(str(key), value, basis, threshold, bool(firing))
+
+
+def _due_changes(session: Session, ctx: Context) -> list[tuple[dict[str, Any], Reading, list[KpiAlert]]]:
+    """Return the rules whose alert state must change: (rule, reading, its open alerts)."""
+    changes = []
+    for rule in alert_rules(session):
+        reading = read_rule(session, ctx, rule)
+        open_alerts = list(session.scalars(select(KpiAlert).where(KpiAlert.rule == rule["id"],
+                                                                  KpiAlert.cleared_at.is_(None))))
+        current = any(a.period_key == reading.period_key for a in open_alerts)
+        stale = any(a.period_key != reading.period_key or not reading.firing for a in open_alerts)
+        if stale or (reading.firing and not current):
+            changes.append((rule, reading, open_alerts))
+    return changes
+
+
+def check_alerts(db: Database, now: datetime, every: timedelta = EVERY) -> int:
+    """Evaluate every rule (at most once per ``every``); raise and notify new crossings, clear ended ones."""
+    from .kpi_refresh import lock_state
+
+    with db.transaction(write=False) as session:
+        last = session.scalar(select(KpiState.at).where(KpiState.name == "alerts"))
+        if last is not None and now - last < every:
+            return 0
+        changes = bool(_due_changes(session, Context.of(session, now)))
+    raised = 0
+    with db.transaction() as session:
+        state = lock_state(session, "alerts")
+        if state is None:
+            return 0
+        state.at = now
+        if not changes:
+            return 0
+        for rule, reading, open_alerts in _due_changes(session, Context.of(session, now)):
+            for alert in open_alerts:
+                if alert.period_key != reading.period_key or not reading.firing:
+                    alert.cleared_at = now
+            if reading.firing and not any(a.period_key == reading.period_key and a.cleared_at is None
+                                          for a in open_alerts):
+                raise_alert(session, rule, reading, now)
+                raised += 1
+    return raised
+
+
+def raise_alert(session: Session, rule: dict[str, Any], reading: Reading, now: datetime) -> KpiAlert:
+    """Record a new crossing of ``rule`` and e-mail every active supervisor through the outbox."""
+    last = session.scalar(select(KpiAlert.crossing).where(KpiAlert.rule == rule["id"],
+                                                          KpiAlert.period_key == reading.period_key)
+                          .order_by(KpiAlert.crossing.desc()).limit(1))
+    alert = KpiAlert(rule=rule["id"], kpi=rule["kpi"], period=rule["period"], period_key=reading.period_key,
+                     crossing=(last or 0) + 1, value=float(reading.value or 0), threshold=reading.threshold,
+                     basis=reading.basis, title=title_of(rule, "en")[:300], raised_at=now)
+    session.add(alert)
+    session.flush()
+    alert.notified = notify_supervisors(session, alert, rule, now)
+    return alert
+
+
+def title_of(rule: dict[str, Any], language: str) -> str:
+    """Return a rule's title in ``language`` (English when it has none)."""
+    title = rule.get("title") or rule["id"]
+    if isinstance(title, dict):
+        return str(title.get(language) or title.get("en") or rule["id"])
+    return str(title)
+
+
+def _body(alert: KpiAlert, rule: dict[str, Any], language: str) -> str:
+    value = f"{alert.value:.1%}" if rule["kpi"].endswith("_share") else f"{alert.value:.2f}"
+    threshold = f"{alert.threshold:.0%}" if rule["kpi"].endswith("_share") else f"{alert.threshold:g}"
+    if language == "zh":
+        return (f"{title_of(rule, 'zh')}\n\n周期 {alert.period_key}：当前 {value}（阈值 {threshold}，"
+                f"基于 {alert.basis} 张工单）。\n请在 KPI 看板查看明细。")
+    return (f"{title_of(rule, 'en')}\n\nPeriod {alert.period_key}: now {value} (threshold {threshold}, "
+            f"from {alert.basis} tickets).\nSee the KPI dashboard for the tickets behind it.")
+
+
+def notify_supervisors(session: Session, alert: KpiAlert, rule: dict[str, Any], now: datetime) -> int:
+    """Queue the alert e-mail for every active supervisor with an address; return how many."""
+    supervisors = session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
+                                  .join(Role, Role.id == UserRole.role_id)
+                                  .where(Role.name == "supervisor", User.active.is_(True), User.email != "")
+                                  .order_by(User.id))
+    domain = message_domain(SmtpSettings.from_env().sender)
+    count = 0
+    for user in supervisors:
+        language = user.language if user.language in ("en", "zh") else "en"
+        row = Outbox(ticket_number=f"KPI-{alert.id}", milestone="kpi_alert", channel="email", recipient=user.email,
+                     language=language, template=RULES_FILE, subject=title_of(rule, language)[:300],
+                     body=_body(alert, rule, language), instance_id=0, status="pending", attempts=0,
+                     next_attempt_at=now, created_at=now)
+        session.add(row)
+        session.flush()
+        row.message_id = f"<outbox.{row.id}@{domain}>"
+        count += 1
+    return count
+
+
+def active_alerts(session: Session, limit: int = 20) -> list[KpiAlert]:
+    """Return the alerts that are still firing, newest first."""
+    return list(session.scalars(select(KpiAlert).where(KpiAlert.cleared_at.is_(None))
+                                .order_by(KpiAlert.raised_at.desc(), KpiAlert.id.desc()).limit(limit)))
+
+
+def recent_alerts(session: Session, limit: int = 20) -> list[KpiAlert]:
+    """Return the latest alerts, cleared ones included, newest first."""
+    return list(session.scalars(select(KpiAlert).order_by(KpiAlert.raised_at.desc(), KpiAlert.id.desc())
+                                .limit(limit)))
+

@@ -1,0 +1,46 @@
+"""Fixtures for the KPI tests: the real process on a fresh database (the scenario tests' own
+driver), and helpers to work a task as staff do — claim, spend time on it, complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.db import Database
+from engine.models import WorkItem
+from engine.runtime import Runtime
+from handlers.kpi_refresh import refresh
+from tests.process.driver import Case, Desk
+
+STAFF = (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))
+
+
+@pytest.fixture
+def desk(database: Database, runtime: Runtime, clock, make_user) -> Iterator[Desk]:
+    """A service desk on a fresh database: processes deployed, catalogue loaded, staff signed up."""
+    staff = {role: make_user(name, role) for role, name in STAFF}
+    desk = Desk(database, runtime, clock, staff)
+    desk.deploy()
+    yield desk
+
+
+def work(case: Case, element_id: str, data: dict[str, Any], wait: timedelta = timedelta(0),
+         handle: timedelta = timedelta(0)) -> Case:
+    """Let ``element_id`` wait ``wait`` in the queue, claim it, work ``handle`` on it, complete it."""
+    desk = case.desk
+    item = desk.read(lambda s: s.scalars(select(WorkItem).where(WorkItem.instance_id == case.instance_id,
+                                                                WorkItem.element_id == element_id)).one())
+    actor = desk.staff[item.role]
+    desk.clock.advance(wait)
+    desk.trigger(lambda s: desk.runtime.claim(s, item.task_id, actor))
+    desk.clock.advance(handle)
+    return case.complete(element_id, data)
+
+
+def refreshed(desk: Desk) -> int:
+    """Bring the KPI facts up to date, as the worker's job does."""
+    return refresh(desk.database, desk.clock.now())
