@@ -276,6 +276,12 @@ class TicketDetail:
     documents: list[dict[str, str]]
     clocks: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def clock_due(self) -> datetime | None:
+        """Return the earliest due time of the ticket's running SLA clocks."""
+        dues = [c["due_at"] for c in self.clocks if c.get("status") == "running" and c.get("due_at")]
+        return min(dues) if dues else None
+
 
 def find_ticket(session: Session, key: str) -> Instance:
     """Return the instance of a ticket number (business key) or of an instance id."""
