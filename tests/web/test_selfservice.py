@@ -222,3 +222,17 @@ def test_reporting_is_rate_limited(app, browser, deploy_fixture):
     browser.get("/service/request")
     assert browser.post("/service/request", REPORT).status_code == 200
     assert browser.post("/service/request", REPORT).status_code == 429
+
+
+def test_survey_answers_through_handler_links_need_a_csrf_token(browser, services, quoted, clock):
+    from datetime import timedelta
+
+    from handlers.survey import make_survey_token
+
+    token = make_survey_token(TICKET, clock.now() + timedelta(days=14))
+    with services.db.transaction() as s:
+        services.runtime.deliver_message(s, "quote_response", TICKET, {"accepted": True, "comment": ""})
+        services.runtime.deliver_message(s, "customer_confirmation", TICKET, {"solved": True, "comment": ""})
+    assert browser.post(f"/s/{token}", {"csat": "4", "nps": "8"}, csrf=False).status_code == 400
+    browser.get(f"/s/{token}")
+    assert browser.post(f"/s/{token}", {"csat": "4"}).status_code == 422

@@ -239,3 +239,31 @@ def test_a_bundle_translates_its_own_forms_and_instructions(signed_in, services,
     assert "维修 <strong>Aurora X1</strong>（客户：Li &lt;b&gt;Lei&lt;/b&gt;）。" in html
     html = b.get(f"/tasks/{task.task_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Repair record" in html and "维修记录" not in html
+
+
+@pytest.mark.parametrize("role", [r for r in STAFF_ROLES if r not in ("technician", "supervisor", "admin")])
+def test_unclaiming_a_task_of_another_lane_is_forbidden(signed_in, services, repair_ticket, role):
+    [task] = open_tasks(services)
+    b = signed_in(role)
+    b.get("/tasks")
+    assert b.post(f"/tasks/{task.task_id}/unclaim").status_code == 403
+
+
+def test_unclaim_needs_the_holder_or_a_supervisor_and_a_csrf_token(signed_in, services, repair_ticket, database):
+    from engine.identity import create_user
+
+    with database.transaction() as s:
+        create_user(s, "tech2", "correct-horse-1", ["technician"])
+    [task] = open_tasks(services)
+    holder = signed_in("technician")
+    holder.get("/tasks")
+    holder.post(f"/tasks/{task.task_id}/claim")
+    colleague = signed_in("tech2")
+    colleague.get("/tasks")
+    assert colleague.post(f"/tasks/{task.task_id}/unclaim").status_code == 409
+    assert holder.post(f"/tasks/{task.task_id}/unclaim", csrf=False).status_code == 400
+    supervisor = signed_in("supervisor")
+    supervisor.get("/tasks")
+    assert supervisor.post(f"/tasks/{task.task_id}/unclaim").status_code == 302
+    assert open_tasks(services)[0].assignee is None
+    assert supervisor.post("/tasks/00000000-0000-0000-0000-000000000000/unclaim").status_code == 404
