@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from handlers.kpi import KpiSource, KpiTask, KpiTicket
 from handlers.sla import SlaClock
 from tests.kpi.conftest import refreshed, work
-from tests.process.driver import PUMP, Desk
+from tests.process.driver import Desk
 
 HOUR = 3600.0
 USAGE = {"category": "usage", "symptoms": [], "description": "Which detergent should I use?"}
