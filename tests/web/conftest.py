@@ -58,12 +58,8 @@ def app(services: Services) -> Iterator[Flask]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_form_cache() -> Iterator[None]:
-    """Forget cached deployment files: every test's database numbers its deployments from 1."""
-    from engine import forms
-
-    forms._cache.clear()
-    forms._files.clear()
+def fresh_choices() -> Iterator[None]:
+    """Forget the tasklist's cached filter choices."""
     forget_choices()
     yield
 
