@@ -337,6 +337,33 @@ def audit_verify(ctx: click.Context, instance_id: int | None, as_json: bool) -> 
         sys.exit(6)
 
 
+@main.command()
+@click.argument("instance_ids", nargs=-1, type=int, required=True)
+@click.option("--to", "to_deployment", type=int, required=True, help="deployment id to move to")
+@click.option("--dry-run", is_flag=True, help="only report what would happen")
+@click.option("--user", default="cli", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def migrate(ctx: click.Context, instance_ids: tuple[int, ...], to_deployment: int, dry_run: bool, user: str,
+            as_json: bool) -> None:
+    """Move running instances to another deployment (try --dry-run first)."""
+    from engine.instance_migration import migrate as migrate_instance
+
+    services = _services(ctx)
+    plans = []
+    for instance_id in instance_ids:
+        with services.db.transaction(write=not dry_run) as session:
+            plans.append(migrate_instance(session, services.runtime, instance_id, to_deployment, user,
+                                          dry_run).to_dict())
+    _emit(plans, as_json, lambda ps: "\n".join(
+        f"instance {p['instance_id']}: {'can move' if dry_run and p['ok'] else 'moved' if p['ok'] else 'cannot move'}"
+        f" {p['from_deployment']} -> {p['to_deployment']}" + "".join(f"\n  {x}" for x in p["problems"])
+        for p in ps))
+    if any(not p["ok"] for p in plans):
+        sys.exit(5)
+
+
 @main.command("handlers")
 @click.option("--json", "as_json", is_flag=True)
 def list_handlers(as_json: bool) -> None:
