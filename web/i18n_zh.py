@@ -223,6 +223,7 @@ ZH: dict[str, str] = {
     "New service request": "新建服务工单",
     "Register request": "登记工单",
     "Request registered as {ticket}.": "已登记为工单 {ticket}。",
+    "The contact was added to {ticket}.": "本次联系已并入工单 {ticket}。",
     "This customer already has an open ticket for this product:": "该客户此产品已有未结工单：",
     "Submitting again attaches this contact to that ticket instead of opening a new one.":
         "再次提交会把本次联系并入该工单，不会新开工单。",

@@ -150,7 +150,12 @@ def new():  # type: ignore[no-untyped-def]
         if duplicate:
             return render_form("intake/new.html", schema, ui, values, duplicate=duplicate, confirm=serial)
     ticket, following = start_request(data, current_actor(), process_form, values)
-    flash(_("Request registered as {ticket}.", ticket=ticket or "–"), "ok")
+    if ticket is None and request.form.get("confirm_duplicate"):
+        with get_services().db.transaction(write=False) as s:  # the process attached the contact
+            ticket = ui_queries.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
+        flash(_("The contact was added to {ticket}.", ticket=ticket or "–"), "ok")
+    else:
+        flash(_("Request registered as {ticket}.", ticket=ticket or "–"), "ok")
     if following:
         return redirect(url_for("task.show", task_id=following))
     return redirect(url_for("tickets.show", key=ticket) if ticket else url_for("tasks.tasklist"))

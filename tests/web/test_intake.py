@@ -114,3 +114,50 @@ def test_registering_fails_clearly_when_the_process_is_not_deployed(signed_in):
     b.get("/requests/new")
     response = b.post("/requests/new", REQUEST)
     assert response.status_code == 404 and "is not deployed" in response.get_data(as_text=True)
+
+
+REGISTER = {"channel": "hotline", "customer.name": "Li Lei", "customer.phone": "+86 138 0013 8000",
+            "customer.email": "li.lei@example.com", "customer.tier": "normal", "customer.language": "en",
+            "customer.preferred_channel": "email", "customer.region": "east", "product.model": "TV-55U8",
+            "product.serial_number": "TV55-000123", "product.purchase_date": "2022-01-10",
+            "fault.category": "hardware", "fault.description": "Sound but no picture, black screen",
+            "fault.symptoms": "no_picture", "urgency": "medium", "impact": "medium"}
+
+
+@pytest.fixture
+def after_sales(app, deploy_fixture, database):
+    """The real process (``processes/``) with its demo catalogue, as the intake process."""
+    from handlers import demo
+    from tests.conftest import PROCESSES
+
+    if not (PROCESSES / "after_sales.bpmn").is_file():
+        pytest.skip("the after-sales process is not in processes/")
+    from engine.registry import all_handlers
+
+    all_handlers()
+    deploy_fixture(PROCESSES)
+    with database.transaction() as s:
+        demo.load_catalogue(s, PROCESSES / "data")
+    app.config["INTAKE_PROCESS"] = "after_sales"
+
+
+def test_on_the_real_process_one_submit_registers_and_a_repeat_contact_is_attached(signed_in, services,
+                                                                                     after_sales):
+    # Given an agent on the process's own register form
+    b = signed_in("agent")
+    html = b.get("/requests/new").get_data(as_text=True)
+    assert 'name="urgency"' in html and 'name="customer.region"' in html
+    # When they register the request, then the ticket opens and the agent's next step follows
+    response = b.post("/requests/new", REGISTER)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/tasks/")
+    [first] = instances(services)
+    assert first.business_key and first.business_key.startswith("AS-")
+    assert "Respond to the customer" in b.get(response.headers["Location"]).get_data(as_text=True)
+    # When the same customer calls again about the same unit, the agent is warned first
+    html = b.post("/requests/new", dict(REGISTER, channel="chat")).get_data(as_text=True)
+    assert first.business_key in html and "already has an open ticket" in html
+    assert len(instances(services)) == 1
+    # And sending it anyway attaches the contact to the open ticket
+    response = b.post("/requests/new", dict(REGISTER, channel="chat", confirm_duplicate="TV55-000123"))
+    assert response.headers["Location"] == f"/tickets/{first.business_key}"
+    assert len(instances(services)) == 2
