@@ -81,6 +81,14 @@ STEP_LABELS = {
 }
 
 
+def local_time(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """Format an ISO timestamp in the display time zone (the notification templates' filter too)."""
+    return when(value if isinstance(value, (datetime, str)) else str(value), pattern)
+
+
+_sandbox.filters["local_time"] = local_time
+
+
 def display_tz() -> tzinfo:
     """Return the time zone pages show times in (``DISPLAY_TIMEZONE``, default UTC)."""
     return ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "UTC"))

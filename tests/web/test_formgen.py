@@ -135,3 +135,12 @@ def test_radio_booleans_and_multi_choice_arrays_parse():
     data = parse(schema, {"ok": {"ui:widget": "radio"}}, MultiDict([("ok", "false"), ("tags", "1"), ("tags", "3")]))
     assert data == {"ok": False, "tags": [1, 3]}
     assert parse(schema, {"ok": {"ui:widget": "radio"}}, MultiDict()) == {"tags": []}
+
+
+def test_instructions_may_format_times_in_the_business_time_zone(app):
+    from web.rendering import instructions_html
+
+    with app.test_request_context():
+        app.config["DISPLAY_TIMEZONE"] = "Asia/Shanghai"
+        html = instructions_html("Respond by {{ due | local_time }}.", {"due": "2026-03-02T09:00:00+00:00"})
+    assert str(html) == "<p>Respond by 2026-03-02 17:00.</p>\n"
