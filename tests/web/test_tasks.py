@@ -102,17 +102,24 @@ def test_claiming_an_unknown_task_is_not_found(signed_in):
     assert b.post("/tasks/00000000-0000-0000-0000-000000000000/claim").status_code == 404
 
 
-def test_a_claimed_task_cannot_be_taken_by_a_colleague(signed_in, services, repair_ticket, database):
+@pytest.fixture
+def claimed(signed_in, services, repair_ticket, database):
+    """The repair claimed by ``technician``; ``tech2`` is a colleague of the same lane."""
     from engine.identity import create_user
 
     with database.transaction() as s:
         create_user(s, "tech2", "correct-horse-1", ["technician"])
     [task] = open_tasks(services)
-    first = signed_in("technician")
-    first.get("/tasks")
-    first.post(f"/tasks/{task.task_id}/claim")
-    second = signed_in("tech2")
-    second.get("/tasks")
+    holder = signed_in("technician")
+    holder.get("/tasks")
+    holder.post(f"/tasks/{task.task_id}/claim")
+    colleague = signed_in("tech2")
+    colleague.get("/tasks")
+    return task, holder, colleague
+
+
+def test_a_claimed_task_cannot_be_taken_by_a_colleague(claimed):
+    task, _holder, second = claimed
     assert second.post(f"/tasks/{task.task_id}/claim").status_code == 409
     assert second.post(f"/tasks/{task.task_id}", FORM).status_code == 409
 
@@ -249,17 +256,8 @@ def test_unclaiming_a_task_of_another_lane_is_forbidden(signed_in, services, rep
     assert b.post(f"/tasks/{task.task_id}/unclaim").status_code == 403
 
 
-def test_unclaim_needs_the_holder_or_a_supervisor_and_a_csrf_token(signed_in, services, repair_ticket, database):
-    from engine.identity import create_user
-
-    with database.transaction() as s:
-        create_user(s, "tech2", "correct-horse-1", ["technician"])
-    [task] = open_tasks(services)
-    holder = signed_in("technician")
-    holder.get("/tasks")
-    holder.post(f"/tasks/{task.task_id}/claim")
-    colleague = signed_in("tech2")
-    colleague.get("/tasks")
+def test_unclaim_needs_the_holder_or_a_supervisor_and_a_csrf_token(signed_in, services, claimed):
+    task, holder, colleague = claimed
     assert colleague.post(f"/tasks/{task.task_id}/unclaim").status_code == 409
     assert holder.post(f"/tasks/{task.task_id}/unclaim", csrf=False).status_code == 400
     supervisor = signed_in("supervisor")
