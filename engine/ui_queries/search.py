@@ -133,3 +133,14 @@ def open_duplicate(
         .order_by(tk.Ticket.opened_at.desc())
         .limit(1)
     ).first()
+
+
+def ticket_contacts(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
+    """Return every contact about a ticket (the first report and repeats, any channel), oldest first."""
+    tk = _ticketing()
+    if tk is None or not ticket_number:
+        return []
+    rows = session.scalars(select(tk.Contact).join(tk.Ticket, tk.Contact.ticket_id == tk.Ticket.id)
+                           .where(tk.Ticket.number == ticket_number).order_by(tk.Contact.received_at, tk.Contact.id))
+    return [{"channel": c.channel, "received_at": c.received_at,
+             "description": str((c.fault or {}).get("description") or "")} for c in rows]

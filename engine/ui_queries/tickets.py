@@ -275,6 +275,7 @@ class TicketDetail:
     notifications: list[dict[str, Any]]
     documents: list[dict[str, str]]
     clocks: list[dict[str, Any]] = field(default_factory=list)
+    contacts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def clock_due(self) -> datetime | None:
@@ -361,7 +362,14 @@ def ticket_detail(session: Session, specs: store.SpecCache, actor: Actor, key: s
         notifications_for(session, instance.business_key),
         documents,
         sla_clocks(session, instance.business_key),
+        _contacts(session, instance.business_key),
     )
+
+
+def _contacts(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
+    from .search import ticket_contacts  # search builds on this module
+
+    return ticket_contacts(session, ticket_number)
 
 
 def _handler_rows(module: str, reader: str, session: Session, ticket_number: str | None) -> list[dict[str, Any]]:

@@ -122,3 +122,18 @@ def test_quote_document_is_served_to_staff_only(signed_in, browser, database, re
     assert response.status_code == 200 and "<h1>Quote 1</h1>" in response.get_data(as_text=True)
     assert b.get(f"/tickets/{TICKET}/quote/{quote_id + 1}").status_code == 404
     assert browser.get(f"/tickets/{TICKET}/quote/{quote_id}").status_code == 302
+
+
+def test_repeat_contacts_are_listed_on_the_ticket(signed_in, registered, database):
+    from engine import clock
+    from handlers.ticketing import Contact, Ticket
+
+    with database.transaction() as s:
+        ticket = s.query(Ticket).filter_by(number=TICKET).one()
+        for channel, text in (("hotline", "flickers"), ("chat", "still <b>flickering</b>, any news?")):
+            s.add(Contact(ticket_id=ticket.id, channel=channel, fault={"description": text}, instance_id=1,
+                          received_at=clock.now()))
+    html = signed_in("qa").get(f"/tickets/{TICKET}").get_data(as_text=True)
+    assert "Contacts" in html and "still &lt;b&gt;flickering&lt;/b&gt;, any news?" in html
+    assert 'href="/audit/instances/' not in html  # QA may not read the audit trail, supervisors may
+    assert 'href="/audit/instances/' in signed_in("supervisor").get(f"/tickets/{TICKET}").get_data(as_text=True)
