@@ -99,7 +99,7 @@ class ProcessDefinition(Base):
     """A process or decision found in a deployment."""
 
     __tablename__ = "process_definition"
-    __table_args__ = (UniqueConstraint("deployment_id", "process_id"),)
+    __table_args__ = (UniqueConstraint("deployment_id", "kind", "process_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"),

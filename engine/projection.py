@@ -294,8 +294,11 @@ def summarize(workflow: BpmnWorkflow, ready: list[Task]) -> dict[str, Any]:
 
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """Return the instance's data as of now (``workflow.data`` is only filled at the end)."""
+    """Return the instance's data as of now: the data of the task that completed last, call
+    activities and subprocesses included (``workflow.data`` is only filled at the end)."""
     if workflow.is_completed() and workflow.data:
         return workflow.data
-    last = workflow.last_task
-    return dict(last.data) if last is not None else dict(workflow.task_tree.data)
+    done = [t for t in all_tasks(workflow) if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id is not None]
+    if not done:
+        return dict(workflow.task_tree.data)
+    return dict(max(done, key=lambda t: t.last_state_change).data)

@@ -8,6 +8,7 @@ instance row; the loser sees the task already completed, or a version conflict.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -177,10 +178,14 @@ class Runtime:
                 if not starts or wf.is_completed():
                     continue
                 (element, evdef), correlations, task = starts[0], wf.correlations, None
+            before = set(wf.subprocesses)
+            current = projection.current_data(wf) if task is None else None
             try:
                 wf.send_event(BpmnEvent(evdef, payload=payload, correlations=correlations))
             except WorkflowException as exc:
                 raise MessageNotCorrelated(f"instance {instance_id} refused message {name!r}: {exc}") from exc
+            if current is not None:
+                _seed_event_subprocesses(wf, before, current)
             trigger.audit("message.received", {"message": name, "key": str(key), "payload": payload}, task)
             if element is not None:
                 trigger.events[-1].element_id = element
@@ -268,6 +273,16 @@ class Runtime:
             raise TaskNotReady(f"task {projection_name(task)!r} is {state}, not ready "
                                f"(already completed?)", task=task_id)
         return task
+
+
+def _seed_event_subprocesses(workflow: Any, before: set[Any], data: dict[str, Any]) -> None:
+    """Give event subprocesses started by a message the process's current data, not its start data."""
+    start_data = workflow.task_tree.data
+    for sp_id in set(workflow.subprocesses) - before:
+        tasks = [workflow.get_task_from_id(sp_id), *workflow.subprocesses[sp_id].tasks.values()]
+        for task in tasks:
+            own = {k: v for k, v in task.data.items() if k not in start_data or start_data[k] != v}
+            task.data = {**copy.deepcopy(data), **own}
 
 
 def projection_name(task: Any) -> str:

@@ -65,6 +65,7 @@ class Trigger:
         workflow.script_engine = AftersalesScriptEngine(self.services)
         self._snapshots: dict[str, dict[str, Any]] = {}
         self._current: Task | None = None
+        self._ended_before = instance.status in ("completed", "cancelled")
 
     # --- audit ---------------------------------------------------------------------------
     def audit(self, kind: str, data: dict[str, Any] | None = None, task: Task | None = None,
@@ -154,7 +155,8 @@ class Trigger:
         if wf.is_completed():
             inst.status = "completed" if wf.success else "cancelled"
             inst.ended_at = inst.ended_at or self.now
-            if not any(e.kind in ("instance.completed", "instance.cancelled") for e in self.events):
+            ended_now = not any(e.kind in ("instance.completed", "instance.cancelled") for e in self.events)
+            if ended_now and not self._ended_before:
                 self.audit("instance.completed" if wf.success else "instance.cancelled", {}, actor="system")
         elif errored:
             inst.status = "incident"

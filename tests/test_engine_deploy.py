@@ -147,3 +147,16 @@ def test_running_instances_stay_on_their_deployment(database, runtime, make_user
         new = runtime.start(s, "simple", {}, "T-new", "ann")
         assert s.get(Instance, old.instance_id).deployment_id == first.deployment_id
         assert s.get(Instance, new.instance_id).deployment_id == second.deployment_id
+
+
+def test_a_decision_may_share_its_id_with_a_process(database):
+    files = _simple_files()
+    files["same_id.dmn"] = (FIXTURES / "order" / "shipping_method.dmn").read_bytes().replace(
+        b'id="shipping_method"', b'id="simple"')
+    result = _deploy_files(database, files)
+    assert result.processes == ["simple"]
+    with database.transaction(write=False) as s:
+        from engine.models import ProcessDefinition
+
+        kinds = sorted(s.scalars(select(ProcessDefinition.kind).where(ProcessDefinition.process_id == "simple")))
+    assert kinds == ["decision", "process"]

@@ -122,3 +122,7 @@ def test_boundary_timer_fires_when_due_and_not_before(database, runtime, simple,
         kinds = [e.kind for e in events_for(s, inst.id)]
     assert "timer.fired" in kinds
     assert _items(database) == []
+    with database.transaction() as s:  # firing again on an ended instance adds no second ending
+        runtime.fire_timers(s, started.instance_id)
+        kinds = [e.kind for e in events_for(s, started.instance_id)]
+    assert kinds.count("instance.completed") == 1

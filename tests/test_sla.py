@@ -121,6 +121,9 @@ def test_warning_then_breach_reach_the_process_and_escalate_to_a_supervisor(data
         messages = [e.data["message"] for e in events_for(s, instance_id) if e.kind == "message.received"]
     assert items == {"work": "agent", "escalate": "supervisor"}
     assert messages == ["sla_warning", "sla_breached"]
+    with database.transaction(write=False) as s:  # the event subprocess saw the data of now, not of the start
+        noted = [e.data["delta"] for e in events_for(s, instance_id) if e.element_id == "note_warning"]
+    assert noted == [{"set": {"warned": "running"}}]
     assert worker.run_once().jobs["sla.watch"] == 0  # raised once, never again
 
 

@@ -125,7 +125,7 @@ def upgrade() -> None:
     sa.Column('lanes', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], name=op.f('fk_process_definition_deployment_id_deployment'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_process_definition')),
-    sa.UniqueConstraint('deployment_id', 'process_id', name=op.f('uq_process_definition_deployment_id_process_id'))
+    sa.UniqueConstraint('deployment_id', 'kind', 'process_id', name=op.f('uq_process_definition_deployment_id_kind_process_id'))
     )
     with op.batch_alter_table('process_definition', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_definition_deployment_id'), ['deployment_id'], unique=False)
