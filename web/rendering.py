@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,15 @@ from engine import clock
 
 from .i18n import translate
 
-_sandbox = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _finalize(value: Any) -> Any:
+    """Show a zoned ISO timestamp in task data as a local time, however the instructions print it."""
+    return local_time(value) if isinstance(value, str) and _ISO_TIME.match(value) else value
+
+
+_sandbox = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, finalize=_finalize)
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 ALLOWED_TAGS = [
     "p",

@@ -143,4 +143,6 @@ def test_instructions_may_format_times_in_the_business_time_zone(app):
     with app.test_request_context():
         app.config["DISPLAY_TIMEZONE"] = "Asia/Shanghai"
         html = instructions_html("Respond by {{ due | local_time }}.", {"due": "2026-03-02T09:00:00+00:00"})
+        plain = instructions_html("Respond by {{ due }}.", {"due": "2026-03-02T09:00:00.4045+00:00"})
     assert str(html) == "<p>Respond by 2026-03-02 17:00.</p>\n"
+    assert str(plain) == "<p>Respond by 2026-03-02 17:00.</p>\n"
