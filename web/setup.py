@@ -17,12 +17,19 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
+def _translate(text: str) -> str:
+    from .i18n import translate
+
+    return translate(text)
+
+
 def init_app(app: Flask) -> None:
     """Register extensions, blueprints, error handlers and security headers."""
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."
+    login_manager.localize_callback = _translate
     app.extensions.setdefault("aftersales_limiter", RateLimiter())
 
     from . import auth, i18n, intake, rendering, selfservice, task_page, tasks, tickets

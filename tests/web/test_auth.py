@@ -108,3 +108,8 @@ def test_unknown_pages_are_not_found(browser):
 
 def test_healthz(browser: Browser):
     assert browser.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_the_sign_in_prompt_speaks_the_browsers_language(browser):
+    browser.get("/tasks", headers={"Accept-Language": "zh-CN"})
+    assert "请先登录。" in browser.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)

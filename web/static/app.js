@@ -34,6 +34,17 @@
   tick();
   setInterval(tick, 30000);
 
+  // A click anywhere on a tasklist row opens its task (links and buttons keep their own).
+  document.querySelectorAll("table.tasklist tbody tr").forEach(function (row) {
+    var link = row.querySelector("td.col-name a");
+    if (!link) return;
+    row.classList.add("clickable");
+    row.addEventListener("click", function (ev) {
+      if (ev.target.closest("a, button, input, select, form")) return;
+      window.location.href = link.href;
+    });
+  });
+
   // Filters submit on change.
   document.querySelectorAll("form[data-autosubmit] select").forEach(function (el) {
     el.addEventListener("change", function () { el.form.submit(); });
