@@ -205,8 +205,6 @@ def statements_per_trigger(url: str, token: str) -> float:
         triggers = len(drive_case("", token, 999_999))
     finally:
         call = real
-    listing_calls = triggers  # one GET /tasks per trigger besides the trigger itself
-    _ = listing_calls
     services.db.dispose()
     return (count["n"] - before) / triggers
 
