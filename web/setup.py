@@ -47,6 +47,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(owner_views.bp)
 
+    from . import dashboard
+
+    app.register_blueprint(dashboard.bp)
+
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         return jsonify(status="ok", pid=os.getpid())
