@@ -188,6 +188,7 @@ def previous_period(key: Any, period: str) -> Any:
 
 # --- settings ----------------------------------------------------------------------------------
 _settings_cache: dict[int, dict[str, Any]] = {}
+_shipped_cache: dict[str, Any] = {}
 
 
 def _merged(data: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +207,11 @@ def kpi_settings(session: Session) -> dict[str, Any]:
                           .where(DeploymentFile.path == SETTINGS_FILE)
                           .order_by(DeploymentFile.deployment_id.desc()).limit(1)).first()
     if row is None:
-        return _merged(json.loads(SHIPPED.read_text(encoding="utf-8")) if SHIPPED.is_file() else {})
+        stamp = SHIPPED.stat().st_mtime_ns if SHIPPED.is_file() else 0
+        if _shipped_cache.get("stamp") != stamp:
+            data = json.loads(SHIPPED.read_text(encoding="utf-8")) if stamp else {}
+            _shipped_cache.update(stamp=stamp, settings=_merged(data))
+        return _shipped_cache["settings"]
     deployment_id, content = row
     if deployment_id not in _settings_cache:
         _settings_cache[deployment_id] = _merged(json.loads(content))

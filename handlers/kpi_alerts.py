@@ -54,15 +54,23 @@ class KpiAlert(Base):
     notified: Mapped[int] = mapped_column(default=0)
 
 
+_rules: dict[Any, list[dict[str, Any]]] = {}
+
+
 def alert_rules(session: Session) -> list[dict[str, Any]]:
     """Return the alert rules: the newest deployed ``data/kpi_alerts.json``, else the shipped one."""
-    content = session.scalar(select(DeploymentFile.content).where(DeploymentFile.path == RULES_FILE)
-                             .order_by(DeploymentFile.deployment_id.desc()).limit(1))
-    if content is None:
-        if not SHIPPED_RULES.is_file():
-            return []
-        content = SHIPPED_RULES.read_bytes()
-    return list(json.loads(content).get("alerts", []))
+    deployment_id = session.scalar(select(DeploymentFile.deployment_id).where(DeploymentFile.path == RULES_FILE)
+                                   .order_by(DeploymentFile.deployment_id.desc()).limit(1))
+    key: Any = deployment_id if deployment_id is not None else (
+        "shipped", SHIPPED_RULES.stat().st_mtime_ns if SHIPPED_RULES.is_file() else 0)
+    if key not in _rules:
+        if deployment_id is not None:
+            content: bytes | None = session.scalar(select(DeploymentFile.content).where(
+                DeploymentFile.deployment_id == deployment_id, DeploymentFile.path == RULES_FILE))
+        else:
+            content = SHIPPED_RULES.read_bytes() if SHIPPED_RULES.is_file() else None
+        _rules[key] = list(json.loads(content).get("alerts", [])) if content else []
+    return _rules[key]
 
 
 @dataclass(frozen=True)
@@ -76,16 +84,22 @@ class Reading:
     firing: bool
 
 
-def read_rule(session: Session, ctx: Context, rule: dict[str, Any]) -> Reading:
-    """Evaluate one rule over its current period (and the one before, for ``falls_by``)."""
+def read_rule(session: Session, ctx: Context, rule: dict[str, Any],
+              seen: dict[KpiFilter, dict[str, Any]] | None = None) -> Reading:
+    """Evaluate one rule over its current period (and the one before, for ``falls_by``).
+
+    ``seen`` keeps the figures already read in this evaluation (rules share periods)."""
+    seen = {} if seen is None else seen
     period, kpi = rule["period"], rule["kpi"]
     today = local_date(ctx.now)
     key = period_key(today, period)
     dims = {d: rule[d] for d in ("channel", "product_line", "priority", "team") if rule.get(d)}
 
     def figure(k: Any, end: Any) -> tuple[float | None, int]:
-        row = aggregate(session, ctx, KpiFilter(period=period, start=period_start(k, period), end=end, **dims))
-        return row[kpi], int(row[BASIS.get(kpi, "tickets")] or 0)
+        flt = KpiFilter(period=period, start=period_start(k, period), end=end, **dims)
+        if flt not in seen:
+            seen[flt] = aggregate(session, ctx, flt)
+        return seen[flt][kpi], int(seen[flt][BASIS.get(kpi, "tickets")] or 0)
 
     value, basis = figure(key, today)
     enough = value is not None and basis >= int(rule.get("min_count", 1))
@@ -104,10 +118,13 @@ def read_rule(session: Session, ctx: Context, rule: dict[str, Any]) -> Reading:
 def _due_changes(session: Session, ctx: Context) -> list[tuple[dict[str, Any], Reading, list[KpiAlert]]]:
     """Return the rules whose alert state must change: (rule, reading, its open alerts)."""
     changes = []
+    seen: dict[KpiFilter, dict[str, Any]] = {}
+    open_by_rule: dict[str, list[KpiAlert]] = {}
+    for alert in session.scalars(select(KpiAlert).where(KpiAlert.cleared_at.is_(None))):
+        open_by_rule.setdefault(alert.rule, []).append(alert)
     for rule in alert_rules(session):
-        reading = read_rule(session, ctx, rule)
-        open_alerts = list(session.scalars(select(KpiAlert).where(KpiAlert.rule == rule["id"],
-                                                                  KpiAlert.cleared_at.is_(None))))
+        reading = read_rule(session, ctx, rule, seen)
+        open_alerts = open_by_rule.get(rule["id"], [])
         current = any(a.period_key == reading.period_key for a in open_alerts)
         stale = any(a.period_key != reading.period_key or not reading.firing for a in open_alerts)
         if stale or (reading.firing and not current):

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session
+
+from engine.db import UTCDateTime
 
 from .kpi import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
 from .values import local_date
@@ -86,10 +88,26 @@ class Context:
         """Return the CSAT/NPS scale thresholds."""
         return self.settings["scales"]
 
+    @property
+    def params(self) -> dict[str, datetime]:
+        """Return the values of the time-dependent conditions' bind parameters."""
+        over = target_seconds(self.settings, "resolution_hours")
+        return {"kpi_now": self.now, "kpi_late_before": self.now - timedelta(seconds=over)}
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Return what the conditions depend on besides the time (to reuse them)."""
+        return (target_seconds(self.settings, "resolution_hours"), tuple(sorted(self.scales.items())))
+
 
 # --- conditions ----------------------------------------------------------------------------
-def _missed(ctx: Context) -> ColumnElement[bool]:
-    overdue = and_(T.response_met.is_(None), T.first_response_at.is_(None), T.response_due_at < ctx.now)
+NOW = bindparam("kpi_now", type_=UTCDateTime())
+LATE_BEFORE = bindparam("kpi_late_before", type_=UTCDateTime())
+_built: dict[tuple[Any, ...], tuple[dict[str, ColumnElement[bool]], list[Any]]] = {}
+
+
+def _missed() -> ColumnElement[bool]:
+    overdue = and_(T.response_met.is_(None), T.first_response_at.is_(None), T.response_due_at < NOW)
     return or_(T.response_met.is_(False), overdue)
 
 
@@ -98,15 +116,28 @@ def _resolved_ok() -> ColumnElement[bool]:
 
 
 def drills(ctx: Context) -> dict[str, ColumnElement[bool]]:
-    """Return the drill-down conditions, by name: which tickets stand behind a figure."""
+    """Return the drill-down conditions, by name: which tickets stand behind a figure.
+
+    Conditions on the time read the bind parameters of :attr:`Context.params`."""
+    return _build(ctx)[0]
+
+
+def _build(ctx: Context) -> tuple[dict[str, ColumnElement[bool]], list[Any]]:
+    if ctx.key not in _built:
+        conditions = _drills(ctx)
+        _built[ctx.key] = conditions, _columns(conditions)
+    return _built[ctx.key]
+
+
+def _drills(ctx: Context) -> dict[str, ColumnElement[bool]]:
     s = ctx.scales
     over = target_seconds(ctx.settings, "resolution_hours")
     return {
         "all": true(), "open": T.status == "open", "closed": T.status == "closed",
         "responded": T.first_response_at.is_not(None), "response_met": T.response_met.is_(True),
-        "response_missed": _missed(ctx), "resolved": T.resolution_seconds.is_not(None),
+        "response_missed": _missed(), "resolved": T.resolution_seconds.is_not(None),
         "over_target": T.resolution_seconds > over, "open_over_target": and_(
-            T.status == "open", T.resolution_seconds.is_(None), T.opened_at < ctx.now - timedelta(seconds=over)),
+            T.status == "open", T.resolution_seconds.is_(None), T.opened_at < LATE_BEFORE),
         "resolution_met": T.resolution_met.is_(True), "resolution_missed": T.resolution_met.is_(False),
         "resolved_ok": _resolved_ok(), "fcr": and_(_resolved_ok(), T.fcr.is_(True)),
         "not_fcr": and_(_resolved_ok(), T.fcr.is_(False)), "surveyed": T.csat.is_not(None),
@@ -142,8 +173,7 @@ def _count(cond: ColumnElement[bool]) -> Any:
     return func.sum(case((cond, 1), else_=0))
 
 
-def _columns(ctx: Context) -> list[Any]:
-    d = drills(ctx)
+def _columns(d: dict[str, ColumnElement[bool]]) -> list[Any]:
     counted = ("open", "closed", "responded", "response_met", "response_missed", "resolved", "over_target",
                "open_over_target", "resolution_met", "resolution_missed", "resolved_ok", "fcr", "surveyed",
                "satisfied", "nps_answered", "promoters", "detractors", "repeat", "parts", "backordered",
@@ -184,12 +214,12 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rows(session: Session, ctx: Context, query: Any) -> list[dict[str, Any]]:
-    return [derive(dict(r._mapping)) for r in session.execute(query)]
+    return [derive(dict(r._mapping)) for r in session.execute(query, ctx.params)]
 
 
 def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     """Return the KPIs over the filter's tickets (counts, shares, averages)."""
-    return _rows(session, ctx, select(*_columns(ctx)).where(*ticket_conditions(flt)))[0]
+    return _rows(session, ctx, select(*_build(ctx)[1]).where(*ticket_conditions(flt)))[0]
 
 
 def measures(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
@@ -221,14 +251,14 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dic
     """Return the KPIs per value of ``by`` (a period, a dimension or ``team``), in key order."""
     if by == "team":
         teams = select(KpiTask.ticket_id, KpiTask.role).where(KpiTask.ticket_id.is_not(None)).distinct().subquery()
-        query = (select(teams.c.role.label("key"), *_columns(ctx)).join(teams, teams.c.ticket_id == T.ticket_id)
+        query = (select(teams.c.role.label("key"), *_build(ctx)[1]).join(teams, teams.c.ticket_id == T.ticket_id)
                  .where(*ticket_conditions(replace(flt, team=None))))
         if flt.team:
             query = query.where(teams.c.role == flt.team)
         query = query.group_by(teams.c.role).order_by(teams.c.role)
     else:
         column = _group_column(by)
-        query = select(column.label("key"), *_columns(ctx)).where(*ticket_conditions(flt)).group_by(column)
+        query = select(column.label("key"), *_build(ctx)[1]).where(*ticket_conditions(flt)).group_by(column)
         query = query.order_by(column)
     rows = _rows(session, ctx, query)
     for row in rows:
@@ -246,7 +276,7 @@ def backlog(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, An
     over = drills(ctx)["open_over_target"]
     rows = session.execute(select(T.priority, T.stage, func.count().label("open"), _count(over).label("over"))
                            .where(T.status == "open", *ticket_conditions(flt, dated=False))
-                           .group_by(T.priority, T.stage).order_by(T.priority, T.stage))
+                           .group_by(T.priority, T.stage).order_by(T.priority, T.stage), ctx.params)
     return [{"priority": p, "stage": s, "open": n, "open_over_target": o or 0} for p, s, n, o in rows]
 
 
@@ -344,9 +374,9 @@ def tickets_behind(session: Session, ctx: Context, flt: KpiFilter, drill: Drill,
                    per_page: int = 100) -> tuple[list[dict[str, Any]], int]:
     """Return one page of the tickets behind a figure (newest first) and how many there are."""
     conds = drill_conditions(ctx, flt, drill)
-    total = session.scalar(select(func.count()).select_from(T).where(*conds)) or 0
+    total = session.scalar(select(func.count()).select_from(T).where(*conds), ctx.params) or 0
     rows = session.scalars(select(T).where(*conds).order_by(T.opened_at.desc(), T.ticket_id.desc())
-                           .limit(per_page).offset((max(1, page) - 1) * per_page))
+                           .limit(per_page).offset((max(1, page) - 1) * per_page), ctx.params)
     return [ticket_row(r) for r in rows], total
 
 

@@ -91,7 +91,7 @@ def start_root_cause_analyses(db: Database, runtime: Any, now: datetime, limit: 
         except NotFound:
             return started  # root_cause_analysis is not deployed: look again next time
         started += 1
-    if len(numbers) < limit and (since is None or now - since >= timedelta(minutes=1)):
+    if len(numbers) < limit and (since is None or now - since >= timedelta(minutes=30)):
         with db.transaction() as session:
             state = lock_state(session, "rca")
             if state is not None:

@@ -1,0 +1,164 @@
+"""The KPI dashboard for supervisors and process owners: tiles, charts, tables, drill-downs, CSV.
+
+Thin views over :mod:`handlers.kpi_dashboard` and :mod:`handlers.kpi_queries`. The page is
+rendered with every number linked to the tickets behind it; the charts are drawn by
+``static/js/dashboard.js`` (Chart.js, served locally) from ``/dashboard/data.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from engine import clock
+from engine.errors import InvalidInput
+from handlers.kpi_dashboard import COLUMNS, COST_COLUMNS, TABLES, chart_data, dashboard, table_rows
+from handlers.kpi_queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
+
+from . import get_services
+from .access import roles_required
+from .i18n import current_language
+from .i18n import translate as _
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+READERS = frozenset({"supervisor", "process_owner", "admin"})
+PER_PAGE = 100
+
+
+def _date(name: str) -> date | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(_("{name} must be a date like 2026-03-31", name=name), field=name) from None
+
+
+def _filter() -> KpiFilter:
+    period = request.args.get("period", "week")
+    if period not in PERIODS:
+        raise InvalidInput(_("period must be day, week, month or quarter"), field="period")
+    dims = {d: (request.args.get(d, "").strip()[:64] or None) for d in ("channel", "product_line", "priority", "team")}
+    return KpiFilter(period=period, start=_date("start"), end=_date("end"), **dims)
+
+
+def labels() -> dict[str, str]:
+    """Return the translated names of the figures, units and dimensions the page and charts show."""
+    return {
+        "tickets": _("Tickets"), "response_median_hours": _("First response (median)"),
+        "response_sla_share": _("Response SLA met"), "resolution_median_hours": _("Resolution time (median)"),
+        "over_target_share": _("Resolved over target"), "resolution_sla_share": _("Resolution SLA met"),
+        "fcr_share": _("First-contact resolution"), "csat_satisfied_share": _("CSAT satisfied"), "nps": _("NPS"),
+        "repeat_contact_share": _("Repeat contacts"), "backorder_share": _("Parts back-ordered"),
+        "qa_score": _("QA score"), "open": _("Still open"), "cost_per_ticket": _("Cost per ticket"),
+        "response_avg_hours": _("First response (avg)"), "resolution_avg_hours": _("Resolution (avg)"),
+        "labour_cost": _("Labour"), "parts_cost": _("Parts"), "handling_cost": _("Handling"),
+        "cost_total": _("Total cost"), "channel": _("Channel"), "product_line": _("Product line"),
+        "priority": _("Priority"), "team": _("Team"), "day": _("Day"), "week": _("Week"), "month": _("Month"),
+        "quarter": _("Quarter"), "waiting": _("Waiting (h)"), "working": _("Working (min)"),
+        "resolution_hours": _("Resolution time (hours)"), "first_response_hours": _("First response (hours)"),
+        "csat": _("CSAT answers (1–5)"), "nps_answers": _("NPS answers (0–10)"), "target": _("Target"),
+        "trend": _("Trend"), "handle_times": _("Handle time per task type"), "backlog": _("Backlog"),
+        "cost": _("Cost per channel"),
+    }
+
+
+@bp.app_template_filter("kpi")
+def kpi_format(value: Any, unit: str = "count", currency: str = "") -> str:
+    """Format a figure for its unit (— when there is none)."""
+    if value is None:
+        return "—"
+    number = float(value)
+    formats = {"share": f"{number * 100:.1f} %", "hours": f"{number:.1f} h", "minutes": f"{number:.1f} min",
+               "points": f"{number:+.0f}", "score": f"{number:.2f}",
+               "money": f"{number:,.0f} {currency}".strip(), "count": f"{number:,.0f}"}
+    return formats.get(unit, f"{number:g}")
+
+
+@bp.app_template_global("kpi_link")
+def kpi_link(endpoint: str, args: dict[str, str], **changes: Any) -> str:
+    """Return a dashboard URL keeping the page's filter, with ``changes`` on top (None drops a key)."""
+    merged = {**args, **changes}
+    return url_for(endpoint, **{k: v for k, v in merged.items() if v is not None})
+
+
+@bp.get("/")
+@roles_required(READERS)
+def index():  # type: ignore[no-untyped-def]
+    """Show the KPIs of the filter: tiles, charts, tables, alerts."""
+    flt = _filter()
+    with get_services().db.transaction(write=False) as session:
+        board = dashboard(session, flt, clock.now(), current_language())
+    return render_template("dashboard/index.html", d=board, f=board.filter, args=board.filter.args(),
+                           labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS)
+
+
+@bp.get("/data.json")
+@roles_required(READERS)
+def data():  # type: ignore[no-untyped-def]
+    """Return the chart series of the filter, with translated labels and drill-down links."""
+    flt = _filter()
+    with get_services().db.transaction(write=False) as session:
+        series = chart_data(session, flt, clock.now())
+    args = flt.bounded(clock.now()).args()
+    series["labels"] = labels()
+    series["links"] = {
+        "trend": url_for("dashboard.tickets", by=flt.period, **args),
+        **{by: url_for("dashboard.tickets", by=by, **args) for by in series["breakdowns"]},
+        "handle_times": url_for("dashboard.tickets", **args),
+    }
+    return jsonify(series)
+
+
+@bp.get("/tickets")
+@roles_required(READERS)
+def tickets():  # type: ignore[no-untyped-def]
+    """List the tickets behind a figure (a drill-down, optionally one group or one task type)."""
+    flt = _filter()
+    kpi = request.args.get("kpi", "all")
+    by, group = request.args.get("by") or None, request.args.get("group")
+    element = request.args.get("element") or None
+    now_only = request.args.get("scope") == "now"  # the backlog: open now, whenever opened
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    now = clock.now()
+    with get_services().db.transaction(write=False) as session:
+        ctx = Context.of(session, now)
+        if kpi not in drills(ctx):
+            raise InvalidInput(_("unknown figure {kpi}", kpi=kpi), field="kpi")
+        bounded = flt.bounded(now)
+        drill = Drill(kpi, by, group, element, dated=not now_only)
+        try:
+            rows, total = tickets_behind(session, ctx, bounded, drill, page, PER_PAGE)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="by") from exc
+    return render_template("dashboard/tickets.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
+                           kpi=kpi, by=by, group=group, element=element, f=bounded, now_only=now_only,
+                           args={**bounded.args(), **({"scope": "now"} if now_only else {})}, labels=labels())
+
+
+@bp.get("/export/<table>.csv")
+@roles_required(READERS)
+def export(table: str):  # type: ignore[no-untyped-def]
+    """Download one table of the dashboard as CSV."""
+    if table not in TABLES:
+        raise InvalidInput(_("unknown table {table}", table=table), field="table")
+    flt = _filter()
+    with get_services().db.transaction(write=False) as session:
+        header, rows = table_rows(session, flt, table, clock.now())
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([[_csv(v) for v in row] for row in rows])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="kpi-{table}.csv"'})
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    return "" if value is None else value
