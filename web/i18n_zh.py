@@ -159,6 +159,9 @@ ZH: dict[str, str] = {
     "met": "已达成",
     "Incidents": "异常",
     "Timeline": "时间线",
+    "Links for the customer": "客户链接",
+    "Send one by SMS or chat if the customer lost the message; each link answers one question.":
+        "客户找不到消息时，可通过短信或微信发送；每个链接只用于回答一个问题。",
     "Audit trail and diagram": "审计记录与流程图",
     "Contacts": "联系记录",
     "What the customer said": "客户描述",

@@ -6,8 +6,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from engine import ui_queries
 
-from . import get_services
-from .access import STAFF, current_actor, roles_required
+from . import get_services, tokens
+from .access import INTAKE, STAFF, current_actor, roles_required
 
 bp = Blueprint("tickets", __name__)
 
@@ -19,7 +19,11 @@ def show(key: str):  # type: ignore[no-untyped-def]
     services = get_services()
     with services.db.transaction(write=False) as s:
         detail = ui_queries.ticket_detail(s, services.runtime.specs, current_actor(), key)
-    return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance)
+    links = {}
+    if detail.instance.business_key and current_actor().roles & INTAKE:
+        links = {m: tokens.action_url(detail.instance.business_key, m, external=True)
+                 for m in detail.waiting_for if m in ui_queries.CUSTOMER_MESSAGES}
+    return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance, links=links)
 
 
 @bp.get("/tickets")

@@ -53,7 +53,7 @@ def coded_texts() -> set[str]:
 
 def test_every_literal_text_has_a_chinese_translation():
     missing = sorted((literal_texts() | {text for _pattern, text in PLAIN_MESSAGES}) - ZH.keys())
-    assert not missing, missing
+    assert not missing, f"add the Chinese of these texts to web/i18n_zh.py: {missing}"
 
 
 def test_every_form_label_and_option_has_a_chinese_translation():

@@ -236,3 +236,10 @@ def test_survey_answers_through_handler_links_need_a_csrf_token(browser, service
     assert browser.post(f"/s/{token}", {"csat": "4", "nps": "8"}, csrf=False).status_code == 400
     browser.get(f"/s/{token}")
     assert browser.post(f"/s/{token}", {"csat": "4"}).status_code == 422
+
+
+def test_agents_find_the_customers_answer_link_on_the_ticket_page(signed_in, browser, quoted):
+    html = signed_in("agent").get(f"/tickets/{TICKET}").get_data(as_text=True)
+    link = re.search(r'value="http://localhost(/service/respond/[^"]+)"', html).group(1)
+    assert "Accept or decline the quote" in browser.get(link).get_data(as_text=True)
+    assert "/service/respond/" not in signed_in("qa").get(f"/tickets/{TICKET}").get_data(as_text=True)
