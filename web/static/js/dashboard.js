@@ -62,13 +62,15 @@
         });
       });
 
-    var csat = data.distributions.csat, nps = data.distributions.nps;
-    chart("chart-scores", {
-      type: "bar",
-      data: { labels: nps.map(function (b) { return b.label; }), datasets: [
-        { label: L.csat, data: csat.map(function (b) { return b.count; }), backgroundColor: COLORS[2] },
-        { label: L.nps_answers, data: nps.map(function (b) { return b.count; }), backgroundColor: COLORS[4] }
-      ] }
+    [["chart-csat", "csat", COLORS[2]], ["chart-nps", "nps", COLORS[4]]].forEach(function (spec) {
+      var answers = data.distributions[spec[1]];
+      chart(spec[0], {
+        type: "bar",
+        data: { labels: answers.map(function (b) { return b.label; }),
+          datasets: [{ label: L[spec[1] === "csat" ? "csat" : "nps_answers"],
+            data: answers.map(function (b) { return b.count; }), backgroundColor: spec[2] }] },
+        options: { plugins: { legend: { display: false } } }
+      });
     });
 
     var channels = data.breakdowns.channel;
