@@ -376,7 +376,7 @@ def list_handlers(as_json: bool) -> None:
         f"\n    {r['doc']}" for r in rs))
 
 
-from . import cli_serve  # noqa: E402,F401  (registers serve and demo)
+from . import cli_serve, simulate  # noqa: E402,F401  (register serve, demo and simulate)
 from .api.cli import apikeys  # noqa: E402
 
 main.add_command(apikeys)
