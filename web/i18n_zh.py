@@ -413,4 +413,6 @@ ZH: dict[str, str] = {
     "no_response": "客户未答复",
     "rejected": "已驳回",
     "unknown": "未知",
+    # KPI dashboard (web/dashboard.py)
+    "Customer answers": "客户回答",
 }
