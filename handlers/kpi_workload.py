@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -206,9 +207,13 @@ def _sample_text(schema: dict[str, Any], now: datetime) -> str:
         return now.isoformat()
     if fmt == "email":
         return "staff@example.com"
-    text = "Handled as agreed with the customer"
     low, high = int(schema.get("minLength", 0)), int(schema.get("maxLength", 200))
-    return (text + "." * max(0, low - len(text)))[:high]
+    candidates = ["Handled as agreed with the customer", "+86 138 0000 0000", "handled", "SIM-1", "sim_1"]
+    for text in candidates:
+        text = (text + "." * max(0, low - len(text)))[:high]
+        if "pattern" not in schema or re.search(schema["pattern"], text):
+            return text
+    return candidates[0][:high]
 
 
 class Answers:
