@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine.errors import FieldError
 
-from .formgen import enum_values, resolve, schema_type
+from .formgen import is_multi_choice, resolve, schema_type
 
 _INT = re.compile(r"^[+-]?\d+$")
 _TRUE = {"on", "true", "1", "yes"}
@@ -77,7 +77,7 @@ class _Reader:
         self, name: str, schema: dict[str, Any], ui: dict[str, Any], existing: Any
     ) -> list[Any] | None:
         items = resolve(schema.get("items") or {}, self.root)
-        if enum_values(items) and schema.get("uniqueItems"):
+        if is_multi_choice(schema, items, ui):
             kind = schema_type(items)
             chosen = [convert(v, kind, items, self.tz) for v in self.form.getlist(name) if v != ""]
             return chosen

@@ -135,6 +135,11 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def is_multi_choice(schema: dict[str, Any], items: dict[str, Any], ui: dict[str, Any]) -> bool:
+    """Tell whether an array is a set of choices (checkboxes) rather than rows."""
+    return bool(enum_values(items)) and (bool(schema.get("uniqueItems")) or ui.get("ui:widget") == "checkboxes")
+
+
 def humanize(key: str) -> str:
     """Return a label for a property without a title (``serial_number`` → ``Serial number``)."""
     words = key.replace("_", " ").replace("-", " ").strip()
@@ -220,7 +225,7 @@ class _Builder:
     def array_field(self, spot: _Spot, schema: dict[str, Any]) -> Field:
         items = resolve(schema.get("items") or {}, self.root)
         options = spot.ui.get("ui:options") or {}
-        if enum_values(items) and schema.get("uniqueItems"):
+        if is_multi_choice(schema, items, spot.ui):
             node = self._base(spot, schema, "multi", "checkboxes")
             node.options = enum_options(items)
             node.value = [_text(v) for v in spot.value] if isinstance(spot.value, list) else []

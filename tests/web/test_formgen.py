@@ -146,3 +146,12 @@ def test_instructions_may_format_times_in_the_business_time_zone(app):
         plain = instructions_html("Respond by {{ due }}.", {"due": "2026-03-02T09:00:00.4045+00:00"})
     assert str(html) == "<p>Respond by 2026-03-02 17:00.</p>\n"
     assert str(plain) == "<p>Respond by 2026-03-02 17:00.</p>\n"
+
+
+def test_checkboxes_widget_makes_a_choice_array_without_unique_items():
+    tags = {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}
+    schema = {"type": "object", "properties": {"tags": tags}}
+    ui = {"tags": {"ui:widget": "checkboxes"}}
+    [field] = build(schema, ui, {"tags": ["b"]})
+    assert (field.widget, field.value) == ("checkboxes", ["b"])
+    assert parse(schema, ui, MultiDict([("tags", "a"), ("tags", "b")])) == {"tags": ["a", "b"]}
