@@ -59,7 +59,7 @@ def login():  # type: ignore[no-untyped-def]
         return render_template("login.html", username=username), 401
     _fresh_session()
     session.permanent = True
-    session["seen"] = clock.now().isoformat()
+    session["seen"] = session["since"] = clock.now().isoformat()
     login_user(signed)
     target = request.args.get("next", "")
     return redirect(
@@ -85,15 +85,18 @@ def _fresh_session() -> None:
 
 
 def expire_idle_session():  # type: ignore[no-untyped-def]
-    """Sign out a user idle for longer than ``SESSION_IDLE_MINUTES``."""
+    """Sign out a user idle for longer than ``SESSION_IDLE_MINUTES``, or signed in for longer
+    than ``PERMANENT_SESSION_LIFETIME`` (the cookie's own expiry moves on with every request)."""
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
         return None
     from flask import current_app
 
     now = clock.now()
-    seen = session.get("seen")
+    seen, since = session.get("seen"), session.get("since")
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    if seen is None or now - datetime.fromisoformat(seen) > idle:
+    longest = current_app.permanent_session_lifetime
+    if (seen is None or since is None or now - datetime.fromisoformat(seen) > idle
+            or now - datetime.fromisoformat(since) > longest):
         logout_user()
         _fresh_session()
         flash(_("Your session expired. Please sign in again."), "error")

@@ -113,3 +113,15 @@ def test_healthz(browser: Browser):
 def test_the_sign_in_prompt_speaks_the_browsers_language(browser):
     browser.get("/tasks", headers={"Accept-Language": "zh-CN"})
     assert "请先登录。" in browser.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+
+
+def test_a_session_ends_after_the_longest_lifetime_even_when_active(app, signed_in, clock):
+    # Given an agent who keeps working, never idle for long
+    b = signed_in("agent")
+    step = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] - 1)
+    for _ in range(int(app.permanent_session_lifetime / step)):
+        clock.advance(step)
+        assert b.get("/tasks").status_code == 200
+    # When the longest lifetime has passed since signing in, then they sign in again
+    clock.advance(step)
+    assert b.get("/tasks").headers["Location"].startswith("/login")
