@@ -98,6 +98,15 @@ def local_time(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
 _sandbox.filters["local_time"] = local_time
 
 
+_CODE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
+
+
+def option_label(text: str) -> str:
+    """Translate an option's label; a bare code with no translation reads as words (``not_repairable``)."""
+    label = translate(text)
+    return text.replace("_", " ") if label == text and _CODE.fullmatch(text) else label
+
+
 def display_tz() -> tzinfo:
     """Return the time zone pages show times in (``DISPLAY_TIMEZONE``, default UTC)."""
     return ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "UTC"))
@@ -161,9 +170,8 @@ def iso(value: datetime | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the template filters and globals."""
-    app.jinja_env.filters.update(
-        when=when, age=age, sla_state=sla_state, sla_left=sla_left, iso=iso
-    )
+    app.jinja_env.filters.update(when=when, age=age, sla_state=sla_state, sla_left=sla_left, iso=iso,
+                                 option=option_label)
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["step_labels"] = STEP_LABELS
 

@@ -155,3 +155,13 @@ def test_checkboxes_widget_makes_a_choice_array_without_unique_items():
     [field] = build(schema, ui, {"tags": ["b"]})
     assert (field.widget, field.value) == ("checkboxes", ["b"])
     assert parse(schema, ui, MultiDict([("tags", "a"), ("tags", "b")])) == {"tags": ["a", "b"]}
+
+
+def test_option_codes_without_a_title_read_as_words(app):
+    from web.rendering import option_label
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert [option_label(t) for t in ("not_repairable", "walk_in", "CNY", "Hotline")] == [
+            "not repairable", "walk-in", "CNY", "Hotline"]
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        assert option_label("walk_in") == "到店"
