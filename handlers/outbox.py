@@ -20,6 +20,7 @@ detectable by the receiver, and the recording transport drops them (unique outbo
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from engine.db import Base, Database, is_sqlite
 
 from .transports import DeliveryRefused, OutboundMessage, Transport, default_transports
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=int(os.environ.get("AFTERSALES_OUTBOX_LEASE_SECONDS", "300")))
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 MAX_ATTEMPTS = 8
