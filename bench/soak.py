@@ -59,7 +59,7 @@ def drive_tolerant(base: str, token: str, n: int, deadline: float) -> int:
                     messages.pop(0)
             else:
                 return 1
-        except (OSError, urllib.error.URLError, ValueError):
+        except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError):  # a dying server answers oddly
             time.sleep(0.2)
     return 0
 
@@ -138,7 +138,7 @@ def main() -> None:
         time.sleep(3)
         clients = [subprocess.Popen([sys.executable, "-m", "bench.soak", "--client", base, token,
                                      str(10_000 * (i + 1)), str(args.seconds)], cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=log, text=True) for i in range(3)]
+                                    stderr=subprocess.PIPE, text=True) for i in range(3)]
         stop = threading.Event()
 
         def chaos() -> None:
@@ -158,8 +158,11 @@ def main() -> None:
 
         chaos_thread = threading.Thread(target=chaos)
         chaos_thread.start()
-        results = [json.loads(c.communicate(timeout=args.seconds + 600)[0].strip().splitlines()[-1])
-                   for c in clients]
+        outputs = [c.communicate(timeout=args.seconds + 600) for c in clients]
+        broken = [err[-1500:] for (out, err) in outputs if not out.strip()]
+        if broken:
+            print("a client failed:\n" + broken[0])
+        results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs if out.strip()]
         stop.set()
         chaos_thread.join()
         drain(url, deadline=time.monotonic() + 90)  # leases of killed workers expire, the rest goes out
