@@ -16,19 +16,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from engine.db import UTCDateTime
+from engine.db import UTCDateTime, is_sqlite
 
 from .kpi import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
+from .kpi_rollup import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, KpiDaily, KpiDailyTeam, KpiTaskDaily
 from .values import local_date
 
 T = KpiTicket
 DIMENSIONS = ("channel", "product_line", "priority", "team")
 WINDOWS = {"day": 30, "week": 7 * 12, "month": 365, "quarter": 365 * 2}
-RESOLUTION_BUCKETS = (4, 8, 24, 48, 72, 168)
-RESPONSE_BUCKETS = (1, 4, 8, 24, 48)
 #: the count each KPI rests on (for the "n =" of a tile and an alert's minimum)
 BASIS = {"response_sla_share": "response_judged", "response_avg_hours": "responded",
          "response_median_hours": "responded", "resolution_avg_hours": "resolved",
@@ -103,7 +102,7 @@ class Context:
 # --- conditions ----------------------------------------------------------------------------
 NOW = bindparam("kpi_now", type_=UTCDateTime())
 LATE_BEFORE = bindparam("kpi_late_before", type_=UTCDateTime())
-_built: dict[tuple[Any, ...], tuple[dict[str, ColumnElement[bool]], list[Any]]] = {}
+_built: dict[tuple[Any, ...], dict[str, ColumnElement[bool]]] = {}
 
 
 def _missed() -> ColumnElement[bool]:
@@ -119,13 +118,8 @@ def drills(ctx: Context) -> dict[str, ColumnElement[bool]]:
     """Return the drill-down conditions, by name: which tickets stand behind a figure.
 
     Conditions on the time read the bind parameters of :attr:`Context.params`."""
-    return _build(ctx)[0]
-
-
-def _build(ctx: Context) -> tuple[dict[str, ColumnElement[bool]], list[Any]]:
     if ctx.key not in _built:
-        conditions = _drills(ctx)
-        _built[ctx.key] = conditions, _columns(conditions)
+        _built[ctx.key] = _drills(ctx)
     return _built[ctx.key]
 
 
@@ -173,17 +167,47 @@ def _count(cond: ColumnElement[bool]) -> Any:
     return func.sum(case((cond, 1), else_=0))
 
 
-def _columns(d: dict[str, ColumnElement[bool]]) -> list[Any]:
-    counted = ("open", "closed", "responded", "response_met", "response_missed", "resolved", "over_target",
-               "open_over_target", "resolution_met", "resolution_missed", "resolved_ok", "fcr", "surveyed",
-               "satisfied", "nps_answered", "promoters", "detractors", "repeat", "parts", "backordered",
-               "qa_reviewed", "breached", "reopened")
-    return [func.count().label("tickets"), *(_count(d[name]).label(name) for name in counted),
-            func.sum(T.first_response_seconds).label("response_seconds"),
-            func.sum(T.resolution_seconds).label("resolution_seconds"),
-            func.sum(T.contacts - 1).label("repeat_contacts"), func.sum(T.qa_score).label("qa_total"),
-            func.sum(T.labour_cost).label("labour_cost"), func.sum(T.parts_cost).label("parts_cost"),
-            func.sum(T.handling_cost).label("handling_cost")]
+# --- figures: roll-ups summed, plus what depends on the moment, counted live among open tickets ------
+def _rollup(flt: KpiFilter) -> Any:
+    return KpiDailyTeam if flt.team else KpiDaily
+
+
+def rollup_conditions(flt: KpiFilter, table: Any = None) -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions of a filter on a roll-up table (the filter's own by default)."""
+    table = table if table is not None else _rollup(flt)
+    conds: list[ColumnElement[bool]] = []
+    if flt.start:
+        conds.append(table.day >= flt.start)
+    if flt.end:
+        conds.append(table.day <= flt.end)
+    for dim in ("channel", "product_line", "priority"):
+        if getattr(flt, dim):
+            conds.append(getattr(table, dim) == getattr(flt, dim))
+    if flt.team and hasattr(table, "team"):
+        conds.append(table.team == flt.team)
+    return conds
+
+
+def _summed(table: Any) -> list[Any]:
+    return [func.coalesce(func.sum(getattr(table, name)), 0).label(name) for name in COUNTERS]
+
+
+def _live(ctx: Context) -> list[Any]:
+    d = drills(ctx)
+    overdue = and_(T.response_met.is_(None), T.first_response_at.is_(None), T.response_due_at < NOW)
+    return [_count(overdue).label("response_overdue"), _count(d["open_over_target"]).label("open_over_target")]
+
+
+def _scores(row: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    s = ctx.scales
+    csat = {n: row.get(f"csat_{n}") or 0 for n in range(1, 6)}
+    nps = {n: row.get(f"nps_{n}") or 0 for n in range(0, 11)}
+    return {"surveyed": sum(csat.values()),
+            "satisfied": sum(v for n, v in csat.items() if n >= s["satisfied_csat_min"]),
+            "nps_answered": sum(nps.values()),
+            "promoters": sum(v for n, v in nps.items() if n >= s["promoter_nps_min"]),
+            "detractors": sum(v for n, v in nps.items() if n <= s["detractor_nps_max"]),
+            "response_missed": (row.get("response_failed") or 0) + (row.get("response_overdue") or 0)}
 
 
 def _share(part: float | None, whole: float | None) -> float | None:
@@ -213,13 +237,13 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rows(session: Session, ctx: Context, query: Any) -> list[dict[str, Any]]:
-    return [derive(dict(r._mapping)) for r in session.execute(query, ctx.params)]
-
-
 def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     """Return the KPIs over the filter's tickets (counts, shares, averages)."""
-    return _rows(session, ctx, select(*_build(ctx)[1]).where(*ticket_conditions(flt)))[0]
+    table = _rollup(flt)
+    row = dict(session.execute(select(*_summed(table)).where(*rollup_conditions(flt, table))).one()._mapping)
+    live = session.execute(select(*_live(ctx)).where(T.status == "open", *ticket_conditions(flt)), ctx.params).one()
+    row.update(live._mapping)
+    return derive({**row, **_scores(row, ctx)})
 
 
 def measures(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
@@ -231,7 +255,11 @@ def measures(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
 
 
 def _median(session: Session, column: Any, flt: KpiFilter) -> float | None:
+    """Return the (lower) median of a duration in hours: one ordered pass on PostgreSQL, two on SQLite."""
     conds = [*ticket_conditions(flt), column.is_not(None)]
+    if not is_sqlite(session):
+        value = session.scalar(select(func.percentile_disc(0.5).within_group(column)).where(*conds))
+        return None if value is None else float(value) / 3600
     n = session.scalar(select(func.count()).select_from(T).where(*conds)) or 0
     if not n:
         return None
@@ -240,30 +268,41 @@ def _median(session: Session, column: Any, flt: KpiFilter) -> float | None:
 
 
 def _group_column(by: str) -> Any:
-    if by in PERIODS:
-        return getattr(T, by)
-    if by in ("channel", "product_line", "priority", "stage", "tier", "fault_category"):
+    if by in PERIODS or by in ("channel", "product_line", "priority", "stage", "tier", "fault_category"):
         return getattr(T, by)
     raise ValueError(f"cannot group tickets by {by!r}")
 
 
 def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dict[str, Any]]:
     """Return the KPIs per value of ``by`` (a period, a dimension or ``team``), in key order."""
+    if by not in (*PERIODS, "channel", "product_line", "priority", "team"):
+        raise ValueError(f"cannot group figures by {by!r}")
+    table = KpiDailyTeam if by == "team" or flt.team else KpiDaily
+    key = getattr(table, by)
+    rows = {r.key: dict(r._mapping) for r in session.execute(
+        select(key.label("key"), *_summed(table)).where(*rollup_conditions(flt, table)).group_by(key))}
     if by == "team":
-        teams = select(KpiTask.ticket_id, KpiTask.role).where(KpiTask.ticket_id.is_not(None)).distinct().subquery()
-        query = (select(teams.c.role.label("key"), *_build(ctx)[1]).join(teams, teams.c.ticket_id == T.ticket_id)
-                 .where(*ticket_conditions(replace(flt, team=None))))
-        if flt.team:
-            query = query.where(teams.c.role == flt.team)
-        query = query.group_by(teams.c.role).order_by(teams.c.role)
+        open_ids = select(T.ticket_id).where(T.status == "open")  # live figures concern open tickets only
+        worked = (select(KpiTask.ticket_id, KpiTask.role).where(KpiTask.ticket_id.in_(open_ids))
+                  .distinct().subquery())
+        live_key: Any = worked.c.role
+        live = (select(live_key.label("key"), *_live(ctx)).join(worked, worked.c.ticket_id == T.ticket_id)
+                .where(T.status == "open", *ticket_conditions(flt)))
     else:
-        column = _group_column(by)
-        query = select(column.label("key"), *_build(ctx)[1]).where(*ticket_conditions(flt)).group_by(column)
-        query = query.order_by(column)
-    rows = _rows(session, ctx, query)
-    for row in rows:
-        row["key"] = row["key"].isoformat() if isinstance(row["key"], date) else row["key"]
-    return rows
+        live_key = getattr(T, by)
+        live = select(live_key.label("key"), *_live(ctx)).where(T.status == "open", *ticket_conditions(flt))
+    for r in session.execute(live.group_by(live_key), ctx.params):
+        if r.key in rows:
+            rows[r.key].update(response_overdue=r.response_overdue, open_over_target=r.open_over_target)
+    out = []
+    for k in sorted(rows, key=lambda v: (v is None, v)):
+        row = rows[k]
+        row.setdefault("response_overdue", 0)
+        row.setdefault("open_over_target", 0)
+        row = derive({**row, **_scores(row, ctx)})
+        row["key"] = k.isoformat() if isinstance(k, date) else k
+        out.append(row)
+    return out
 
 
 def trend(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, Any]]:
@@ -282,51 +321,33 @@ def backlog(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, An
 
 def handle_times(session: Session, flt: KpiFilter) -> list[dict[str, Any]]:
     """Return per task type: runs, average waiting and working (handle) time, total working hours."""
-    K = KpiTask
-    conds = [K.completed_at.is_not(None)]
-    if flt.start:
-        conds.append(K.day >= flt.start)
-    if flt.end:
-        conds.append(K.day <= flt.end)
-    for dim in ("channel", "product_line", "priority"):
-        if getattr(flt, dim):
-            conds.append(getattr(K, dim) == getattr(flt, dim))
+    D = KpiTaskDaily
+    conds = rollup_conditions(replace(flt, team=None), D)
     if flt.team:
-        conds.append(K.role == flt.team)
-    rows = session.execute(select(K.element_id, func.max(K.name), K.role, func.count(), func.avg(K.waiting_seconds),
-                                  func.avg(K.working_seconds), func.sum(K.working_seconds))
-                           .where(*conds).group_by(K.element_id, K.role).order_by(func.sum(K.working_seconds).desc()))
-    return [{"element_id": e, "name": name, "role": role, "runs": n,
-             "waiting_avg_hours": None if w is None else float(w) / 3600,
-             "working_avg_minutes": None if h is None else float(h) / 60,
-             "working_total_hours": float(total or 0) / 3600} for e, name, role, n, w, h, total in rows]
-
-
-def _buckets(column: Any, edges: tuple[int, ...]) -> Any:
-    whens = [(column < edge * 3600, literal(i)) for i, edge in enumerate(edges)]
-    return case(*whens, else_=literal(len(edges)))
+        conds.append(D.role == flt.team)
+    runs, waited = func.sum(D.runs), func.sum(D.waiting_runs)
+    rows = session.execute(select(D.element_id, func.max(D.name), D.role, runs, waited, func.sum(D.waiting_seconds),
+                                  func.sum(D.working_seconds)).where(*conds).group_by(D.element_id, D.role)
+                           .order_by(func.sum(D.working_seconds).desc(), D.element_id))
+    return [{"element_id": e, "name": name, "role": role, "runs": int(n or 0),
+             "waiting_avg_hours": _share(w, (nw or 0) * 3600), "working_avg_minutes": _share(h, (n or 0) * 60),
+             "working_total_hours": float(h or 0) / 3600} for e, name, role, n, nw, w, h in rows]
 
 
 def distributions(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     """Return histograms: resolution and first-response hours, CSAT 1–5, NPS 0–10."""
-    conds = ticket_conditions(flt)
+    table = _rollup(flt)
+    row = session.execute(select(*_summed(table)).where(*rollup_conditions(flt, table))).one()._mapping
 
-    def histogram(column: Any, edges: tuple[int, ...]) -> list[dict[str, Any]]:
-        bucket = _buckets(column, edges).label("bucket")
-        counts = dict(session.execute(select(bucket, func.count()).where(*conds, column.is_not(None))
-                                      .group_by(bucket)).all())
+    def histogram(prefix: str, edges: tuple[int, ...]) -> list[dict[str, Any]]:
         labels = [f"< {edges[0]} h", *(f"{a}–{b} h" for a, b in zip(edges, edges[1:], strict=False)),
                   f"≥ {edges[-1]} h"]
-        return [{"label": label, "count": counts.get(i, 0)} for i, label in enumerate(labels)]
+        return [{"label": label, "count": int(row[f"{prefix}_{i}"] or 0)} for i, label in enumerate(labels)]
 
-    def scores(column: Any, low: int, high: int) -> list[dict[str, Any]]:
-        counts = dict(session.execute(select(column, func.count()).where(*conds, column.is_not(None))
-                                      .group_by(column)).all())
-        return [{"label": str(v), "count": counts.get(v, 0)} for v in range(low, high + 1)]
-
-    return {"resolution_hours": histogram(T.resolution_seconds, RESOLUTION_BUCKETS),
-            "first_response_hours": histogram(T.first_response_seconds, RESPONSE_BUCKETS),
-            "csat": scores(T.csat, 1, 5), "nps": scores(T.nps, 0, 10)}
+    return {"resolution_hours": histogram("res", RESOLUTION_EDGES),
+            "first_response_hours": histogram("resp", RESPONSE_EDGES),
+            "csat": [{"label": str(n), "count": int(row[f"csat_{n}"] or 0)} for n in range(1, 6)],
+            "nps": [{"label": str(n), "count": int(row[f"nps_{n}"] or 0)} for n in range(0, 11)]}
 
 
 def choices(session: Session) -> dict[str, list[str]]:

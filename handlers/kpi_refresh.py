@@ -25,6 +25,7 @@ from engine.models import AuditEvent, Instance
 from engine.trace import Run, runs_of
 
 from .kpi import KpiSource, KpiState, KpiTask, KpiTicket, kpi_settings, period_keys, target_seconds
+from .kpi_rollup import days_of, roll_up
 from .parts import Backorder, Part, Reservation
 from .sla import SlaClock
 from .survey import Response
@@ -148,6 +149,7 @@ def refresh_instances(session: Session, instance_ids: list[int], now: datetime) 
     tasks = [_task_fact(run, batch.roles.get(run.task_id, "none"), instance_id, instances[instance_id].process_id,
                         by_id.get(owner.get(instance_id, -1)))
              for instance_id, trail in trails.items() if instance_id in instances for run in trail.human]
+    days = days_of(session, ticket_ids, all_ids) | {f["day"] for f in facts} | {t["day"] for t in tasks}
     session.execute(delete(KpiTicket).where(KpiTicket.ticket_id.in_(ticket_ids)))
     session.execute(delete(KpiTask).where(KpiTask.instance_id.in_(all_ids)))
     session.execute(delete(KpiSource).where(KpiSource.instance_id.in_(all_ids)))
@@ -157,6 +159,7 @@ def refresh_instances(session: Session, instance_ids: list[int], now: datetime) 
         session.execute(KpiTask.__table__.insert(), tasks)
     session.execute(KpiSource.__table__.insert(), [{"instance_id": i, "version": instances[i].version,
                                                     "refreshed_at": now} for i in instances])
+    roll_up(session, settings, days)
 
 
 @dataclass

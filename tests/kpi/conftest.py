@@ -13,7 +13,9 @@ from sqlalchemy import select
 from engine.db import Database
 from engine.models import WorkItem
 from engine.runtime import Runtime
+from handlers.kpi import KpiTask, KpiTicket, kpi_settings
 from handlers.kpi_refresh import refresh
+from handlers.kpi_rollup import roll_up
 from tests.process.driver import Case, Desk
 
 STAFF = (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))
@@ -39,6 +41,15 @@ def work(case: Case, element_id: str, data: dict[str, Any], wait: timedelta = ti
     desk.trigger(lambda s: desk.runtime.claim(s, item.task_id, actor))
     desk.clock.advance(handle)
     return case.complete(element_id, data)
+
+
+def add_facts(database: Database, tickets: list[dict[str, Any]], tasks: list[dict[str, Any]] = ()) -> None:
+    """Insert hand-made ticket and task facts and roll them up, as a refresh would."""
+    with database.transaction() as s:
+        s.execute(KpiTicket.__table__.insert(), tickets)
+        if tasks:
+            s.execute(KpiTask.__table__.insert(), list(tasks))
+        roll_up(s, kpi_settings(s), None)
 
 
 def refreshed(desk: Desk) -> int:

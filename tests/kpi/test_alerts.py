@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from engine.db import Database
 from engine.identity import create_user
 from engine.worker import Worker
-from handlers.kpi import KpiTicket
 from handlers.kpi_alerts import KpiAlert, active_alerts, check_alerts
 from handlers.outbox import Outbox
+from tests.kpi.conftest import add_facts
 from tests.kpi.test_kpi_figures import ticket
 
 NOW = datetime(2026, 2, 16, 4, 0, tzinfo=UTC)  # Monday noon in Shanghai, Q1
@@ -41,8 +41,7 @@ def surveyed(db: Database, scores: list[int], opened: datetime, **facts: Any) ->
             for score in scores for n in [next(_ids)]]
     for row in rows:
         row["number"] = f"AS-A-{row['ticket_id']:05d}"
-    with db.transaction() as s:
-        s.execute(KpiTicket.__table__.insert(), rows)
+    add_facts(db, rows)
 
 
 def alerts(db: Database) -> list[KpiAlert]:
@@ -120,8 +119,7 @@ def test_response_sla_falling_against_last_week_is_raised(supervisors: Database)
     for opened, met in ((last_week, [True] * 20), (this_week, [True] * 17 + [False] * 3)):
         rows = [ticket(n, opened, response_met=m, first_response_seconds=3600.0, number=f"AS-R-{n:05d}")
                 for m in met for n in [next(_ids)]]
-        with supervisors.transaction() as s:
-            s.execute(KpiTicket.__table__.insert(), rows)
+        add_facts(supervisors, rows)
 
     # When the alerts are checked
     check_alerts(supervisors, NOW, every=NOW_)

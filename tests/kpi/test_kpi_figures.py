@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.db import Database
-from handlers.kpi import KpiTask, KpiTicket, kpi_settings, period_keys
+from handlers.kpi import kpi_settings, period_keys
 from handlers.kpi_queries import (
     Context,
     Drill,
@@ -21,6 +21,7 @@ from handlers.kpi_queries import (
     tickets_behind,
     trend,
 )
+from tests.kpi.conftest import add_facts
 
 H = 3600.0
 NOW = datetime(2026, 3, 12, 12, 0, tzinfo=UTC)
@@ -80,9 +81,7 @@ def figures(database: Database) -> Database:
                   channel="email"),
              task(3, 2, "repair_device", "technician", 10 * H, 5400, MONDAY + timedelta(hours=50), channel="email"),
              task(4, 5, "respond_to_customer", "agent", 3000, 600, MONDAY + timedelta(days=7, hours=1))]
-    with database.transaction() as s:
-        s.execute(KpiTicket.__table__.insert(), rows)
-        s.execute(KpiTask.__table__.insert(), tasks)
+    add_facts(database, rows, tasks)
     return database
 
 

@@ -35,6 +35,145 @@ def upgrade() -> None:
     with op.batch_alter_table('kpi_alert', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kpi_alert_rule'), ['rule'], unique=False)
 
+    op.create_table('kpi_daily',
+    sa.Column('tickets', sa.Integer(), nullable=True),
+    sa.Column('open', sa.Integer(), nullable=True),
+    sa.Column('closed', sa.Integer(), nullable=True),
+    sa.Column('responded', sa.Integer(), nullable=True),
+    sa.Column('response_met', sa.Integer(), nullable=True),
+    sa.Column('response_failed', sa.Integer(), nullable=True),
+    sa.Column('resolved', sa.Integer(), nullable=True),
+    sa.Column('over_target', sa.Integer(), nullable=True),
+    sa.Column('resolution_met', sa.Integer(), nullable=True),
+    sa.Column('resolution_missed', sa.Integer(), nullable=True),
+    sa.Column('resolved_ok', sa.Integer(), nullable=True),
+    sa.Column('fcr', sa.Integer(), nullable=True),
+    sa.Column('repeat', sa.Integer(), nullable=True),
+    sa.Column('parts', sa.Integer(), nullable=True),
+    sa.Column('backordered', sa.Integer(), nullable=True),
+    sa.Column('qa_reviewed', sa.Integer(), nullable=True),
+    sa.Column('breached', sa.Integer(), nullable=True),
+    sa.Column('reopened', sa.Integer(), nullable=True),
+    sa.Column('response_seconds', sa.Float(), nullable=True),
+    sa.Column('resolution_seconds', sa.Float(), nullable=True),
+    sa.Column('repeat_contacts', sa.Integer(), nullable=True),
+    sa.Column('qa_total', sa.Float(), nullable=True),
+    sa.Column('labour_cost', sa.Float(), nullable=True),
+    sa.Column('parts_cost', sa.Float(), nullable=True),
+    sa.Column('handling_cost', sa.Float(), nullable=True),
+    sa.Column('csat_1', sa.Integer(), nullable=True),
+    sa.Column('csat_2', sa.Integer(), nullable=True),
+    sa.Column('csat_3', sa.Integer(), nullable=True),
+    sa.Column('csat_4', sa.Integer(), nullable=True),
+    sa.Column('csat_5', sa.Integer(), nullable=True),
+    sa.Column('nps_0', sa.Integer(), nullable=True),
+    sa.Column('nps_1', sa.Integer(), nullable=True),
+    sa.Column('nps_2', sa.Integer(), nullable=True),
+    sa.Column('nps_3', sa.Integer(), nullable=True),
+    sa.Column('nps_4', sa.Integer(), nullable=True),
+    sa.Column('nps_5', sa.Integer(), nullable=True),
+    sa.Column('nps_6', sa.Integer(), nullable=True),
+    sa.Column('nps_7', sa.Integer(), nullable=True),
+    sa.Column('nps_8', sa.Integer(), nullable=True),
+    sa.Column('nps_9', sa.Integer(), nullable=True),
+    sa.Column('nps_10', sa.Integer(), nullable=True),
+    sa.Column('res_0', sa.Integer(), nullable=True),
+    sa.Column('res_1', sa.Integer(), nullable=True),
+    sa.Column('res_2', sa.Integer(), nullable=True),
+    sa.Column('res_3', sa.Integer(), nullable=True),
+    sa.Column('res_4', sa.Integer(), nullable=True),
+    sa.Column('res_5', sa.Integer(), nullable=True),
+    sa.Column('res_6', sa.Integer(), nullable=True),
+    sa.Column('resp_0', sa.Integer(), nullable=True),
+    sa.Column('resp_1', sa.Integer(), nullable=True),
+    sa.Column('resp_2', sa.Integer(), nullable=True),
+    sa.Column('resp_3', sa.Integer(), nullable=True),
+    sa.Column('resp_4', sa.Integer(), nullable=True),
+    sa.Column('resp_5', sa.Integer(), nullable=True),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('week', sa.Date(), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('quarter', sa.String(length=7), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('product_line', sa.String(length=32), nullable=False),
+    sa.Column('priority', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'channel', 'product_line', 'priority', name=op.f('pk_kpi_daily'))
+    )
+    with op.batch_alter_table('kpi_daily', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kpi_daily_month'), ['month'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kpi_daily_quarter'), ['quarter'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kpi_daily_week'), ['week'], unique=False)
+
+    op.create_table('kpi_daily_team',
+    sa.Column('team', sa.String(length=64), nullable=False),
+    sa.Column('tickets', sa.Integer(), nullable=True),
+    sa.Column('open', sa.Integer(), nullable=True),
+    sa.Column('closed', sa.Integer(), nullable=True),
+    sa.Column('responded', sa.Integer(), nullable=True),
+    sa.Column('response_met', sa.Integer(), nullable=True),
+    sa.Column('response_failed', sa.Integer(), nullable=True),
+    sa.Column('resolved', sa.Integer(), nullable=True),
+    sa.Column('over_target', sa.Integer(), nullable=True),
+    sa.Column('resolution_met', sa.Integer(), nullable=True),
+    sa.Column('resolution_missed', sa.Integer(), nullable=True),
+    sa.Column('resolved_ok', sa.Integer(), nullable=True),
+    sa.Column('fcr', sa.Integer(), nullable=True),
+    sa.Column('repeat', sa.Integer(), nullable=True),
+    sa.Column('parts', sa.Integer(), nullable=True),
+    sa.Column('backordered', sa.Integer(), nullable=True),
+    sa.Column('qa_reviewed', sa.Integer(), nullable=True),
+    sa.Column('breached', sa.Integer(), nullable=True),
+    sa.Column('reopened', sa.Integer(), nullable=True),
+    sa.Column('response_seconds', sa.Float(), nullable=True),
+    sa.Column('resolution_seconds', sa.Float(), nullable=True),
+    sa.Column('repeat_contacts', sa.Integer(), nullable=True),
+    sa.Column('qa_total', sa.Float(), nullable=True),
+    sa.Column('labour_cost', sa.Float(), nullable=True),
+    sa.Column('parts_cost', sa.Float(), nullable=True),
+    sa.Column('handling_cost', sa.Float(), nullable=True),
+    sa.Column('csat_1', sa.Integer(), nullable=True),
+    sa.Column('csat_2', sa.Integer(), nullable=True),
+    sa.Column('csat_3', sa.Integer(), nullable=True),
+    sa.Column('csat_4', sa.Integer(), nullable=True),
+    sa.Column('csat_5', sa.Integer(), nullable=True),
+    sa.Column('nps_0', sa.Integer(), nullable=True),
+    sa.Column('nps_1', sa.Integer(), nullable=True),
+    sa.Column('nps_2', sa.Integer(), nullable=True),
+    sa.Column('nps_3', sa.Integer(), nullable=True),
+    sa.Column('nps_4', sa.Integer(), nullable=True),
+    sa.Column('nps_5', sa.Integer(), nullable=True),
+    sa.Column('nps_6', sa.Integer(), nullable=True),
+    sa.Column('nps_7', sa.Integer(), nullable=True),
+    sa.Column('nps_8', sa.Integer(), nullable=True),
+    sa.Column('nps_9', sa.Integer(), nullable=True),
+    sa.Column('nps_10', sa.Integer(), nullable=True),
+    sa.Column('res_0', sa.Integer(), nullable=True),
+    sa.Column('res_1', sa.Integer(), nullable=True),
+    sa.Column('res_2', sa.Integer(), nullable=True),
+    sa.Column('res_3', sa.Integer(), nullable=True),
+    sa.Column('res_4', sa.Integer(), nullable=True),
+    sa.Column('res_5', sa.Integer(), nullable=True),
+    sa.Column('res_6', sa.Integer(), nullable=True),
+    sa.Column('resp_0', sa.Integer(), nullable=True),
+    sa.Column('resp_1', sa.Integer(), nullable=True),
+    sa.Column('resp_2', sa.Integer(), nullable=True),
+    sa.Column('resp_3', sa.Integer(), nullable=True),
+    sa.Column('resp_4', sa.Integer(), nullable=True),
+    sa.Column('resp_5', sa.Integer(), nullable=True),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('week', sa.Date(), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('quarter', sa.String(length=7), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('product_line', sa.String(length=32), nullable=False),
+    sa.Column('priority', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('team', 'day', 'channel', 'product_line', 'priority', name=op.f('pk_kpi_daily_team'))
+    )
+    with op.batch_alter_table('kpi_daily_team', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kpi_daily_team_month'), ['month'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kpi_daily_team_quarter'), ['quarter'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kpi_daily_team_week'), ['week'], unique=False)
+
     op.create_table('kpi_rca',
     sa.Column('ticket_number', sa.String(length=32), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=True),
@@ -81,6 +220,28 @@ def upgrade() -> None:
         batch_op.create_index('ix_kpi_task_element_id', ['element_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_kpi_task_instance_id'), ['instance_id'], unique=False)
         batch_op.create_index('ix_kpi_task_ticket_id_role', ['ticket_id', 'role'], unique=False)
+
+    op.create_table('kpi_task_daily',
+    sa.Column('element_id', sa.String(length=200), nullable=False),
+    sa.Column('role', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('runs', sa.Integer(), nullable=False),
+    sa.Column('waiting_runs', sa.Integer(), nullable=False),
+    sa.Column('waiting_seconds', sa.Double(), nullable=False),
+    sa.Column('working_seconds', sa.Double(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('week', sa.Date(), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('quarter', sa.String(length=7), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('product_line', sa.String(length=32), nullable=False),
+    sa.Column('priority', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('element_id', 'role', 'day', 'channel', 'product_line', 'priority', name=op.f('pk_kpi_task_daily'))
+    )
+    with op.batch_alter_table('kpi_task_daily', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kpi_task_daily_month'), ['month'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kpi_task_daily_quarter'), ['quarter'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kpi_task_daily_week'), ['week'], unique=False)
 
     op.create_table('kpi_ticket',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -147,6 +308,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_kpi_ticket_closed_at')
 
     op.drop_table('kpi_ticket')
+    with op.batch_alter_table('kpi_task_daily', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kpi_task_daily_week'))
+        batch_op.drop_index(batch_op.f('ix_kpi_task_daily_quarter'))
+        batch_op.drop_index(batch_op.f('ix_kpi_task_daily_month'))
+
+    op.drop_table('kpi_task_daily')
     with op.batch_alter_table('kpi_task', schema=None) as batch_op:
         batch_op.drop_index('ix_kpi_task_ticket_id_role')
         batch_op.drop_index(batch_op.f('ix_kpi_task_instance_id'))
@@ -157,6 +324,18 @@ def downgrade() -> None:
     op.drop_table('kpi_state')
     op.drop_table('kpi_source')
     op.drop_table('kpi_rca')
+    with op.batch_alter_table('kpi_daily_team', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kpi_daily_team_week'))
+        batch_op.drop_index(batch_op.f('ix_kpi_daily_team_quarter'))
+        batch_op.drop_index(batch_op.f('ix_kpi_daily_team_month'))
+
+    op.drop_table('kpi_daily_team')
+    with op.batch_alter_table('kpi_daily', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kpi_daily_week'))
+        batch_op.drop_index(batch_op.f('ix_kpi_daily_quarter'))
+        batch_op.drop_index(batch_op.f('ix_kpi_daily_month'))
+
+    op.drop_table('kpi_daily')
     with op.batch_alter_table('kpi_alert', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_kpi_alert_rule'))
 
