@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .kpi_alerts import KpiAlert, active_alerts, alert_rules, recent_alerts, title_of
@@ -26,6 +27,7 @@ from .kpi_queries import (
     measures,
     trend,
 )
+from .warranty import ProductLine
 
 BREAKDOWNS = ("channel", "product_line", "priority", "team")
 TABLES = ("trend", *BREAKDOWNS, "handle_times", "backlog", "cost")
@@ -123,6 +125,7 @@ class Dashboard:
     targets: dict[str, Any]
     currency: str
     alert_titles: dict[str, str]
+    line_names: dict[str, str]
 
 
 def dashboard(session: Session, flt: KpiFilter, now: datetime, language: str = "en") -> Dashboard:
@@ -131,11 +134,13 @@ def dashboard(session: Session, flt: KpiFilter, now: datetime, language: str = "
     ctx = Context.of(session, now)
     values = measures(session, ctx, flt)
     titles = {rule["id"]: title_of(rule, language) for rule in alert_rules(session)}
+    lines = {code: (zh if language == "zh" and zh else name) for code, name, zh in session.execute(
+        select(ProductLine.code, ProductLine.name, ProductLine.name_zh))}
     return Dashboard(flt, tiles(ctx, values), trend(session, ctx, flt),
                      {by: grouped(session, ctx, flt, by) for by in BREAKDOWNS}, handle_times(session, flt),
                      backlog(session, ctx, flt), active_alerts(session), recent_alerts(session, 10),
                      choices(session), dict(ctx.settings["targets"]), ctx.settings["costs"].get("currency", ""),
-                     titles)
+                     titles, lines)
 
 
 def chart_data(session: Session, flt: KpiFilter, now: datetime) -> dict[str, Any]:

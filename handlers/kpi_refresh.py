@@ -11,12 +11,12 @@ waiting/working split as the process owner's heatmap.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -154,11 +154,11 @@ def refresh_instances(session: Session, instance_ids: list[int], now: datetime) 
     session.execute(delete(KpiTask).where(KpiTask.instance_id.in_(all_ids)))
     session.execute(delete(KpiSource).where(KpiSource.instance_id.in_(all_ids)))
     if facts:
-        session.execute(KpiTicket.__table__.insert(), facts)
+        session.execute(insert(KpiTicket), facts)
     if tasks:
-        session.execute(KpiTask.__table__.insert(), tasks)
-    session.execute(KpiSource.__table__.insert(), [{"instance_id": i, "version": instances[i].version,
-                                                    "refreshed_at": now} for i in instances])
+        session.execute(insert(KpiTask), tasks)
+    session.execute(insert(KpiSource), [{"instance_id": i, "version": instances[i].version, "refreshed_at": now}
+                                         for i in instances])
     roll_up(session, settings, days)
 
 
@@ -172,7 +172,7 @@ class _Context:
     lines: dict[str, str]
 
     @classmethod
-    def load(cls, session: Session, tickets: list[Any]) -> _Context:
+    def load(cls, session: Session, tickets: Sequence[Any]) -> _Context:
         """Read clocks, latest surveys, parts and product lines of ``tickets`` in a few queries."""
         numbers = [t.number for t in tickets]
         clocks: dict[int, dict[str, SlaClock]] = defaultdict(dict)

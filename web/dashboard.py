@@ -95,6 +95,7 @@ def index():  # type: ignore[no-untyped-def]
     with get_services().db.transaction(write=False) as session:
         board = dashboard(session, flt, clock.now(), current_language())
     return render_template("dashboard/index.html", d=board, f=board.filter, args=board.filter.args(),
+                           line_names=board.line_names,
                            labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS)
 
 
