@@ -143,8 +143,9 @@ class WorkItem(Base):
 
     __tablename__ = "work_item"
     __table_args__ = (
-        Index("ix_work_item_role_assignee", "role", "assignee"),
+        Index("ix_work_item_role_assignee_due_at", "role", "assignee", "due_at"),
         Index("ix_work_item_due_at", "due_at"),
+        Index("ix_work_item_business_key", "business_key"),
     )
 
     task_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -151,8 +151,16 @@ def work_item_for(task: Task) -> WorkItemRow:
         task_id=str(task.id), element_id=spec.name, name=task_name(task), lane=lane,
         role=role_for_lane(lane), form=props.get("formJsonSchemaFilename"), stage=stage_of(task),
         priority=_str(lookup(task.data, "priority")), customer_tier=_str(lookup(task.data, "customer_tier")),
-        channel=_str(lookup(task.data, "channel")), due_at=sla_due(task) or _iso(lookup(task.data, "sla_due_at")),
+        channel=_str(lookup(task.data, "channel")),
+        due_at=sla_due(task) or running_clock_due(task.data) or _iso(lookup(task.data, "sla_due_at")),
     )
+
+
+def running_clock_due(data: dict[str, Any]) -> datetime | None:
+    """Return the earliest due time of the running SLA clocks kept in task data (``sla.*`` results)."""
+    dues = [_iso(v.get("due_at")) for v in data.values()
+            if isinstance(v, dict) and v.get("status") == "running" and "due_at" in v and "kind" in v]
+    return min((d for d in dues if d is not None), default=None)
 
 
 def _lane_of(task: Task) -> str | None:

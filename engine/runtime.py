@@ -39,6 +39,7 @@ from .models import (
     Instance,
     MessageSubscription,
     ProcessDefinition,
+    User,
     WorkItem,
 )
 from .trigger import Trigger
@@ -86,7 +87,7 @@ class Runtime:
                                            "business_key": business_key, "data": data})
         trigger.advance()
         trigger.finish()
-        return StartResult(instance.id, business_key, instance.status)
+        return StartResult(instance.id, instance.business_key, instance.status)
 
     # --- human tasks -----------------------------------------------------------------------
     def complete_task(self, session: Session, task_id: str, actor: Actor,
@@ -137,6 +138,12 @@ class Runtime:
         if not reason.strip():
             raise InvalidInput("a reason is required to reassign a task", field="reason")
         item = self._work_item(session, task_id)
+        if assignee is not None:
+            target = session.scalars(select(User).where(User.username == assignee, User.active.is_(True))).first()
+            if target is None:
+                raise InvalidInput(f"there is no active user {assignee!r}", field="assignee")
+            if not Actor.of(target).may_work_in(item.role):
+                raise InvalidInput(f"{assignee} does not hold role {item.role!r} for {item.name!r}", field="assignee")
         return self._assign(session, item, assignee, actor.username, "task.reassigned", reason.strip())
 
     def _assign(self, session: Session, item: WorkItem, assignee: str | None, by: str, kind: str,
