@@ -117,11 +117,14 @@ def main() -> None:
     """Build the database, then measure a worker and a web process in their own processes."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=100_000)
+    parser.add_argument("--only", choices=("worker", "web"), help="measure one kind of process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'memory.sqlite3'}"
         build(url, args.instances)
-        for kind, counts in (("worker", [500, 2000, 5000]), ("web", [200, 1000, 3000])):
+        for kind, counts in (("worker", [500, 2000, 5000]), ("web", [100, 400, 1000])):
+            if args.only and kind != args.only:
+                continue
             out = subprocess.run([sys.executable, "-m", "bench.memory", "--child", kind, url,
                                   ",".join(map(str, counts))], cwd=ROOT, capture_output=True, text=True, check=False)
             if out.returncode != 0:
