@@ -359,7 +359,11 @@ def simulate_history(db: Database, runtime: Runtime, tickets: int, days: int, se
 @handled
 def simulate(ctx: click.Context, tickets: int, days: int, seed: int, start: datetime | None,
              params_file: Path | None) -> None:
-    """Generate a realistic history of tickets through the real process (deploy and load the catalogue first)."""
+    """Generate a realistic history of tickets through the real process, on a demo or test database.
+
+    It adds customers, tickets and their whole trail, and starts the period with the lean parts
+    stock of the parameters; deploy processes/ and load the catalogue first (aftersales demo
+    --no-serve)."""
     services = _services(ctx)
     params = load_parameters(params_file)
     with click.progressbar(length=days * 86400, label=f"Simulating {tickets} requests over {days} days",
