@@ -28,11 +28,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Index, String, Text, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database, is_sqlite
 
-from .transports import DeliveryRefused, OutboundMessage, Transport, default_transports
+from .transports import (
+    DeliveryRefused,
+    OutboundMessage,
+    SmtpSettings,
+    Transport,
+    default_transports,
+    message_domain,
+)
 
 LEASE = timedelta(seconds=int(os.environ.get("AFTERSALES_OUTBOX_LEASE_SECONDS", "300")))
 BACKOFF_BASE = timedelta(minutes=1)
@@ -78,6 +85,18 @@ class DeliveryReport:
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data."""
         return {"delivered": self.delivered, "retrying": self.retrying, "failed": self.failed}
+
+
+def queue_email(session: Session, recipient: str, language: str, subject: str, body: str, ticket_number: str,
+                milestone: str, template: str, instance_id: int, now: datetime) -> Outbox:
+    """Queue one e-mail to a member of staff in the caller's transaction (the worker sends it)."""
+    row = Outbox(ticket_number=ticket_number, milestone=milestone, channel="email", recipient=recipient,
+                 language=language, template=template, subject=subject[:300], body=body, instance_id=instance_id,
+                 status="pending", attempts=0, next_attempt_at=now, created_at=now)
+    session.add(row)
+    session.flush()
+    row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
+    return row
 
 
 def backoff(attempts: int) -> timedelta:

@@ -218,7 +218,54 @@ def watch(db: Database, runtime: Any, now: datetime, limit: int = 200) -> int:
     return raised
 
 
+STAFF_TEXT = {
+    ("sla_warning", "en"): ("SLA warning: {ticket}", "The {kind} target ({target}) of ticket {ticket} is due at "
+                                                     "{due} and 75 % of it has passed. Please act now."),
+    ("sla_warning", "zh"): ("SLA 预警：{ticket}",
+                            "工单 {ticket} 的{kind}时限（{target}）将于 {due} 到期，已用去 75%。请尽快处理。"),
+    ("sla_breached", "en"): ("SLA breached: {ticket}", "The {kind} target ({target}) of ticket {ticket} was due at "
+                                                       "{due} and is missed. A supervisor escalation has started."),
+    ("sla_breached", "zh"): ("SLA 超时：{ticket}",
+                             "工单 {ticket} 的{kind}时限（{target}）已于 {due} 超时，已升级至主管。"),
+}
+
+
+def _staff_to_tell(session: Session, clock: SlaClock, message: str) -> list[Any]:
+    """Return the assignees of the ticket's open tasks (else their roles' members), plus supervisors on a breach."""
+    from engine.models import Role, User, UserRole, WorkItem
+
+    items = list(session.scalars(select(WorkItem).where(WorkItem.instance_id == clock.instance_id)))
+    names = {i.assignee for i in items if i.assignee}
+    roles = set() if names else {i.role for i in items if i.role}
+    if message == "sla_breached":
+        roles.add("supervisor")
+    query = (select(User).outerjoin(UserRole, UserRole.user_id == User.id).outerjoin(Role, Role.id == UserRole.role_id)
+             .where(User.active.is_(True), User.email != "", or_(User.username.in_(sorted(names)),
+                                                                 Role.name.in_(sorted(roles))))
+             .order_by(User.id))
+    return list(dict.fromkeys(session.scalars(query)))
+
+
+def notify_staff(session: Session, clock: SlaClock, message: str, payload: dict[str, Any]) -> int:
+    """E-mail the people working on the ticket about an SLA warning or breach; return how many."""
+    from .outbox import queue_email
+
+    count = 0
+    for user in _staff_to_tell(session, clock, message):
+        language = user.language if user.language in ("en", "zh") else "en"
+        subject, body = STAFF_TEXT[(message, language)]
+        values = {"ticket": clock.business_key or clock.instance_id, "kind": clock.kind, "target": clock.target,
+                  "due": payload["due_at"]}
+        queue_email(session, user.email, language, subject.format(**values), body.format(**values),
+                    clock.business_key or f"instance-{clock.instance_id}", message, "handlers/sla.py",
+                    clock.instance_id, engine_clock.now())
+        count += 1
+    return count
+
+
 def _raise(session: Session, runtime: Any, clock: SlaClock, message: str, payload: dict[str, Any]) -> None:
+    notified = notify_staff(session, clock, message, payload)
+    payload = {**payload, "staff_notified": notified}
     try:
         if clock.business_key:
             runtime.deliver_message(session, message, clock.business_key, payload, actor="sla")

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from engine.audit import events_for
 from engine.identity import Actor
-from engine.models import WorkItem
+from engine.models import User, WorkItem
 from engine.worker import Worker
 from handlers.calendar import default_calendars
+from handlers.outbox import Outbox
 from handlers.sla import SlaClock, clocks_for, parse_duration
 
 AGENT = Actor("ann", frozenset({"agent"}))
@@ -62,6 +63,10 @@ def sla_process(deploy_fixture, make_user, database, runtime):
     deploy_fixture("sla")
     make_user("ann", "agent")
     make_user("sam", "supervisor")
+    make_user("tom", "technician")
+    with database.transaction() as s:
+        for user in s.scalars(select(User)):
+            user.email = f"{user.username}@example.com"
 
     def start(key: str, target: str = "PT8H") -> int:
         with database.transaction() as s:
@@ -123,7 +128,11 @@ def test_warning_then_breach_reach_the_process_and_escalate_to_a_supervisor(data
     assert messages == ["sla_warning", "sla_breached"]
     with database.transaction(write=False) as s:  # the event subprocess saw the data of now, not of the start
         noted = [e.data["delta"] for e in events_for(s, instance_id) if e.element_id == "note_warning"]
+        mails = [(o.milestone, o.recipient) for o in s.scalars(select(Outbox).order_by(Outbox.id))]
     assert noted == [{"set": {"warned": "running"}}]
+    # the agents who can work on it hear of the warning; of the breach the supervisors too
+    assert mails == [("sla_warning", "ann@example.com"), ("sla_breached", "ann@example.com"),
+                     ("sla_breached", "sam@example.com")]
     assert worker.run_once().jobs["sla.watch"] == 0  # raised once, never again
 
 
