@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.db import UTCDateTime, is_sqlite
 
@@ -144,7 +144,8 @@ def _drills(ctx: Context) -> dict[str, ColumnElement[bool]]:
 
 
 def _team(team: str) -> ColumnElement[bool]:
-    return exists().where(KpiTask.ticket_id == T.ticket_id, KpiTask.role == team)
+    worked = aliased(KpiTask)  # its own name: the outer query may join the tasks too
+    return exists().where(worked.ticket_id == T.ticket_id, worked.role == team)
 
 
 def ticket_conditions(flt: KpiFilter, dated: bool = True) -> list[ColumnElement[bool]]:
@@ -192,9 +193,12 @@ def _summed(table: Any) -> list[Any]:
     return [func.coalesce(func.sum(getattr(table, name)), 0).label(name) for name in COUNTERS]
 
 
-def _live(ctx: Context) -> list[Any]:
+def _live(ctx: Context, distinct: bool = False) -> list[Any]:
     d = drills(ctx)
     overdue = and_(T.response_met.is_(None), T.first_response_at.is_(None), T.response_due_at < NOW)
+    if distinct:  # rows repeat a ticket (joined to its tasks): count tickets, not rows
+        return [func.count(func.distinct(case((cond, T.ticket_id)))).label(name) for name, cond in
+                (("response_overdue", overdue), ("open_over_target", d["open_over_target"]))]
     return [_count(overdue).label("response_overdue"), _count(d["open_over_target"]).label("open_over_target")]
 
 
@@ -281,13 +285,10 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dic
     key = getattr(table, by)
     rows = {r.key: dict(r._mapping) for r in session.execute(
         select(key.label("key"), *_summed(table)).where(*rollup_conditions(flt, table)).group_by(key))}
-    if by == "team":
-        open_ids = select(T.ticket_id).where(T.status == "open")  # live figures concern open tickets only
-        worked = (select(KpiTask.ticket_id, KpiTask.role).where(KpiTask.ticket_id.in_(open_ids))
-                  .distinct().subquery())
-        live_key: Any = worked.c.role
-        live = (select(live_key.label("key"), *_live(ctx)).join(worked, worked.c.ticket_id == T.ticket_id)
-                .where(T.status == "open", *ticket_conditions(flt)))
+    if by == "team":  # from the open tickets to their tasks (by index), each ticket once per team
+        live_key: Any = KpiTask.role
+        live = (select(live_key.label("key"), *_live(ctx, distinct=True))
+                .join(KpiTask, KpiTask.ticket_id == T.ticket_id).where(T.status == "open", *ticket_conditions(flt)))
     else:
         live_key = getattr(T, by)
         live = select(live_key.label("key"), *_live(ctx)).where(T.status == "open", *ticket_conditions(flt))
@@ -352,11 +353,12 @@ def distributions(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, A
 
 def choices(session: Session) -> dict[str, list[str]]:
     """Return the values the dashboard's filters offer."""
-    def distinct(column: Any) -> list[str]:
+    def distinct(column: Any) -> list[str]:  # from the roll-ups: a few thousand rows, not every ticket
         return sorted(v for v in session.scalars(select(column).distinct()) if v)
 
-    return {"period": list(PERIODS), "channel": distinct(T.channel), "product_line": distinct(T.product_line),
-            "priority": distinct(T.priority), "team": distinct(KpiTask.role)}
+    return {"period": list(PERIODS), "channel": distinct(KpiDaily.channel),
+            "product_line": distinct(KpiDaily.product_line), "priority": distinct(KpiDaily.priority),
+            "team": distinct(KpiTaskDaily.role)}
 
 
 # --- the tickets behind a figure ------------------------------------------------------------
