@@ -77,3 +77,17 @@ def test_handlers_lists_operators_with_their_parameters(cli):
     echo = next(h for h in out if h["operator"] == "test.echo")
     assert echo["doc"] == "Return the value it was given."
     assert [p["name"] for p in echo["parameters"]] == ["value"]
+
+
+def test_demo_prepares_users_processes_catalogue_and_a_small_history_once(cli, database):
+    from sqlalchemy import func, select
+
+    from engine.models import Instance, User
+
+    first = cli("demo", "--no-serve", "--history", "3")
+    assert "demo users: agent, tech" in first.stdout and "history:" in first.stdout
+    again = cli("demo", "--no-serve", "--history", "3")
+    assert "already there" in again.stdout and "history:" not in again.stdout  # the history is loaded once
+    with database.transaction(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 8
+        assert s.scalar(select(func.count()).select_from(Instance)) >= 3

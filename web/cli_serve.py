@@ -73,10 +73,13 @@ def _start_worker_thread(services) -> None:  # type: ignore[no-untyped-def]
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="prepare the database and exit")
+@click.option("--history", default=120, show_default=True, type=click.IntRange(0, 100_000),
+              help="simulated tickets over the last 30 days, loaded on the first start (0: none)")
 @click.pass_context
 @handled
-def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
-    """Migrate the database, deploy processes/, seed demo users and data, then serve."""
+def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int) -> None:
+    """Migrate the database, deploy processes/, seed demo users and data (and a simulated history on the
+    first start, so the dashboard has something to show), then serve."""
     services = _services(ctx)
     upgrade(services.settings.database_url)
     processes = services.settings.processes_dir
@@ -87,8 +90,23 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
         seeded = seed_demo_users(session)
     click.echo(f"demo users: {', '.join(seeded) or 'already there'} (password: see README)")
     _load_catalogue(services, processes / "data")
+    _load_history(services, history)
     if not no_serve:
         ctx.invoke(serve, host=host, port=port, worker=True)
+
+
+def _load_history(services, tickets: int) -> None:  # type: ignore[no-untyped-def]
+    """Simulate a month of tickets through the real process, once, on an empty demo database."""
+    from engine.models import Instance
+
+    from .simulate import simulate_history
+
+    with services.db.transaction(write=False) as session:
+        if tickets == 0 or session.scalar(select(Instance.id).limit(1)) is not None:
+            return
+    click.echo(f"simulating {tickets} tickets over the last 30 days for the dashboard (first start only) …")
+    report = simulate_history(services.db, services.runtime, tickets, 30, seed=1)
+    click.echo(f"history: {report.tickets} tickets ({report.closed} closed) in {report.seconds:.0f} s")
 
 
 def seed_demo_users(session) -> list[str]:  # type: ignore[no-untyped-def]
