@@ -12,6 +12,8 @@ ZH: dict[str, str] = {
     "Search": "搜索",
     "Audit": "审计",
     "Processes": "流程",
+    "Dashboard": "看板",
+    "API keys": "API 密钥",
     "Sign in": "登录",
     "Sign out": "退出",
     "User name": "用户名",
