@@ -106,11 +106,11 @@ _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 class _FragmentTasks:
     """Renders a workflow's ``tasks`` mapping from cached per-task JSON where possible."""
 
-    def tasks_or_placeholder(self, converter: WorkflowConverter, workflow: Any) -> Any:
+    def tasks_or_slot(self, converter: WorkflowConverter, workflow: Any) -> Any:
         dump = _DUMP.get()
         if dump is None:
             return converter.mapping_to_dict(workflow.tasks)
-        cache, placeholders = dump
+        cache, slots = dump
         encoder = _STATE._encoder_cls
         parts = []
         for tid, task in workflow.tasks.items():
@@ -124,7 +124,7 @@ class _FragmentTasks:
                     cache[tid] = (signature, fragment)
             parts.append(f'"{tid}": {fragment}')
         key = f"\u0000tasks:{id(workflow)}\u0000"
-        placeholders[key] = "{" + ", ".join(parts) + "}"
+        slots[key] = "{" + ", ".join(parts) + "}"
         return key
 
 
@@ -138,7 +138,7 @@ def _workflow_dict(converter: WorkflowConverter, workflow: Any) -> dict[str, Any
         "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "tasks": _fragments.tasks_or_placeholder(converter, workflow),
+        "tasks": _fragments.tasks_or_slot(converter, workflow),
         "root": str(workflow.task_tree.id),
     }
 
@@ -206,8 +206,8 @@ def dump_workflow(workflow: BpmnWorkflow) -> str:
     if cache is None:
         cache = {}
         setattr(workflow, _FRAGMENTS, cache)
-    placeholders: dict[str, str] = {}
-    token = _DUMP.set((cache, placeholders))
+    slots: dict[str, str] = {}
+    token = _DUMP.set((cache, slots))
     _STATE.registry._encoder_mode = True
     try:
         dct = _STATE.to_dict(workflow)
@@ -216,7 +216,7 @@ def dump_workflow(workflow: BpmnWorkflow) -> str:
     finally:
         _STATE.registry._encoder_mode = False
         _DUMP.reset(token)
-    for key, tasks in placeholders.items():
+    for key, tasks in slots.items():
         text = text.replace(json.dumps(key), tasks, 1)
     if len(cache) > 2 * len(workflow.tasks) + 64:
         live = set(workflow.tasks) | {tid for sub in workflow.subprocesses.values() for tid in sub.tasks}

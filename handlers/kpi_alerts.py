@@ -24,8 +24,7 @@ from engine.models import DeploymentFile, Role, User, UserRole
 
 from .kpi import SHIPPED, KpiState, period_key, period_start, previous_period
 from .kpi_queries import BASIS, Context, KpiFilter, aggregate
-from .outbox import Outbox
-from .transports import SmtpSettings, message_domain
+from .outbox import queue_email
 from .values import local_date
 
 RULES_FILE = "data/kpi_alerts.json"
@@ -198,17 +197,11 @@ def notify_supervisors(session: Session, alert: KpiAlert, rule: dict[str, Any], 
                                   .join(Role, Role.id == UserRole.role_id)
                                   .where(Role.name == "supervisor", User.active.is_(True), User.email != "")
                                   .order_by(User.id))
-    domain = message_domain(SmtpSettings.from_env().sender)
     count = 0
     for user in supervisors:
         language = user.language if user.language in ("en", "zh") else "en"
-        row = Outbox(ticket_number=f"KPI-{alert.id}", milestone="kpi_alert", channel="email", recipient=user.email,
-                     language=language, template=RULES_FILE, subject=title_of(rule, language)[:300],
-                     body=_body(alert, rule, language), instance_id=0, status="pending", attempts=0,
-                     next_attempt_at=now, created_at=now)
-        session.add(row)
-        session.flush()
-        row.message_id = f"<outbox.{row.id}@{domain}>"
+        queue_email(session, user.email, language, title_of(rule, language), _body(alert, rule, language),
+                    f"KPI-{alert.id}", "kpi_alert", RULES_FILE, 0, now)
         count += 1
     return count
 
