@@ -15,11 +15,13 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnStartTaskConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnSubWorkflowConverter,
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
@@ -70,6 +72,34 @@ class HandlerServiceTask(SpiffServiceTask):
             return None  # the interrupting boundary event cancels this task
         my_task.data[self.result_variable] = result
         return True
+
+
+class SharedSpecStartTask(BpmnStartTask):
+    """A process's start task that starts event subprocesses without rewiring the spec.
+
+    SpiffWorkflow 3.2's ``trigger_wf`` connects a message-started event subprocess into the
+    *spec* (``Start → subprocess → EndJoin``) the first time its event arrives. Specs are
+    shared by every instance of a deployment, so every instance started afterwards would
+    predict the event subprocess as a child of ``Start`` and wait for it for ever. Here the
+    subprocess's own edges are wired once when the spec is restored (:func:`spec_from_dict`),
+    ``Start``'s outputs are never touched, and a trigger only adds a task to one instance.
+    """
+
+    def trigger_wf(self, my_task: Task, spec_name: str) -> Any:
+        spec = self._wf_spec.task_specs[spec_name]
+        child = my_task._add_child(spec, TaskState.FUTURE)
+        child.triggered = True
+        child.task_spec._update(child)
+        return child.id
+
+    def wire_triggered(self) -> None:
+        """Give each event subprocess ``Start`` as input and the end join as output, one way only."""
+        for name in self.trigger_specs:
+            spec = self._wf_spec.task_specs[name]
+            if self.name not in spec._inputs:
+                spec._inputs.append(self.name)
+            if self._wf_spec.end.name not in spec._outputs:
+                spec._outputs.append(self._wf_spec.end.name)
 
 
 class AftersalesParser(SpiffBpmnParser):
@@ -180,7 +210,10 @@ class SpecRefWorkflowConverter(BpmnWorkflowConverter):
 def _build_serializers() -> tuple[BpmnWorkflowSerializer, BpmnWorkflowSerializer]:
     config = dict(SPIFF_CONFIG)
     config[HandlerServiceTask] = ServiceTaskConverter
-    spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(dict(config)))
+    spec_registry = BpmnWorkflowSerializer.configure(dict(config))
+    # Restored specs get the non-mutating start task; stored specs keep SpiffWorkflow's typename.
+    BpmnStartTaskConverter(SharedSpecStartTask, spec_registry, typename="BpmnStartTask")
+    spec_serializer = BpmnWorkflowSerializer(spec_registry)
     config[BpmnWorkflow] = SpecRefWorkflowConverter
     config[BpmnSubWorkflow] = FragmentSubWorkflowConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)), spec_serializer
@@ -197,7 +230,10 @@ def spec_to_dict(spec: Any) -> dict[str, Any]:
 
 def spec_from_dict(dct: dict[str, Any]) -> Any:
     """Rebuild a process spec from :func:`spec_to_dict` output."""
-    return _SPEC.from_dict(json.loads(json.dumps(dct)))
+    spec = _SPEC.from_dict(json.loads(json.dumps(dct)))
+    if isinstance(spec.start, SharedSpecStartTask):
+        spec.start.wire_triggered()
+    return spec
 
 
 def dump_workflow(workflow: BpmnWorkflow) -> str:
