@@ -242,3 +242,14 @@ class AuditStream(Base):
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int]
     head: Mapped[str] = mapped_column(String(64))
+
+
+class DatabaseMark(Base):
+    """A fact about the database itself, e.g. ``purpose`` = ``demo`` (what it may be used for)."""
+
+    __tablename__ = "database_mark"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime]
+    set_by: Mapped[str] = mapped_column(String(100))
