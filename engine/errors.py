@@ -16,6 +16,7 @@ SQLAlchemy, jsonschema) are translated at the boundary with ``raise ... from exc
     │   ├── TaskNotReady                the task was completed / cancelled already
     │   ├── TaskClaimed                 somebody else holds the task
     │   ├── ConcurrentUpdate            another trigger changed the instance first
+    │   ├── InstanceEnded               the instance has completed or was cancelled
     │   └── MessageNotCorrelated        nobody waits for this message and key
     ├── ScriptError                     a BPMN script or expression failed or was refused
     ├── HandlerError                    a service handler is missing or misbehaved
@@ -180,6 +181,12 @@ class ConcurrentUpdate(Conflict):
     """Raised when another trigger committed a change to the instance first."""
 
     code = "concurrent_update"
+
+
+class InstanceEnded(Conflict):
+    """Raised when a trigger (complete, message, timer, retry, cancel) reaches an instance that has ended."""
+
+    code = "instance_ended"
 
 
 class MessageNotCorrelated(Conflict):

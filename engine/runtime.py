@@ -24,6 +24,7 @@ from .audit import PendingEvent, instance_stream, write_instance_events
 from .config import Settings
 from .errors import (
     IncidentError,
+    InstanceEnded,
     InvalidInput,
     MessageNotCorrelated,
     NotFound,
@@ -32,6 +33,7 @@ from .errors import (
     TaskNotReady,
 )
 from .identity import Actor
+from .message_contracts import Sender, check_delivery
 from .models import (
     AuditEvent,
     Deployment,
@@ -162,9 +164,16 @@ class Runtime:
 
     # --- messages, timers ------------------------------------------------------------------
     def deliver_message(self, session: Session, name: str, key: str, payload: dict[str, Any] | None = None,
-                        actor: str = "system") -> list[int]:
-        """Deliver message ``name`` to every instance waiting for it with correlation ``key``."""
+                        actor: str = "system", *, sender: Sender | None = None) -> list[int]:
+        """Deliver message ``name`` to every instance waiting for it with correlation ``key``.
+
+        ``sender`` is who sends it (default: the trusted in-process service ``actor``); the
+        message's contract must allow the sender and accept the payload before anything is locked.
+        """
         payload = check_data(payload or {}, "message payload")
+        sender = sender or Sender.system(actor)
+        actor = sender.name
+        check_delivery(session, name, key, payload, sender)
         subs = list(session.scalars(select(MessageSubscription).where(
             MessageSubscription.message_name == name, MessageSubscription.correlation_key == str(key))
             .order_by(MessageSubscription.instance_id)))
@@ -175,11 +184,11 @@ class Runtime:
         for instance_id in sorted({s.instance_id for s in subs}):
             instance, trigger = self._begin(session, instance_id, actor)
             wf = trigger.workflow
-            waiting = [t for t in wf.event_manager.tasks.values()
-                       if t.state == TaskState.WAITING and getattr(t.task_spec.event_definition, "name", None) == name]
+            waiting = [(t, d) for t in wf.event_manager.tasks.values() if t.state == TaskState.WAITING
+                       for _, d in projection.event_definitions(t) if getattr(d, "name", None) == name]
             if waiting:
-                evdef = waiting[0].task_spec.event_definition
-                correlations, element, task = evdef.details(waiting[0]).correlations, None, waiting[0]
+                task, evdef = waiting[0]
+                correlations, element = evdef.details(task).correlations, None
             else:
                 starts = [(e, d) for e, d in projection.event_subprocess_messages(wf) if d.name == name]
                 if not starts or wf.is_completed():
@@ -224,8 +233,6 @@ class Runtime:
     def cancel(self, session: Session, instance_id: int, actor: str, reason: str = "") -> Instance:
         """Cancel a running instance."""
         instance, trigger = self._begin(session, instance_id, actor)
-        if instance.status in ("completed", "cancelled"):
-            raise TaskNotReady(f"instance {instance_id} has already ended ({instance.status})")
         trigger.workflow.cancel()
         trigger.audit("instance.cancelled", {"reason": reason})
         trigger.finish()
@@ -236,6 +243,11 @@ class Runtime:
         incident = session.get(Incident, incident_id)
         if incident is None:
             raise NotFound(f"incident {incident_id} does not exist")
+        ended = session.scalar(select(Instance.status).where(Instance.id == incident.instance_id))
+        if ended in ("completed", "cancelled"):
+            raise InstanceEnded(f"incident {incident_id} belongs to instance {incident.instance_id}, which has "
+                                f"already ended ({ended}); there is nothing to retry",
+                                incident=incident_id, instance=incident.instance_id, status=ended)
         if incident.status == "resolved":
             raise IncidentError(f"incident {incident_id} is already resolved")
         instance, trigger = self._begin(session, incident.instance_id, actor,
@@ -256,6 +268,10 @@ class Runtime:
     def _begin(self, session: Session, instance_id: int, actor: str,
                attempts: dict[str, int] | None = None) -> tuple[Instance, Trigger]:
         instance = store.lock_instance(session, instance_id)
+        if instance.status in ("completed", "cancelled"):
+            raise InstanceEnded(f"instance {instance.business_key or instance_id} has already ended "
+                                f"({instance.status}); nothing can change it any more",
+                                instance=instance_id, status=instance.status)
         workflow = store.checkout(session, instance, self.specs, self.instances)
         return instance, Trigger(self, session, instance, workflow, actor, clock.now(), attempts)
 
@@ -263,6 +279,12 @@ class Runtime:
         item = session.get(WorkItem, task_id)
         if item is not None:
             return item
+        seen = session.execute(select(Instance.id, Instance.business_key, Instance.status)
+                               .join(AuditEvent, AuditEvent.instance_id == Instance.id)
+                               .where(AuditEvent.task_id == task_id).limit(1)).first()
+        if seen is not None and seen.status in ("completed", "cancelled"):
+            raise InstanceEnded(f"task {task_id} belongs to {seen.business_key or seen.id}, which has already "
+                                f"ended ({seen.status})", task=task_id, instance=seen.id, status=seen.status)
         done = session.scalar(select(AuditEvent.kind).where(
             AuditEvent.task_id == task_id, AuditEvent.kind.in_(("task.completed", "task.cancelled")))
             .limit(1))

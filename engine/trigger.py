@@ -7,6 +7,7 @@ events — is written in the caller's transaction; either all of it lands or non
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 MAX_ENGINE_PASSES = 1000
+_EXPRESSION = re.compile(r"Error evaluating expression '(.*)'$", re.S)
 
 
 def data_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -149,10 +151,11 @@ class Trigger:
 
     def _finish(self) -> None:
         wf, inst = self.workflow, self.instance
-        errored = projection.tasks_in_state(wf, TaskState.ERROR)
+        ended = wf.is_completed()
+        errored = [] if ended else projection.tasks_in_state(wf, TaskState.ERROR)
         ready = projection.ready_human_tasks(wf)
-        self._sync_incidents(errored)
-        if wf.is_completed():
+        self._sync_incidents(errored, ended)
+        if ended:
             inst.status = "completed" if wf.success else "cancelled"
             inst.ended_at = inst.ended_at or self.now
             ended_now = not any(e.kind in ("instance.completed", "instance.cancelled") for e in self.events)
@@ -172,10 +175,11 @@ class Trigger:
         write_instance_events(self.session, inst, self.events)
         store.save(self.session, inst, wf, self.rt.instances)
 
-    def _sync_incidents(self, error_tasks: list[Task]) -> None:
+    def _sync_incidents(self, error_tasks: list[Task], ended: bool = False) -> None:
+        """Open, update and resolve incidents; an instance that ended leaves none open."""
         inst = self.instance
         errored = {str(t.id): t for t in error_tasks}
-        if not errored and inst.status != "incident":
+        if not errored and inst.status != "incident" and not ended:
             return
         open_incidents = {i.task_id: i for i in self.session.scalars(
             select(Incident).where(Incident.instance_id == inst.id, Incident.status != "resolved"))}
@@ -197,6 +201,7 @@ class Trigger:
             incident.error_type = _error_type(error)
             incident.message = _describe(error)
             incident.details = {"operator": failure.operator if failure else None,
+                                "expression": _expression(error),
                                 "task_trace": getattr(error, "task_trace", None),
                                 "line": getattr(error, "line_number", None) or None}
             incident.updated_at = self.now
@@ -216,24 +221,52 @@ class Trigger:
                 incident.resolved_at = self.now
                 incident.updated_at = self.now
                 incident.next_retry_at = None
+                data: dict[str, Any] = {"incident": incident.id}
+                if ended:
+                    data["reason"] = "instance ended"
                 self.events.append(PendingEvent("incident.resolved", self.actor, self.now,
-                                                {"incident": incident.id}, task_id, incident.element_id))
+                                                data, task_id, incident.element_id))
+
+
+def _cause(error: BaseException) -> BaseException | None:
+    """Return the exception that made SpiffWorkflow raise ``error`` (its own wrappers drop it)."""
+    inner = getattr(error, "exception", None)
+    if isinstance(inner, BaseException):
+        return inner
+    if not isinstance(error, SpiffWorkflowException):
+        return None  # our own errors say what they mean
+    cause = error.__cause__ or error.__context__
+    while isinstance(cause, SpiffWorkflowException) and (cause.__cause__ or cause.__context__):
+        cause = cause.__cause__ or cause.__context__
+    return cause
+
+
+def _expression(error: BaseException | None) -> str | None:
+    """Return the expression SpiffWorkflow failed to evaluate, if that was the failure."""
+    match = _EXPRESSION.match(str(error.args[0]) if error is not None and error.args else "")
+    return match.group(1) if match else None
 
 
 def _error_type(error: BaseException | None) -> str:
     if error is None:
         return "Unknown"
-    inner = getattr(error, "exception", None)
     if isinstance(error, UncaughtBusinessError):
         return f"BusinessError:{error.error.code}"
-    return type(inner).__name__ if isinstance(inner, BaseException) else type(error).__name__
+    cause = _cause(error)
+    return type(cause).__name__ if cause is not None else type(error).__name__
 
 
 def _describe(error: BaseException | None) -> str:
+    """Return what went wrong with its real cause, e.g. ``… 'amount < 100': NameError: name 'amount' …``."""
     if error is None:
         return "unknown error"
-    text = str(error)
+    text = str(error.args[0] if error.args and isinstance(error.args[0], str) else error).strip()
+    cause = _cause(error)
+    if cause is not None and str(cause) and str(cause) not in text:
+        text = f"{text.rstrip('.')}: {type(cause).__name__}: {cause}"
     notes = getattr(error, "__notes__", None) or getattr(error, "notes", None)
     if notes:
-        text += " (" + "; ".join(str(n) for n in notes) + ")"
+        extra = [str(n).strip() for n in notes if str(n).strip() not in text]
+        if extra:
+            text += " (" + "; ".join(extra) + ")"
     return text[:2000]

@@ -116,7 +116,7 @@ def test_a_caught_business_error_follows_the_boundary_with_its_payload(database,
 
 
 def test_cancel_ends_the_instance_and_removes_its_tasks(database, runtime):
-    from engine.errors import TaskNotReady
+    from engine.errors import InstanceEnded
 
     instance_id = _start(database, runtime, service_chain("test.echo", {"value": "3"}))
     assert _state(database, instance_id)[2] == ["check"]
@@ -124,5 +124,5 @@ def test_cancel_ends_the_instance_and_removes_its_tasks(database, runtime):
         runtime.cancel(s, instance_id, "supervisor", "customer withdrew")
     status, _, items = _state(database, instance_id)
     assert (status, items) == ("cancelled", [])
-    with pytest.raises(TaskNotReady, match="already ended"), database.transaction() as s:
+    with pytest.raises(InstanceEnded, match="already ended"), database.transaction() as s:
         runtime.cancel(s, instance_id, "supervisor", "again")

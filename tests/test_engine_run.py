@@ -11,6 +11,7 @@ import tests.handlers_for_tests  # noqa: F401  (registers test.* handlers)
 from engine.audit import events_for, verify
 from engine.errors import (
     FormValidationError,
+    InstanceEnded,
     MessageNotCorrelated,
     NotFound,
     PermissionDenied,
@@ -122,7 +123,8 @@ def test_boundary_timer_fires_when_due_and_not_before(database, runtime, simple,
         kinds = [e.kind for e in events_for(s, inst.id)]
     assert "timer.fired" in kinds
     assert _items(database) == []
-    with database.transaction() as s:  # firing again on an ended instance adds no second ending
-        runtime.fire_timers(s, started.instance_id)
+    with pytest.raises(InstanceEnded, match="T-4 has already ended"), database.transaction() as s:
+        runtime.fire_timers(s, started.instance_id)  # firing again on an ended instance is refused
+    with database.transaction() as s:
         kinds = [e.kind for e in events_for(s, started.instance_id)]
     assert kinds.count("instance.completed") == 1
