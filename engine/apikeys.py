@@ -30,6 +30,7 @@ SCOPES = {
     "tasks:read": "list ready tasks of the key's roles",
     "tasks:write": "claim and complete tasks of the key's roles",
     "messages:write": "deliver messages (customer answers, parts arrived …)",
+    "messages:customer": "speak for the customer: deliver quote answers, confirmations, surveys, cancellations",
     "instances:read": "read instances and their audit events",
     "definitions:read": "list deployed processes and decisions",
     "deployments:write": "deploy bundles of BPMN, DMN and forms",

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
-from . import forms
+from . import forms, message_contracts
 from .bundle import Bundle
 from .errors import HandlerError, Problem
 from .registry import get_handler
@@ -76,6 +76,7 @@ def lint_bundle(bundle: Bundle) -> LintResult:
     _check_flows(trees, result)
     _check_json(bundle, result)
     _lint_forms(bundle, trees, result)
+    result.problems.extend(message_contracts.lint_contracts(bundle, trees))
     _build_specs(parser, trees, result)
     for name, spec in result.specs.items():
         _lint_spec(bundle, name, spec, result)

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template, request
 
 from engine import clock, forms, ui_queries
 from engine.errors import FormValidationError, MessageNotCorrelated, NotFound
+from engine.message_contracts import Sender
 
 from . import formdata, get_services, intake, limits, tokens
 from .i18n import current_language
@@ -107,7 +108,8 @@ def _answer(action: CustomerAction, token: str | None):  # type: ignore[no-untyp
         if action.message == "survey_answered":
             payload["via"] = "web"
         with services.db.transaction() as s:
-            services.runtime.deliver_message(s, action.message, action.ticket, payload, actor="customer")
+            services.runtime.deliver_message(s, action.message, action.ticket, payload,
+                                                 sender=Sender.customer())
     except FormValidationError as exc:
         return render_form("public/respond.html", schema, ui, values, exc, 422, **page)
     except MessageNotCorrelated:

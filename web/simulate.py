@@ -29,6 +29,7 @@ from engine import forms
 from engine.db import Database
 from engine.errors import AftersalesError, InvalidInput, MessageNotCorrelated
 from engine.identity import Actor
+from engine.message_contracts import Sender
 from engine.models import Incident, Instance, MessageSubscription, WorkItem
 from engine.runtime import Runtime
 from engine.worker import Worker
@@ -202,7 +203,7 @@ class Simulation:
                 key = session.scalar(select(Instance.business_key).where(Instance.id == instance_id))
                 if not key:
                     return
-                self.runtime.deliver_message(session, name, key, body, actor="customer")
+                self.runtime.deliver_message(session, name, key, body, sender=self._sender(name))
         except MessageNotCorrelated:
             return  # the ticket moved on (closed, or no longer waiting for this)
         except AftersalesError as exc:
@@ -210,6 +211,13 @@ class Simulation:
             return
         self.report.messages += 1
         self._look_at(instance_id)
+
+    def _sender(self, name: str) -> Sender:
+        """The repair centre's warehouse books a parcel in; every other reply is the customer's own."""
+        if name != "device_received":
+            return Sender.customer()
+        username = (self.staff["people"].get("warehouse") or ["sim.warehouse"])[0]
+        return Sender.acting(self.actors.setdefault(username, Actor(username, frozenset({"warehouse"}))))
 
     def _on_restock(self, payload: tuple[str, str, int]) -> None:
         sku, warehouse, quantity = payload

@@ -14,7 +14,7 @@ TEMPLATES = DATA_DIR.parent / "templates"
 
 def journey_bundle() -> Bundle:
     """The test process plus every template of ``processes/templates`` under ``templates/``."""
-    files = {"service_journey.bpmn": (HERE / "fixtures" / "service_journey.bpmn").read_bytes()}
+    files = {name: (HERE / "fixtures" / name).read_bytes() for name in ("service_journey.bpmn", "messages.json")}
     for path in sorted(TEMPLATES.rglob("*")):
         if path.is_file():
             files[f"templates/{path.relative_to(TEMPLATES).as_posix()}"] = path.read_bytes()

@@ -108,7 +108,8 @@ def test_sending_again_for_the_same_task_writes_one_outbox_row(call, database):
 
 def test_templates_are_versioned_with_the_deployment(call, database):
     # Given a new deployment with an English-only template for a new milestone
-    files = {"service_journey.bpmn": (Path(__file__).parent / "fixtures" / "service_journey.bpmn").read_bytes(),
+    files = {**{name: (Path(__file__).parent / "fixtures" / name).read_bytes()
+                for name in ("service_journey.bpmn", "messages.json")},
              "templates/notify/welcome_back.sms.en.j2": b"Welcome back, {{ customer.name }}! {{ ticket_number }}"}
     with database.transaction() as session:
         new = deploy(session, Bundle("service_journey", files), "owner").deployment_id

@@ -22,6 +22,7 @@ from engine.bundle import read_bundle
 from engine.db import Database
 from engine.deploy import deploy
 from engine.identity import Actor
+from engine.message_contracts import Sender
 from engine.models import Incident, Instance, MessageSubscription, WorkItem
 from engine.runtime import Runtime
 from handlers import sla
@@ -128,7 +129,9 @@ class Case:
 
     def message(self, name: str, payload: dict[str, Any]) -> Case:
         """The customer, the warehouse or the web sends message ``name`` about this ticket."""
-        self.desk.trigger(lambda s: self.desk.runtime.deliver_message(s, name, self.ticket_number, payload))
+        sender = Sender.acting(self.desk.staff["warehouse"]) if name == "device_received" else Sender.customer()
+        self.desk.trigger(lambda s: self.desk.runtime.deliver_message(s, name, self.ticket_number, payload,
+                                                                      sender=sender))
         self.check()
         return self
 

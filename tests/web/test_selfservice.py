@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from engine.message_contracts import Sender
 from tests.web.conftest import CUSTOMER, TICKET, complete, open_tasks
 
 REPORT = {"customer.name": "Zhang Wei", "customer.email": "zw@example.com", "product.model": "RT-AX3000",
@@ -171,8 +172,10 @@ def test_survey_links_of_the_survey_handler_work(browser, services, quoted, cloc
     assert browser.get(f"/s/{token}").status_code == 410  # the case does not wait for the survey yet
     assert browser.get("/s/forged-token").status_code == 404
     with services.db.transaction() as s:
-        services.runtime.deliver_message(s, "quote_response", TICKET, {"accepted": True, "comment": ""})
-        services.runtime.deliver_message(s, "customer_confirmation", TICKET, {"solved": True, "comment": ""})
+        services.runtime.deliver_message(s, "quote_response", TICKET, {"accepted": True, "comment": ""},
+                                         sender=Sender.customer())
+        services.runtime.deliver_message(s, "customer_confirmation", TICKET, {"solved": True, "comment": ""},
+                                         sender=Sender.customer())
     assert 'name="csat"' in browser.get(f"/s/{token}").get_data(as_text=True)
     assert browser.post(f"/s/{token}", {"csat": "4", "nps": "8", "comment": "quick"}).status_code == 200
     assert open_tasks(services) == [] and browser.get(f"/s/{token}").status_code == 410
@@ -231,8 +234,10 @@ def test_survey_answers_through_handler_links_need_a_csrf_token(browser, service
 
     token = make_survey_token(TICKET, clock.now() + timedelta(days=14))
     with services.db.transaction() as s:
-        services.runtime.deliver_message(s, "quote_response", TICKET, {"accepted": True, "comment": ""})
-        services.runtime.deliver_message(s, "customer_confirmation", TICKET, {"solved": True, "comment": ""})
+        services.runtime.deliver_message(s, "quote_response", TICKET, {"accepted": True, "comment": ""},
+                                         sender=Sender.customer())
+        services.runtime.deliver_message(s, "customer_confirmation", TICKET, {"solved": True, "comment": ""},
+                                         sender=Sender.customer())
     assert browser.post(f"/s/{token}", {"csat": "4", "nps": "8"}, csrf=False).status_code == 400
     browser.get(f"/s/{token}")
     assert browser.post(f"/s/{token}", {"csat": "4"}).status_code == 422

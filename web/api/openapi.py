@@ -20,6 +20,12 @@ INT32 = 2**31 - 1
 TICKET = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 NAME = r"^[A-Za-z0-9_.:-]{1,200}$"
+MESSAGE_PAYLOAD = (
+    "Validated against the message's contract in the deployed bundle before anything changes: the JSON "
+    "Schema named for the message in `messages.json` (in the after-sales bundle `messages/<name>.schema.json`; "
+    "unknown fields are refused) — 422 lists each field at fault. The contract also names who may send the "
+    "message (the customer, staff roles, API scopes such as `messages:customer`, or the system only, as for "
+    "`sla_warning` and `sla_breached`) — 403 otherwise.")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -101,7 +107,7 @@ def _schemas() -> dict[str, Any]:
         "Message": {"type": "object", "required": ["name", "correlation_key"], "additionalProperties": False,
                     "properties": {"name": {"type": "string", "pattern": NAME},
                                    "correlation_key": {"type": "string", "minLength": 1, "maxLength": 200},
-                                   "payload": {"type": "object"}}},
+                                   "payload": {"type": "object", "description": MESSAGE_PAYLOAD}}},
         "MessageDelivered": {"type": "object", "required": ["delivered_to"], "properties": {
             "delivered_to": {"type": "array", "items": {"type": "integer"}}}},
         "Instance": {"type": "object", "required": ["id", "process_id", "status"], "properties": {

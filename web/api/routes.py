@@ -13,6 +13,7 @@ from flask import current_app, jsonify, request
 from engine import audit_export, cockpit, queries
 from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, InvalidInput
+from engine.message_contracts import Sender
 from engine.privacy import mask_personal, may_unmask, record_unmasking
 from engine.queries import TaskFilter
 
@@ -99,10 +100,12 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
 def deliver_message():  # type: ignore[no-untyped-def]
     """Deliver a message (a customer's answer, parts arrived …) to the instances waiting for it."""
     msg = body.json_body("Message")
+    caller = identify()
+    sender = Sender.acting(caller.actor, caller.scopes if caller.via == "key" else None)
     services = get_services()
     with services.db.transaction() as s:
         delivered = services.runtime.deliver_message(s, msg["name"], msg["correlation_key"],
-                                                     msg.get("payload") or {}, actor=_actor().username)
+                                                     msg.get("payload") or {}, sender=sender)
     return jsonify(delivered_to=delivered)
 
 
