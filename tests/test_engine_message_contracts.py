@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from engine.bundle import Bundle, read_bundle
 from engine.db import Database
@@ -21,7 +21,7 @@ from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, FormValidationError, InvalidInput, PermissionDenied
 from engine.identity import Actor
 from engine.message_contracts import Sender
-from engine.models import AuditEvent, Instance
+from engine.models import AuditEvent, DeploymentFile, Instance
 from engine.registry import load_handlers
 from engine.runtime import Runtime
 from tests.process.driver import Case, Desk
@@ -173,6 +173,51 @@ def test_trusted_callers_keep_working_as_the_system_and_are_held_to_the_contract
         desk.trigger(lambda s: desk.runtime.deliver_message(s, "quote_response", case.ticket_number,
                                                             {"accepted": True}))
     assert footprint(case) == before
+
+
+ANSWER_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs" targetNamespace="http://x">
+  <bpmn:process id="legacy" name="{name}" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait_answer"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="md_answer" messageRef="msg_answer" /></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_answer" />
+    <bpmn:sequenceFlow id="f2" sourceRef="wait_answer" targetRef="end" />
+  </bpmn:process>
+  <bpmn:message id="msg_answer" name="answer" />
+</bpmn:definitions>"""
+ANSWER_CONTRACT = json.dumps({"answer": {"schema": {"type": "object", "properties": {"accepted": {"type": "boolean"}}},
+                                         "senders": {"system": True}}}).encode()
+
+
+def test_an_instance_from_before_contracts_is_held_to_the_newest_contract(database: Database, runtime: Runtime) -> None:
+    # Given an instance of a deployment that has no messages.json (deployed before contracts existed)
+    with database.transaction() as s:
+        old = deploy(s, Bundle("legacy", {"legacy.bpmn": ANSWER_MODEL.format(name="v1").encode(),
+                                          "messages.json": ANSWER_CONTRACT}), "owner").deployment_id
+        s.execute(delete(DeploymentFile).where(DeploymentFile.deployment_id == old,
+                                               DeploymentFile.path == "messages.json"))
+        instance_id = runtime.start(s, "legacy", {}, "L-1", "tester").instance_id
+
+    def deliver(payload: dict[str, Any]) -> list[int]:
+        runtime.instances.clear()
+        with database.transaction() as s:
+            return runtime.deliver_message(s, "answer", "L-1", payload)
+
+    # When no deployment declares the message, the delivery is refused and nothing changes
+    with pytest.raises(InvalidInput, match="'answer' has no contract"):
+        deliver({"accepted": True})
+
+    # Then once a newer deployment declares it, its contract holds for the old instance too
+    with database.transaction() as s:
+        deploy(s, Bundle("legacy", {"legacy.bpmn": ANSWER_MODEL.format(name="v2").encode(),
+                                    "messages.json": ANSWER_CONTRACT}), "owner")
+    with pytest.raises(FormValidationError, match="accepted"):
+        deliver({"accepted": "yes"})
+    assert deliver({"accepted": True}) == [instance_id]
+    with database.transaction(write=False) as s:
+        assert s.get(Instance, instance_id).status == "completed"
 
 
 def validation_of(bundle_files: dict[str, bytes], database: Database) -> list[Any]:
