@@ -165,10 +165,11 @@ def _declared(session: Session, deployment_id: int) -> dict[str, Any] | None:
 
 def _newest_declaring(session: Session, name: str) -> int | None:
     """Return the newest deployment whose contracts declare ``name``."""
-    rows = session.scalars(select(Deployment.id).join(DeploymentFile, DeploymentFile.deployment_id == Deployment.id)
-                           .where((DeploymentFile.path == CONTRACTS_FILE)
-                                  | DeploymentFile.path.like(f"%/{CONTRACTS_FILE}"))
-                           .order_by(Deployment.activated_at.desc(), Deployment.id.desc()).distinct())
+    has_contracts = select(DeploymentFile.id).where(
+        DeploymentFile.deployment_id == Deployment.id,
+        (DeploymentFile.path == CONTRACTS_FILE) | DeploymentFile.path.like(f"%/{CONTRACTS_FILE}")).exists()
+    rows = session.scalars(select(Deployment.id).where(has_contracts)
+                           .order_by(Deployment.activated_at.desc(), Deployment.id.desc()))
     for deployment_id in rows:
         if name in (_declared(session, deployment_id) or {}):
             return deployment_id
