@@ -14,6 +14,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .audit import canonical
 from .models import Instance, MessageSubscription, Timer, WorkItem
+from .spiff import INTERRUPTED
 
 SUMMARY_KEYS = ("priority", "customer_tier", "channel", "fault_category", "product_line")
 
@@ -68,6 +70,18 @@ def _timer_due(task: Task) -> datetime | None:
     if isinstance(value, dict) and isinstance(value.get("next"), str):
         return TimerEventDefinition.parse_time_or_duration(value["next"])
     return None
+
+
+def event_definitions(task: Task) -> list[tuple[str, Any]]:
+    """Return (element id, definition) of the events a catching task waits for: an event-based
+    gateway waits for the events of the catch events after it, named by their ids."""
+    spec = task.task_spec
+    evdef = getattr(spec, "event_definition", None)
+    if isinstance(evdef, MultipleEventDefinition) and len(spec.outputs) == len(evdef.event_definitions):
+        return [(out.name, d) for out, d in zip(spec.outputs, evdef.event_definitions, strict=True)]
+    if isinstance(evdef, MultipleEventDefinition):
+        return [(spec.name, d) for d in evdef.event_definitions]
+    return [] if evdef is None else [(spec.name, evdef)]
 
 
 def waiting_event_tasks(workflow: BpmnWorkflow) -> list[Task]:
@@ -237,15 +251,15 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     timers: list[TimerRow] = []
     subs: list[SubscriptionRow] = []
     for task in waiting_event_tasks(workflow):
-        evdef = task.task_spec.event_definition
-        if isinstance(evdef, TimerEventDefinition):
-            due = _timer_due(task)
-            if due is not None:
-                timers.append(TimerRow(str(task.id), task.task_spec.name, task_name(task), due))
-        elif isinstance(evdef, MessageEventDefinition):
-            key = correlation_key(task.workflow.top_workflow.correlations) or instance.business_key
-            subs.append(SubscriptionRow(str(task.id), task.task_spec.name, evdef.name, key))
-    if not workflow.is_completed():
+        for element_id, evdef in event_definitions(task):
+            if isinstance(evdef, TimerEventDefinition):
+                due = _timer_due(task)
+                if due is not None:
+                    timers.append(TimerRow(str(task.id), element_id, task_name(task), due))
+            elif isinstance(evdef, MessageEventDefinition):
+                key = correlation_key(task.workflow.top_workflow.correlations) or instance.business_key
+                subs.append(SubscriptionRow(str(task.id), element_id, evdef.name, key))
+    if not workflow.is_completed() and INTERRUPTED not in workflow.task_tree.internal_data:
         for element_id, evdef in event_subprocess_messages(workflow):
             subs.append(SubscriptionRow(str(workflow.task_tree.id), element_id, evdef.name,
                                         correlation_key(workflow.correlations) or instance.business_key))

@@ -12,18 +12,39 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnStartTaskConverter
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnStartTaskConverter, BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnSubWorkflowConverter,
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
-from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask, _EndJoin
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EventBasedGateway,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    StartEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffBoundaryEventParser,
+    SpiffIntermediateCatchEventParser,
+    SpiffIntermediateThrowEventParser,
+    SpiffStartEventParser,
+)
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
@@ -31,6 +52,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from . import clock
 from .registry import BusinessError
 from .sandbox import RestrictedEnvironment
 
@@ -102,12 +124,256 @@ class SharedSpecStartTask(BpmnStartTask):
                 spec._outputs.append(self._wf_spec.end.name)
 
 
+class LinkThrowEvent(BpmnSpecMixin):
+    """An intermediate link throw event: its token goes on at the link catch event of the same name."""
+
+
+class LinkAwareThrowEventParser(SpiffIntermediateThrowEventParser):
+    """Parse link throw events, which SpiffWorkflow 3.2 takes for none events (the token just ended).
+
+    A link pair is a sequence flow drawn in two pieces: the throw is connected to the one
+    ``intermediateCatchEvent`` of the same container whose ``linkEventDefinition`` has the
+    same name (that catch, having no event to wait for, passes the token on at once).
+    """
+
+    def link_name(self) -> str | None:
+        """Return the name of the node's link event definition, if it has one."""
+        found = self.xpath("./bpmn:linkEventDefinition")
+        return (found[0].get("name") or "") if found else None
+
+    def create_task(self) -> Any:
+        if self.link_name() is None:
+            return super().create_task()
+        return LinkThrowEvent(self.spec, self.bpmn_id, **self.bpmn_attributes)
+
+    def parse_node(self) -> Any:
+        task = super().parse_node()
+        name = self.link_name()
+        if name is None:
+            return task
+        if not name:
+            self.raise_validation_exception("a link throw event needs a link name")
+        catches = [node for node in self.process_parser.xpath("./bpmn:intermediateCatchEvent")
+                   if any(d.get("name") == name for d in node.findall(full_tag("linkEventDefinition")))]
+        if len(catches) != 1:
+            where = "no" if not catches else f"{len(catches)}"
+            self.raise_validation_exception(f"link {name!r} is thrown here but {where} intermediate catch events "
+                                            f"of this process or subprocess catch it (exactly one must)")
+        task.connect(self.process_parser.parse_node(catches[0]))
+        return task
+
+
+class FirstCycleTimerEventDefinition(TimerEventDefinition):
+    """A cycle timer that fires once, at its first occurrence.
+
+    SpiffWorkflow 3.2 lets a cycle on an intermediate catch event or an interrupting boundary
+    event send a new token at every occurrence while the event keeps waiting (the process
+    cannot end, the interrupted task is never cancelled). In BPMN only a non-interrupting
+    boundary event repeats; everywhere else the first occurrence is the event.
+    """
+
+    def has_fired(self, my_task: Task) -> bool:
+        due = my_task._get_internal_data("event_value")
+        if due is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            _, start, _ = TimerEventDefinition.parse_iso_recurring_interval(expression)
+            due = start.isoformat()
+            my_task._set_internal_data(event_value=due)
+        if TimerEventDefinition.get_datetime(due) < clock.now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+    def details(self, my_task: Task) -> Any:
+        return PendingBpmnEvent(self.name, self.__class__.__name__, my_task._get_internal_data("event_value"))
+
+
+CYCLE_TIMERS = (CycleTimerEventDefinition, FirstCycleTimerEventDefinition)
+
+
+class DataConditionalEventDefinition(ConditionalEventDefinition):
+    """A conditional event whose condition is false while a variable it names does not exist.
+
+    SpiffWorkflow 3.2 raises there, so a condition on a variable that a later step sets could
+    never wait for it. Any other failure fails the waiting event (an incident naming it).
+    :mod:`engine.conditional` evaluates waiting ones again after every trigger.
+    """
+
+    def has_fired(self, my_task: Task) -> bool:
+        holds = evaluate_condition(my_task, self.expression, my_task.data)
+        my_task._set_internal_data(has_fired=holds)
+        return holds
+
+
+def evaluate_condition(task: Task, expression: str, context: dict[str, Any]) -> bool:
+    """Evaluate a conditional event's expression for ``task``: a missing variable is false; any
+    other failure puts ``task`` in error and raises :class:`WorkflowTaskException`."""
+    try:
+        return bool(task.workflow.script_engine.environment.evaluate(expression, context))
+    except NameError:
+        return False
+    except Exception as exc:
+        if task.state != TaskState.COMPLETED:
+            task.error()
+        raise WorkflowTaskException(f"condition {expression!r} failed: {type(exc).__name__}: {exc}",
+                                    task=task, exception=exc) from exc
+
+
+def _adapt_event_definition(task_spec: Any) -> Any:
+    """Swap in the event definitions that behave by the standard (cycles that fire once, conditions)."""
+    evdef = task_spec.event_definition
+    if isinstance(evdef, CycleTimerEventDefinition) and getattr(task_spec, "cancel_activity", True):
+        task_spec.event_definition = FirstCycleTimerEventDefinition(evdef.name, evdef.expression,
+                                                                    description=evdef.description)
+    elif type(evdef) is ConditionalEventDefinition:
+        task_spec.event_definition = DataConditionalEventDefinition(evdef.expression, name=evdef.name,
+                                                                    description=evdef.description)
+    return task_spec
+
+
+class CycleAwareCatchEventParser(SpiffIntermediateCatchEventParser):
+    """Parse intermediate catch events; a cycle timer there fires once (its first occurrence), a
+    condition waits for its variables."""
+
+    def create_task(self) -> Any:
+        return _adapt_event_definition(super().create_task())
+
+
+class CycleAwareBoundaryEventParser(SpiffBoundaryEventParser):
+    """Parse boundary events; a cycle timer on an interrupting one fires once (its first occurrence),
+    a condition waits for its variables."""
+
+    def create_task(self) -> Any:
+        return _adapt_event_definition(super().create_task())
+
+
+class InterruptingStartEvent(StartEvent):
+    """The start event of an interrupting event subprocess (``isInterrupting`` true, BPMN's default).
+
+    SpiffWorkflow 3.2 runs every event subprocess beside the rest of its process. When this
+    start event fires, every other token of the enclosing process or subprocess is cancelled
+    — tasks, waiting events, running subprocesses and other event subprocesses — so that only
+    this event subprocess runs on, and the scope ends when it ends.
+    """
+
+    def _run_hook(self, my_task: Task) -> Any:
+        result = super()._run_hook(my_task)
+        interrupt_scope(my_task)
+        return result
+
+
+INTERRUPTED = "aftersales_interrupted_by"
+
+
+def is_interrupted(scope: Any) -> bool:
+    """Tell whether an interrupting event subprocess has taken over ``scope`` (its other event
+    subprocesses no longer start)."""
+    return INTERRUPTED in scope.task_tree.internal_data
+
+
+def interrupt_scope(start_task: Task) -> None:
+    """Cancel every unfinished task of the scope around ``start_task``'s event subprocess but that one."""
+    inner = start_task.workflow
+    if inner.parent_task_id is None:
+        return
+    subprocess_task = inner.top_workflow.get_task_from_id(inner.parent_task_id)
+    scope = subprocess_task.workflow
+    scope.task_tree.internal_data[INTERRUPTED] = str(subprocess_task.id)
+    for task in [t for t in scope.tasks.values() if t.has_state(TaskState.NOT_FINISHED_MASK)]:
+        if task.id in scope.tasks and task.has_state(TaskState.NOT_FINISHED_MASK) \
+                and not _related(task, subprocess_task):
+            task.cancel()
+
+
+def _related(task: Task, other: Task) -> bool:
+    """Tell whether ``task`` is ``other``, one of its ancestors or one of its descendants."""
+    return task is other or task.is_descendant_of(other) or other.is_descendant_of(task)
+
+
+def release_idle_event_subprocesses(workflow: BpmnWorkflow) -> bool:
+    """Let a scope end when only event subprocesses that never started are left in it.
+
+    Event subprocesses with a timer or none start are running from the start of their scope in
+    SpiffWorkflow 3.2, and the scope's end join waits for them; in BPMN an event subprocess
+    that has not started holds nothing up. Tell whether any was released.
+    """
+    released = False
+    for scope in [workflow, *workflow.subprocesses.values()]:
+        if scope.completed:
+            continue
+        idle, live = [], False
+        for task in scope.tasks.values():
+            if not task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
+                continue
+            if is_event_subprocess(task) and not _has_started(workflow, task):
+                idle.append(task)
+            elif not isinstance(task.task_spec, _EndJoin):
+                live = True
+                break
+        if idle and not live:
+            for task in idle:
+                task.cancel()
+            for task in [t for t in scope.tasks.values() if t.state == TaskState.WAITING]:
+                task.task_spec._update(task)
+            released = True
+    return released
+
+
+def is_event_subprocess(task: Task) -> bool:
+    """Tell whether ``task`` is an event subprocess (SpiffWorkflow 3.2 parses them as plain
+    subprocesses hanging from the scope's start task)."""
+    parent = task.parent
+    return isinstance(task.task_spec, SubWorkflowTask) and parent is not None and parent.parent is None
+
+
+def _has_started(workflow: BpmnWorkflow, subprocess_task: Task) -> bool:
+    sub = workflow.subprocesses.get(subprocess_task.id)
+    if sub is None:
+        return False
+    return any(isinstance(t.task_spec, StartEvent) and t.state == TaskState.COMPLETED for t in sub.tasks.values())
+
+
+class EventSubprocessAwareStartEventParser(SpiffStartEventParser):
+    """Parse start events; an event subprocess's start is interrupting unless ``isInterrupting="false"``."""
+
+    def create_task(self) -> Any:
+        parent = self.node.getparent()
+        in_event_subprocess = (parent is not None and parent.tag == full_tag("subProcess")
+                               and parent.get("triggeredByEvent", "false").lower() == "true")
+        if in_event_subprocess and self.node.get("isInterrupting", "true").lower() != "false":
+            self.spec_class = InterruptingStartEvent
+        return _adapt_event_definition(super().create_task())
+
+
+class CheckedEventGatewayParser(EventBasedGatewayParser):
+    """Parse event-based gateways, refusing the branches SpiffWorkflow 3.2 cannot wait for correctly."""
+
+    def parse_node(self) -> Any:
+        task = super().parse_node()
+        if self.node.get("instantiate", "false").lower() == "true":
+            self.raise_validation_exception("an instantiating event-based gateway (instantiate=\"true\") is not "
+                                            "supported; start the process with a message or timer start event")
+        definitions = self.task.event_definition.event_definitions
+        timers = [d for d in definitions if isinstance(d, TimerEventDefinition)]
+        if len(timers) > 1:
+            self.raise_validation_exception("an event-based gateway may wait for one timer only (SpiffWorkflow 3.2 "
+                                            "gives all of them the first one's due time); keep the earliest")
+        if any(isinstance(d, ConditionalEventDefinition) for d in definitions):
+            self.raise_validation_exception("a conditional event after an event-based gateway is not supported; "
+                                            "use a conditional boundary event or intermediate catch event")
+        return task
+
+
 class AftersalesParser(SpiffBpmnParser):
-    """The spiff dialect parser, with service tasks bound to the handler registry."""
+    """The spiff dialect parser, with service tasks bound to the handler registry and link events."""
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, HandlerServiceTask),
+        full_tag("intermediateThrowEvent"): (LinkAwareThrowEventParser, IntermediateThrowEvent),
+        full_tag("eventBasedGateway"): (CheckedEventGatewayParser, EventBasedGateway),
+        full_tag("intermediateCatchEvent"): (CycleAwareCatchEventParser, IntermediateCatchEvent),
+        full_tag("boundaryEvent"): (CycleAwareBoundaryEventParser, BoundaryEvent),
+        full_tag("startEvent"): (EventSubprocessAwareStartEventParser, StartEvent),
     }
 
 
@@ -210,6 +476,10 @@ class SpecRefWorkflowConverter(BpmnWorkflowConverter):
 def _build_serializers() -> tuple[BpmnWorkflowSerializer, BpmnWorkflowSerializer]:
     config = dict(SPIFF_CONFIG)
     config[HandlerServiceTask] = ServiceTaskConverter
+    config[LinkThrowEvent] = BpmnTaskSpecConverter
+    config[FirstCycleTimerEventDefinition] = TimerConditionalEventDefinitionConverter
+    config[InterruptingStartEvent] = config[StartEvent]
+    config[DataConditionalEventDefinition] = TimerConditionalEventDefinitionConverter
     spec_registry = BpmnWorkflowSerializer.configure(dict(config))
     # Restored specs get the non-mutating start task; stored specs keep SpiffWorkflow's typename.
     BpmnStartTaskConverter(SharedSpecStartTask, spec_registry, typename="BpmnStartTask")

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from . import projection, store
 from .audit import PendingEvent, jsonable, write_instance_events
+from .conditional import fire_conditions
 from .errors import ScriptError
 from .models import Incident, Instance
 from .service import ServiceRunner
-from .spiff import AftersalesScriptEngine, UncaughtBusinessError
+from .spiff import AftersalesScriptEngine, UncaughtBusinessError, release_idle_event_subprocesses
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -117,14 +118,17 @@ class Trigger:
 
     # --- running -------------------------------------------------------------------------
     def advance(self) -> None:
-        """Fire due timers and run engine steps until everything waits or fails."""
+        """Fire due timers and run engine steps until everything waits or fails; then fire the
+        conditional events the new data satisfies and end scopes held up only by idle event
+        subprocesses, and run on until nothing more changes."""
         wf = self.workflow
         for _ in range(MAX_ENGINE_PASSES):
             try:
                 wf.refresh_timers()
                 wf.do_engine_steps(will_complete_task=self._will_complete,
                                    did_complete_task=self._did_complete)
-                return
+                if not (fire_conditions(wf) | release_idle_event_subprocesses(wf)):
+                    return
             except (SpiffWorkflowException, UncaughtBusinessError, Exception) as exc:  # noqa: B014
                 self._record_failure(exc)
         raise WorkflowException("the engine did not settle after many failing passes")

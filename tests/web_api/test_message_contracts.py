@@ -3,6 +3,7 @@ a sender the contract does not name — and in both cases the instance is left a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,28 @@ def test_a_key_that_speaks_for_the_customer_may_cancel_but_nobody_sends_sla_warn
     # Then a key speaking for the customer cancels the ticket
     assert post(client, api_key(*CUSTOMER_APP), "customer_cancel", {"reason": "Fixed it myself"}).status_code == 200
     assert state(services, waiting)[2] == "completed"
+
+
+def session_post(browser: Any, name: str, payload: dict[str, Any]) -> Any:
+    page = browser.client.get("/", follow_redirects=True).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return browser.client.post("/api/v1/messages", json={"name": name, "correlation_key": TICKET, "payload": payload},
+                               headers={"X-CSRFToken": csrf})
+
+
+def test_signed_in_staff_send_by_their_roles(signed_in, services, waiting):
+    # Given a ticket waiting for the customer's answer, and staff signed in to the web
+    before = state(services, waiting)
+
+    # When a warehouse user posts the customer's acceptance, it is refused and nothing moves
+    refused = session_post(signed_in("warehouse"), "quote_response", {"accepted": True})
+    assert refused.status_code == 403
+    assert "warehouse may not send message 'quote_response'" in refused.get_json()["message"]
+    assert state(services, waiting) == before
+
+    # Then an agent recording the customer's call is let through
+    accepted = session_post(signed_in("agent"), "quote_response", {"accepted": True, "comment": "by phone"})
+    assert accepted.get_json() == {"delivered_to": [waiting]} and state(services, waiting)[2] == "completed"
 
 
 def test_the_openapi_document_points_to_the_message_contracts(client):

@@ -1,0 +1,81 @@
+"""Conditional events, evaluated after every trigger against the instance's current data.
+
+SpiffWorkflow 3.2 evaluates a conditional event only when its token arrives, against that
+token's own copy of the data: a variable set later, or on a parallel branch, never fires
+it, and a conditional event-subprocess start is never evaluated at all. Here, once the
+engine steps of a trigger have settled, every waiting conditional event (intermediate
+catch, boundary, event-subprocess start) is evaluated against the task's data overlaid
+with the instance's current data (the data of the step that completed last); one that
+holds takes that data and fires. A conditional event-subprocess start fires when its
+condition *becomes* true (the last value is kept on the process's root task), so a
+condition that stays true starts its event subprocess once.
+
+A condition naming a variable that does not exist yet is false; any other failure is the
+model's error and surfaces as an incident of the waiting event.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.util.task import TaskState
+
+from .projection import current_data
+from .spiff import evaluate_condition, is_interrupted
+
+LAST_VALUES = "aftersales_conditions"
+
+
+def fire_conditions(workflow: BpmnWorkflow) -> bool:
+    """Fire every conditional event that now holds; tell whether any fired."""
+    data = current_data(workflow)
+    fired = False
+    for task in list(workflow.event_manager.tasks.values()):
+        evdef = getattr(task.task_spec, "event_definition", None)
+        if task.state != TaskState.WAITING or not isinstance(evdef, ConditionalEventDefinition):
+            continue
+        context = {**task.data, **data}
+        if evaluate_condition(task, evdef.expression, context):
+            task.data = copy.deepcopy(context)
+            task.task_spec._update(task)
+            fired = True
+    return _start_event_subprocesses(workflow, data) or fired
+
+
+def _start_event_subprocesses(workflow: BpmnWorkflow, data: dict[str, Any]) -> bool:
+    if workflow.is_completed() or is_interrupted(workflow):
+        return False
+    root = workflow.task_tree
+    last: dict[str, bool] = dict(root.internal_data.get(LAST_VALUES, {}))
+    started = False
+    for name in workflow.spec.start.trigger_specs:
+        sp_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sp_spec, "bpmn_start_events", []):
+            if not isinstance(start.event_definition, ConditionalEventDefinition):
+                continue
+            holds = evaluate_condition(root, start.event_definition.expression, data)
+            if holds and not last.get(start.name, False):
+                _trigger(workflow, name, data)
+                started = True
+            last[start.name] = holds
+    if last != root.internal_data.get(LAST_VALUES, {}):
+        root.internal_data[LAST_VALUES] = last
+    return started
+
+
+def _trigger(workflow: BpmnWorkflow, spec_name: str, data: dict[str, Any]) -> None:
+    """Start the event subprocess ``spec_name`` with the current data; its start event then holds."""
+    before = set(workflow.subprocesses)
+    workflow.spec.start.trigger_wf(workflow.task_tree, spec_name)
+    for sp_id in set(workflow.subprocesses) - before:
+        for task in [workflow.get_task_from_id(sp_id), *workflow.subprocesses[sp_id].tasks.values()]:
+            task.data = copy.deepcopy(data)
+        for task in workflow.subprocesses[sp_id].tasks.values():
+            if task.state == TaskState.WAITING and isinstance(task.task_spec, StartEvent):
+                task.task_spec._update(task)
+
+
