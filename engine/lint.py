@@ -23,7 +23,7 @@ from . import forms, message_contracts
 from .bundle import Bundle
 from .errors import HandlerError, Problem
 from .registry import get_handler
-from .spiff import AftersalesParser, HandlerServiceTask
+from .spiff import CYCLE_TIMERS, AftersalesParser, HandlerServiceTask
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -226,7 +226,7 @@ def _lint_spec(bundle: Bundle, name: str, spec: Any, result: LintResult) -> None
             _lint_service(file, element, ts, result)
         evdef = getattr(ts, "event_definition", None)
         if isinstance(evdef, TimerEventDefinition):
-            _lint_timer(file, element, evdef.expression, result)
+            _lint_timer(file, element, evdef.expression, result, isinstance(evdef, CYCLE_TIMERS))
 
 
 def _lint_service(file: str, element: str, ts: HandlerServiceTask, result: LintResult) -> None:
@@ -289,7 +289,7 @@ def _find_file(bundle: Bundle, bpmn_file: str, name: str) -> bytes | None:
     return matches[0] if matches else None
 
 
-def _lint_timer(file: str, element: str, expression: str, result: LintResult) -> None:
+def _lint_timer(file: str, element: str, expression: str, result: LintResult, cycle: bool = False) -> None:
     text = (expression or "").strip()
     if ISO_DURATION.match(text):
         result.add(file, f"timer expression {text} must be quoted (\"{text}\"): it is a Python expression",
@@ -302,8 +302,10 @@ def _lint_timer(file: str, element: str, expression: str, result: LintResult) ->
                    rule="timers")
         return
     if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, str):
+        parse = (TimerEventDefinition.parse_iso_recurring_interval if cycle
+                 else TimerEventDefinition.parse_time_or_duration)
         try:
-            TimerEventDefinition.parse_time_or_duration(tree.body.value)
+            parse(tree.body.value)
         except Exception as exc:
             result.add(file, f"timer value {tree.body.value!r} is not an ISO 8601 date, duration or cycle "
                              f"({exc})", element, rule="timers")
