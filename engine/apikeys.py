@@ -34,6 +34,7 @@ SCOPES = {
     "instances:read": "read instances and their audit events",
     "definitions:read": "list deployed processes and decisions",
     "deployments:write": "deploy bundles of BPMN, DMN and forms",
+    "signals:write": "broadcast signals to every waiting instance (a recall, an outage …)",
 }
 PREFIX = "as_"
 

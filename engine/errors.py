@@ -19,6 +19,7 @@ SQLAlchemy, jsonschema) are translated at the boundary with ``raise ... from exc
     │   ├── InstanceEnded               the instance has completed or was cancelled
     │   └── MessageNotCorrelated        nobody waits for this message and key
     ├── ScriptError                     a BPMN script or expression failed or was refused
+    ├── DeliveryLoop                    messages or signals between instances chain in a loop
     ├── HandlerError                    a service handler is missing or misbehaved
     ├── IncidentError                   an instance stopped on an incident
     └── StoreUnavailable                the database cannot be reached
@@ -201,6 +202,13 @@ class ScriptError(AftersalesError):
 
     http_status = 422
     code = "script_error"
+
+
+class DeliveryLoop(AftersalesError):
+    """Raised when messages or signals thrown between instances chain deeper than one transaction allows."""
+
+    http_status = 422
+    code = "delivery_loop"
 
 
 class HandlerError(AftersalesError):

@@ -1,8 +1,8 @@
 """The engine's tables: deployments, instances, their derived rows, incidents, audit.
 
 An instance's authoritative state is one serialized workflow (``Instance.state``), its
-specs kept once per deployment. Work items, timers and message subscriptions are
-projections rewritten in the same transaction as the state; nothing mirrors the task tree.
+specs kept once per deployment. Work items, timers and message and signal subscriptions
+are projections rewritten in the same transaction as the state; nothing mirrors the task tree.
 """
 
 from __future__ import annotations
@@ -191,6 +191,32 @@ class MessageSubscription(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     message_name: Mapped[str] = mapped_column(String(200))
     correlation_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class SignalSubscription(Base):
+    """A signal event waiting in an instance (catch, boundary or event-subprocess start)."""
+
+    __tablename__ = "signal_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    signal_name: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class UndeliveredMessage(Base):
+    """A message an instance threw that no instance and no deployed process was waiting for."""
+
+    __tablename__ = "undelivered_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    message_name: Mapped[str] = mapped_column(String(200), index=True)
+    correlation_key: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
 
 
 class Incident(Base):

@@ -1,7 +1,7 @@
 """Derived rows of an instance, recomputed from its workflow at the end of each trigger.
 
-Work items (ready human tasks), timers and message subscriptions are rewritten only
-where they changed, so a trigger that leaves them alone costs no statements.
+Work items (ready human tasks), timers and message and signal subscriptions are
+rewritten only where they changed, so a trigger that leaves them alone costs no statements.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -22,7 +23,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from .audit import canonical
-from .models import Instance, MessageSubscription, Timer, WorkItem
+from .models import Instance, MessageSubscription, SignalSubscription, Timer, WorkItem
 from .spiff import INTERRUPTED
 
 SUMMARY_KEYS = ("priority", "customer_tier", "channel", "fault_category", "product_line")
@@ -89,15 +90,21 @@ def waiting_event_tasks(workflow: BpmnWorkflow) -> list[Task]:
     return [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
 
 
-def event_subprocess_messages(workflow: BpmnWorkflow) -> list[tuple[str, MessageEventDefinition]]:
-    """Return (start event id, definition) of the message starts of the process's event subprocesses."""
+def event_subprocess_starts(workflow: BpmnWorkflow, kind: type[Any]) -> list[tuple[str, Any]]:
+    """Return (start event id, definition) of the ``kind`` starts (message, signal) of the process's
+    event subprocesses."""
     found = []
     for name in workflow.spec.start.trigger_specs:
         sp_spec = workflow.subprocess_specs.get(name)
         for start in getattr(sp_spec, "bpmn_start_events", []):
-            if isinstance(start.event_definition, MessageEventDefinition):
+            if isinstance(start.event_definition, kind):
                 found.append((start.name, start.event_definition))
     return found
+
+
+def event_subprocess_messages(workflow: BpmnWorkflow) -> list[tuple[str, MessageEventDefinition]]:
+    """Return (start event id, definition) of the message starts of the process's event subprocesses."""
+    return event_subprocess_starts(workflow, MessageEventDefinition)
 
 
 def sla_due(task: Task) -> datetime | None:
@@ -230,6 +237,15 @@ class SubscriptionRow:
     correlation_key: str | None
 
 
+@dataclass(frozen=True)
+class SignalRow:
+    """The desired row of a waiting signal event."""
+
+    task_id: str
+    element_id: str
+    signal_name: str
+
+
 def correlation_key(correlations: dict[str, Any]) -> str | None:
     """Flatten a workflow's correlation mapping into the key messages are routed by."""
     values: dict[str, Any] = {}
@@ -250,6 +266,7 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     items = sorted((work_item_for(t) for t in ready), key=lambda r: r.task_id)
     timers: list[TimerRow] = []
     subs: list[SubscriptionRow] = []
+    signals: list[SignalRow] = []
     for task in waiting_event_tasks(workflow):
         for element_id, evdef in event_definitions(task):
             if isinstance(evdef, TimerEventDefinition):
@@ -259,12 +276,17 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
             elif isinstance(evdef, MessageEventDefinition):
                 key = correlation_key(task.workflow.top_workflow.correlations) or instance.business_key
                 subs.append(SubscriptionRow(str(task.id), element_id, evdef.name, key))
+            elif isinstance(evdef, SignalEventDefinition):
+                signals.append(SignalRow(str(task.id), element_id, evdef.name))
     if not workflow.is_completed() and INTERRUPTED not in workflow.task_tree.internal_data:
         for element_id, evdef in event_subprocess_messages(workflow):
             subs.append(SubscriptionRow(str(workflow.task_tree.id), element_id, evdef.name,
                                         correlation_key(workflow.correlations) or instance.business_key))
+        for element_id, evdef in event_subprocess_starts(workflow, SignalEventDefinition):
+            signals.append(SignalRow(str(workflow.task_tree.id), element_id, evdef.name))
     timers.sort(key=lambda r: r.task_id)
     subs.sort(key=lambda r: r.task_id)
+    signals.sort(key=lambda r: (r.task_id, r.element_id))
 
     item_fps = {r.task_id: _fingerprint([r])[:32] + (instance.business_key or "") for r in items}
     new_items = _sync_work_items(session, instance, items, fingerprints.get("work_items") or {}, item_fps, now)
@@ -282,6 +304,13 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
             session.execute(MessageSubscription.__table__.insert(),
                             [{**asdict(s), "instance_id": instance.id} for s in subs])
         fingerprints["subscriptions"] = fp
+    fp = _fingerprint(signals)
+    if fingerprints.get("signals", _fingerprint([])) != fp:
+        session.execute(delete(SignalSubscription).where(SignalSubscription.instance_id == instance.id))
+        if signals:
+            session.execute(SignalSubscription.__table__.insert(),
+                            [{**asdict(s), "instance_id": instance.id} for s in signals])
+        fingerprints["signals"] = fp
     instance.projection = fingerprints
     instance.next_timer_at = min((t.due_at for t in timers), default=None)
     return new_items

@@ -1,4 +1,4 @@
-"""The engine's public operations: start, complete, message, timers, cancel, retry.
+"""The engine's public operations: start, complete, message, signal, timers, cancel, retry.
 
 Each operation is one trigger in the caller's transaction (``Database.transaction()``):
 lock the instance, load, act, run engine steps until everything waits, save, write
@@ -8,18 +8,16 @@ instance row; the loser sees the task already completed, or a version conflict.
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import clock, forms, projection, spiff, store
+from . import clock, delivery, forms, spiff, store
 from .audit import PendingEvent, instance_stream, write_instance_events
 from .config import Settings
 from .errors import (
@@ -69,8 +67,12 @@ class Runtime:
     # --- start -----------------------------------------------------------------------------
     def start(self, session: Session, process_id: str, data: dict[str, Any] | None = None,
               business_key: str | None = None, actor: str = "system",
-              deployment_id: int | None = None) -> StartResult:
-        """Start an instance of ``process_id`` (latest active deployment) and run it until it waits."""
+              deployment_id: int | None = None, receive: Callable[[Trigger], None] | None = None) -> StartResult:
+        """Start an instance of ``process_id`` (latest active deployment) and run it until it waits.
+
+        ``receive`` hands the new instance the message or signal its start event waits for
+        (:mod:`engine.delivery`), and the instance runs on from there in the same trigger.
+        """
         data = check_data(data or {}, "start data")
         definition = find_definition(session, process_id, deployment_id)
         specs = self.specs.get(session, definition.deployment_id)
@@ -88,6 +90,9 @@ class Runtime:
         trigger.audit("instance.created", {"process_id": process_id, "deployment_id": definition.deployment_id,
                                            "business_key": business_key, "data": data})
         trigger.advance()
+        if receive is not None:
+            receive(trigger)
+            trigger.advance()
         trigger.finish()
         return StartResult(instance.id, instance.business_key, instance.status)
 
@@ -180,38 +185,19 @@ class Runtime:
         if not subs:
             raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
                                        message_name=name, key=key)
-        delivered: list[int] = []
-        for instance_id in sorted({s.instance_id for s in subs}):
-            instance, trigger = self._begin(session, instance_id, actor)
-            wf = trigger.workflow
-            waiting = [(t, d) for t in wf.event_manager.tasks.values() if t.state == TaskState.WAITING
-                       for _, d in projection.event_definitions(t) if getattr(d, "name", None) == name]
-            if waiting:
-                task, evdef = waiting[0]
-                correlations, element = evdef.details(task).correlations, None
-            else:
-                starts = [(e, d) for e, d in projection.event_subprocess_messages(wf) if d.name == name]
-                if not starts or wf.is_completed():
-                    continue
-                (element, evdef), correlations, task = starts[0], wf.correlations, None
-            before = set(wf.subprocesses)
-            current = projection.current_data(wf) if task is None else None
-            try:
-                wf.send_event(BpmnEvent(evdef, payload=payload, correlations=correlations))
-            except WorkflowException as exc:
-                raise MessageNotCorrelated(f"instance {instance_id} refused message {name!r}: {exc}") from exc
-            if current is not None:
-                _seed_event_subprocesses(wf, before, current)
-            trigger.audit("message.received", {"message": name, "key": str(key), "payload": payload}, task)
-            if element is not None:
-                trigger.events[-1].element_id = element
-            trigger.advance()
-            trigger.finish()
-            delivered.append(instance_id)
+        message = delivery.Thrown("message", name, payload, {}, str(key), None)
+        delivered = [instance_id for instance_id in sorted({s.instance_id for s in subs})
+                     if delivery.receive(self, session, instance_id, message, actor)]
         if not delivered:
             raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
                                        message_name=name, key=key)
         return delivered
+
+    def signal(self, session: Session, name: str, payload: dict[str, Any] | None, actor: Actor) -> delivery.Outcome:
+        """Broadcast signal ``name`` (supervisors and admins only) to every instance waiting for it,
+        and start the processes it starts."""
+        delivery.authorize_signal(actor)
+        return delivery.broadcast(self, session, name, check_data(payload or {}, "signal payload"), actor.username)
 
     def fire_timers(self, session: Session, instance_id: int, actor: str = "worker") -> Instance:
         """Fire every due timer of an instance and run it on."""
@@ -302,16 +288,6 @@ class Runtime:
             raise TaskNotReady(f"task {projection_name(task)!r} is {state}, not ready "
                                f"(already completed?)", task=task_id)
         return task
-
-
-def _seed_event_subprocesses(workflow: Any, before: set[Any], data: dict[str, Any]) -> None:
-    """Give event subprocesses started by a message the process's current data, not its start data."""
-    start_data = workflow.task_tree.data
-    for sp_id in set(workflow.subprocesses) - before:
-        tasks = [workflow.get_task_from_id(sp_id), *workflow.subprocesses[sp_id].tasks.values()]
-        for task in tasks:
-            own = {k: v for k, v in task.data.items() if k not in start_data or start_data[k] != v}
-            task.data = {**copy.deepcopy(data), **own}
 
 
 def projection_name(task: Any) -> str:

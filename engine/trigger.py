@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import projection, store
+from . import delivery, projection, store
 from .audit import PendingEvent, jsonable, write_instance_events
 from .conditional import fire_conditions
 from .errors import ScriptError
@@ -66,6 +66,7 @@ class Trigger:
         self.services = ServiceRunner(session, instance, now, actor, attempts)
         self.script_failures: dict[str, BaseException] = {}
         workflow.script_engine = AftersalesScriptEngine(self.services)
+        self.thrown = delivery.watch(workflow)
         self._snapshots: dict[str, dict[str, Any]] = {}
         self._current: Task | None = None
         self._ended_before = instance.status in ("completed", "cancelled")
@@ -149,9 +150,12 @@ class Trigger:
 
     # --- finishing -----------------------------------------------------------------------
     def finish(self) -> None:
-        """Save state, derived rows, incidents and audit events (then the caller commits)."""
+        """Save state, derived rows, incidents and audit events, then deliver the messages and
+        signals the instance threw to the others (then the caller commits)."""
+        outgoing = delivery.take_thrown(self.workflow, self.thrown, self.instance)
         with self.session.no_autoflush:
             self._finish()
+        delivery.dispatch(self, outgoing)
 
     def _finish(self) -> None:
         wf, inst = self.workflow, self.instance

@@ -207,6 +207,24 @@ def message(ctx: click.Context, name: str, key: str, data: str | None) -> None:
     click.echo(f"delivered to instance(s) {', '.join(map(str, ids))}")
 
 
+@main.command()
+@click.argument("name")
+@click.option("--data", help="payload as a JSON object")
+@click.option("--user", "username", required=True, help="who broadcasts it (a supervisor or admin)")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def signal(ctx: click.Context, name: str, data: str | None, username: str, as_json: bool) -> None:
+    """Broadcast signal NAME to every instance waiting for it; start the processes it starts."""
+    services = _services(ctx)
+    payload = _json_arg(data, "--data")
+    with services.db.transaction() as session:
+        outcome = services.runtime.signal(session, name, payload, actor_for(session, username))
+    _emit({"signal": name, **outcome.to_dict()}, as_json, lambda r: (
+        f"signal {name}: received by instance(s) {', '.join(map(str, r['received'])) or 'none'}; "
+        f"started instance(s) {', '.join(map(str, r['started'])) or 'none'}"))
+
+
 @main.group()
 def instance() -> None:
     """Inspect one instance."""

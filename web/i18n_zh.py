@@ -417,4 +417,22 @@ ZH: dict[str, str] = {
     "unknown": "未知",
     # KPI dashboard (web/dashboard.py)
     "Customer answers": "客户回答",
+    # undelivered messages (owner area)
+    "Undelivered messages": "未送达的消息",
+    "Messages an instance threw while no instance and no deployed process was waiting for them. A catch event "
+    "that starts waiting later does not receive them.":
+        "某个实例发出、但当时没有任何实例或已部署流程在等待的消息。之后才开始等待的捕获事件不会收到这些消息。",
+    "Personal data in payloads is masked; the sender's audit trail shows it on request.":
+        "内容中的个人信息已隐藏；如有需要，可在发送实例的审计记录中申请查看。",
+    "Time ({timezone})": "时间（{timezone}）",
+    "Sender": "发送实例",
+    "Thrown at": "发出环节",
+    "Message": "消息",
+    "Correlation key": "关联键",
+    "Payload": "内容",
+    "Instances": "实例",
+    "No message went undelivered.": "没有未送达的消息。",
+    "{first}–{last} of {total}": "第 {first}–{last} 条，共 {total} 条",
+    "Newer": "较新",
+    "Older": "较早",
 }

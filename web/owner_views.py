@@ -1,5 +1,5 @@
 """The process owner's views: definitions and their files, deploy from the browser,
-heatmaps per version, incidents with retry.
+heatmaps per version, incidents with retry, messages nobody was waiting for.
 
 Deploying runs the same validation and lint as ``aftersales deploy``; every problem is
 listed with file, element and line (and, with ``static/js/deploy.js``, highlighted on
@@ -8,11 +8,12 @@ the diagrams of the uploaded files). Nothing is deployed unless all of them pass
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from engine import cockpit, trace
+from engine import cockpit, delivery, trace
 from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, InvalidInput, NotFound
+from engine.privacy import mask_personal
 
 from . import get_services
 from .access import current_actor, roles_required
@@ -22,6 +23,7 @@ bp = Blueprint("owner", __name__, url_prefix="/owner")
 OWNERS = frozenset({"process_owner", "admin"})
 VIEWERS = frozenset({"process_owner", "admin", "auditor", "supervisor"})
 MIME = {"bpmn": "application/xml", "dmn": "application/xml", "json": "application/json"}
+UNDELIVERED_PAGE = 100
 
 
 @bp.get("/definitions")
@@ -137,6 +139,21 @@ def retry():  # type: ignore[no-untyped-def]
         items = cockpit.incidents(s, None)
     return render_template("owner/incidents.html", items=items, outcomes=outcomes, status=None)
 
+
+
+@bp.get("/undelivered-messages")
+@roles_required(OWNERS | {"supervisor"})
+def undelivered_messages():  # type: ignore[no-untyped-def]
+    """List the messages instances threw that nobody was waiting for, newest first (payloads masked)."""
+    raw = request.args.get("offset", "0")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput("offset is a whole number", field="offset")
+    offset = int(raw)
+    with get_services().db.transaction(write=False) as s:
+        items, total = delivery.undelivered(s, UNDELIVERED_PAGE, offset)
+    items = [{**i, "payload": mask_personal(i["payload"])} for i in items]
+    return render_template("owner/undelivered.html", items=items, total=total, offset=offset,
+                           page=UNDELIVERED_PAGE, timezone=current_app.config["DISPLAY_TIMEZONE"])
 
 
 @bp.app_template_filter("seconds_text")

@@ -29,11 +29,11 @@ ROLE_SCOPES = {
     "warehouse": {"tasks:read", "tasks:write", "service-requests:read", "messages:write"},
     "qa": {"tasks:read", "tasks:write", "service-requests:read"},
     "supervisor": {"service-requests:write", "service-requests:read", "tasks:read", "tasks:write",
-                   "messages:write", "instances:read", "definitions:read"},
+                   "messages:write", "instances:read", "definitions:read", "signals:write"},
     "process_owner": {"definitions:read", "deployments:write", "instances:read"},
     "auditor": {"instances:read", "definitions:read", "service-requests:read"},
     "admin": {"service-requests:write", "service-requests:read", "tasks:read", "tasks:write",
-              "messages:write", "instances:read", "definitions:read", "deployments:write"},
+              "messages:write", "instances:read", "definitions:read", "deployments:write", "signals:write"},
 }
 
 

@@ -110,6 +110,23 @@ def _schemas() -> dict[str, Any]:
                                    "payload": {"type": "object", "description": MESSAGE_PAYLOAD}}},
         "MessageDelivered": {"type": "object", "required": ["delivered_to"], "properties": {
             "delivered_to": {"type": "array", "items": {"type": "integer"}}}},
+        "Signal": {"type": "object", "required": ["name"], "additionalProperties": False,
+                   "properties": {"name": {"type": "string", "pattern": NAME},
+                                  "payload": {"type": "object", "description": "what the catchers receive"}}},
+        "SignalBroadcast": {"type": "object", "required": ["signal", "received", "started"], "properties": {
+            "signal": {"type": "string"},
+            "received": {"type": "array", "items": {"type": "integer"},
+                         "description": "instances that were waiting for the signal and received it"},
+            "started": {"type": "array", "items": {"type": "integer"},
+                        "description": "instances started by a signal start event"}}},
+        "UndeliveredMessage": {"type": "object", "required": ["id", "at", "instance_id", "message", "payload"],
+                               "properties": {"id": {"type": "integer"}, "at": {"type": "string"},
+                                              "instance_id": {"type": "integer"}, "business_key": nullable_str,
+                                              "process_id": {"type": "string"}, "element_id": nullable_str,
+                                              "message": {"type": "string"}, "correlation_key": nullable_str,
+                                              "payload": {}}},
+        "UndeliveredMessageList": {"type": "object", "required": ["items", "total"], "properties": {
+            "items": {"type": "array", "items": _ref("UndeliveredMessage")}, "total": {"type": "integer"}}},
         "Instance": {"type": "object", "required": ["id", "process_id", "status"], "properties": {
             "id": {"type": "integer"}, "business_key": nullable_str, "process_id": {"type": "string"},
             "deployment_id": {"type": "integer"}, "status": {"type": "string"}, "started_at": {"type": "string"},
@@ -187,6 +204,17 @@ def document() -> dict[str, Any]:
             "deliverMessage", "Deliver a message to the instances waiting for it", "messages:write",
             {"200": _json(_ref("MessageDelivered"), "Instances that received the message")},
             body=json_body("Message"), errors=(404, 409, 422))},
+        "/signals": {"post": _op(
+            "broadcastSignal", "Broadcast a signal to every instance waiting for it; start the processes it starts "
+            "(keys and users acting as supervisor or admin)", "signals:write",
+            {"200": _json(_ref("SignalBroadcast"), "Instances that received the signal, and instances started")},
+            body=json_body("Signal"), errors=(422,))},
+        "/undelivered-messages": {"get": _op(
+            "listUndeliveredMessages", "List the messages instances threw that nobody was waiting for, newest first "
+            "(personal data in payloads masked)", "instances:read",
+            {"200": _json(_ref("UndeliveredMessageList"), "One page of undelivered messages")},
+            params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _query("offset", {"type": "integer", "minimum": 0, "maximum": INT32})])},
         "/instances/{instance_id}": {"get": _op(
             "getInstance", "Read an instance with its open tasks, timers and incidents", "instances:read",
             {"200": _json(_ref("Instance"), "The instance")}, params=[instance_id], errors=(404,))},

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
-from engine import audit_export, cockpit, queries
+from engine import audit_export, cockpit, delivery, queries
 from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, InvalidInput
 from engine.message_contracts import Sender
@@ -107,6 +107,29 @@ def deliver_message():  # type: ignore[no-untyped-def]
         delivered = services.runtime.deliver_message(s, msg["name"], msg["correlation_key"],
                                                      msg.get("payload") or {}, sender=sender)
     return jsonify(delivered_to=delivered)
+
+
+@bp.post("/signals")
+@requires("signals:write")
+def broadcast_signal():  # type: ignore[no-untyped-def]
+    """Broadcast a signal (a recall, an outage …) to every waiting instance; start the processes it starts."""
+    sig = body.json_body("Signal")
+    services = get_services()
+    with services.db.transaction() as s:
+        outcome = services.runtime.signal(s, sig["name"], sig.get("payload") or {}, _actor())
+    return jsonify(signal=sig["name"], **outcome.to_dict())
+
+
+@bp.get("/undelivered-messages")
+@requires("instances:read")
+def list_undelivered_messages():  # type: ignore[no-untyped-def]
+    """Return the messages instances threw that nobody was waiting for, newest first (payloads masked:
+    the sender's trail shows them, unmasked on request)."""
+    limit, offset = body.query_int("limit", 50, 1, 200), body.query_int("offset", 0, 0, openapi.INT32)
+    with get_services().db.transaction(write=False) as s:
+        items, total = delivery.undelivered(s, limit, offset)
+    return jsonify(total=total, items=[{**i, "at": i["at"].isoformat(), "payload": mask_personal(i["payload"])}
+                                       for i in items])
 
 
 @bp.get("/instances/<int:instance_id>")
