@@ -110,6 +110,23 @@ def deploy_fixture(database: Database):
 
 
 @pytest.fixture
+def cli(database_url: str):
+    """Run ``aftersales`` on the test database: ``cli("tasks", "--json", code=0)`` returns the result."""
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
+        result = runner.invoke(main, list(args), env={"DATABASE_URL": database_url}, catch_exceptions=False)
+        assert result.exit_code == code, (result.output, result.stderr)
+        return result
+
+    return run
+
+
+@pytest.fixture
 def make_user(database: Database):
     """Create a user with roles and return its :class:`Actor`."""
 

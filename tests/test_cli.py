@@ -5,26 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
 import tests.handlers_for_tests  # noqa: F401
-from web.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def cli(database_url):
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(main, list(args), env={"DATABASE_URL": database_url}, catch_exceptions=False)
-        assert result.exit_code == code, (result.output, result.stderr)
-        return result
-
-    return run
 
 
 def test_deploy_start_complete_message_and_verify_through_the_cli(cli, database):

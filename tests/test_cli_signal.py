@@ -6,25 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.models import AuditEvent, Instance, SignalSubscription
-from web.cli import main
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
-
-
-@pytest.fixture
-def cli(database_url):
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(main, list(args), env={"DATABASE_URL": database_url}, catch_exceptions=False)
-        assert result.exit_code == code, (result.output, result.stderr)
-        return result
-
-    return run
 
 
 @pytest.fixture

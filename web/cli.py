@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,20 @@ def db_upgrade(ctx: click.Context) -> None:
     url = _services(ctx).settings.database_url
     upgrade(url)
     click.echo("database is up to date")
+
+
+@db.command("mark")
+@click.argument("purpose", type=click.Choice(["production", "demo", "test"]))
+@click.option("--user", default="cli", show_default=True)
+@click.pass_context
+@handled
+def db_mark(ctx: click.Context, purpose: str, user: str) -> None:
+    """Mark what this database is for; only demo and test databases may run work as of a later time."""
+    from engine.rehearsal import set_purpose
+
+    with _services(ctx).db.transaction() as session:
+        set_purpose(session, purpose, user)
+    click.echo(f"database marked: {purpose}")
 
 
 @main.command()
@@ -317,12 +332,18 @@ def retry(ctx: click.Context, incident_id: int, user: str) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="one pass over due work, then exit")
+@click.option("--as-of", "as_of", metavar="TIME",
+              help="with --once: run everything due by TIME (ISO 8601; without an offset, in the business "
+                   "time zone) on a clock set there; demo and test databases only")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handled
-def worker(ctx: click.Context, once: bool, as_json: bool) -> None:
+def worker(ctx: click.Context, once: bool, as_of: str | None, as_json: bool) -> None:
     """Fire due timers, retry failed handlers and deliver notifications."""
     services = _services(ctx)
+    if as_of is not None:
+        _rehearse(services, once, as_of, as_json)
+        return
     w = Worker(services.db, services.runtime, services.settings.worker_batch_size)
     if once:
         stats = w.run_once()
@@ -332,6 +353,26 @@ def worker(ctx: click.Context, once: bool, as_json: bool) -> None:
         return
     click.echo("worker running; Ctrl-C or SIGTERM to stop", err=True)
     w.run_forever(services.settings.worker_poll_seconds)
+
+
+def _rehearse(services: Services, once: bool, text: str, as_json: bool) -> None:
+    from engine.rehearsal import run_as_of
+    from handlers.values import business_timezone
+
+    if not once:
+        raise InvalidInput("--as-of runs one round of due work: use it with --once", field="as_of")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"--as-of {text!r} is not an ISO 8601 time such as 2026-12-09T10:00",
+                           field="as_of") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=business_timezone())
+    done = run_as_of(services.db, services.runtime, when, "cli")
+    stats = done.stats.to_dict()
+    _emit({"as_of": done.as_of.isoformat(), "passes": done.passes, **stats}, as_json, lambda s: (
+        f"as of {s['as_of']}: timers fired: {s['timers_fired']}, retries: {s['retries']}, "
+        f"failures: {s['failures']}" + "".join(f", {k}: {v}" for k, v in s["jobs"].items())))
 
 
 @main.group("audit")
