@@ -1,4 +1,4 @@
-"""``aftersales worker --once --as-of``: walking waiting periods without waiting, on demo and test databases only."""
+"""``aftersales worker --once --as-of`` on demo and test databases only; ``aftersales message --user``."""
 
 from __future__ import annotations
 
@@ -84,3 +84,21 @@ def test_marking_a_database_is_audited_and_refuses_unknown_purposes(cli, databas
         marks = [(e.data["purpose"], e.data["previous"]) for e in s.scalars(
             select(AuditEvent).where(AuditEvent.kind == "database.marked").order_by(AuditEvent.seq))]
     assert marks == [("demo", None), ("test", "demo")]
+
+
+def test_a_message_sent_as_a_user_is_held_to_the_senders_of_its_contract(cli, database, waiting, clock):
+    # Given the instance waiting for customer_ok (agents may send it, technicians may not)
+    cli("users", "create", "tom", "--role", "technician", "--password", "s3cret-pass", "--password", "s3cret-pass")
+    [review] = json.loads(cli("tasks", "--json").stdout)
+    cli("complete", review["task_id"], "--user", "ann")
+    # When a technician sends it, it is refused and nothing changes
+    refused = cli("message", "customer_ok", "--key", "T-1", "--user", "tom", code=3)
+    assert "customer_ok" in refused.stderr
+    assert _timers_and_status(database, waiting)[1] == "active"
+    # And a bad payload is refused naming the field
+    bad = cli("message", "customer_ok", "--key", "T-1", "--user", "ann", "--data", '{"ok": "yes"}', code=2)
+    assert "ok" in bad.stderr
+    # When the agent sends it, the instance goes on
+    assert "delivered to instance(s)" in cli("message", "customer_ok", "--key", "T-1", "--user", "ann",
+                                             "--data", '{"ok": true}').stdout
+    assert _timers_and_status(database, waiting) == (0, "completed")

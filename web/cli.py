@@ -212,13 +212,19 @@ def complete(ctx: click.Context, task_id: str, username: str, data: str | None) 
 @click.argument("name")
 @click.option("--key", required=True, help="correlation key (ticket number)")
 @click.option("--data", help="payload as a JSON object")
+@click.option("--user", "username", help="send as this user, held to the senders the message's contract names "
+                                         "(default: the trusted operator, allowed what the system may send)")
 @click.pass_context
 @handled
-def message(ctx: click.Context, name: str, key: str, data: str | None) -> None:
+def message(ctx: click.Context, name: str, key: str, data: str | None, username: str | None) -> None:
     """Deliver message NAME to the instances waiting for it with KEY."""
+    from engine.message_contracts import Sender
+
     services = _services(ctx)
     with services.db.transaction() as session:
-        ids = services.runtime.deliver_message(session, name, key, _json_arg(data, "--data"), "cli")
+        sender = Sender.acting(actor_for(session, username)) if username else Sender.system("cli")
+        ids = services.runtime.deliver_message(session, name, key, _json_arg(data, "--data"),
+                                               username or "cli", sender=sender)
     click.echo(f"delivered to instance(s) {', '.join(map(str, ids))}")
 
 
