@@ -290,11 +290,12 @@ def _related(task: Task, other: Task) -> bool:
 
 
 def release_idle_event_subprocesses(workflow: BpmnWorkflow) -> bool:
-    """Let a scope end when only event subprocesses that never started are left in it.
+    """Let a scope end when only event subprocesses waiting for their start are left in it.
 
     Event subprocesses with a timer or none start are running from the start of their scope in
     SpiffWorkflow 3.2, and the scope's end join waits for them; in BPMN an event subprocess
-    that has not started holds nothing up. Tell whether any was released.
+    that has not started (or a cycle's next occurrence) holds nothing up, while one whose flow
+    runs does. Tell whether any was released.
     """
     released = False
     for scope in [workflow, *workflow.subprocesses.values()]:
@@ -304,7 +305,7 @@ def release_idle_event_subprocesses(workflow: BpmnWorkflow) -> bool:
         for task in scope.tasks.values():
             if not task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
                 continue
-            if is_event_subprocess(task) and not _has_started(workflow, task):
+            if is_event_subprocess(task) and _is_idle(workflow, task):
                 idle.append(task)
             elif not isinstance(task.task_spec, _EndJoin):
                 live = True
@@ -325,11 +326,19 @@ def is_event_subprocess(task: Task) -> bool:
     return isinstance(task.task_spec, SubWorkflowTask) and parent is not None and parent.parent is None
 
 
-def _has_started(workflow: BpmnWorkflow, subprocess_task: Task) -> bool:
+def _is_idle(workflow: BpmnWorkflow, subprocess_task: Task) -> bool:
+    """Tell whether an event subprocess only waits for its start event (a cycle's next occurrence
+    included): nothing in it runs, waits for a person or waits for another event."""
     sub = workflow.subprocesses.get(subprocess_task.id)
     if sub is None:
-        return False
-    return any(isinstance(t.task_spec, StartEvent) and t.state == TaskState.COMPLETED for t in sub.tasks.values())
+        return True
+    for task in sub.tasks.values():
+        if not task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
+            continue
+        waiting_start = task.state == TaskState.WAITING and isinstance(task.task_spec, StartEvent)
+        if not (waiting_start or (task.state == TaskState.WAITING and isinstance(task.task_spec, _EndJoin))):
+            return False
+    return True
 
 
 class EventSubprocessAwareStartEventParser(SpiffStartEventParser):
@@ -339,9 +348,13 @@ class EventSubprocessAwareStartEventParser(SpiffStartEventParser):
         parent = self.node.getparent()
         in_event_subprocess = (parent is not None and parent.tag == full_tag("subProcess")
                                and parent.get("triggeredByEvent", "false").lower() == "true")
-        if in_event_subprocess and self.node.get("isInterrupting", "true").lower() != "false":
+        interrupting = self.node.get("isInterrupting", "true").lower() != "false"
+        if in_event_subprocess and interrupting:
             self.spec_class = InterruptingStartEvent
-        return _adapt_event_definition(super().create_task())
+        task = super().create_task()
+        if in_event_subprocess and not interrupting:
+            return task  # a cycle here starts the event subprocess's flow at every occurrence
+        return _adapt_event_definition(task)
 
 
 class CheckedEventGatewayParser(EventBasedGatewayParser):
@@ -549,5 +562,20 @@ def load_workflow(state: str, specs: dict[str, Any]) -> BpmnWorkflow:
 
 
 def new_workflow(spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
-    """Create a fresh workflow for ``spec``."""
-    return BpmnWorkflow(spec, subprocess_specs)
+    """Create a fresh workflow for ``spec``.
+
+    A timer start event of the process has fired already: its schedule started this instance
+    (:mod:`engine.scheduled_starts`), or somebody started it by hand.
+    """
+    workflow = BpmnWorkflow(spec, subprocess_specs)
+    timer_starts = {ts.name for ts in top_level_timer_starts(spec)}
+    for task in workflow.tasks.values():
+        if task.task_spec.name in timer_starts:
+            task.internal_data["event_fired"] = True
+    return workflow
+
+
+def top_level_timer_starts(spec: Any) -> list[Any]:
+    """Return the timer start events of a process (not of its event subprocesses)."""
+    return [ts for ts in spec.task_specs.values()
+            if isinstance(ts, StartEvent) and isinstance(ts.event_definition, TimerEventDefinition)]

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import clock, scheduled_starts
 from .db import Database, is_sqlite
 from .errors import AftersalesError, StoreUnavailable
 from .models import Incident, Instance
@@ -163,3 +163,6 @@ class Worker:
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
+
+
+register_job("timer.starts", scheduled_starts.start_due)  # timer start events of top-level processes

@@ -112,3 +112,29 @@ def test_the_interrupting_event_subprocess_sees_the_data_of_the_process(flow, cl
     data = run.data()
     assert data["ticket"] == "T-3" and data["noted"] is True
     assert clock.now() + timedelta(hours=8) not in [due for _, due in run.timers()]
+
+
+def test_a_non_interrupting_cycle_event_subprocess_runs_its_flow_at_every_occurrence(flow):
+    flow.deploy(_model(timer("timeCycle", '"R/PT1H"'), interrupting=False))
+    run = flow.start("guarded")
+    flow.advance(hours=1, seconds=1)
+    assert run.ready() == ["on_event_handle", "work"]
+    flow.advance(hours=1)
+    assert run.ready() == ["on_event_handle", "on_event_handle", "work"]
+    assert [e for e, _ in run.timers()].count("on_event_start") == 1
+    items = [w for w in run.work_items() if w.element_id == "on_event_handle"]
+    for item in items:
+        flow.trigger(lambda s, i=item: flow.runtime.complete_task(s, i.task_id, flow.actor, {}))
+    run.complete("work").complete("check")
+    # the next occurrence holds nothing up: the process ends, its timer rows with it
+    assert run.status == "completed" and run.timers() == []
+
+
+def test_a_running_non_interrupting_event_subprocess_holds_the_process_until_it_ends(flow):
+    flow.deploy(_model(timer("timeCycle", '"R/PT1H"'), interrupting=False))
+    run = flow.start("guarded")
+    flow.advance(hours=1, seconds=1)
+    run.complete("work").complete("check")
+    assert run.status == "active" and run.ready() == ["on_event_handle"]
+    run.complete("on_event_handle")
+    assert run.status == "completed"

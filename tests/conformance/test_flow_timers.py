@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from engine.config import load_settings
+from engine.runtime import Runtime
 from tests.conformance.conftest import event, process, script, seq, timer, user
 
 
@@ -105,3 +107,66 @@ def test_a_cycle_intermediate_timer_passes_at_its_first_occurrence(flow, clock):
     assert run.ready() == ["after"]
     run.complete("after")
     assert run.status == "completed"
+
+
+def _scheduled(definition: str, process_id: str = "ticker") -> str:
+    return process(process_id, event("startEvent", "tick", definition), user("work"), event("endEvent", "end"),
+                   seq("tick", "work", "end"))
+
+
+def test_a_cycle_timer_start_event_starts_an_instance_at_every_occurrence_and_stops_after_the_last(flow):
+    flow.deploy(_scheduled(timer("timeCycle", '"R3/PT1H"')))
+    assert flow.advance(minutes=59).jobs["timer.starts"] == 0
+    counts = []
+    for _ in range(5):
+        flow.advance(hours=1)
+        counts.append(len(flow.instances("ticker")))
+    assert counts == [1, 2, 3, 3, 3]
+    first = flow.instances("ticker")[0]
+    assert first.ready() == ["work"] and first.timers() == []
+    assert first.instance.started_by == "timer:tick"
+
+
+def test_a_restarted_worker_does_not_start_an_occurrence_twice(flow, clock):
+    flow.deploy(_scheduled(timer("timeCycle", '"R/P1D"')))
+    flow.advance(days=1, seconds=1)
+    flow.runtime = Runtime(load_settings())  # a new worker process: empty caches, same database
+    assert flow.worker_pass().jobs["timer.starts"] == 0
+    assert len(flow.instances("ticker")) == 1
+    flow.advance(days=1)
+    assert len(flow.instances("ticker")) == 2
+
+
+def test_an_outage_starts_one_instance_for_the_missed_occurrences_and_the_schedule_goes_on(flow):
+    flow.deploy(_scheduled(timer("timeCycle", '"R/PT1H"')))
+    flow.advance(hours=5, minutes=30)
+    assert len(flow.instances("ticker")) == 1
+    flow.advance(minutes=31)
+    assert len(flow.instances("ticker")) == 2
+
+
+def test_a_date_timer_start_event_starts_one_instance_at_that_moment(flow):
+    flow.deploy(_scheduled(timer("timeDate", '"2026-03-03T08:00:00+00:00"')))
+    flow.advance_to(datetime(2026, 3, 3, 7, 59, tzinfo=UTC))
+    assert flow.instances("ticker") == []
+    flow.advance_to(datetime(2026, 3, 3, 8, 0, 1, tzinfo=UTC))
+    flow.advance(days=3)
+    [run] = flow.instances("ticker")
+    assert run.ready() == ["work"]
+
+
+def test_a_new_deployment_replaces_the_schedule_of_the_old_one(flow):
+    flow.deploy(_scheduled(timer("timeCycle", '"R/PT1H"')))
+    flow.advance(hours=1, seconds=1)
+    flow.deploy(_scheduled(timer("timeCycle", '"R/PT2H"')))
+    flow.advance(hours=1, seconds=1)
+    assert len(flow.instances("ticker")) == 1  # the old hourly schedule stopped
+    flow.advance(hours=1)
+    runs = flow.instances("ticker")
+    assert len(runs) == 2 and runs[0].instance.deployment_id != runs[1].instance.deployment_id
+
+
+def test_a_timer_start_process_started_by_hand_starts_at_once(flow):
+    flow.deploy(_scheduled(timer("timeCycle", '"R/P1D"')))
+    run = flow.start("ticker")
+    assert run.ready() == ["work"] and run.timers() == []

@@ -1,0 +1,191 @@
+"""Plain flow elements through deploy, reloads and both databases: gateways, subprocesses, call
+activities, multi-instance, loops, error boundaries and the task kinds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tests.handlers_for_tests  # noqa: F401  (registers test.* handlers)
+from tests.conformance.conftest import ANY_FORM, cond, definitions, event, process, script, seq, user
+
+DMN = (Path(__file__).parents[1] / "fixtures" / "order" / "shipping_method.dmn").read_bytes()
+
+
+def _split_join(kind: str, default: str = "") -> str:
+    attr = f' default="{default}"' if default else ""
+    return process(
+        f"{kind}_flow", event("startEvent", "start"), f'<bpmn:{kind} id="split"{attr} />', user("a", "b", "c"),
+        f'<bpmn:{kind} id="join" />', user("after"), event("endEvent", "end"),
+        cond("split", "a", "x > 1") if kind != "parallelGateway" else seq("split", "a"),
+        cond("split", "b", "x > 2") if kind != "parallelGateway" else seq("split", "b"),
+        seq("start", "split", "c"), seq("a", "join"), seq("b", "join"), seq("c", "join"), seq("join", "after", "end"))
+
+
+def test_an_exclusive_gateway_takes_the_first_flow_whose_condition_holds_else_the_default(flow):
+    flow.deploy(_split_join("exclusiveGateway", default="f_split_c"))
+    assert flow.start("exclusiveGateway_flow", {"x": 3}).ready() == ["a"]
+    run = flow.start("exclusiveGateway_flow", {"x": 0})
+    assert run.ready() == ["c"]
+    run.complete("c").complete("after")
+    assert run.status == "completed"
+
+
+def test_an_inclusive_gateway_takes_every_flow_whose_condition_holds_and_joins_them(flow):
+    flow.deploy(_split_join("inclusiveGateway", default="f_split_c"))
+    run = flow.start("inclusiveGateway_flow", {"x": 3})
+    assert run.ready() == ["a", "b"]
+    run.complete("a")
+    assert run.ready() == ["b"]
+    run.complete("b")
+    assert run.ready() == ["after"]
+    assert flow.start("inclusiveGateway_flow", {"x": 0}).ready() == ["c"]
+
+
+def test_a_parallel_gateway_runs_every_branch_and_waits_for_all(flow):
+    flow.deploy(_split_join("parallelGateway"))
+    run = flow.start("parallelGateway_flow")
+    assert run.ready() == ["a", "b", "c"]
+    run.complete("b", {"from_b": 1}).complete("a", {"from_a": 1})
+    assert run.ready() == ["c"]
+    run.complete("c", {"from_c": 1})
+    assert run.ready() == ["after"]
+    assert {"from_a", "from_b", "from_c"} <= set(run.data())
+
+
+def test_an_embedded_subprocess_runs_its_flow_with_the_process_data(flow):
+    flow.deploy(process(
+        "embedded", event("startEvent", "start"),
+        '<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start") + user("inside")
+        + script("double", "y = x * 2") + event("endEvent", "s_end") + seq("s_start", "inside", "double", "s_end")
+        + "</bpmn:subProcess>",
+        user("after"), event("endEvent", "end"), seq("start", "stage", "after", "end")))
+    run = flow.start("embedded", {"x": 21})
+    run.complete("inside")
+    assert run.ready() == ["after"] and run.data()["y"] == 42
+
+
+def test_a_call_activity_runs_the_called_process_and_returns_its_data(flow):
+    flow.deploy(definitions(
+        process("caller", event("startEvent", "start"), '<bpmn:callActivity id="call" calledElement="callee" />',
+                user("after"), event("endEvent", "end"), seq("start", "call", "after", "end")),
+        process("callee", event("startEvent", "c_start"), user("called_task"), script("answer", "z = x + 1"),
+                event("endEvent", "c_end"), seq("c_start", "called_task", "answer", "c_end"))))
+    run = flow.start("caller", {"x": 1})
+    assert run.ready() == ["called_task"]
+    run.complete("called_task")
+    assert run.ready() == ["after"] and run.data()["z"] == 2
+    run.complete("after")
+    assert run.status == "completed"
+
+
+MI = ('<bpmn:multiInstanceLoopCharacteristics isSequential="{seq}">'
+      '<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef><bpmn:loopDataOutputRef>results</bpmn:loopDataOutputRef>'
+      '<bpmn:inputDataItem id="item" name="item" /><bpmn:outputDataItem id="result" name="result" />'
+      '</bpmn:multiInstanceLoopCharacteristics>')
+
+
+def test_a_multi_instance_script_runs_once_per_item_and_collects_the_results(flow):
+    flow.deploy(process(
+        "mi_script", event("startEvent", "start"),
+        f'<bpmn:scriptTask id="each" name="each">{MI.format(seq="false")}<bpmn:script>result = item * 2</bpmn:script>'
+        '</bpmn:scriptTask>', user("after"), event("endEvent", "end"), seq("start", "each", "after", "end")))
+    run = flow.start("mi_script", {"items": [1, 2, 3]})
+    assert run.ready() == ["after"] and run.data()["results"] == [2, 4, 6]
+
+
+def test_a_parallel_multi_instance_user_task_offers_one_work_item_per_item(flow):
+    flow.deploy(process(
+        "mi_user", event("startEvent", "start"),
+        f'<bpmn:userTask id="each" name="each">{ANY_FORM}{MI.format(seq="false")}</bpmn:userTask>',
+        user("after"), event("endEvent", "end"), seq("start", "each", "after", "end")))
+    run = flow.start("mi_user", {"items": ["a", "b", "c"]})
+    items = run.work_items()
+    assert [w.element_id for w in items] == ["each [child]"] * 3  # SpiffWorkflow's name of the instances
+    for item in items:
+        flow.trigger(lambda s, i=item: flow.runtime.complete_task(s, i.task_id, flow.actor, {"result": "ok"}))
+    assert run.ready() == ["after"] and run.data()["results"] == ["ok", "ok", "ok"]
+
+
+def test_a_sequential_multi_instance_user_task_offers_one_item_at_a_time(flow):
+    flow.deploy(process(
+        "mi_seq", event("startEvent", "start"),
+        f'<bpmn:userTask id="each" name="each">{ANY_FORM}{MI.format(seq="true")}</bpmn:userTask>',
+        user("after"), event("endEvent", "end"), seq("start", "each", "after", "end")))
+    run = flow.start("mi_seq", {"items": [1, 2]})
+    assert run.ready() == ["each [child]"]
+    run.complete("each [child]", {"result": 10})
+    assert run.ready() == ["each [child]"]
+    run.complete("each [child]", {"result": 20})
+    assert run.ready() == ["after"] and run.data()["results"] == [10, 20]
+
+
+def test_a_standard_loop_repeats_while_its_condition_holds(flow):
+    flow.deploy(process(
+        "looped", event("startEvent", "start"),
+        '<bpmn:scriptTask id="count" name="count"><bpmn:standardLoopCharacteristics>'
+        '<bpmn:loopCondition>n &lt; 3</bpmn:loopCondition></bpmn:standardLoopCharacteristics>'
+        '<bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>',
+        user("after"), event("endEvent", "end"), seq("start", "count", "after", "end")))
+    run = flow.start("looped", {"n": 0})
+    assert run.ready() == ["after"] and run.data()["n"] == 3
+
+
+ERROR = ('<bpmn:error id="err_stock" name="Out of stock" errorCode="OUT_OF_STOCK"><bpmn:extensionElements>'
+         '<spiffworkflow:variableName>error_info</spiffworkflow:variableName></bpmn:extensionElements></bpmn:error>')
+
+
+def test_an_error_end_event_in_a_subprocess_is_caught_by_the_error_boundary_on_it(flow):
+    flow.deploy(definitions(process(
+        "erring", event("startEvent", "start"),
+        '<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start")
+        + event("endEvent", "fail", '<bpmn:errorEventDefinition errorRef="err_stock" />')
+        + seq("s_start", "fail") + "</bpmn:subProcess>",
+        event("boundaryEvent", "caught", '<bpmn:errorEventDefinition errorRef="err_stock" />', attachedToRef="stage"),
+        user("normal", "handle_error"), event("endEvent", "end"), event("endEvent", "end_error"),
+        seq("start", "stage", "normal", "end"), seq("caught", "handle_error", "end_error")), ERROR))
+    run = flow.start("erring")
+    assert run.ready() == ["handle_error"] and run.incidents() == []
+    run.complete("handle_error")
+    assert run.status == "completed" and "normal" not in run.path()
+
+
+def test_a_business_error_of_a_service_task_takes_the_error_boundary(flow):
+    service = ('<bpmn:serviceTask id="call" name="call"><bpmn:extensionElements>'
+               '<spiffworkflow:serviceTaskOperator id="test.business" resultVariable="out">'
+               '<spiffworkflow:parameters><spiffworkflow:parameter id="code" type="str" value="\'OUT_OF_STOCK\'" />'
+               '</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>'
+               '</bpmn:serviceTask>')
+    flow.deploy(definitions(process(
+        "serviced", event("startEvent", "start"), service,
+        event("boundaryEvent", "caught", '<bpmn:errorEventDefinition errorRef="err_stock" />', attachedToRef="call"),
+        user("normal", "handle_error"), event("endEvent", "end"), event("endEvent", "end_error"),
+        seq("start", "call", "normal", "end"), seq("caught", "handle_error", "end_error")), ERROR))
+    run = flow.start("serviced")
+    assert run.ready() == ["handle_error"] and run.incidents() == []
+    assert run.data()["error_info"]["code"] == "OUT_OF_STOCK"
+
+
+def test_user_manual_and_none_tasks_wait_for_a_person_and_scripts_run_by_themselves(flow):
+    flow.deploy(process(
+        "tasks", event("startEvent", "start"), script("prepare", "greeting = 'hello'"), user("fill_in"),
+        '<bpmn:manualTask id="by_hand" name="by_hand" />', '<bpmn:task id="plain" name="plain" />',
+        event("endEvent", "end"), seq("start", "prepare", "fill_in", "by_hand", "plain", "end")))
+    run = flow.start("tasks")
+    assert run.ready() == ["fill_in"] and run.data()["greeting"] == "hello"
+    run.complete("fill_in", {"answer": 42})
+    assert run.ready() == ["by_hand"]
+    run.complete("by_hand")
+    assert run.ready() == ["plain"]
+    run.complete("plain")
+    assert run.status == "completed" and run.data()["answer"] == 42
+
+
+def test_a_business_rule_task_takes_its_decision_from_the_dmn_table(flow):
+    rule = ('<bpmn:businessRuleTask id="decide" name="decide"><bpmn:extensionElements>'
+            '<spiffworkflow:calledDecisionId>shipping_method</spiffworkflow:calledDecisionId>'
+            '</bpmn:extensionElements></bpmn:businessRuleTask>')
+    flow.deploy(process("ruled", event("startEvent", "start"), rule, user("after"), event("endEvent", "end"),
+                        seq("start", "decide", "after", "end")), files={"shipping.dmn": DMN})
+    heavy = flow.start("ruled", {"weight_class": "heavy", "express": True})
+    express = flow.start("ruled", {"weight_class": "light", "express": True})
+    assert (heavy.data()["shipping"], express.data()["shipping"]) == ("freight", "courier")
