@@ -25,13 +25,13 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
+from analytics.dashboard import chart_data, dashboard
+from analytics.facts import KpiTicket, kpi_settings, period_keys
+from analytics.queries import Context, Drill, KpiFilter, backlog, grouped, handle_times, measures, tickets_behind
+from analytics.rollup import roll_up
 from engine.db import Database
 from engine.migrate import upgrade
-from handlers.kpi import KpiTicket, kpi_settings, period_keys
-from handlers.kpi_dashboard import chart_data, dashboard
-from handlers.kpi_queries import Context, Drill, KpiFilter, backlog, grouped, handle_times, measures, tickets_behind
-from handlers.kpi_rollup import roll_up
-from handlers.kpi_workload import Draw, arrival_times, load_parameters
+from simulation.workload import Draw, arrival_times, load_parameters
 
 from .scale import database  # a fresh SQLite file or a throw-away PostgreSQL
 from .tasklist import timed  # p50 and p95 of repeated calls

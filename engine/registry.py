@@ -162,17 +162,23 @@ def all_handlers() -> dict[str, Handler]:
 
 _loaded = False
 
+# The packages whose modules register handlers, tables and worker jobs when imported. The
+# engine names them here and imports them by name, never statically: they sit above it.
+PLUGIN_PACKAGES = ("handlers", "analytics")
+
 
 def load_handlers() -> None:
-    """Import every module of the ``handlers`` package so their decorators run."""
+    """Import every module of the plug-in packages (handlers, analytics) so their decorators run."""
     global _loaded
     if _loaded:
         return
-    try:
-        package = importlib.import_module("handlers")
-    except ModuleNotFoundError:
-        _loaded = True
-        return
-    for module in pkgutil.iter_modules(package.__path__, prefix="handlers."):
-        importlib.import_module(module.name)
+    for name in PLUGIN_PACKAGES:
+        try:
+            package = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # an engine installed without that package
+        for module in pkgutil.iter_modules(package.__path__, prefix=f"{name}."):
+            importlib.import_module(module.name)
     _loaded = True

@@ -1,6 +1,6 @@
 """The KPI dashboard for supervisors and process owners: tiles, charts, tables, drill-downs, CSV.
 
-Thin views over :mod:`handlers.kpi_dashboard` and :mod:`handlers.kpi_queries`. The page is
+Thin views over :mod:`analytics.dashboard` and :mod:`analytics.queries`. The page is
 rendered with every number linked to the tickets behind it; the charts are drawn by
 ``static/js/dashboard.js`` (Chart.js, served locally) from ``/dashboard/data.json``.
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from analytics.dashboard import COLUMNS, COST_COLUMNS, TABLES, chart_data, dashboard, table_rows
+from analytics.queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
 from engine import clock
 from engine.errors import InvalidInput
-from handlers.kpi_dashboard import COLUMNS, COST_COLUMNS, TABLES, chart_data, dashboard, table_rows
-from handlers.kpi_queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
 
 from . import get_services
 from .access import roles_required

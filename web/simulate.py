@@ -3,7 +3,7 @@
 A discrete-event simulation on the engine's injectable clock: requests arrive (weekday-
 and office-hour-heavy), staff claim each ready task after it waited in the queue (business
 hours, log-normal) and complete it after a log-normal handle time with the form data of
-the scenario (:mod:`handlers.kpi_workload`), customers answer quotes, confirmations and
+the scenario (:mod:`simulation.workload`), customers answer quotes, confirmations and
 surveys or let the process's timers run, repeat contacts and cancellations come in, the
 warehouse restocks back-ordered parts around their ETA, and the background worker passes
 regularly (timers, SLA watch, outbox, KPI facts, alerts, root-cause analyses). Every step
@@ -24,6 +24,7 @@ from typing import Any
 import click
 from sqlalchemy import select, update
 
+from analytics.refresh import refresh
 from engine import clock as engine_clock
 from engine import forms
 from engine.db import Database
@@ -34,8 +35,10 @@ from engine.models import Incident, Instance, MessageSubscription, WorkItem
 from engine.runtime import Runtime
 from engine.worker import Worker
 from handlers.calendar import Calendar, default_calendars
-from handlers.kpi_refresh import refresh
-from handlers.kpi_workload import (
+from handlers.parts import Backorder, Stock, restock_and_notify
+from handlers.sla import SlaClock
+from handlers.values import business_timezone
+from simulation.workload import (
     Answers,
     Catalogue,
     Draw,
@@ -45,9 +48,6 @@ from handlers.kpi_workload import (
     new_profile,
     repeat_profile,
 )
-from handlers.parts import Backorder, Stock, restock_and_notify
-from handlers.sla import SlaClock
-from handlers.values import business_timezone
 
 from .cli import _services, handled, main
 

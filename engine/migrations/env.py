@@ -1,4 +1,4 @@
-"""Alembic environment: every table of engine and handlers lives on ``engine.db.Base``."""
+"""Alembic environment: every table of engine, handlers and analytics lives on ``engine.db.Base``."""
 
 from alembic import context
 from sqlalchemy import pool
@@ -8,7 +8,7 @@ from engine.db import Base, create_engine
 from engine.models import *  # noqa: F403  (register the engine's tables)
 from engine.registry import load_handlers
 
-load_handlers()  # handler modules register their own tables
+load_handlers()  # handler and analytics modules register their own tables
 
 # Full-text search objects are written by hand in the migrations (SQLite FTS5, PostgreSQL GIN)
 HAND_WRITTEN = ("knowledge_article_fts", "ix_knowledge_article_search")

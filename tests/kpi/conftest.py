@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from analytics.facts import KpiTask, KpiTicket, kpi_settings
+from analytics.refresh import refresh
+from analytics.rollup import roll_up
 from engine.db import Database
 from engine.models import WorkItem
 from engine.runtime import Runtime
-from handlers.kpi import KpiTask, KpiTicket, kpi_settings
-from handlers.kpi_refresh import refresh
-from handlers.kpi_rollup import roll_up
 from tests.process.driver import Case, Desk
 
 STAFF = (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from analytics.alerts import KpiAlert, active_alerts, check_alerts
 from engine.db import Database
 from engine.identity import create_user
 from engine.worker import Worker
-from handlers.kpi_alerts import KpiAlert, active_alerts, check_alerts
 from handlers.outbox import Outbox
 from tests.kpi.conftest import add_facts
 from tests.kpi.test_kpi_figures import ticket

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select
 
-from handlers.kpi import KpiSource, KpiTask, KpiTicket
+from analytics.facts import KpiSource, KpiTask, KpiTicket
 from handlers.sla import SlaClock
 from tests.kpi.conftest import refreshed, work
 from tests.process.driver import Desk

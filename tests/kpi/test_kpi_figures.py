@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from engine.db import Database
-from handlers.kpi import kpi_settings, period_keys
-from handlers.kpi_queries import (
+from analytics.facts import kpi_settings, period_keys
+from analytics.queries import (
     Context,
     Drill,
     KpiFilter,
@@ -21,6 +20,7 @@ from handlers.kpi_queries import (
     tickets_behind,
     trend,
 )
+from engine.db import Database
 from tests.kpi.conftest import add_facts
 
 H = 3600.0

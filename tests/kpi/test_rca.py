@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from analytics.rca import KpiRca, start_root_cause_analyses
 from engine.audit import events_for
 from engine.models import Instance, WorkItem
 from engine.worker import Worker
-from handlers.kpi_rca import KpiRca, start_root_cause_analyses
 from tests.kpi.conftest import refreshed, work
 from tests.process.driver import Desk
 

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from analytics.facts import KpiTask, KpiTicket
 from engine.models import Incident, Instance
-from handlers.kpi import KpiTask, KpiTicket
-from handlers.kpi_workload import load_parameters
 from handlers.survey import Response
+from simulation.workload import load_parameters
 from tests.process.driver import Desk
 from web.cli import main
 from web.simulate import simulate_history

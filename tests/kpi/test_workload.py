@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine import forms
-from handlers.kpi_workload import Answers, Catalogue, Draw, arrival_times, load_parameters, new_profile
 from handlers.values import business_timezone
+from simulation.workload import Answers, Catalogue, Draw, arrival_times, load_parameters, new_profile
 
 FORMS = Path(__file__).resolve().parents[2] / "processes" / "forms"
 PARAMS = load_parameters()

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from handlers.kpi_alerts import KpiAlert
+from analytics.alerts import KpiAlert
 from tests.web_dashboard.conftest import NOW
 
 WEEKS = "start=2026-03-02&end=2026-03-15"

@@ -1,4 +1,4 @@
-"""KPI facts, alerts and root-cause analyses (handlers.kpi*), and the indexes that find what changed
+"""KPI facts, alerts and root-cause analyses (analytics), and the indexes that find what changed
 
 Revision ID: 0005
 Revises: 0004

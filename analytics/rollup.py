@@ -2,7 +2,7 @@
 
 A figure over a quarter of a million-ticket year would scan a quarter million facts;
 its roll-up is at most (days × channels × product lines × priorities) rows, however many
-tickets there are. The counters are those of :mod:`handlers.kpi_queries` that do not
+tickets there are. The counters are those of :mod:`analytics.queries` that do not
 depend on the moment they are read (what does — a response overdue *now*, a ticket open
 longer than the target *now* — is counted live among the open tickets). Each refresh
 batch rebuilds the days its tickets and tasks fall on, in the same transaction, with
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 
-from .kpi import KpiState, KpiTask, KpiTicket, target_seconds
+from .facts import KpiState, KpiTask, KpiTicket, target_seconds
 
 T, K = KpiTicket, KpiTask
 DIMS = ("channel", "product_line", "priority")

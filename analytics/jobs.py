@@ -15,9 +15,9 @@ from typing import Any
 from engine.db import Database
 from engine.errors import StoreUnavailable
 
-from .kpi_alerts import check_alerts
-from .kpi_rca import start_root_cause_analyses
-from .kpi_refresh import refresh
+from .alerts import check_alerts
+from .rca import start_root_cause_analyses
+from .refresh import refresh
 
 log = logging.getLogger("aftersales.kpi")
 HOURLY = timedelta(hours=1)

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .diagnosis import Rule
-from .values import business_timezone
-from .warranty import Model
+from handlers.diagnosis import Rule
+from handlers.values import business_timezone
+from handlers.warranty import Model
 
 PARAMETERS = Path(__file__).resolve().parent.parent / "processes" / "data" / "simulation.json"
 Z90 = 1.2815515655446004  # the standard normal's 90th percentile

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from engine.db import Database, is_sqlite
 from engine.models import AuditEvent, Instance
 from engine.trace import Run, runs_of
+from handlers.parts import Backorder, Part, Reservation
+from handlers.sla import SlaClock
+from handlers.survey import Response
+from handlers.ticketing import Contact, Product, Ticket
+from handlers.warranty import Model
 
-from .kpi import KpiSource, KpiState, KpiTask, KpiTicket, kpi_settings, period_keys, target_seconds
-from .kpi_rollup import days_of, roll_up
-from .parts import Backorder, Part, Reservation
-from .sla import SlaClock
-from .survey import Response
-from .ticketing import Contact, Product, Ticket
-from .warranty import Model
+from .facts import KpiSource, KpiState, KpiTask, KpiTicket, kpi_settings, period_keys, target_seconds
+from .rollup import days_of, roll_up
 
 GRACE = timedelta(minutes=10)
 BATCH = 200

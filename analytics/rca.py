@@ -19,8 +19,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import Base, Database
 from engine.errors import NotFound
 
-from .kpi import KpiState, KpiTask, KpiTicket, kpi_settings, target_seconds
-from .kpi_refresh import GRACE, lock_state
+from .facts import KpiState, KpiTask, KpiTicket, kpi_settings, target_seconds
+from .refresh import GRACE, lock_state
 
 PROCESS = "root_cause_analysis"
 

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database
 from engine.models import DeploymentFile, Role, User, UserRole
+from handlers.outbox import queue_email
+from handlers.values import local_date
 
-from .kpi import SHIPPED, KpiState, period_key, period_start, previous_period
-from .kpi_queries import BASIS, Context, KpiFilter, aggregate
-from .outbox import queue_email
-from .values import local_date
+from .facts import SHIPPED, KpiState, period_key, period_start, previous_period
+from .queries import BASIS, Context, KpiFilter, aggregate
 
 RULES_FILE = "data/kpi_alerts.json"
 EVERY = timedelta(minutes=5)
@@ -133,7 +133,7 @@ def _due_changes(session: Session, ctx: Context) -> list[tuple[dict[str, Any], R
 
 def check_alerts(db: Database, now: datetime, every: timedelta = EVERY) -> int:
     """Evaluate every rule (at most once per ``every``); raise and notify new crossings, clear ended ones."""
-    from .kpi_refresh import lock_state
+    from .refresh import lock_state
 
     with db.transaction(write=False) as session:
         last = session.scalar(select(KpiState.at).where(KpiState.name == "alerts"))

@@ -1,7 +1,7 @@
 """What the KPI dashboard shows: tiles with targets and colours, tables, chart series, CSV rows.
 
 Plain data for the web layer (labels are English keys it translates). Each tile and each
-table cell names the drill-down behind it (:data:`handlers.kpi_queries.DRILLS` by name,
+table cell names the drill-down behind it (:data:`analytics.queries.DRILLS` by name,
 plus the group it belongs to), so the page can link every number to its tickets.
 """
 
@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .kpi_alerts import KpiAlert, active_alerts, alert_rules, recent_alerts, title_of
-from .kpi_queries import (
+from handlers.warranty import ProductLine
+
+from .alerts import KpiAlert, active_alerts, alert_rules, recent_alerts, title_of
+from .queries import (
     BASIS,
     Context,
     KpiFilter,
@@ -27,7 +29,6 @@ from .kpi_queries import (
     measures,
     trend,
 )
-from .warranty import ProductLine
 
 BREAKDOWNS = ("channel", "product_line", "priority", "team")
 TABLES = ("trend", *BREAKDOWNS, "handle_times", "backlog", "cost")

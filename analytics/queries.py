@@ -20,10 +20,10 @@ from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, 
 from sqlalchemy.orm import Session, aliased
 
 from engine.db import UTCDateTime, is_sqlite
+from handlers.values import local_date
 
-from .kpi import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
-from .kpi_rollup import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, KpiDaily, KpiDailyTeam, KpiTaskDaily
-from .values import local_date
+from .facts import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
+from .rollup import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, KpiDaily, KpiDailyTeam, KpiTaskDaily
 
 T = KpiTicket
 DIMENSIONS = ("channel", "product_line", "priority", "team")

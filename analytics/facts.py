@@ -4,7 +4,7 @@ The measures the business steers by (first response, SLA attainment, resolution 
 first-contact resolution, CSAT, NPS, handle times, backlog, repeat contacts, back-orders,
 QA score, cost per channel) are SQL aggregates over two narrow fact tables, grouped in
 the database and indexed by business day, so a dashboard over a million tickets reads
-no workflow, no JSON and no audit event. :mod:`handlers.kpi_refresh` rewrites the facts
+no workflow, no JSON and no audit event. :mod:`analytics.refresh` rewrites the facts
 of every instance that changed since its last pass (a worker job), from the audit
 trail (with :func:`engine.trace.runs_of`, the heatmap's own waiting/working times), the
 SLA clocks, surveys, contacts and parts of the ticket.
@@ -26,9 +26,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 from engine.models import DeploymentFile, Instance
-
-from .ticketing import Contact
-from .values import business_timezone
+from handlers.ticketing import Contact
+from handlers.values import business_timezone
 
 SETTINGS_FILE = "data/kpi.json"
 SHIPPED = Path(__file__).resolve().parent.parent / "processes" / SETTINGS_FILE
