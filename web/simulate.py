@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from analytics.refresh import refresh
 from engine import clock as engine_clock
@@ -92,8 +92,13 @@ class Simulation:
         self.counter += 1
         heapq.heappush(self.queue, (when, self.counter, kind, payload))
 
-    def run(self, start: datetime, days: int, tickets: int, progress: Callable[[int], None] | None = None) -> Report:
-        """Play ``tickets`` requests over ``days`` days from ``start``; return what happened."""
+    def run(self, start: datetime, days: int, tickets: int, progress: Callable[[int], None] | None = None,
+            settle_days: int = 0) -> Report:
+        """Play ``tickets`` requests over ``days`` days from ``start``; return what happened.
+
+        With ``settle_days``, no request arrives after the period, but staff, customers, timers
+        and the worker go on for up to that many days, until every ticket has ended.
+        """
         began = time.monotonic()
         clock = engine_clock.FrozenClock(start)
         previous = engine_clock.set_clock(clock)
@@ -109,8 +114,13 @@ class Simulation:
                     self.at(when, "arrive", new_profile(self.params, catalogue, self.seed, n, first_day))
             end = start + timedelta(days=days)
             self.at(start + self._worker_step(), "worker")
-            while self.queue and self.queue[0][0] < end:
+            until = end + timedelta(days=settle_days)
+            while self.queue and self.queue[0][0] < until:
                 when, _, kind, payload = heapq.heappop(self.queue)
+                if when >= end and kind == "worker":
+                    if not self._open_instances():
+                        break  # settled: every ticket of the history has ended
+                    self._deliver_backorders()
                 if when > clock.now():
                     if progress:
                         progress(int((when - clock.now()).total_seconds()))
@@ -127,6 +137,20 @@ class Simulation:
         self.report.seconds = time.monotonic() - began
         return self.report
 
+    def _deliver_backorders(self) -> None:
+        """While settling, suppliers deliver what is still on back-order (goods-in of each open order)."""
+        with self.db.transaction(write=False) as session:
+            orders = session.execute(select(Backorder.sku, Backorder.warehouse, func.sum(Backorder.quantity))
+                                     .where(Backorder.status == "open")
+                                     .group_by(Backorder.sku, Backorder.warehouse)).all()
+        for sku, warehouse, quantity in orders:
+            self._on_restock((sku, warehouse, int(quantity)))
+
+    def _open_instances(self) -> int:
+        with self.db.transaction(write=False) as session:
+            return session.scalar(select(func.count()).select_from(Instance).where(
+                Instance.id.in_(list(self.profiles)), Instance.status.not_in(("completed", "cancelled")))) or 0
+
     def _worker_step(self) -> timedelta:
         return timedelta(minutes=float(self.params.get("worker_minutes", 60)))
 
@@ -140,7 +164,11 @@ class Simulation:
         now = engine_clock.now()
         if profile.draw.chance(outcomes["repeat_contact"]["share"]):
             later = now + timedelta(hours=profile.draw.lognormal(replies["repeat_contact"]["hours"]))
-            self.at(later, "arrive", repeat_profile(self.params, profile, 1_000_000 + profile.number))
+            if profile.draw.chance(0.5):  # through a channel that knows the ticket: the open ticket hears it
+                self.at(later, "message", (instance_id, "customer_contact", {
+                    "channel": profile.channel, "fault": "Any news about my ticket? Still waiting."}))
+            else:  # as a new request, which registration recognises as a repeat contact
+                self.at(later, "arrive", repeat_profile(self.params, profile, 1_000_000 + profile.number))
         if profile.draw.chance(outcomes["cancelled"]):
             later = now + timedelta(hours=profile.draw.lognormal(replies["cancel"]["hours"]))
             self.at(later, "message", (instance_id, "customer_cancel", {"reason": "No longer needed"}))
@@ -331,8 +359,6 @@ class Simulation:
                                 .values(available=self.draw.rng.randint(int(low), int(high))))
 
     def _count(self) -> None:
-        from sqlalchemy import func
-
         from handlers.ticketing import Ticket
 
         mine = Ticket.instance_id.in_(list(self.profiles))
@@ -346,11 +372,12 @@ class Simulation:
 
 def simulate_history(db: Database, runtime: Runtime, tickets: int, days: int, seed: int = 1,
                      start: date | None = None, params: dict[str, Any] | None = None,
-                     progress: Callable[[int], None] | None = None) -> Report:
+                     progress: Callable[[int], None] | None = None, settle_days: int = 0) -> Report:
     """Simulate ``tickets`` requests over ``days`` days (ending today unless ``start`` is given)."""
     first = start or (datetime.now(UTC).astimezone(business_timezone()).date() - timedelta(days=days))
     begin = datetime.combine(first, datetime.min.time(), business_timezone()).astimezone(UTC)
-    return Simulation(db, runtime, params or load_parameters(), seed).run(begin, days, tickets, progress)
+    return Simulation(db, runtime, params or load_parameters(), seed).run(begin, days, tickets, progress,
+                                                                          settle_days)
 
 
 @main.command()
