@@ -13,7 +13,15 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+    EventBasedGatewayParser,
+)
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -342,7 +350,12 @@ def _is_idle(workflow: BpmnWorkflow, subprocess_task: Task) -> bool:
 
 
 class EventSubprocessAwareStartEventParser(SpiffStartEventParser):
-    """Parse start events; an event subprocess's start is interrupting unless ``isInterrupting="false"``."""
+    """Parse start events; an event subprocess's start is interrupting unless ``isInterrupting="false"``.
+
+    SpiffWorkflow 3.2 reads error and escalation start events of event subprocesses as none
+    start events (the event subprocess ran at once, when its scope started); here they wait
+    for their error or escalation. Start events a process cannot be started by are refused.
+    """
 
     def create_task(self) -> Any:
         parent = self.node.getparent()
@@ -351,10 +364,27 @@ class EventSubprocessAwareStartEventParser(SpiffStartEventParser):
         interrupting = self.node.get("isInterrupting", "true").lower() != "false"
         if in_event_subprocess and interrupting:
             self.spec_class = InterruptingStartEvent
-        task = super().create_task()
+        kinds = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH]
+        if in_event_subprocess:
+            kinds += [ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
+        else:
+            self._refuse_top_level_start()
+        task = self._create_task(self.get_event_definition(kinds))
+        self.spec.start.connect(task)
         if in_event_subprocess and not interrupting:
             return task  # a cycle here starts the event subprocess's flow at every occurrence
         return _adapt_event_definition(task)
+
+
+    def _refuse_top_level_start(self) -> None:
+        for kind in ("error", "escalation", "compensate", "cancel"):
+            if self.xpath(f"./bpmn:{kind}EventDefinition"):
+                self.raise_validation_exception(f"a {kind} start event can only start an event subprocess; start "
+                                                f"the process with a none, message, signal or timer start event")
+        if self.xpath("./bpmn:conditionalEventDefinition"):
+            self.raise_validation_exception("a conditional start event of a process is not supported (nothing "
+                                            "would ever evaluate it); start the process with a message or signal "
+                                            "start event, or put the condition in a conditional event subprocess")
 
 
 class CheckedEventGatewayParser(EventBasedGatewayParser):

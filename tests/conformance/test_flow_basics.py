@@ -6,7 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import tests.handlers_for_tests  # noqa: F401  (registers test.* handlers)
-from tests.conformance.conftest import ANY_FORM, cond, definitions, event, process, script, seq, user
+from tests.conformance.conftest import (
+    ANY_FORM,
+    cond,
+    definitions,
+    event,
+    message,
+    message_def,
+    process,
+    script,
+    seq,
+    user,
+)
 
 DMN = (Path(__file__).parents[1] / "fixtures" / "order" / "shipping_method.dmn").read_bytes()
 
@@ -189,3 +200,132 @@ def test_a_business_rule_task_takes_its_decision_from_the_dmn_table(flow):
     heavy = flow.start("ruled", {"weight_class": "heavy", "express": True})
     express = flow.start("ruled", {"weight_class": "light", "express": True})
     assert (heavy.data()["shipping"], express.data()["shipping"]) == ("freight", "courier")
+
+
+ESCALATION = '<bpmn:escalation id="esc_late" name="Late" escalationCode="late" />'
+
+
+def test_an_escalation_thrown_in_a_subprocess_is_caught_by_the_boundary_on_it(flow):
+    flow.deploy(definitions(process(
+        "escalating", event("startEvent", "start"),
+        '<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start")
+        + event("intermediateThrowEvent", "tell", '<bpmn:escalationEventDefinition escalationRef="esc_late" />')
+        + user("inside") + event("endEvent", "s_end") + seq("s_start", "tell", "inside", "s_end")
+        + "</bpmn:subProcess>",
+        event("boundaryEvent", "noted", '<bpmn:escalationEventDefinition escalationRef="esc_late" />',
+              attachedToRef="stage", cancelActivity="false"),
+        user("after", "inform_supervisor"), event("endEvent", "end"), event("endEvent", "end_noted"),
+        seq("start", "stage", "after", "end"), seq("noted", "inform_supervisor", "end_noted")), ESCALATION))
+    run = flow.start("escalating")
+    assert run.ready() == ["inform_supervisor", "inside"]
+    run.complete("inside").complete("inform_supervisor").complete("after")
+    assert run.status == "completed"
+
+
+def test_a_terminate_end_event_ends_every_other_branch(flow):
+    flow.deploy(process(
+        "terminating", event("startEvent", "start"), '<bpmn:parallelGateway id="fork" />', user("slow", "fast"),
+        event("endEvent", "end_slow"), event("endEvent", "stop", "<bpmn:terminateEventDefinition />"),
+        seq("start", "fork", "slow", "end_slow"), seq("fork", "fast", "stop")))
+    run = flow.start("terminating")
+    run.complete("fast")
+    assert run.status == "completed" and run.ready() == [] and "slow" not in run.path()
+
+
+def test_an_error_event_subprocess_catches_an_error_thrown_in_its_process(flow):
+    flow.deploy(definitions(process(
+        "error_handled", event("startEvent", "start"), user("work"),
+        event("endEvent", "fail", '<bpmn:errorEventDefinition errorRef="err_stock" />'),
+        seq("start", "work", "fail"),
+        '<bpmn:subProcess id="on_error" name="on_error" triggeredByEvent="true">'
+        + event("startEvent", "error_start", '<bpmn:errorEventDefinition errorRef="err_stock" />')
+        + user("recover") + event("endEvent", "recovered") + seq("error_start", "recover", "recovered")
+        + "</bpmn:subProcess>"), ERROR))
+    run = flow.start("error_handled")
+    run.complete("work")
+    assert run.ready() == ["recover"] and run.incidents() == []
+    run.complete("recover")
+    assert run.status == "completed"
+
+
+def test_a_cancel_end_event_in_a_transaction_takes_its_cancel_boundary(flow):
+    flow.deploy(process(
+        "transacting", event("startEvent", "start"),
+        '<bpmn:transaction id="order" name="order">' + event("startEvent", "t_start") + user("decide")
+        + '<bpmn:exclusiveGateway id="ok" default="f_ok_t_end" />' + event("endEvent", "t_end")
+        + event("endEvent", "t_cancel", "<bpmn:cancelEventDefinition />")
+        + seq("t_start", "decide", "ok", "t_end") + cond("ok", "t_cancel", "not proceed") + "</bpmn:transaction>",
+        event("boundaryEvent", "aborted", "<bpmn:cancelEventDefinition />", attachedToRef="order"),
+        user("after", "clean_up"), event("endEvent", "end"), event("endEvent", "end_aborted"),
+        seq("start", "order", "after", "end"), seq("aborted", "clean_up", "end_aborted")))
+    cancelled = flow.start("transacting")
+    cancelled.complete("decide", {"proceed": False})
+    assert cancelled.ready() == ["clean_up"]
+    done = flow.start("transacting")
+    done.complete("decide", {"proceed": True})
+    assert done.ready() == ["after"]
+
+
+def test_a_none_intermediate_throw_event_passes_the_token_on(flow):
+    flow.deploy(process(
+        "milestone", event("startEvent", "start"), event("intermediateThrowEvent", "reached"), user("after"),
+        event("endEvent", "end"), seq("start", "reached", "after", "end")))
+    run = flow.start("milestone")
+    assert run.ready() == ["after"] and "reached" in run.path()
+
+
+def test_a_data_object_is_shared_by_the_tasks_that_reference_it(flow):
+    flow.deploy(process(
+        "with_data", '<bpmn:dataObject id="case_file" name="case_file" />', event("startEvent", "start"),
+        '<bpmn:scriptTask id="write" name="write"><bpmn:dataOutputAssociation id="out"><bpmn:targetRef>ref_w'
+        '</bpmn:targetRef></bpmn:dataOutputAssociation><bpmn:script>case_file = {"note": "seen"}</bpmn:script>'
+        '</bpmn:scriptTask>',
+        '<bpmn:dataObjectReference id="ref_w" dataObjectRef="case_file" />',
+        '<bpmn:dataObjectReference id="ref_r" dataObjectRef="case_file" />',
+        '<bpmn:scriptTask id="read" name="read"><bpmn:dataInputAssociation id="in"><bpmn:sourceRef>ref_r'
+        '</bpmn:sourceRef><bpmn:targetRef>read_input</bpmn:targetRef></bpmn:dataInputAssociation>'
+        '<bpmn:script>note = case_file["note"]</bpmn:script>'
+        '</bpmn:scriptTask>',
+        user("after"), event("endEvent", "end"), seq("start", "write", "read", "after", "end")))
+    run = flow.start("with_data")
+    assert run.ready() == ["after"] and run.data()["note"] == "seen"
+
+
+def test_a_lane_gives_its_tasks_to_the_role_of_its_name(flow):
+    flow.deploy(process(
+        "laned", '<bpmn:laneSet id="ls"><bpmn:lane id="l_wh" name="Warehouse"><bpmn:flowNodeRef>pick'
+        '</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>', event("startEvent", "start"), user("pick"),
+        event("endEvent", "end"), seq("start", "pick", "end")))
+    [item] = flow.start("laned").work_items()
+    assert (item.lane, item.role) == ("Warehouse", "warehouse")
+
+
+def test_a_message_boundary_event_interrupts_the_task_when_its_message_arrives(flow):
+    flow.deploy(definitions(process(
+        "interruptible", event("startEvent", "start"), user("work", "handle"), event("endEvent", "end"),
+        event("boundaryEvent", "stop", message_def("stop", "stop_reason"), attachedToRef="work"),
+        event("endEvent", "end_stopped"), seq("start", "work", "end"), seq("stop", "handle", "end_stopped")),
+        message("stop")))
+    run = flow.start("interruptible", {}, "T-9")
+    assert run.subscriptions() == [("stop", "stop")]
+    run.message("stop", {"why": "duplicate"})
+    assert run.ready() == ["handle"] and run.subscriptions() == []
+    assert run.data()["stop_reason"] == {"why": "duplicate"}
+
+
+def test_a_message_end_event_sends_its_message_to_the_waiting_instance(flow):
+    payload = ('<bpmn:extensionElements><spiffworkflow:messagePayload>{"ticket": ticket}'
+               '</spiffworkflow:messagePayload></bpmn:extensionElements>')
+    flow.deploy(definitions(
+        process("waiter", event("startEvent", "start"), event("intermediateCatchEvent", "wait", message_def("done")),
+                user("after"), event("endEvent", "end"), seq("start", "wait", "after", "end")),
+        process("sender", event("startEvent", "s_start"), user("finish"),
+                event("endEvent", "s_end", f'<bpmn:messageEventDefinition messageRef="msg_done">{payload}'
+                                           '</bpmn:messageEventDefinition>'),
+                seq("s_start", "finish", "s_end")),
+        message("done")))
+    waiter = flow.start("waiter", {"ticket": "T-5"}, "T-5")
+    sender = flow.start("sender", {"ticket": "T-5"}, "T-5")
+    sender.complete("finish")
+    assert sender.status == "completed"
+    assert waiter.ready() == ["after"] and waiter.subscriptions() == []

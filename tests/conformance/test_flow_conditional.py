@@ -3,6 +3,9 @@ after every trigger that changed the instance's data, against the instance's cur
 
 from __future__ import annotations
 
+import pytest
+
+from engine.errors import DeploymentInvalid
 from tests.conformance.conftest import condition_def, event, process, script, seq, user
 
 FORK = '<bpmn:parallelGateway id="fork" />'
@@ -141,3 +144,11 @@ def test_a_condition_that_fails_becomes_an_incident_naming_the_event(flow):
     [incident] = run.incidents()
     assert incident.startswith("approved: ") and "approval > 3" in incident
     assert run.status == "incident"
+
+
+def test_a_conditional_start_event_of_a_process_is_refused_at_deploy(flow):
+    with pytest.raises(DeploymentInvalid) as info:
+        flow.deploy(process("cond_start", event("startEvent", "when", condition_def("ready")), user("work"),
+                            event("endEvent", "end"), seq("when", "work", "end")))
+    assert any(p.element_id == "when" and "conditional start event of a process" in p.message
+               for p in info.value.problems), info.value.problems

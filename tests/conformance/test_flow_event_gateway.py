@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from engine.errors import DeploymentInvalid
+from engine.identity import Actor
+from engine.models import SignalSubscription
 from tests.conformance.conftest import (
     condition_def,
     definitions,
@@ -111,3 +114,35 @@ def test_branches_the_gateway_cannot_wait_for_are_refused_at_deploy(flow, branch
     with pytest.raises(DeploymentInvalid) as info:
         flow.deploy(model)
     assert any(says in p.message and p.element_id == "wait" for p in info.value.problems), info.value.problems
+
+
+def test_a_signal_branch_wins_when_the_signal_is_broadcast_and_the_other_branches_are_withdrawn(flow):
+    flow.deploy(definitions(process(
+        "await_or_recall", event("startEvent", "start"), '<bpmn:eventBasedGateway id="wait" />',
+        event("intermediateCatchEvent", "reply", message_def("reply")),
+        event("intermediateCatchEvent", "recalled", '<bpmn:signalEventDefinition signalRef="sig_recall" />'),
+        event("intermediateCatchEvent", "two_hours", timer("timeDuration", '"PT2H"')),
+        user("handle_recall"), event("endEvent", "e1"), event("endEvent", "e2"), event("endEvent", "e3"),
+        seq("start", "wait", "reply", "e1"), seq("wait", "recalled", "handle_recall", "e2"),
+        seq("wait", "two_hours", "e3")),
+        message("reply"), '<bpmn:signal id="sig_recall" name="product_recall" />'))
+    run = flow.start("await_or_recall", {}, "T-10")
+    signals = lambda: flow.read(lambda s: list(s.scalars(  # noqa: E731
+        select(SignalSubscription.element_id).where(SignalSubscription.instance_id == run.id))))
+    assert signals() == ["recalled"] and len(run.timers()) == 1 and len(run.subscriptions()) == 1
+    quality = Actor("quality", frozenset({"supervisor"}))
+    flow.trigger(lambda s: flow.runtime.signal(s, "product_recall", {}, quality))
+    assert run.ready() == ["handle_recall"]
+    assert signals() == [] and run.timers() == [] and run.subscriptions() == []
+
+
+def test_an_instantiating_event_gateway_is_refused_at_deploy(flow):
+    model = definitions(process(
+        "instantiating", '<bpmn:eventBasedGateway id="wait" instantiate="true" eventGatewayType="Exclusive" />',
+        event("intermediateCatchEvent", "t1", message_def("reply")), event("endEvent", "e1"), seq("wait", "t1", "e1"),
+        event("startEvent", "start"), user("work"), event("endEvent", "e2"), seq("start", "work", "e2"),
+    ), message("reply"))
+    with pytest.raises(DeploymentInvalid) as info:
+        flow.deploy(model)
+    assert any("'wait'" in p.message or "instantiating event-based gateway" in p.message
+               for p in info.value.problems), info.value.problems

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from engine.errors import DeploymentInvalid
 from tests.conformance.conftest import definitions, event, message, message_def, process, script, seq, timer, user
 
 
@@ -138,3 +141,13 @@ def test_a_running_non_interrupting_event_subprocess_holds_the_process_until_it_
     assert run.status == "active" and run.ready() == ["on_event_handle"]
     run.complete("on_event_handle")
     assert run.status == "completed"
+
+
+def test_an_error_start_event_outside_an_event_subprocess_is_refused_at_deploy(flow):
+    with pytest.raises(DeploymentInvalid) as info:
+        flow.deploy(definitions(process(
+            "error_start", event("startEvent", "oops", '<bpmn:errorEventDefinition errorRef="err" />'),
+            user("work"), event("endEvent", "end"), seq("oops", "work", "end")),
+            '<bpmn:error id="err" name="err" errorCode="E" />'))
+    assert any(p.element_id == "oops" and "error start event can only start an event subprocess" in p.message
+               for p in info.value.problems), info.value.problems
