@@ -26,7 +26,7 @@ from engine.identity import Actor, create_user
 from engine.migrate import upgrade
 from engine.models import Instance, WorkItem
 from engine.runtime import Runtime
-from engine.ui_queries import Worklist, tasklist_page
+from readmodels import Worklist, tasklist_page
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ROLES = ("agent", "technician", "warehouse", "supervisor", "qa")

@@ -1,10 +1,13 @@
-"""Read queries the staff and customer web pages need (plain SQLAlchemy, no Flask).
+"""Read models: what the staff and customer web pages read (plain SQLAlchemy, no Flask).
 
 The tasklist pages through ``work_item`` with indexed filters; the task and ticket pages
 read one instance's data from a private, read-only copy of its stored workflow and its
 audit trail. Personal data is masked here, before any page sees it, for roles that may
-not read it. Handler tables (tickets, customers, products, the notification outbox) are
-read only when the handlers package is installed.
+not read it. Handler tables (tickets, customers, products, the notification outbox, SLA
+clocks) are read through the functions the handler modules expose.
+
+May import: ``engine`` and ``handlers``. Never ``web``, ``cli`` or ``simulation``
+(import-linter checks, see pyproject.toml); nothing below it imports it.
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import store
-from ..errors import NotFound
-from ..models import (
+from engine import store
+from engine.errors import NotFound
+from engine.models import (
     AuditEvent,
     Instance,
 )
+
 from .tickets import first_dict, instance_data, notifications_for, waiting_messages
 
 CUSTOMER_MESSAGES = ("quote_response", "customer_confirmation", "survey_answered")

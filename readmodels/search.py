@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..identity import Actor
-from ..models import (
+from engine.identity import Actor
+from engine.models import (
     Instance,
 )
+
 from .tasklist import escape_like
 from .tickets import mask, reveal_personal
 

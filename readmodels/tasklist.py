@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import InvalidInput, NotFound, PermissionDenied
-from ..identity import Actor
-from ..models import (
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.identity import Actor
+from engine.models import (
     Role,
     User,
     UserRole,
     WorkItem,
 )
-from ..queries import count_tasks
+from engine.queries import count_tasks
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 TIER_RANK = {"vip": 0, "normal": 1}

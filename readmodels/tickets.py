@@ -13,11 +13,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import forms, projection, store
-from ..audit import events_for
-from ..errors import InvalidInput, NotFound
-from ..identity import Actor
-from ..models import (
+from engine import forms, projection, store
+from engine.audit import events_for
+from engine.errors import InvalidInput, NotFound
+from engine.identity import Actor
+from engine.models import (
     AuditEvent,
     Incident,
     Instance,
@@ -25,8 +25,8 @@ from ..models import (
     Timer,
     WorkItem,
 )
-from ..privacy import mask_personal, mask_value
-from ..runtime import Runtime, authorize, find_definition
+from engine.privacy import mask_personal, mask_value
+from engine.runtime import Runtime, authorize, find_definition
 
 #: roles that see customers' contact data unmasked
 PERSONAL_DATA_ROLES = frozenset({"agent", "technician", "supervisor"})

@@ -18,7 +18,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from engine import forms, ui_queries
+import readmodels
+from engine import forms
 from engine.errors import FormValidationError, NotFound
 from engine.identity import Actor
 
@@ -72,9 +73,9 @@ def staff_form() -> tuple[dict[str, Any], dict[str, Any], str | None]:
     config = current_app.config
     try:
         with get_services().db.transaction(write=False) as s:
-            schema = ui_queries.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_FORM"])
-            ui = ui_queries.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_UI_FORM"])
-            use_bundle_texts(ui_queries.deployed_texts(s, config["INTAKE_PROCESS"], current_language()))
+            schema = readmodels.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_FORM"])
+            ui = readmodels.deployed_form(s, config["INTAKE_PROCESS"], config["INTAKE_UI_FORM"])
+            use_bundle_texts(readmodels.deployed_texts(s, config["INTAKE_PROCESS"], current_language()))
         return _with_catalogue(copy.deepcopy(schema)), copy.deepcopy(ui), config["INTAKE_FORM"]
     except NotFound:
         return _with_catalogue(copy.deepcopy(load_form("intake.schema.json"))), load_form("intake.uischema.json"), None
@@ -116,7 +117,7 @@ def start_request(data: dict[str, Any], actor: Actor | None, intake_form: str | 
     """Start the intake process; return the ticket number and the actor's next task, if any."""
     services = get_services()
     with services.db.transaction() as s:
-        _id, ticket, following = ui_queries.start_and_register(
+        _id, ticket, following = readmodels.start_and_register(
             s, services.runtime, current_app.config["INTAKE_PROCESS"], data, actor, intake_form, form_data)
     return ticket, following
 
@@ -146,13 +147,13 @@ def new():  # type: ignore[no-untyped-def]
     serial = str(data.get("product", {}).get("serial_number", ""))
     if request.form.get("confirm_duplicate") != serial:
         with get_services().db.transaction(write=False) as s:
-            duplicate = ui_queries.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
+            duplicate = readmodels.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
         if duplicate:
             return render_form("intake/new.html", schema, ui, values, duplicate=duplicate, confirm=serial)
     ticket, following = start_request(data, current_actor(), process_form, values)
     if ticket is None and request.form.get("confirm_duplicate"):
         with get_services().db.transaction(write=False) as s:  # the process attached the contact
-            ticket = ui_queries.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
+            ticket = readmodels.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
         flash(_("The contact was added to {ticket}.", ticket=ticket or "–"), "ok")
     else:
         flash(_("Request registered as {ticket}.", ticket=ticket or "–"), "ok")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from engine import clock, forms, ui_queries
+import readmodels
+from engine import clock, forms
 from engine.errors import FormValidationError, MessageNotCorrelated, NotFound
 from engine.message_contracts import Sender
 
@@ -54,7 +55,7 @@ def status():  # type: ignore[no-untyped-def]
     services = get_services()
     try:
         with services.db.transaction(write=False) as s:
-            view = ui_queries.public_status(s, services.runtime.specs, ticket, contact)
+            view = readmodels.public_status(s, services.runtime.specs, ticket, contact)
     except NotFound:
         return render_template("public/status_form.html", ticket=ticket, contact=contact, not_found=True), 404
     links = {m: tokens.action_url(view.ticket, m) for m in view.actions}
@@ -70,7 +71,7 @@ def respond(token: str):  # type: ignore[no-untyped-def]
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def survey(token: str):  # type: ignore[no-untyped-def]
     """Take the survey through the link the survey handler sent."""
-    return _answer(CustomerAction(ui_queries.survey_ticket(token, clock.now()), "survey_answered"), None)
+    return _answer(CustomerAction(readmodels.survey_ticket(token, clock.now()), "survey_answered"), None)
 
 
 @bp.get("/service/respond/<token>/quote")
@@ -81,10 +82,10 @@ def quote_document(token: str):  # type: ignore[no-untyped-def]
         raise NotFound("this link is not valid")
     services = get_services()
     with services.db.transaction(write=False) as s:
-        view = ui_queries.public_status(s, services.runtime.specs, action.ticket, None)
+        view = readmodels.public_status(s, services.runtime.specs, action.ticket, None)
         if "quote_id" not in view.quote:
             raise NotFound("there is no quote for this request yet")
-        html = ui_queries.quote_document(s, action.ticket, int(view.quote["quote_id"]))
+        html = readmodels.quote_document(s, action.ticket, int(view.quote["quote_id"]))
     return Response(html, mimetype="text/html")
 
 
@@ -95,7 +96,7 @@ def _answer(action: CustomerAction, token: str | None):  # type: ignore[no-untyp
     ui = intake.load_form("respond.uischema.json")
     services = get_services()
     with services.db.transaction(write=False) as s:
-        view = ui_queries.public_status(s, services.runtime.specs, action.ticket, None)
+        view = readmodels.public_status(s, services.runtime.specs, action.ticket, None)
     page = {"view": view, "message": action.message, "token": token}
     if action.message not in view.actions:
         return render_template("public/respond_closed.html", **page), 410

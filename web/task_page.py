@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import ui_queries
+import readmodels
 from engine.errors import FormValidationError
 
 from . import formdata, formgen, get_services
@@ -19,16 +19,16 @@ from .rendering import display_tz, instructions_html
 bp = Blueprint("task", __name__)
 
 
-def _detail(task_id: str) -> ui_queries.TaskDetail:
+def _detail(task_id: str) -> readmodels.TaskDetail:
     services = get_services()
     with services.db.transaction(write=False) as s:
-        detail = ui_queries.task_detail(s, services.runtime.specs, current_actor(), task_id, current_language())
+        detail = readmodels.task_detail(s, services.runtime.specs, current_actor(), task_id, current_language())
     use_bundle_texts(detail.texts)
     return detail
 
 
 def _page(
-    detail: ui_queries.TaskDetail,
+    detail: readmodels.TaskDetail,
     values: dict[str, Any],
     errors: dict[str, str],
     general: list[str],
@@ -38,7 +38,7 @@ def _page(
     assignees: list[tuple[str, str]] = []
     if current_actor().is_supervisor:
         with get_services().db.transaction(write=False) as s:
-            assignees = ui_queries.users_with_role(s, detail.item.role)
+            assignees = readmodels.users_with_role(s, detail.item.role)
     return render_template(
         "tasks/task.html",
         detail=detail,
@@ -75,7 +75,7 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
     try:
         with services.db.transaction() as s:
             services.runtime.complete_task(s, task_id, current_actor(), data)
-            following = ui_queries.next_task_for(s, current_actor(), detail.item.instance_id)
+            following = readmodels.next_task_for(s, current_actor(), detail.item.instance_id)
     except FormValidationError as exc:
         errors, general = formdata.field_errors(exc.errors)
         return _page(detail, {**detail.data, **data}, errors, general, 422)

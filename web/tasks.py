@@ -7,7 +7,8 @@ from collections.abc import Callable
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import clock, ui_queries
+import readmodels
+from engine import clock
 from engine.errors import InvalidInput
 from engine.models import WorkItem
 
@@ -38,7 +39,7 @@ def index():  # type: ignore[no-untyped-def]
     return redirect(url_for("auth.login"))
 
 
-def read_worklist() -> ui_queries.Worklist:
+def read_worklist() -> readmodels.Worklist:
     """Parse the tasklist's query string."""
     args = request.args
     actor = current_actor()
@@ -53,7 +54,7 @@ def read_worklist() -> ui_queries.Worklist:
     except ValueError as exc:
         raise InvalidInput("page must be a number", field="page") from exc
     values = {key: (args.get(key) or "").strip()[:100] or None for key in FILTERS}
-    return ui_queries.Worklist(
+    return readmodels.Worklist(
         scope=scope,
         sort=sort,
         descending=args.get("dir") == "desc",
@@ -69,7 +70,7 @@ def tasklist():  # type: ignore[no-untyped-def]
     """Show one tab of the tasklist."""
     wl = read_worklist()
     with get_services().db.transaction(write=False) as s:
-        page = ui_queries.tasklist_page(
+        page = readmodels.tasklist_page(
             s, current_actor(), wl, clock.now(), current_app.config["SLA_SOON_SECONDS"]
         )
     pages = max(1, -(-page.total // wl.per_page))
@@ -114,7 +115,7 @@ def reassign(task_id: str):  # type: ignore[no-untyped-def]
     reason = request.form.get("reason", "")
     with get_services().db.transaction() as s:
         if assignee and current_actor().is_supervisor:
-            ui_queries.check_assignee(s, assignee, ui_queries.task_role(s, task_id))
+            readmodels.check_assignee(s, assignee, readmodels.task_role(s, task_id))
         item = get_services().runtime.reassign(s, task_id, current_actor(), assignee, reason)
         name = item.name
     flash(_("“{name}” was reassigned.", name=name), "ok")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from engine import ui_queries
+import readmodels
 
 from . import get_services, tokens
 from .access import INTAKE, STAFF, current_actor, roles_required
@@ -18,11 +18,11 @@ def show(key: str):  # type: ignore[no-untyped-def]
     """Show a ticket: status, stage, timeline, SLA clocks, documents, notifications, open tasks."""
     services = get_services()
     with services.db.transaction(write=False) as s:
-        detail = ui_queries.ticket_detail(s, services.runtime.specs, current_actor(), key)
+        detail = readmodels.ticket_detail(s, services.runtime.specs, current_actor(), key)
     links = {}
     if detail.instance.business_key and current_actor().roles & INTAKE:
         links = {m: tokens.action_url(detail.instance.business_key, m, external=True)
-                 for m in detail.waiting_for if m in ui_queries.CUSTOMER_MESSAGES}
+                 for m in detail.waiting_for if m in readmodels.CUSTOMER_MESSAGES}
     return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance, links=links)
 
 
@@ -32,14 +32,14 @@ def search():  # type: ignore[no-untyped-def]
     """Find tickets by number, phone, e-mail, serial number or customer name."""
     text = request.args.get("q", "").strip()
     with get_services().db.transaction(write=False) as s:
-        hits = ui_queries.search_tickets(s, current_actor(), text) if text else []
+        hits = readmodels.search_tickets(s, current_actor(), text) if text else []
     if len(hits) == 1 and hits[0].matched == "ticket" and hits[0].ticket.upper() == text.upper():
         return redirect(url_for("tickets.show", key=hits[0].ticket))
     return render_template(
         "tickets/search.html",
         q=text,
         hits=hits,
-        personal=ui_queries.reveal_personal(current_actor()),
+        personal=readmodels.reveal_personal(current_actor()),
     )
 
 
@@ -48,5 +48,5 @@ def search():  # type: ignore[no-untyped-def]
 def quote(key: str, quote_id: int):  # type: ignore[no-untyped-def]
     """Show a ticket's quote document as the customer received it."""
     with get_services().db.transaction(write=False) as s:
-        html = ui_queries.quote_document(s, key, quote_id)
+        html = readmodels.quote_document(s, key, quote_id)
     return Response(html, mimetype="text/html")

@@ -19,7 +19,7 @@ from engine.db import Database
 from engine.identity import Actor, create_user
 from engine.models import WorkItem
 from engine.runtime import Runtime
-from engine.ui_queries.tasklist import forget_choices
+from readmodels.tasklist import forget_choices
 from web import create_app
 from web.services import Services
 

@@ -119,7 +119,7 @@ def test_rows_are_added_and_removed_in_the_browser_and_arrive_in_order(repair_si
         page.click("button:has-text('Complete task')")
         page.wait_for_url(f"{base}/tasks")
     assert [t.name for t in open_tasks(services)] == ["Approve the quote"]
-    from engine.ui_queries import find_ticket, instance_data
+    from readmodels import find_ticket, instance_data
 
     with services.db.transaction(write=False) as s:
         data = instance_data(s, services.runtime.specs, find_ticket(s, "AS-20260302-00042"))

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from engine.ui_queries import CUSTOMER_MESSAGES
+from readmodels import CUSTOMER_MESSAGES
 from web.formdata import PLAIN_MESSAGES
 from web.formgen import enum_options
 from web.i18n_en import EN

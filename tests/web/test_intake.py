@@ -41,7 +41,7 @@ def test_an_agent_registers_a_request_and_the_process_starts_with_the_intake_dat
     response = b.post("/requests/new", REQUEST)
     assert response.status_code == 302
     [instance] = instances(services)
-    from engine.ui_queries import instance_data
+    from readmodels import instance_data
 
     with services.db.transaction(write=False) as s:
         data = instance_data(s, services.runtime.specs, instance)

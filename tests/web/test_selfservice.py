@@ -47,7 +47,7 @@ def test_a_customer_reports_a_problem_and_gets_a_ticket_on_the_web_channel(brows
     browser.get("/service/request")
     response = browser.post("/service/request", REPORT)
     assert response.status_code == 200 and "we have your request" in response.get_data(as_text=True)
-    from engine.ui_queries import find_ticket, instance_data
+    from readmodels import find_ticket, instance_data
 
     with services.db.transaction(write=False) as s:
         data = instance_data(s, services.runtime.specs, find_ticket(s, "1"))
