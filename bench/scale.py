@@ -162,7 +162,7 @@ def servers(url: str, n: int, logs: Path):  # type: ignore[no-untyped-def]
                                       stdout=log, stderr=log))
     for i in range(n):
         with open(logs / f"worker-{i}.log", "ab") as log:
-            procs.append(subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT, env=env,
+            procs.append(subprocess.Popen([sys.executable, "-m", "cli", "worker"], cwd=ROOT, env=env,
                                           stdout=log, stderr=log))
     base = f"http://127.0.0.1:{port}"
     try:

@@ -133,7 +133,7 @@ def main() -> None:
         log = open(Path(logs) / "all.log", "ab")  # noqa: SIM115  (closed below)
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                 "web:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=log)
-        workers = [subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT, env=env, stdout=log,
+        workers = [subprocess.Popen([sys.executable, "-m", "cli", "worker"], cwd=ROOT, env=env, stdout=log,
                                     stderr=log) for _ in range(2)]
         time.sleep(3)
         clients = [subprocess.Popen([sys.executable, "-m", "bench.soak", "--client", base, token,
@@ -152,7 +152,7 @@ def main() -> None:
                     i = rng.randrange(len(workers))
                     workers[i].kill()
                     workers[i].wait()
-                    workers[i] = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT, env=env,
+                    workers[i] = subprocess.Popen([sys.executable, "-m", "cli", "worker"], cwd=ROOT, env=env,
                                                   stdout=log, stderr=log)
                     kills["engine worker"] += 1
 

@@ -114,7 +114,7 @@ def cli(database_url: str):
     """Run ``aftersales`` on the test database: ``cli("tasks", "--json", code=0)`` returns the result."""
     from click.testing import CliRunner
 
-    from web.cli import main
+    from cli import main
 
     runner = CliRunner()
 

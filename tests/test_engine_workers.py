@@ -23,7 +23,7 @@ def _workers(url: str, n: int, logs: Path) -> list[subprocess.Popen]:
     procs = []
     for i in range(n):
         with open(logs / f"worker-{i}.log", "wb") as log:
-            procs.append(subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT, env=env,
+            procs.append(subprocess.Popen([sys.executable, "-m", "cli", "worker"], cwd=ROOT, env=env,
                                           stdout=subprocess.DEVNULL, stderr=log))
     return procs
 

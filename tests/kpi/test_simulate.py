@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from analytics.facts import KpiTask, KpiTicket
+from cli import main
 from engine.models import Incident, Instance
 from handlers.survey import Response
+from simulation.history import simulate_history
 from simulation.workload import load_parameters
 from tests.process.driver import Desk
-from web.cli import main
-from web.simulate import simulate_history
 
 PARAMS = load_parameters()
 

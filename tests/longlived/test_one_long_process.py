@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from engine.models import AuditEvent, Incident, Instance
 from handlers.ticketing import Ticket
+from simulation.history import simulate_history
 from simulation.workload import load_parameters
 from tests.process.driver import Desk
-from web.simulate import simulate_history
 
 TICKETS = int(__import__("os").environ.get("AFTERSALES_LONG_TICKETS", "200"))
 

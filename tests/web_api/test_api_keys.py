@@ -7,9 +7,9 @@ import hashlib
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from cli.apikeys import apikeys
 from engine.apikeys import ApiKey
 from engine.models import AuditEvent
-from web.api.cli import apikeys
 
 
 def test_a_key_is_stored_only_as_its_hash_and_its_creation_is_audited(services, api_key):

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from simulation.history import simulate_history
 from tests.conftest import PROCESSES
 from tests.web.live import chromium, live_site, shot, sign_in
-from web.simulate import simulate_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -24,8 +24,7 @@ from engine.identity import actor_for
 from engine.migrate import upgrade
 from engine.registry import all_handlers
 from engine.worker import Worker
-
-from .services import Services
+from web.services import Services
 
 
 def _services(ctx: click.Context) -> Services:
@@ -441,13 +440,8 @@ def list_handlers(as_json: bool) -> None:
         f"\n    {r['doc']}" for r in rs))
 
 
-from . import cli_serve, simulate  # noqa: E402,F401  (register serve, demo and simulate)
-from .api.cli import apikeys  # noqa: E402
+from . import serve, simulate  # noqa: E402,F401  (register serve, demo and simulate)
+from .apikeys import apikeys  # noqa: E402
 
 main.add_command(apikeys)
 
-
-if __name__ == "__main__":  # ``python -m web.cli``: run the package's command group (with serve, demo …)
-    from web.cli import main as package_main
-
-    package_main()

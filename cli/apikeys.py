@@ -1,6 +1,6 @@
 """``aftersales apikeys``: admins create, list and revoke integration keys from the shell.
 
-Not wired into ``web.cli.main`` by this module; the CLI adds it with
+Not wired into ``cli.main`` by this module; the CLI adds it with
 ``main.add_command(apikeys)``.
 """
 
@@ -12,8 +12,7 @@ import click
 
 from engine.apikeys import SCOPES, create_key, key_view, list_keys, revoke_key
 from engine.errors import AftersalesError
-
-from ..services import Services
+from web.services import Services
 
 
 @click.group("apikeys")

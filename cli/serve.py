@@ -18,7 +18,7 @@ from engine.models import DatabaseMark, User
 from engine.rehearsal import set_purpose
 from engine.worker import Worker
 
-from .cli import _services, handled, main
+from .main import _services, handled, main
 
 DEMO_USERS = [
     ("agent", "Alice Agent", ["agent"]),
@@ -46,7 +46,7 @@ def demo_password() -> str:
 @handled
 def serve(ctx: click.Context, host: str, port: int, worker: bool) -> None:
     """Serve the web UI and API (development server; see README for gunicorn)."""
-    from . import create_app
+    from web import create_app
 
     services = _services(ctx)
     app = create_app(services=services)
@@ -101,8 +101,7 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int)
 def _load_history(services, tickets: int) -> None:  # type: ignore[no-untyped-def]
     """Simulate a month of tickets through the real process, once, on an empty demo database."""
     from engine.models import Instance
-
-    from .simulate import simulate_history
+    from simulation.history import simulate_history
 
     with services.db.transaction(write=False) as session:
         if tickets == 0 or session.scalar(select(Instance.id).limit(1)) is not None:

@@ -1,0 +1,5 @@
+"""``python -m cli``: the ``aftersales`` command line."""
+
+from . import main
+
+main()
