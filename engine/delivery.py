@@ -179,7 +179,8 @@ def deliver(rt: Runtime, session: Session, event: Thrown, actor: str, sender: In
         where = [SignalSubscription.signal_name == event.name]
     if origin is not None:
         where.append(column != origin)
-    targets = sorted(set(session.scalars(select(column).where(*where))))
+    running = Instance.status.not_in(("completed", "cancelled"))
+    targets = sorted(set(session.scalars(select(column).join(Instance, Instance.id == column).where(*where, running))))
     received = [i for i in targets if receive(rt, session, i, event, actor, origin)]
     started: list[int] = []
     if event.kind == "signal" or not received:
