@@ -33,7 +33,8 @@ SORTABLE = {"due_at": WorkItem.due_at, "created_at": WorkItem.created_at, "prior
             "channel": WorkItem.channel, "customer_tier": WorkItem.customer_tier}
 
 
-def _scoped(actor: Actor, scope: str) -> Any:
+def tasks_in_scope(actor: Actor, scope: str) -> Any:
+    """Return the query of the work items in a tasklist tab: ``mine``, ``group``, ``all`` (else mine or group)."""
     query = select(WorkItem)
     if scope == "mine":
         return query.where(WorkItem.assignee == actor.username)
@@ -46,16 +47,20 @@ def _scoped(actor: Actor, scope: str) -> Any:
 
 def list_tasks(session: Session, actor: Actor, flt: TaskFilter = TaskFilter()) -> tuple[list[WorkItem], int]:
     """Return one page of the actor's tasklist and the total count."""
-    query = _scoped(actor, flt.scope)
+    query = tasks_in_scope(actor, flt.scope)
     for column, value in ((WorkItem.priority, flt.priority), (WorkItem.stage, flt.stage),
                           (WorkItem.channel, flt.channel), (WorkItem.business_key, flt.business_key)):
         if value:
             query = query.where(column == value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     column = SORTABLE.get(flt.sort, WorkItem.due_at)
-    order = column.desc() if flt.descending else column.asc()
+    return page_of_tasks(session, query, column.desc() if flt.descending else column.asc(), flt.limit, flt.offset)
+
+
+def page_of_tasks(session: Session, query: Any, order: Any, limit: int, offset: int) -> tuple[list[WorkItem], int]:
+    """Return one page of a work-item query in ``order`` (then oldest first) and how many match in all."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.scalars(query.order_by(order.nulls_last(), WorkItem.created_at, WorkItem.task_id)
-                           .limit(flt.limit).offset(flt.offset))
+                           .limit(limit).offset(offset))
     return list(rows), total
 
 
@@ -65,7 +70,7 @@ def count_tasks(session: Session, actor: Actor) -> dict[str, int]:
     for scope in ("mine", "group", "all"):
         if scope == "all" and not actor.is_supervisor:
             continue
-        query = _scoped(actor, scope)
+        query = tasks_in_scope(actor, scope)
         counts[scope] = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     return counts
 

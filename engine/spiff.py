@@ -14,11 +14,13 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
     CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
     TIMER_EVENT_XPATH,
     EventBasedGatewayParser,
 )
@@ -35,6 +37,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask, _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
+    EndEvent,
     EventBasedGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
@@ -49,6 +52,7 @@ from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffBoundaryEventParser,
+    SpiffEndEventParser,
     SpiffIntermediateCatchEventParser,
     SpiffIntermediateThrowEventParser,
     SpiffStartEventParser,
@@ -406,6 +410,19 @@ class CheckedEventGatewayParser(EventBasedGatewayParser):
         return task
 
 
+class SignalEndEventParser(SpiffEndEventParser):
+    """Parse end events with their signal: SpiffWorkflow 3.2 reads a signal end event as a none end
+    event, and the signal would never be thrown."""
+
+    def create_task(self) -> Any:
+        event_definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, CANCEL_EVENT_XPATH,
+                                                      ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+                                                      TERMINATION_EVENT_XPATH])
+        task = self._create_task(event_definition)
+        task.connect(self.spec.end)
+        return task
+
+
 class AftersalesParser(SpiffBpmnParser):
     """The spiff dialect parser, with service tasks bound to the handler registry and link events."""
 
@@ -417,6 +434,7 @@ class AftersalesParser(SpiffBpmnParser):
         full_tag("intermediateCatchEvent"): (CycleAwareCatchEventParser, IntermediateCatchEvent),
         full_tag("boundaryEvent"): (CycleAwareBoundaryEventParser, BoundaryEvent),
         full_tag("startEvent"): (EventSubprocessAwareStartEventParser, StartEvent),
+        full_tag("endEvent"): (SignalEndEventParser, EndEvent),
     }
 
 

@@ -4,7 +4,8 @@ The tasklist pages through ``work_item`` with indexed filters; the task and tick
 read one instance's data from a private, read-only copy of its stored workflow and its
 audit trail. Personal data is masked here, before any page sees it, for roles that may
 not read it. Handler tables (tickets, customers, products, the notification outbox, SLA
-clocks) are read through the functions the handler modules expose.
+clocks) are read through the handler modules' models and query functions; the tasklist
+builds on the engine's own work-item query (:func:`engine.queries.tasks_in_scope`).
 
 May import: ``engine`` and ``handlers``. Never ``web``, ``cli`` or ``simulation``
 (import-linter checks, see pyproject.toml); nothing below it imports it.

@@ -13,6 +13,7 @@ from engine.identity import Actor
 from engine.models import (
     Instance,
 )
+from handlers import ticketing as tk
 
 from .tasklist import escape_like
 from .tickets import mask, reveal_personal
@@ -32,14 +33,6 @@ class Hit:
     matched: str
 
 
-def _ticketing() -> Any:
-    try:
-        from handlers import ticketing
-    except ImportError:  # the handlers package is optional for the engine
-        return None
-    return ticketing
-
-
 def search_tickets(session: Session, actor: Actor, text: str, limit: int = 50) -> list[Hit]:
     """Find tickets by number, phone, e-mail, serial number or customer name."""
     text = text.strip()[:200]
@@ -47,52 +40,50 @@ def search_tickets(session: Session, actor: Actor, text: str, limit: int = 50) -
         return []
     reveal = reveal_personal(actor)
     hits: dict[str, Hit] = {}
-    tk = _ticketing()
-    if tk is not None:
-        conditions = [
-            (tk.Ticket.number.like(f"{escape_like(text.upper())}%", escape="\\"), "ticket")
-        ]
-        serial = tk.normalize_serial(text)
-        if serial:
-            conditions.append((tk.Product.serial_number == serial, "serial"))
-        if reveal:
-            phone, email = tk.normalize_phone(text), tk.normalize_email(text)
-            if phone and len(phone) >= 5:
-                conditions.append((tk.Customer.phone == phone, "phone"))
-            if email:
-                conditions.append((tk.Customer.email == email, "email"))
-            if len(text) >= 2:
-                conditions.append(
-                    (
-                        func.lower(tk.Customer.name).like(
-                            f"%{escape_like(text.lower())}%", escape="\\"
-                        ),
-                        "name",
-                    )
-                )
-        for condition, what in conditions:
-            rows = session.scalars(
-                select(tk.Ticket)
-                .join(tk.Customer, tk.Ticket.customer_id == tk.Customer.id)
-                .join(tk.Product, tk.Ticket.product_id == tk.Product.id)
-                .where(condition)
-                .order_by(tk.Ticket.opened_at.desc())
-                .limit(limit)
-            )
-            for t in rows:
-                name = t.customer.name if reveal else mask(t.customer.name)
-                hits.setdefault(
-                    t.number,
-                    Hit(
-                        t.number,
-                        t.instance_id,
-                        t.status,
-                        name,
-                        f"{t.product.model} {t.product.serial_number}".strip(),
-                        t.opened_at,
-                        what,
+    conditions = [
+        (tk.Ticket.number.like(f"{escape_like(text.upper())}%", escape="\\"), "ticket")
+    ]
+    serial = tk.normalize_serial(text)
+    if serial:
+        conditions.append((tk.Product.serial_number == serial, "serial"))
+    if reveal:
+        phone, email = tk.normalize_phone(text), tk.normalize_email(text)
+        if phone and len(phone) >= 5:
+            conditions.append((tk.Customer.phone == phone, "phone"))
+        if email:
+            conditions.append((tk.Customer.email == email, "email"))
+        if len(text) >= 2:
+            conditions.append(
+                (
+                    func.lower(tk.Customer.name).like(
+                        f"%{escape_like(text.lower())}%", escape="\\"
                     ),
+                    "name",
                 )
+            )
+    for condition, what in conditions:
+        rows = session.scalars(
+            select(tk.Ticket)
+            .join(tk.Customer, tk.Ticket.customer_id == tk.Customer.id)
+            .join(tk.Product, tk.Ticket.product_id == tk.Product.id)
+            .where(condition)
+            .order_by(tk.Ticket.opened_at.desc())
+            .limit(limit)
+        )
+        for t in rows:
+            name = t.customer.name if reveal else mask(t.customer.name)
+            hits.setdefault(
+                t.number,
+                Hit(
+                    t.number,
+                    t.instance_id,
+                    t.status,
+                    name,
+                    f"{t.product.model} {t.product.serial_number}".strip(),
+                    t.opened_at,
+                    what,
+                ),
+            )
     for inst in session.scalars(
         select(Instance)
         .where(Instance.business_key.like(f"{escape_like(text)}%", escape="\\"))
@@ -108,9 +99,6 @@ def open_duplicate(
     session: Session, customer: dict[str, Any], product: dict[str, Any]
 ) -> str | None:
     """Return the open ticket of the same customer (phone or e-mail) and serial, if any."""
-    tk = _ticketing()
-    if tk is None:
-        return None
     serial = tk.normalize_serial(product.get("serial_number"))
     phone, email = (
         tk.normalize_phone(customer.get("phone")),
@@ -138,8 +126,7 @@ def open_duplicate(
 
 def ticket_contacts(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
     """Return every contact about a ticket (the first report and repeats, any channel), oldest first."""
-    tk = _ticketing()
-    if tk is None or not ticket_number:
+    if not ticket_number:
         return []
     rows = session.scalars(select(tk.Contact).join(tk.Ticket, tk.Contact.ticket_id == tk.Ticket.id)
                            .where(tk.Ticket.number == ticket_number).order_by(tk.Contact.received_at, tk.Contact.id))

@@ -19,7 +19,8 @@ from engine.models import (
     UserRole,
     WorkItem,
 )
-from engine.queries import count_tasks
+from engine.queries import count_tasks, page_of_tasks, tasks_in_scope
+from handlers.sla import SlaClock
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 TIER_RANK = {"vip": 0, "normal": 1}
@@ -58,14 +59,9 @@ def _sort_columns() -> dict[str, Any]:
 
 
 def _scope(actor: Actor, scope: str) -> Any:
-    query = select(WorkItem)
-    if scope == "all":
-        if not actor.is_supervisor:
-            raise PermissionDenied("only supervisors see every open task")
-        return query
-    if scope == "group":
-        return query.where(WorkItem.role.in_(sorted(actor.roles)), WorkItem.assignee.is_(None))
-    return query.where(WorkItem.assignee == actor.username)
+    if scope == "all" and not actor.is_supervisor:
+        raise PermissionDenied("only supervisors see every open task")
+    return tasks_in_scope(actor, scope if scope in ("group", "all") else "mine")
 
 
 def list_worklist(
@@ -94,16 +90,9 @@ def list_worklist(
         query = query.where(
             WorkItem.due_at >= now, WorkItem.due_at < now + timedelta(seconds=soon_seconds)
         )
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     column = _sort_columns().get(wl.sort, WorkItem.due_at)
     order = column.desc() if wl.descending else column.asc()
-    page = max(1, wl.page)
-    rows = session.scalars(
-        query.order_by(order.nulls_last(), WorkItem.created_at, WorkItem.task_id)
-        .limit(wl.per_page)
-        .offset((page - 1) * wl.per_page)
-    )
-    return list(rows), total
+    return page_of_tasks(session, query, order, wl.per_page, (max(1, wl.page) - 1) * wl.per_page)
 
 
 CHOICES_TTL = 60.0  # seconds; the distinct values take a full scan of work_item
@@ -165,10 +154,6 @@ def tasklist_page(
 def running_clocks(session: Session, instance_ids: list[int]) -> dict[int, datetime]:
     """Return the earliest due time of the running SLA clocks (the sla handler's) per instance."""
     if not instance_ids:
-        return {}
-    try:
-        from handlers.sla import SlaClock
-    except ImportError:  # the handlers package is optional for the engine
         return {}
     rows = session.execute(select(SlaClock.instance_id, func.min(SlaClock.due_at))
                            .where(SlaClock.instance_id.in_(instance_ids), SlaClock.status == "running")

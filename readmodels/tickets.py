@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +26,7 @@ from engine.models import (
 )
 from engine.privacy import mask_personal, mask_value
 from engine.runtime import Runtime, authorize, find_definition
+from handlers import notifications, quote, sla, survey
 
 #: roles that see customers' contact data unmasked
 PERSONAL_DATA_ROLES = frozenset({"agent", "technician", "supervisor"})
@@ -372,25 +372,18 @@ def _contacts(session: Session, ticket_number: str | None) -> list[dict[str, Any
     return ticket_contacts(session, ticket_number)
 
 
-def _handler_rows(module: str, reader: str, session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
-    """Read a ticket's rows through a query function a handler module exposes (if installed)."""
-    if not ticket_number:
-        return []
-    try:
-        found = importlib.import_module(f"handlers.{module}")
-    except ImportError:
-        return []
-    return [dict(row) for row in getattr(found, reader)(session, ticket_number)]
-
-
 def notifications_for(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
     """Return the notifications sent about a ticket (the handlers' outbox), oldest first."""
-    return _handler_rows("notifications", "sent_for", session, ticket_number)
+    if not ticket_number:
+        return []
+    return [dict(row) for row in notifications.sent_for(session, ticket_number)]
 
 
 def sla_clocks(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
     """Return a ticket's SLA clocks (response, resolution): due time, status, time paused."""
-    clocks = _handler_rows("sla", "clocks_for", session, ticket_number)
+    if not ticket_number:
+        return []
+    clocks = [dict(row) for row in sla.clocks_for(session, ticket_number)]
     for clock in clocks:
         for key in ("due_at", "warn_at"):
             if isinstance(clock.get(key), str):
@@ -416,10 +409,6 @@ def business_key_of(session: Session, instance_id: int) -> str | None:
 
 def quote_document(session: Session, ticket_number: str, quote_id: int) -> str:
     """Return the stored HTML document of a ticket's quote (written by the quote handler)."""
-    try:
-        from handlers import quote
-    except ImportError as exc:
-        raise NotFound("quotes are not available") from exc
     html = quote.get_quote_document(session, ticket_number, quote_id)
     if html is None:
         raise NotFound(f"ticket {ticket_number} has no quote {quote_id}")
@@ -428,10 +417,6 @@ def quote_document(session: Session, ticket_number: str, quote_id: int) -> str:
 
 def survey_ticket(token: str, now: datetime) -> str:
     """Return the ticket of a survey link made by the survey handler; refuse a bad or expired one."""
-    try:
-        from handlers import survey
-    except ImportError as exc:
-        raise NotFound("surveys are not available") from exc
     try:
         return str(survey.verify_survey_token(token, now))
     except InvalidInput as exc:
