@@ -1,4 +1,12 @@
-"""The Flask web UI and REST API of aftersales (``create_app``)."""
+"""The Flask web UI and REST API of aftersales (``create_app``).
+
+Holds the app factory, one blueprint per area, templates, static files and the REST API
+(:mod:`web.api`). Views are thin: parse, call one function of ``readmodels``,
+``analytics`` or :class:`engine.runtime.Runtime`, render.
+
+May import: ``readmodels``, ``analytics``, ``handlers`` and ``engine``. Never ``cli`` or
+``simulation`` (import-linter checks, see pyproject.toml).
+"""
 
 from __future__ import annotations
 
