@@ -103,6 +103,21 @@ TICKET = '''
   </bpmn:subProcess>
 </bpmn:process>'''
 
+# The same ticket, but a recall takes over (interrupting event subprocess, BPMN's default).
+TICKET_TAKEN_OVER = TICKET.replace(' isInterrupting="false"', "")
+
+# A shift ends by announcing the recall (signal end event).
+LAST_SHIFT = f'''
+<bpmn:process id="last_shift" isExecutable="true">
+  <bpmn:startEvent id="last_shift_start"><bpmn:outgoing>e1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:userTask id="hand_over" name="Hand over">{FORM}<bpmn:incoming>e1</bpmn:incoming>
+    <bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="recall_at_end" name="Recall the batch"><bpmn:incoming>e2</bpmn:incoming>
+    <bpmn:signalEventDefinition id="sd_end" signalRef="sig_recall" /></bpmn:endEvent>
+  <bpmn:sequenceFlow id="e1" sourceRef="last_shift_start" targetRef="hand_over" />
+  <bpmn:sequenceFlow id="e2" sourceRef="hand_over" targetRef="recall_at_end" />
+</bpmn:process>'''
+
 # A line inspection stops the line itself and every other one (it throws what it also catches).
 LINE = f'''
 <bpmn:process id="line" isExecutable="true">
@@ -208,6 +223,31 @@ def test_a_signal_starts_a_non_interrupting_event_subprocess_beside_the_work(flo
     ticket.complete("check_recall")
     ticket.complete("work")
     assert ticket.status == "completed"
+
+
+def test_a_signal_starts_an_interrupting_event_subprocess_that_cancels_the_work(flow):
+    # Given a ticket at work, whose interrupting event subprocess starts on a recall
+    flow.deploy(ANNOUNCER + TICKET_TAKEN_OVER + RECALL)
+    ticket = flow.start("ticket_with_recall", {}, "T-2")
+
+    # When the recall is announced
+    flow.start("announcer", {}, "Q-5").complete("announce", {"batch": "B-3"})
+
+    # Then the recall check replaces the work, and nothing else waits
+    assert ticket.ready() == ["check_recall"]
+    assert _subscriptions(flow) == []
+    ticket.complete("check_recall")
+    assert ticket.status == "completed" and "work" not in ticket.path()
+
+
+def test_a_signal_end_event_broadcasts_as_its_process_ends(flow):
+    flow.deploy(LAST_SHIFT + FIELD_JOB + RECALL)
+    job = flow.start("field_job", {}, "J-5")
+    shift = flow.start("last_shift", {}, "S-1").complete("hand_over", {"batch": "B-4"})
+    assert shift.status == "completed"
+    assert job.ready() == ["handle_recall"] and job.data()["recall"] == {"batch": "B-4"}
+    [sent] = _trail(flow, shift, "signal.sent")
+    assert (sent.element_id, sent.data["to"]) == ("recall_at_end", [job.id])
 
 
 def test_a_signal_caught_inside_the_throwing_instance_reaches_the_others_too(flow):
