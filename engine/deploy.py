@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import clock, spiff
@@ -41,7 +42,13 @@ class DeployResult:
 def validate(bundle: Bundle, session: Session | None = None) -> LintResult:
     """Check a bundle without deploying it; lanes naming unknown roles are reported as warnings."""
     result = lint_bundle(bundle)
-    known = set(session.scalars(select(Role.name))) if session is not None else set()
+    known: set[str] = set()
+    if session is not None:
+        try:
+            with session.begin_nested():
+                known = set(session.scalars(select(Role.name)))
+        except SQLAlchemyError:  # a database not migrated yet: every lane's role is new to it
+            known = set()
     for proc in result.processes:
         for lane in proc["lanes"]:
             role = role_for_lane(lane)

@@ -76,3 +76,14 @@ def test_demo_prepares_users_processes_catalogue_and_a_small_history_once(cli, d
     with database.transaction(write=False) as s:
         assert s.scalar(select(func.count()).select_from(User)) == 8
         assert s.scalar(select(func.count()).select_from(Instance)) >= 3
+
+
+def test_validate_works_on_a_database_not_migrated_yet(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    result = CliRunner().invoke(main, ["validate", str(FIXTURES / "simple")],
+                                env={"DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"})
+    assert result.exit_code == 0, result.output
+    assert "maps to role 'agent', which does not exist yet" in result.output
