@@ -207,12 +207,11 @@ def receive(rt: Runtime, session: Session, instance_id: int, event: Thrown, acto
             return False
         (element, evdef), correlations = starts[0], wf.correlations
     before = set(wf.subprocesses)
-    current = projection.current_data(wf)
     try:
         wf.send_event(BpmnEvent(evdef, payload=copy.deepcopy(event.payload), correlations=correlations))
     except WorkflowException:
         return False
-    seed_event_subprocesses(wf, before, current)
+    seed_event_subprocesses(wf, before)
     trigger.audit(f"{event.kind}.received", _received(event, origin), task)
     if element is not None:
         trigger.events[-1].element_id = element
@@ -230,10 +229,14 @@ def _received(event: Thrown, origin: int | None) -> dict[str, Any]:
     return data
 
 
-def seed_event_subprocesses(workflow: BpmnWorkflow, before: set[Any], data: dict[str, Any]) -> None:
-    """Give event subprocesses an event just started the process's current data, not its start data."""
-    start_data = workflow.task_tree.data
-    for sp_id in set(workflow.subprocesses) - before:
+def seed_event_subprocesses(workflow: BpmnWorkflow, before: set[Any]) -> None:
+    """Give event subprocesses an event just started (not in ``before``) the process's current data,
+    not its start data (catching completes no task, so the current data is still that of before)."""
+    started = set(workflow.subprocesses) - before
+    if not started:
+        return
+    data, start_data = projection.current_data(workflow), workflow.task_tree.data
+    for sp_id in started:
         tasks = [workflow.get_task_from_id(sp_id), *workflow.subprocesses[sp_id].tasks.values()]
         for task in tasks:
             own = {k: v for k, v in task.data.items() if k not in start_data or start_data[k] != v}
