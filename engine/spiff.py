@@ -123,6 +123,8 @@ class SharedSpecStartTask(BpmnStartTask):
         spec = self._wf_spec.task_specs[spec_name]
         child = my_task._add_child(spec, TaskState.FUTURE)
         child.triggered = True
+        # predict the end join after it, so that the process ends through it (and keeps its data)
+        child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
         child.task_spec._update(child)
         return child.id
 

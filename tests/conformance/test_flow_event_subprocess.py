@@ -151,3 +151,12 @@ def test_an_error_start_event_outside_an_event_subprocess_is_refused_at_deploy(f
             '<bpmn:error id="err" name="err" errorCode="E" />'))
     assert any(p.element_id == "oops" and "error start event can only start an event subprocess" in p.message
                for p in info.value.problems), info.value.problems
+
+
+def test_a_process_ended_by_an_interrupting_event_subprocess_keeps_its_data(flow):
+    flow.deploy(_model(message_def("abort"), interrupting=True))
+    run = flow.start("guarded", {"ticket": "T-4"}, "T-4")
+    run.message("abort")
+    run.complete("on_event_handle", {"handled": True})
+    assert run.status == "completed"
+    assert run.data() | {"ticket": "T-4", "noted": True, "handled": True} == run.data()
