@@ -126,6 +126,41 @@ DESK = '''
 </bpmn:process>
 <bpmn:message id="msg_repair" name="repair_requested" />'''
 
+# A ticket at work takes a repeat contact beside its work (non-interrupting message event
+# subprocess); a chat session passes the contact on, routed by the ticket number they share.
+REPEAT_CONTACT = '''
+<bpmn:process id="worked_ticket" isExecutable="true">
+  <bpmn:startEvent id="worked_ticket_start"><bpmn:outgoing>k1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:userTask id="work" name="Work"><bpmn:incoming>k1</bpmn:incoming>
+    <bpmn:outgoing>k2</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="worked_ticket_end"><bpmn:incoming>k2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="k1" sourceRef="worked_ticket_start" targetRef="work" />
+  <bpmn:sequenceFlow id="k2" sourceRef="work" targetRef="worked_ticket_end" />
+  <bpmn:subProcess id="on_contact" name="On a repeat contact" triggeredByEvent="true">
+    <bpmn:startEvent id="contact_arrived" isInterrupting="false"><bpmn:outgoing>v1</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="md_contact" messageRef="msg_contact"><bpmn:extensionElements>
+        <spiffworkflow:messageVariable>contact</spiffworkflow:messageVariable>
+      </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:startEvent>
+    <bpmn:userTask id="review_contact" name="Review the contact"><bpmn:incoming>v1</bpmn:incoming>
+      <bpmn:outgoing>v2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="contact_reviewed"><bpmn:incoming>v2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="v1" sourceRef="contact_arrived" targetRef="review_contact" />
+    <bpmn:sequenceFlow id="v2" sourceRef="review_contact" targetRef="contact_reviewed" />
+  </bpmn:subProcess>
+</bpmn:process>
+<bpmn:process id="chat" isExecutable="true">
+  <bpmn:startEvent id="chat_start"><bpmn:outgoing>h1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:intermediateThrowEvent id="pass_contact" name="Pass the contact on"><bpmn:incoming>h1</bpmn:incoming>
+    <bpmn:outgoing>h2</bpmn:outgoing>
+    <bpmn:messageEventDefinition id="md_pass" messageRef="msg_contact"><bpmn:extensionElements>
+      <spiffworkflow:messagePayload>{"channel": "chat", "text": text}</spiffworkflow:messagePayload>
+    </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateThrowEvent>
+  <bpmn:endEvent id="chat_end"><bpmn:incoming>h2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="h1" sourceRef="chat_start" targetRef="pass_contact" />
+  <bpmn:sequenceFlow id="h2" sourceRef="pass_contact" targetRef="chat_end" />
+</bpmn:process>
+<bpmn:message id="msg_contact" name="customer_contact" />'''
+
 # An echo answers every ping with a ping: each one starts the next — a loop.
 ECHO = '''
 <bpmn:process id="echo" isExecutable="true">
@@ -204,6 +239,25 @@ def test_a_send_task_reaches_a_receive_task_of_another_instance(flow):
     assert warehouse.data()["order"] == {"part": "fan", "quantity": 2}
     [sent] = _trail(flow, workshop, "message.sent")
     assert (sent.element_id, sent.data["to"]) == ("order_parts", [warehouse.id])
+
+
+def test_a_thrown_message_starts_the_event_subprocess_of_another_instance_beside_its_work(flow):
+    # Given a ticket at work, and a chat about the same ticket
+    flow.deploy(REPEAT_CONTACT)
+    ticket = flow.start("worked_ticket", {"product": "Aurora X1"}, "T-5")
+    assert ticket.subscriptions() == [("contact_arrived", "customer_contact")]
+
+    # When the chat passes the customer's new contact on
+    chat = flow.start("chat", {"text": "still broken"}, "T-5")
+
+    # Then the ticket reviews it beside its work, with the ticket's data and the contact
+    assert chat.status == "completed"
+    assert ticket.ready() == ["review_contact", "work"]
+    ticket.complete("review_contact")
+    assert ticket.data()["contact"] == {"channel": "chat", "text": "still broken"}
+    assert ticket.data()["product"] == "Aurora X1"
+    [received] = _trail(flow, ticket, "message.received")
+    assert (received.element_id, received.data["from_instance"]) == ("contact_arrived", chat.id)
 
 
 def test_a_message_start_event_starts_an_instance_with_the_payload_as_its_data(flow):
