@@ -32,12 +32,14 @@ LAST_VALUES = "aftersales_conditions"
 
 def fire_conditions(workflow: BpmnWorkflow) -> bool:
     """Fire every conditional event that now holds; tell whether any fired."""
+    waiting = [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING
+               and isinstance(getattr(t.task_spec, "event_definition", None), ConditionalEventDefinition)]
+    if not waiting and not _conditional_starts(workflow):
+        return False  # the common case costs no data lookup
     data = current_data(workflow)
     fired = False
-    for task in list(workflow.event_manager.tasks.values()):
-        evdef = getattr(task.task_spec, "event_definition", None)
-        if task.state != TaskState.WAITING or not isinstance(evdef, ConditionalEventDefinition):
-            continue
+    for task in waiting:
+        evdef = task.task_spec.event_definition
         context = {**task.data, **data}
         if evaluate_condition(task, evdef.expression, context):
             task.data = copy.deepcopy(context)
@@ -46,22 +48,29 @@ def fire_conditions(workflow: BpmnWorkflow) -> bool:
     return _start_event_subprocesses(workflow, data) or fired
 
 
+def _conditional_starts(workflow: BpmnWorkflow) -> list[tuple[str, Any]]:
+    """Return (event subprocess name, start event) of the process's conditional event-subprocess starts."""
+    found = []
+    for name in workflow.spec.start.trigger_specs:
+        for start in getattr(workflow.subprocess_specs.get(name), "bpmn_start_events", []):
+            if isinstance(start.event_definition, ConditionalEventDefinition):
+                found.append((name, start))
+    return found
+
+
 def _start_event_subprocesses(workflow: BpmnWorkflow, data: dict[str, Any]) -> bool:
-    if workflow.is_completed() or is_interrupted(workflow):
+    starts = _conditional_starts(workflow)
+    if not starts or workflow.is_completed() or is_interrupted(workflow):
         return False
     root = workflow.task_tree
     last: dict[str, bool] = dict(root.internal_data.get(LAST_VALUES, {}))
     started = False
-    for name in workflow.spec.start.trigger_specs:
-        sp_spec = workflow.subprocess_specs.get(name)
-        for start in getattr(sp_spec, "bpmn_start_events", []):
-            if not isinstance(start.event_definition, ConditionalEventDefinition):
-                continue
-            holds = evaluate_condition(root, start.event_definition.expression, data)
-            if holds and not last.get(start.name, False):
-                _trigger(workflow, name, data)
-                started = True
-            last[start.name] = holds
+    for name, start in starts:
+        holds = evaluate_condition(root, start.event_definition.expression, data)
+        if holds and not last.get(start.name, False):
+            _trigger(workflow, name, data)
+            started = True
+        last[start.name] = holds
     if last != root.internal_data.get(LAST_VALUES, {}):
         root.internal_data[LAST_VALUES] = last
     return started

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.event_parsers import (
@@ -313,8 +314,8 @@ def release_idle_event_subprocesses(workflow: BpmnWorkflow) -> bool:
     """
     released = False
     for scope in [workflow, *workflow.subprocesses.values()]:
-        if scope.completed:
-            continue
+        if scope.completed or not any(is_event_subprocess(t) for t in scope.task_tree.children):
+            continue  # no event subprocess hangs from this scope's start
         idle, live = [], False
         for task in scope.tasks.values():
             if not task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
@@ -373,6 +374,7 @@ class EventSubprocessAwareStartEventParser(SpiffStartEventParser):
         kinds = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH]
         if in_event_subprocess:
             kinds += [ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
+            self._refuse_nested_trigger(parent)
         else:
             self._refuse_top_level_start()
         task = self._create_task(self.get_event_definition(kinds))
@@ -381,6 +383,19 @@ class EventSubprocessAwareStartEventParser(SpiffStartEventParser):
             return task  # a cycle here starts the event subprocess's flow at every occurrence
         return _adapt_event_definition(task)
 
+
+    def _refuse_nested_trigger(self, event_subprocess: Any) -> None:
+        """SpiffWorkflow 3.2 starts event subprocesses by an event only at the top of a process: one
+        inside an embedded subprocess would never start (an error thrown there was lost)."""
+        scope = event_subprocess.getparent()
+        nested = scope is not None and scope.tag != full_tag("process")
+        if nested and not self.xpath("./bpmn:timerEventDefinition") and len(self.node):
+            triggered = [etree.QName(c).localname for c in self.node if etree.QName(c).localname.endswith("Definition")]
+            if triggered:
+                self.raise_validation_exception(
+                    f"an event subprocess inside a subprocess can only start on a timer ({triggered[0]} here would "
+                    f"never start it): move it to the top of the process, or catch the event with a boundary "
+                    f"event on the subprocess")
 
     def _refuse_top_level_start(self) -> None:
         for kind in ("error", "escalation", "compensate", "cancel"):

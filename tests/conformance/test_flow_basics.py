@@ -329,3 +329,50 @@ def test_a_message_end_event_sends_its_message_to_the_waiting_instance(flow):
     sender.complete("finish")
     assert sender.status == "completed"
     assert waiter.ready() == ["after"] and waiter.subscriptions() == []
+
+
+def test_a_non_interrupting_message_boundary_event_lets_the_task_go_on(flow):
+    flow.deploy(definitions(process(
+        "noted", event("startEvent", "start"), user("work", "note"), event("endEvent", "end"),
+        event("boundaryEvent", "remark", message_def("remark"), attachedToRef="work", cancelActivity="false"),
+        event("endEvent", "end_note"), seq("start", "work", "end"), seq("remark", "note", "end_note")),
+        message("remark")))
+    run = flow.start("noted", {}, "T-11")
+    run.message("remark")
+    assert run.ready() == ["note", "work"]
+    run.complete("note").complete("work")
+    assert run.status == "completed"
+
+
+def test_an_escalation_end_event_is_caught_by_an_interrupting_boundary(flow):
+    flow.deploy(definitions(process(
+        "escalated_end", event("startEvent", "start"),
+        '<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start") + user("inside")
+        + event("endEvent", "give_up", '<bpmn:escalationEventDefinition escalationRef="esc_late" />')
+        + seq("s_start", "inside", "give_up") + "</bpmn:subProcess>",
+        event("boundaryEvent", "taken_over", '<bpmn:escalationEventDefinition escalationRef="esc_late" />',
+              attachedToRef="stage"),
+        user("after", "supervise"), event("endEvent", "end"), event("endEvent", "end_supervised"),
+        seq("start", "stage", "after", "end"), seq("taken_over", "supervise", "end_supervised")), ESCALATION))
+    run = flow.start("escalated_end")
+    run.complete("inside")
+    assert run.ready() == ["supervise"]
+    run.complete("supervise")
+    assert run.status == "completed" and "after" not in run.path()
+
+
+def test_an_escalation_event_subprocess_catches_an_escalation_of_its_subprocess(flow):
+    watcher = ('<bpmn:subProcess id="on_late" name="on_late" triggeredByEvent="true">'
+               '<bpmn:startEvent id="late_start" name="late_start" isInterrupting="false">'
+               '<bpmn:escalationEventDefinition escalationRef="esc_late" /></bpmn:startEvent>'
+               + user("inform") + event("endEvent", "informed") + seq("late_start", "inform", "informed")
+               + "</bpmn:subProcess>")
+    flow.deploy(definitions(process(
+        "escalation_watch", event("startEvent", "start"),
+        event("intermediateThrowEvent", "late", '<bpmn:escalationEventDefinition escalationRef="esc_late" />'),
+        user("work"), event("endEvent", "end"), seq("start", "late", "work", "end"), watcher), ESCALATION))
+    run = flow.start("escalation_watch")
+    assert run.ready() == ["inform", "work"]
+    run.complete("inform").complete("work")
+    assert run.status == "completed"
+

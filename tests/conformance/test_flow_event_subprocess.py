@@ -160,3 +160,15 @@ def test_a_process_ended_by_an_interrupting_event_subprocess_keeps_its_data(flow
     run.complete("on_event_handle", {"handled": True})
     assert run.status == "completed"
     assert run.data() | {"ticket": "T-4", "noted": True, "handled": True} == run.data()
+
+
+def test_an_event_subprocess_started_by_an_event_inside_a_subprocess_is_refused_at_deploy(flow):
+    inner = ('<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start") + user("inside")
+             + event("endEvent", "s_end") + seq("s_start", "inside", "s_end")
+             + _event_subprocess(message_def("abort"), interrupting=True, sub_id="stage_abort")
+             + "</bpmn:subProcess>")
+    with pytest.raises(DeploymentInvalid) as info:
+        flow.deploy(definitions(process("nested", event("startEvent", "start"), inner, event("endEvent", "end"),
+                                        seq("start", "stage", "end")), message("abort")))
+    assert any(p.element_id == "stage_abort_start" and "can only start on a timer" in p.message
+               for p in info.value.problems), info.value.problems
