@@ -145,18 +145,24 @@ ERROR = ('<bpmn:error id="err_stock" name="Out of stock" errorCode="OUT_OF_STOCK
          '<spiffworkflow:variableName>error_info</spiffworkflow:variableName></bpmn:extensionElements></bpmn:error>')
 
 
+def _end_caught_by_boundary(process_id: str, definition: str, *roots: str) -> str:
+    """start → subprocess (a task, then an end event throwing ``definition``) → normal → end, with an
+    interrupting boundary catching ``definition`` on the subprocess → handle → end_caught."""
+    return definitions(process(
+        process_id, event("startEvent", "start"),
+        '<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start") + user("inside")
+        + event("endEvent", "throw_end", definition) + seq("s_start", "inside", "throw_end") + "</bpmn:subProcess>",
+        event("boundaryEvent", "caught", definition, attachedToRef="stage"),
+        user("normal", "handle"), event("endEvent", "end"), event("endEvent", "end_caught"),
+        seq("start", "stage", "normal", "end"), seq("caught", "handle", "end_caught")), *roots)
+
+
 def test_an_error_end_event_in_a_subprocess_is_caught_by_the_error_boundary_on_it(flow):
-    flow.deploy(definitions(process(
-        "erring", event("startEvent", "start"),
-        '<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start")
-        + event("endEvent", "fail", '<bpmn:errorEventDefinition errorRef="err_stock" />')
-        + seq("s_start", "fail") + "</bpmn:subProcess>",
-        event("boundaryEvent", "caught", '<bpmn:errorEventDefinition errorRef="err_stock" />', attachedToRef="stage"),
-        user("normal", "handle_error"), event("endEvent", "end"), event("endEvent", "end_error"),
-        seq("start", "stage", "normal", "end"), seq("caught", "handle_error", "end_error")), ERROR))
+    flow.deploy(_end_caught_by_boundary("erring", '<bpmn:errorEventDefinition errorRef="err_stock" />', ERROR))
     run = flow.start("erring")
-    assert run.ready() == ["handle_error"] and run.incidents() == []
-    run.complete("handle_error")
+    run.complete("inside")
+    assert run.ready() == ["handle"] and run.incidents() == []
+    run.complete("handle")
     assert run.status == "completed" and "normal" not in run.path()
 
 
@@ -345,20 +351,13 @@ def test_a_non_interrupting_message_boundary_event_lets_the_task_go_on(flow):
 
 
 def test_an_escalation_end_event_is_caught_by_an_interrupting_boundary(flow):
-    flow.deploy(definitions(process(
-        "escalated_end", event("startEvent", "start"),
-        '<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start") + user("inside")
-        + event("endEvent", "give_up", '<bpmn:escalationEventDefinition escalationRef="esc_late" />')
-        + seq("s_start", "inside", "give_up") + "</bpmn:subProcess>",
-        event("boundaryEvent", "taken_over", '<bpmn:escalationEventDefinition escalationRef="esc_late" />',
-              attachedToRef="stage"),
-        user("after", "supervise"), event("endEvent", "end"), event("endEvent", "end_supervised"),
-        seq("start", "stage", "after", "end"), seq("taken_over", "supervise", "end_supervised")), ESCALATION))
+    flow.deploy(_end_caught_by_boundary(
+        "escalated_end", '<bpmn:escalationEventDefinition escalationRef="esc_late" />', ESCALATION))
     run = flow.start("escalated_end")
     run.complete("inside")
-    assert run.ready() == ["supervise"]
-    run.complete("supervise")
-    assert run.status == "completed" and "after" not in run.path()
+    assert run.ready() == ["handle"]
+    run.complete("handle")
+    assert run.status == "completed" and "normal" not in run.path()
 
 
 def test_an_escalation_event_subprocess_catches_an_escalation_of_its_subprocess(flow):
