@@ -45,6 +45,9 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     StartEvent,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition as BpmnErrorEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
@@ -435,9 +438,33 @@ class SignalEndEventParser(SpiffEndEventParser):
         event_definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, CANCEL_EVENT_XPATH,
                                                       ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
                                                       TERMINATION_EVENT_XPATH])
+        if isinstance(event_definition, BpmnErrorEventDefinition):
+            self.spec_class = ErrorEndEvent
         task = self._create_task(event_definition)
         task.connect(self.spec.end)
         return task
+
+
+class ErrorEndEvent(EndEvent):
+    """An error end event whose error nothing catches fails (an incident naming it and its code).
+
+    SpiffWorkflow 3.2 ends such a process or subprocess as if the end event were a none end
+    event: the error is lost and the flow after the subprocess goes on as if all went well.
+    """
+
+    def _run_hook(self, my_task: Task) -> Any:
+        top = my_task.workflow.top_workflow
+        before = list(top.bpmn_events)
+        result = super()._run_hook(my_task)
+        lost = [e for e in top.bpmn_events if e not in before
+                and isinstance(e.event_definition, BpmnErrorEventDefinition)]
+        if lost:
+            for event in lost:
+                top.bpmn_events.remove(event)
+            code = lost[0].event_definition.code or lost[0].event_definition.name
+            raise WorkflowTaskException(f"error {code!r} thrown by end event {my_task.task_spec.bpmn_id!r} is "
+                                        f"caught by no error boundary event or event subprocess", task=my_task)
+        return result
 
 
 class AftersalesParser(SpiffBpmnParser):
@@ -557,6 +584,7 @@ def _build_serializers() -> tuple[BpmnWorkflowSerializer, BpmnWorkflowSerializer
     config[LinkThrowEvent] = BpmnTaskSpecConverter
     config[FirstCycleTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[InterruptingStartEvent] = config[StartEvent]
+    config[ErrorEndEvent] = config[EndEvent]
     config[DataConditionalEventDefinition] = TimerConditionalEventDefinitionConverter
     spec_registry = BpmnWorkflowSerializer.configure(dict(config))
     # Restored specs get the non-mutating start task; stored specs keep SpiffWorkflow's typename.

@@ -375,3 +375,17 @@ def test_an_escalation_event_subprocess_catches_an_escalation_of_its_subprocess(
     run.complete("inform").complete("work")
     assert run.status == "completed"
 
+
+
+def test_an_error_nothing_catches_is_an_incident_naming_the_end_event_not_a_quiet_end(flow):
+    inner = ('<bpmn:subProcess id="stage" name="stage">' + event("startEvent", "s_start") + user("inside")
+             + event("endEvent", "fail", '<bpmn:errorEventDefinition errorRef="err_stock" />')
+             + seq("s_start", "inside", "fail") + "</bpmn:subProcess>")
+    flow.deploy(definitions(process("uncaught", event("startEvent", "start"), inner, user("after"),
+                                    event("endEvent", "end"), seq("start", "stage", "after", "end")), ERROR))
+    run = flow.start("uncaught")
+    run.complete("inside")
+    assert run.status == "incident" and run.ready() == []
+    [incident] = run.incidents()
+    assert incident == ("fail: error 'OUT_OF_STOCK' thrown by end event 'fail' is caught by no error boundary "
+                        "event or event subprocess")
