@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
 from .projection import current_data
-from .spiff import evaluate_condition, is_interrupted
+from .spiff import REARMED, evaluate_condition, is_interrupted
 
 LAST_VALUES = "aftersales_conditions"
 
@@ -41,7 +41,12 @@ def fire_conditions(workflow: BpmnWorkflow) -> bool:
     for task in waiting:
         evdef = task.task_spec.event_definition
         context = {**task.data, **data}
-        if evaluate_condition(task, evdef.expression, context):
+        holds = evaluate_condition(task, evdef.expression, context)
+        if task.internal_data.get(REARMED):
+            if not holds:
+                del task.internal_data[REARMED]  # turned false: the next time it holds, it fires
+            continue
+        if holds:
             task.data = copy.deepcopy(context)
             task.task_spec._update(task)
             fired = True

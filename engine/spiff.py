@@ -256,11 +256,43 @@ class CycleAwareCatchEventParser(SpiffIntermediateCatchEventParser):
         return _adapt_event_definition(super().create_task())
 
 
+class RearmingBoundaryEvent(BoundaryEvent):
+    """A non-interrupting boundary event that stays armed while its activity runs.
+
+    SpiffWorkflow 3.2 lets a non-interrupting message, signal, escalation or conditional
+    boundary event fire once; in BPMN it fires every time its event occurs until the activity
+    ends. Each time it fires, a fresh one waits beside the activity again (a condition must
+    turn false before it can fire again). Timers are left alone: a duration or date fires once,
+    a cycle repeats by itself.
+    """
+
+    def _on_complete_hook(self, my_task: Task) -> None:
+        super()._on_complete_hook(my_task)
+        split = my_task.parent
+        if isinstance(self.event_definition, TimerEventDefinition) or split is None:
+            return
+        running = [t for t in split.children if not isinstance(t.task_spec, BoundaryEvent)
+                   and t.has_state(TaskState.NOT_FINISHED_MASK)]
+        if not running:
+            return
+        again = split._add_child(self, TaskState.WAITING)
+        again.data = dict(split.data)
+        self._predict(again, mask=TaskState.WAITING | TaskState.PREDICTED_MASK)  # its flow, for when it fires
+        if isinstance(self.event_definition, ConditionalEventDefinition):
+            again.internal_data[REARMED] = True  # fires again only after the condition turned false
+        my_task.workflow.top_workflow.event_manager.add_task(again)
+
+
+REARMED = "aftersales_wait_for_false"
+
+
 class CycleAwareBoundaryEventParser(SpiffBoundaryEventParser):
     """Parse boundary events; a cycle timer on an interrupting one fires once (its first occurrence),
-    a condition waits for its variables."""
+    a condition waits for its variables, a non-interrupting one stays armed while its activity runs."""
 
     def create_task(self) -> Any:
+        if self.node.get("cancelActivity", "true").lower() == "false":
+            self.spec_class = RearmingBoundaryEvent
         return _adapt_event_definition(super().create_task())
 
 
@@ -585,6 +617,7 @@ def _build_serializers() -> tuple[BpmnWorkflowSerializer, BpmnWorkflowSerializer
     config[FirstCycleTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[InterruptingStartEvent] = config[StartEvent]
     config[ErrorEndEvent] = config[EndEvent]
+    config[RearmingBoundaryEvent] = config[BoundaryEvent]
     config[DataConditionalEventDefinition] = TimerConditionalEventDefinitionConverter
     spec_registry = BpmnWorkflowSerializer.configure(dict(config))
     # Restored specs get the non-mutating start task; stored specs keep SpiffWorkflow's typename.

@@ -337,7 +337,7 @@ def test_a_message_end_event_sends_its_message_to_the_waiting_instance(flow):
     assert waiter.ready() == ["after"] and waiter.subscriptions() == []
 
 
-def test_a_non_interrupting_message_boundary_event_lets_the_task_go_on(flow):
+def test_a_non_interrupting_message_boundary_event_fires_at_every_message_while_the_task_runs(flow):
     flow.deploy(definitions(process(
         "noted", event("startEvent", "start"), user("work", "note"), event("endEvent", "end"),
         event("boundaryEvent", "remark", message_def("remark"), attachedToRef="work", cancelActivity="false"),
@@ -346,8 +346,10 @@ def test_a_non_interrupting_message_boundary_event_lets_the_task_go_on(flow):
     run = flow.start("noted", {}, "T-11")
     run.message("remark")
     assert run.ready() == ["note", "work"]
-    run.complete("note").complete("work")
-    assert run.status == "completed"
+    run.message("remark")  # it stays armed while the task runs
+    assert run.ready() == ["note", "note", "work"] and run.subscriptions() == [("remark", "remark")]
+    run.complete("work")
+    assert run.subscriptions() == [] and run.ready() == ["note", "note"]
 
 
 def test_an_escalation_end_event_is_caught_by_an_interrupting_boundary(flow):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import DeploymentInvalid
-from tests.conformance.conftest import condition_def, event, process, script, seq, user
+from tests.conformance.conftest import cond, condition_def, event, process, script, seq, user
 
 FORK = '<bpmn:parallelGateway id="fork" />'
 
@@ -152,3 +152,27 @@ def test_a_conditional_start_event_of_a_process_is_refused_at_deploy(flow):
                             event("endEvent", "end"), seq("when", "work", "end")))
     assert any(p.element_id == "when" and "conditional start event of a process" in p.message
                for p in info.value.problems), info.value.problems
+
+
+def test_a_non_interrupting_conditional_boundary_fires_again_only_after_its_condition_turned_false(flow):
+    flow.deploy(process(
+        "reflagging", event("startEvent", "start"), FORK, user("review", "triage", "note"),
+        event("boundaryEvent", "flagged", condition_def("flag == 'red'"), attachedToRef="review",
+              cancelActivity="false"),
+        '<bpmn:exclusiveGateway id="more" default="f_more_e2" />',
+        event("endEvent", "e1"), event("endEvent", "e2"), event("endEvent", "e3"),
+        seq("start", "fork", "review", "e1"), seq("fork", "triage", "more", "e2"), cond("more", "triage", "again"),
+        seq("flagged", "note", "e3")))
+    run = flow.start("reflagging")
+    notes = lambda: run.ready().count("note")  # noqa: E731
+    run.complete("triage", {"flag": "red", "again": True})
+    assert notes() == 1
+    run.complete("triage", {"flag": "red", "again": True})
+    assert notes() == 1  # still red: no new flag
+    run.complete("triage", {"flag": "green", "again": True})
+    run.complete("triage", {"flag": "red", "again": False})
+    assert notes() == 2  # red again
+    run.complete("review")
+    for item in run.work_items():
+        flow.trigger(lambda s, i=item: flow.runtime.complete_task(s, i.task_id, flow.actor, {}))
+    assert run.status == "completed"
