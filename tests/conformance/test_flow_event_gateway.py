@@ -146,3 +146,17 @@ def test_an_instantiating_event_gateway_is_refused_at_deploy(flow):
         flow.deploy(model)
     assert any("'wait'" in p.message or "instantiating event-based gateway" in p.message
                for p in info.value.problems), info.value.problems
+
+
+def test_a_receive_task_branch_waits_like_a_message_catch_event(flow):
+    flow.deploy(definitions(process(
+        "await_receive", event("startEvent", "start"), '<bpmn:eventBasedGateway id="wait" />',
+        '<bpmn:receiveTask id="receive_reply" name="receive_reply" messageRef="msg_reply" />',
+        event("intermediateCatchEvent", "two_hours", timer("timeDuration", '"PT2H"')),
+        user("handle_reply"), event("endEvent", "e1"), event("endEvent", "e2"),
+        seq("start", "wait", "receive_reply", "handle_reply", "e1"), seq("wait", "two_hours", "e2")),
+        message("reply")))
+    run = flow.start("await_receive", {}, "T-12")
+    assert run.subscriptions() == [("receive_reply", "reply")] and len(run.timers()) == 1
+    run.message("reply")
+    assert run.ready() == ["handle_reply"] and run.timers() == []
