@@ -170,3 +170,22 @@ def test_a_timer_start_process_started_by_hand_starts_at_once(flow):
     flow.deploy(_scheduled(timer("timeCycle", '"R/P1D"')))
     run = flow.start("ticker")
     assert run.ready() == ["work"] and run.timers() == []
+
+
+def test_a_cycle_with_a_start_date_starts_at_that_date_and_every_period_after(flow):
+    flow.deploy(_scheduled(timer("timeCycle", '"R2/2026-03-03T08:00:00+00:00/PT12H"')))
+    flow.advance_to(datetime(2026, 3, 3, 7, 0, tzinfo=UTC))
+    assert flow.instances("ticker") == []
+    flow.advance_to(datetime(2026, 3, 3, 8, 0, 1, tzinfo=UTC))
+    flow.advance_to(datetime(2026, 3, 3, 20, 0, 1, tzinfo=UTC))
+    flow.advance_to(datetime(2026, 3, 5, 8, 0, 1, tzinfo=UTC))
+    assert [r.instance.started_at.hour for r in flow.instances("ticker")] == [8, 20]
+
+
+def test_a_duration_timer_start_event_starts_one_instance_that_long_after_deployment(flow):
+    flow.deploy(_scheduled(timer("timeDuration", '"PT3H"')))
+    flow.advance(hours=2, minutes=59)
+    assert flow.instances("ticker") == []
+    flow.advance(minutes=2)
+    flow.advance(hours=10)
+    assert len(flow.instances("ticker")) == 1
