@@ -85,6 +85,15 @@ def event_definitions(task: Task) -> list[tuple[str, Any]]:
     return [] if evdef is None else [(spec.name, evdef)]
 
 
+def _element_name(task: Task, element_id: str) -> str:
+    """Return the display name of ``element_id`` (a branch of the event-based gateway ``task``, or
+    the task itself)."""
+    if element_id == task.task_spec.name:
+        return task_name(task)
+    spec = task.workflow.spec.task_specs.get(element_id)
+    return (spec.bpmn_name if spec is not None else None) or element_id
+
+
 def waiting_event_tasks(workflow: BpmnWorkflow) -> list[Task]:
     """Return the tasks waiting for an event, across subprocesses."""
     return [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
@@ -272,7 +281,7 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
             if isinstance(evdef, TimerEventDefinition):
                 due = _timer_due(task)
                 if due is not None:
-                    timers.append(TimerRow(str(task.id), element_id, task_name(task), due))
+                    timers.append(TimerRow(str(task.id), element_id, _element_name(task, element_id), due))
             elif isinstance(evdef, MessageEventDefinition):
                 key = correlation_key(task.workflow.top_workflow.correlations) or instance.business_key
                 subs.append(SubscriptionRow(str(task.id), element_id, evdef.name, key))

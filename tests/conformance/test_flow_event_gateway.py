@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine.errors import DeploymentInvalid
 from engine.identity import Actor
-from engine.models import SignalSubscription
+from engine.models import SignalSubscription, Timer
 from tests.conformance.conftest import (
     condition_def,
     definitions,
@@ -47,6 +47,7 @@ def _waiting(flow):
 def test_the_gateway_arms_a_timer_row_and_a_subscription_per_message_branch(flow, clock):
     run = _waiting(flow)
     assert run.timers() == [("two_hours", clock.now() + timedelta(hours=2))]
+    assert flow.read(lambda s: s.scalars(select(Timer.name)).all()) == ["two_hours"]  # the branch, not "wait"
     assert [name for _, name in run.subscriptions()] == ["cancel", "reply"]
     assert run.instance.next_timer_at == clock.now() + timedelta(hours=2)
     assert run.ready() == [] and run.status == "active"
