@@ -86,8 +86,7 @@ class ScriptDate(date, metaclass=_PlainValues):
     """``date`` in scripts: ``today()`` is the engine clock's day (UTC); values are plain dates.
 
     The serializer looks value types up exactly, so a subclass instance could never be
-    stored. (SpiffWorkflow 3.2 stores ``datetime`` and ``timedelta`` values but no ``date``
-    or ``Decimal``: keep those in task data as ``.isoformat()`` / ``str``.)
+    stored; plain ``date`` and ``Decimal`` values are (``engine.spiff`` registers them).
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> date:  # type: ignore[misc]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 from contextvars import ContextVar
+from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -625,7 +627,18 @@ def _build_serializers() -> tuple[BpmnWorkflowSerializer, BpmnWorkflowSerializer
     spec_serializer = BpmnWorkflowSerializer(spec_registry)
     config[BpmnWorkflow] = SpecRefWorkflowConverter
     config[BpmnSubWorkflow] = FragmentSubWorkflowConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)), spec_serializer
+    state_registry = BpmnWorkflowSerializer.configure(config)
+    _register_data_types(state_registry)
+    return BpmnWorkflowSerializer(state_registry), spec_serializer
+
+
+def _register_data_types(registry: Any) -> None:
+    """Let task data hold dates and decimals (SpiffWorkflow 3.2 knows only datetime and timedelta).
+
+    ``datetime`` is a ``date`` too, so the registry's lookup by exact class keeps them apart.
+    """
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
 
 
 _STATE, _SPEC = _build_serializers()
