@@ -42,8 +42,9 @@ from sqlalchemy.orm import Session
 from . import clock, projection
 from .audit import PendingEvent, jsonable, write_instance_events, write_system_event
 from .db import after_commit
-from .errors import DeliveryLoop, InvalidInput, MessageNotCorrelated, PermissionDenied
+from .errors import DeliveryLoop, FormValidationError, InvalidInput, MessageNotCorrelated, PermissionDenied
 from .identity import SUPERVISING, Actor
+from .message_contracts import check_delivery
 from .models import (
     Deployment,
     Instance,
@@ -169,6 +170,8 @@ def deliver(rt: Runtime, session: Session, event: Thrown, actor: str, sender: In
     """Deliver a message (to its waiting receivers, else to the processes it starts) or a signal
     (to every instance waiting for it, and to the processes it starts)."""
     origin = sender.id if sender is not None else None
+    if event.kind == "message" and origin is not None:
+        _check_thrown_payload(session, event, sender)
     if event.kind == "message":
         column = MessageSubscription.instance_id
         where = [MessageSubscription.message_name == event.name,
@@ -187,6 +190,20 @@ def deliver(rt: Runtime, session: Session, event: Thrown, actor: str, sender: In
         started = [_start(rt, session, pid, dep, element, event, actor, origin)
                    for pid, dep, element in start_events(rt, session, event.kind, event.name)]
     return Outcome(received, started)
+
+
+def _check_thrown_payload(session: Session, event: Thrown, sender: Instance) -> None:
+    """Hold a message one process throws to another to the receivers' contract, as any other sender.
+
+    A payload the contract refuses rolls the whole trigger back, naming the throwing element and the field.
+    """
+    try:
+        check_delivery(session, event.name, event.key, event.payload if isinstance(event.payload, dict) else {},
+                       None)
+    except FormValidationError as exc:
+        raise FormValidationError(f"{event.describe()} thrown by {event.element_id!r} of "
+                                  f"{sender.business_key or sender.id}: {exc.message}", exc.errors,
+                                  task=event.element_id, message_name=event.name) from None
 
 
 def receive(rt: Runtime, session: Session, instance_id: int, event: Thrown, actor: str,

@@ -114,15 +114,21 @@ class Contract:
         return ", ".join(who) or "nobody"
 
 
-def check_delivery(session: Session, name: str, key: str, payload: dict[str, Any], sender: Sender) -> None:
-    """Refuse a delivery whose sender or payload breaks the message's contract; change nothing."""
+def check_delivery(session: Session, name: str, key: str | None, payload: dict[str, Any],
+                   sender: Sender | None) -> None:
+    """Refuse a delivery whose sender or payload breaks the message's contract; change nothing.
+
+    ``sender`` None is a process of a deployed bundle throwing the message: only its payload is checked.
+    """
+    matches = (MessageSubscription.correlation_key == str(key) if key is not None
+               else MessageSubscription.correlation_key.is_(None))
     waiting = sorted(set(session.scalars(
         select(Instance.deployment_id).join(MessageSubscription, MessageSubscription.instance_id == Instance.id)
-        .where(MessageSubscription.message_name == name, MessageSubscription.correlation_key == str(key)))))
+        .where(MessageSubscription.message_name == name, matches))))
     deployments = waiting or [d for d in [_newest_declaring(session, name)] if d is not None]
     for deployment_id in deployments:
         contract = contract_for(session, deployment_id, name)
-        if not contract.allows(sender):
+        if sender is not None and not contract.allows(sender):
             raise PermissionDenied(f"{sender.name} may not send message {name!r} (it may come from "
                                    f"{contract.senders_text()})", field="name", message_name=name)
         try:

@@ -6,11 +6,13 @@ SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
 from engine.audit import events_for, verify
-from engine.errors import DeliveryLoop
+from engine.errors import DeliveryLoop, FormValidationError
 from engine.models import Instance, UndeliveredMessage
 
 # the form of a user task that takes any object (the conformance bundle brings any.json)
@@ -325,3 +327,25 @@ def test_messages_going_round_in_a_loop_are_refused_and_nothing_changes(flow):
     assert pinger.ready() == ["go"] and pinger.status == "active"
     assert _count_instances(flow) == before
     assert _undelivered(flow) == []
+
+
+def test_a_thrown_message_is_held_to_the_receivers_contract_and_a_bad_one_changes_nothing(flow):
+    # Given tickets whose answer contract needs a boolean "accepted", and the customer's side of T-1
+    strict = {"customer_answer": {"schema": {"type": "object", "additionalProperties": False,
+                                             "required": ["ticket", "accepted"],
+                                             "properties": {"ticket": {"type": "string"},
+                                                            "accepted": {"type": "boolean"}}},
+                                  "senders": {"system": True}}}
+    flow.deploy(TICKET + CUSTOMER + ANSWER, files={"messages.json": json.dumps(strict).encode()})
+    t1 = flow.start("ticket_case", {"ticket": "T-1"}, "T-1")
+    customer = flow.start("customer", {"ticket": "T-1"}, "C-1")
+    # When the customer's process would throw "accepted": "no"
+    with pytest.raises(FormValidationError, match="thrown by 'send_answer'.*accepted") as refused:
+        customer.complete("decide", {"accepted": "no"})
+    # Then the completion is refused naming the field, and neither instance moved
+    assert [e.field for e in refused.value.errors] == ["accepted"]
+    assert customer.ready() == ["decide"] and t1.subscriptions() == [("wait_answer", "customer_answer")]
+    assert _undelivered(flow) == []
+    # And a good answer goes through
+    customer.complete("decide", {"accepted": False})
+    assert t1.ready() == ["act"] and t1.data()["answer"] == {"ticket": "T-1", "accepted": False}
