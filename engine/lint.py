@@ -101,7 +101,10 @@ def _parse_xml(bundle: Bundle, result: LintResult) -> dict[str, Any]:
     for kind in ("bpmn", "dmn"):
         for path, content in bundle.of_kind(kind).items():
             try:
-                trees[path] = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+                # comments and processing instructions carry nothing a process runs on; dropped here
+                # so that no check (nor SpiffWorkflow's parser) trips over them
+                trees[path] = etree.fromstring(content, etree.XMLParser(
+                    resolve_entities=False, no_network=True, remove_comments=True, remove_pis=True))
             except etree.XMLSyntaxError as exc:
                 result.add(path, f"not well-formed XML: {exc.msg}", line=exc.lineno, rule="xml")
     return trees

@@ -160,3 +160,18 @@ def test_a_decision_may_share_its_id_with_a_process(database):
 
         kinds = sorted(s.scalars(select(ProcessDefinition.kind).where(ProcessDefinition.process_id == "simple")))
     assert kinds == ["decision", "process"]
+
+
+def test_comments_and_processing_instructions_anywhere_in_bpmn_and_dmn_deploy_as_if_absent(database):
+    # Given the order bundle with XML comments and a processing instruction in every file, as editors leave them
+    files = dict(read_bundle([FIXTURES / "order"]).files)
+    for path in [p for p in files if p.endswith((".bpmn", ".dmn"))]:
+        text = files[path].decode()
+        head, sep, body = text.partition("?>")
+        body = body.replace("<bpmn:", "<!-- a note -->\n<bpmn:", 3).replace("<rule", "<!-- a note --><rule", 3)
+        files[path] = (head + sep + '\n<?editor version="5.0"?>\n<!-- drawn elsewhere -->' + body).encode()
+        assert files[path].count(b"<!--") >= 2
+    # When it is deployed, Then nothing is refused and every process and decision is there
+    result = _deploy_files(database, files, "order")
+    assert sorted(result.processes) == ["order_fulfilment", "pick_and_pack"]
+    assert not [w for w in result.warnings if w.severity == "error"]
