@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask_login import current_user, login_required
 
@@ -37,3 +39,30 @@ def roles_required(roles: frozenset[str]) -> Callable[[Callable[..., Any]], Call
         return login_required(wrapper)
 
     return decorate
+
+
+#: characters a browser drops or reads as a separator in a URL (tab, CR, LF, other controls) or a
+#: path separator (backslash): a ``next`` containing one could lead off the site
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+_SPACE = re.compile(r"\s")
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Return ``target`` if it is a path on this site, else ``fallback``.
+
+    Refused: anything not starting with one ``/`` (``//host``, schemes), a backslash, control
+    characters or whitespace, also once percent-decoded — browsers drop a tab or newline and
+    follow ``/%09/evil.example`` to ``//evil.example``.
+    """
+    if not target or len(target) > 2048 or not target.startswith("/"):
+        return fallback
+    decoded = unquote(target)
+    path = unquote(target.partition("?")[0].partition("#")[0])
+    if _CONTROL.search(target) or _SPACE.search(target) or _CONTROL.search(decoded) or _SPACE.search(path):
+        return fallback
+    if path.startswith("//") or decoded.startswith("//"):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target

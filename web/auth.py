@@ -12,6 +12,7 @@ from engine.errors import NotFound
 from engine.identity import Actor, authenticate, get_user
 
 from . import get_services, limits
+from .access import safe_next
 from .i18n import translate as _
 from .setup import login_manager
 
@@ -61,10 +62,7 @@ def login():  # type: ignore[no-untyped-def]
     session.permanent = True
     session["seen"] = session["since"] = clock.now().isoformat()
     login_user(signed)
-    target = request.args.get("next", "")
-    return redirect(
-        target if target.startswith("/") and not target.startswith("//") else url_for("index")
-    )
+    return redirect(safe_next(request.args.get("next"), url_for("index")))
 
 
 @bp.post("/logout")

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, g, has_request_context, redirect, request, session, url_for
 
+from .access import safe_next
 from .i18n_en import EN
 from .i18n_zh import ZH
 
@@ -54,10 +55,7 @@ def switch(code: str):  # type: ignore[no-untyped-def]
     """Remember the chosen language and go back to the page the user was on."""
     if code in LANGUAGES:
         session["lang"] = code
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("index")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next"), url_for("index")))
 
 
 def init_app(app: Flask) -> None:

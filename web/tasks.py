@@ -13,7 +13,7 @@ from engine.errors import InvalidInput
 from engine.models import WorkItem
 
 from . import get_services
-from .access import current_actor
+from .access import current_actor, safe_next
 from .i18n import translate as _
 
 bp = Blueprint("tasks", __name__)
@@ -78,12 +78,7 @@ def tasklist():  # type: ignore[no-untyped-def]
 
 
 def _back() -> str:
-    target = request.form.get("next", "")
-    return (
-        target
-        if target.startswith("/") and not target.startswith("//")
-        else url_for("tasks.tasklist")
-    )
+    return safe_next(request.form.get("next"), url_for("tasks.tasklist"))
 
 
 @bp.post("/tasks/<task_id>/claim")
