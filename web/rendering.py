@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import bleach
 from flask import Flask, current_app
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -21,9 +21,22 @@ from .i18n import translate
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
 
-def _finalize(value: Any) -> Any:
-    """Show a zoned ISO timestamp in task data as a local time, however the instructions print it."""
-    return local_time(value) if isinstance(value, str) and _ISO_TIME.match(value) else value
+#: every ASCII punctuation character: CommonMark lets a backslash make each of them literal
+_MARKDOWN_SYNTAX = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Return ``text`` with every Markdown syntax character backslash-escaped, so it renders as itself."""
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+
+
+def _finalize(value: Any) -> str:
+    """Print a value of task data into instructions as literal text (never Markdown: a customer's
+    ``[link](…)`` stays words), a zoned ISO timestamp as a local time."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    text = local_time(value) if isinstance(value, str) and _ISO_TIME.match(value) else str(value)
+    return escape_markdown(text)
 
 
 _sandbox = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, finalize=_finalize)
@@ -56,7 +69,12 @@ ALLOWED_ATTRS = {"a": ["href", "title"]}
 
 
 def instructions_html(source: str, data: dict[str, Any]) -> Markup:
-    """Render task instructions: Jinja on task data (sandboxed), then Markdown, then sanitise."""
+    """Render task instructions: Jinja on task data (sandboxed), then Markdown, then sanitise.
+
+    The instructions are the modeller's Markdown; the values they print are data (often typed
+    by a customer) and are escaped so Markdown shows them as text: no links, images or
+    emphasis from a fault description.
+    """
     if not source.strip():
         return Markup("")
     try:
