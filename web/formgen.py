@@ -6,7 +6,10 @@ attributes. Input names are dotted paths (``customer.phone``, ``parts_used.0.sku
 :mod:`web.formdata` reads them back into typed data.
 
 Supported uiSchema keys: ``ui:widget`` (text, textarea, select, radio, checkbox,
-checkboxes, date, datetime, email, password, updown, range, hidden), ``ui:readonly``,
+checkboxes, date, datetime, alt-date, alt-datetime, email, password, updown, range, hidden;
+a widget that does not fit the type is ignored: radios and selects of a bounded integer or
+number range offer its values, of a boolean Yes and No; ``select`` on an array of choices is
+a multiple select), ``ui:readonly``,
 ``ui:disabled``, ``ui:order``, ``ui:title``, ``ui:help``, ``ui:description``,
 ``ui:placeholder``, ``ui:autofocus``, ``ui:options`` (``rows``, ``addable``,
 ``removable``, ``emptyRows``), and ``items`` for array rows.
@@ -15,9 +18,13 @@ checkboxes, date, datetime, email, password, updown, range, hidden), ``ui:readon
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 EMPTY_ROWS = 2  # blank array rows rendered for browsers without JavaScript
+MAX_CHOICES = 100  # a bounded number range with more values than this is typed, not picked
+BOOLEAN_OPTIONS = [("true", "Yes"), ("false", "No")]
 
 
 @dataclass
@@ -86,13 +93,11 @@ def schema_type(schema: dict[str, Any]) -> str:
         if "enum" in schema or "oneOf" in schema:
             values = enum_values(schema)
             first = values[0] if values else ""
-            return (
-                "boolean"
-                if isinstance(first, bool)
-                else "integer"
-                if isinstance(first, int)
-                else "string"
-            )
+            if isinstance(first, bool):
+                return "boolean"
+            if isinstance(first, int):
+                return "integer"
+            return "number" if isinstance(first, float) else "string"
         return "string"
     return str(kind)
 
@@ -124,9 +129,67 @@ def enum_options(schema: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     for index, value in enumerate(values):
         text = _text(value)
-        label = names[index] if names and index < len(names) else titles.get(text, text)
+        fallback = dict(BOOLEAN_OPTIONS).get(text, text) if isinstance(value, bool) else text
+        label = names[index] if names and index < len(names) else titles.get(text, fallback)
         out.append((text, str(label)))
     return out
+
+
+def range_options(schema: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """Return the values of a bounded number range as options (``minimum``…``maximum`` by ``multipleOf``).
+
+    Empty when the range is open or has more than :data:`MAX_CHOICES` values: such a
+    field is typed into a number input instead.
+    """
+    try:
+        step = Decimal(str(schema.get("multipleOf", 1)))
+        low = _bound(schema, "minimum", "exclusiveMinimum", step, ROUND_CEILING)
+        high = _bound(schema, "maximum", "exclusiveMaximum", step, ROUND_FLOOR)
+    except (InvalidOperation, TypeError, ValueError):
+        return []
+    if low is None or high is None or step <= 0 or low > high or (high - low) / step >= MAX_CHOICES:
+        return []
+    if kind == "integer" and step != step.to_integral_value():
+        return []
+    out = []
+    value = low
+    while value <= high:
+        text = _number_text(value)
+        out.append((text, text))
+        value += step
+    return out
+
+
+def _bound(schema: dict[str, Any], inclusive: str, exclusive: str, step: Decimal, rounding: str) -> Decimal | None:
+    """Return the first (or last) multiple of ``step`` inside a range bound, or ``None`` if unbounded."""
+    candidates = []
+    ceiling = rounding == ROUND_CEILING
+    if isinstance(schema.get(inclusive), (int, float)) and not isinstance(schema.get(inclusive), bool):
+        edge = Decimal(str(schema[inclusive]))
+        candidates.append((edge / step).to_integral_value(rounding) * step)
+    if isinstance(schema.get(exclusive), (int, float)) and not isinstance(schema.get(exclusive), bool):
+        edge = Decimal(str(schema[exclusive]))
+        nearest = (edge / step).to_integral_value(rounding) * step
+        candidates.append(nearest + (step if ceiling else -step) if nearest == edge else nearest)
+    if not candidates:
+        return None
+    return max(candidates) if ceiling else min(candidates)
+
+
+def _number_text(value: Decimal) -> str:
+    """Write a number as a form posts it: ``3``, ``2.5`` (never ``3.0`` or ``1E+1``)."""
+    return format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
+
+
+def _local_minutes(text: str, tz: tzinfo | None) -> str:
+    """Return an RFC 3339 time as a ``datetime-local`` value (``YYYY-MM-DDTHH:MM``) in ``tz``."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text[:16]
+    if moment.tzinfo is not None and tz is not None:
+        moment = moment.astimezone(tz)
+    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 def _text(value: Any) -> str:
@@ -136,8 +199,9 @@ def _text(value: Any) -> str:
 
 
 def is_multi_choice(schema: dict[str, Any], items: dict[str, Any], ui: dict[str, Any]) -> bool:
-    """Tell whether an array is a set of choices (checkboxes) rather than rows."""
-    return bool(enum_values(items)) and (bool(schema.get("uniqueItems")) or ui.get("ui:widget") == "checkboxes")
+    """Tell whether an array is a set of choices (checkboxes or a multiple select) rather than rows."""
+    return bool(enum_values(items)) and (
+        bool(schema.get("uniqueItems")) or ui.get("ui:widget") in ("checkboxes", "select"))
 
 
 def humanize(key: str) -> str:
@@ -164,9 +228,12 @@ def ordered(properties: dict[str, Any], order: list[str] | None) -> list[str]:
 
 
 def build(schema: dict[str, Any], ui: dict[str, Any] | None, values: dict[str, Any] | None,
-          errors: dict[str, str] | None = None) -> list[Field]:
-    """Return the fields of a form for ``schema``, with ``values`` and ``errors`` filled in."""
-    builder = _Builder(schema, errors or {})
+          errors: dict[str, str] | None = None, tz: tzinfo | None = None) -> list[Field]:
+    """Return the fields of a form for ``schema``, with ``values`` and ``errors`` filled in.
+
+    Date-times are shown in ``tz`` (the zone :func:`web.formdata.parse` reads them back in).
+    """
+    builder = _Builder(schema, errors or {}, tz)
     return builder.object_field(_Spot("", "", schema, ui or {}, values or {})).children
 
 
@@ -190,9 +257,10 @@ class _Spot:
 
 
 class _Builder:
-    def __init__(self, root: dict[str, Any], errors: dict[str, str]) -> None:
+    def __init__(self, root: dict[str, Any], errors: dict[str, str], tz: tzinfo | None) -> None:
         self.root = root
         self.errors = errors
+        self.tz = tz
 
     def object_field(self, spot: _Spot) -> Field:
         schema = resolve(spot.schema, self.root)
@@ -214,19 +282,27 @@ class _Builder:
             return self.array_field(spot, schema)
         node = self._base(spot, schema, kind, self._widget(schema, spot.ui, kind))
         node.options = enum_options(schema)
+        if not node.options and node.widget in ("radio", "select"):
+            if kind == "boolean":
+                node.options = list(BOOLEAN_OPTIONS)
+            elif kind in ("integer", "number"):
+                node.options = range_options(schema, kind)
+            if not node.options:  # an open or very long range, or text: typed after all
+                node.widget = "number" if kind in ("integer", "number") else "text"
         node.attrs = self._attrs(schema, kind)
         value = schema.get("default") if spot.value is None else spot.value
         keep = kind == "boolean" and node.widget == "checkbox"
         node.value = value if keep else _text(value) if not isinstance(value, (list, dict)) else ""
         if node.widget == "datetime" and node.value:
-            node.value = node.value[:16]
+            node.value = _local_minutes(node.value, self.tz)
         return node
 
     def array_field(self, spot: _Spot, schema: dict[str, Any]) -> Field:
         items = resolve(schema.get("items") or {}, self.root)
         options = spot.ui.get("ui:options") or {}
         if is_multi_choice(schema, items, spot.ui):
-            node = self._base(spot, schema, "multi", "checkboxes")
+            widget = "multiselect" if spot.ui.get("ui:widget") == "select" else "checkboxes"
+            node = self._base(spot, schema, "multi", widget)
             node.options = enum_options(items)
             node.value = [_text(v) for v in spot.value] if isinstance(spot.value, list) else []
             return node
@@ -262,21 +338,16 @@ class _Builder:
     @staticmethod
     def _widget(schema: dict[str, Any], ui: dict[str, Any], kind: str) -> str:
         widget = str(ui.get("ui:widget") or "")
-        if widget in (
-            "textarea",
-            "radio",
-            "select",
-            "checkbox",
-            "hidden",
-            "password",
-            "email",
-            "date",
-            "datetime",
-            "range",
-        ):
+        numeric = kind in ("integer", "number")
+        if widget in ("radio", "select", "hidden"):
             return widget
-        if widget == "updown":
-            return "number"
+        if widget == "checkbox" and kind == "boolean":
+            return widget
+        if widget in ("updown", "range") and numeric:
+            return "number" if widget == "updown" else widget
+        widget = {"alt-date": "date", "alt-datetime": "datetime"}.get(widget, widget)
+        if widget in ("textarea", "password", "email", "date", "datetime") and kind == "string":
+            return widget
         if kind == "boolean":
             return "checkbox"
         if enum_values(schema):

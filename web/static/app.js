@@ -92,4 +92,12 @@
     });
     renumber(fieldset);
   });
+
+  // a slider shows the value it will post
+  document.querySelectorAll("span.range input[type=range]").forEach(function (input) {
+    var output = input.parentNode.querySelector("output");
+    function show() { output.textContent = input.value; }
+    input.addEventListener("input", show);
+    show();
+  });
 })();
