@@ -34,14 +34,13 @@ from .identity import Actor
 from .message_contracts import Sender, check_delivery
 from .models import (
     AuditEvent,
-    Deployment,
     Incident,
     Instance,
     MessageSubscription,
-    ProcessDefinition,
     User,
     WorkItem,
 )
+from .pilots import Choice, choose_definition, find_definition
 from .trigger import Trigger
 
 clock.install()
@@ -74,7 +73,9 @@ class Runtime:
         (:mod:`engine.delivery`), and the instance runs on from there in the same trigger.
         """
         data = check_data(data or {}, "start data")
-        definition = find_definition(session, process_id, deployment_id)
+        choice = (Choice(find_definition(session, process_id, deployment_id)) if deployment_id is not None
+                  else choose_definition(session, process_id, data))
+        definition = choice.definition
         specs = self.specs.get(session, definition.deployment_id)
         deps = self.specs.dependencies(session, definition.deployment_id, process_id)
         workflow = spiff.new_workflow(specs[process_id], {n: specs[n] for n in deps})
@@ -87,8 +88,10 @@ class Runtime:
         session.add(instance)
         session.flush()
         trigger = Trigger(self, session, instance, workflow, actor, now)
-        trigger.audit("instance.created", {"process_id": process_id, "deployment_id": definition.deployment_id,
-                                           "business_key": business_key, "data": data})
+        created = {"process_id": process_id, "deployment_id": definition.deployment_id,
+                   "business_key": business_key, "data": data}
+        pilot = choice.record(session, instance.id)
+        trigger.audit("instance.created", {**created, "pilot": pilot} if pilot else created)
         trigger.advance()
         if receive is not None:
             receive(trigger)
@@ -300,22 +303,6 @@ def authorize(actor: Actor, item: WorkItem) -> None:
     if not actor.may_work_in(item.role):
         raise PermissionDenied(f"{actor.username} may not work on {item.name!r} "
                                f"(lane {item.lane!r} needs role {item.role!r})", task=item.task_id)
-
-
-def find_definition(session: Session, process_id: str, deployment_id: int | None = None) -> ProcessDefinition:
-    """Return the definition of ``process_id`` in the active (or given) deployment."""
-    query = (select(ProcessDefinition).join(Deployment)
-             .where(ProcessDefinition.process_id == process_id, ProcessDefinition.kind == "process"))
-    if deployment_id is not None:
-        query = query.where(ProcessDefinition.deployment_id == deployment_id)
-    definition = session.scalars(query.order_by(Deployment.activated_at.desc(), Deployment.id.desc())
-                                 .limit(1)).first()
-    if definition is None:
-        known = sorted(set(session.scalars(select(ProcessDefinition.process_id)
-                                           .where(ProcessDefinition.kind == "process"))))
-        raise NotFound(f"process {process_id!r} is not deployed"
-                       + (f"; deployed: {', '.join(known)}" if known else ""), process=process_id)
-    return definition
 
 
 def check_data(data: Any, what: str) -> dict[str, Any]:
