@@ -435,4 +435,31 @@ ZH: dict[str, str] = {
     "{first}–{last} of {total}": "第 {first}–{last} 条，共 {total} 条",
     "Newer": "较新",
     "Older": "较早",
+    # The owner's deploy page
+    "Deploy": "部署",
+    "Deploy a new version": "部署新版本",
+    "Upload the BPMN, DMN and form files of a bundle (several files, or a zip). They go through the same "
+    "checks as aftersales deploy: XML, the BPMN schema, SpiffWorkflow's parser and the lint rules. Nothing is "
+    "deployed unless every check passes; the same content twice is the same version.":
+        "上传一个流程包的 BPMN、DMN 和表单文件（多个文件或一个 zip）。它们经过与 aftersales deploy 相同的检查："
+        "XML、BPMN 模式、SpiffWorkflow 解析器和检查规则。只有全部检查通过才会部署；相同的内容即为同一版本。",
+    "Every check passed. Processes: {processes}. Nothing was deployed yet.":
+        "全部检查通过。流程：{processes}。尚未部署任何内容。",
+    "Deployed {name} v{version}.": "已部署 {name} 第 {version} 版。",
+    "Unchanged: this content is {name} v{version} already.": "未变更：此内容已是 {name} 第 {version} 版。",
+    "Nothing was deployed. {message}": "未部署任何内容。{message}",
+    "The server answered {status} {reason}; nothing was deployed.": "服务器返回 {status} {reason}；未部署任何内容。",
+    "This file cannot be drawn (see the problems above).": "此文件无法绘制（见上方问题）。",
+    "Bundle name": "流程包名称",
+    "Files": "文件",
+    "Validate only": "仅验证",
+    "Validate and deploy": "验证并部署",
+    "Nothing was deployed.": "未部署任何内容。",
+    "{count} problem(s) to fix:": "需要修正 {count} 个问题：",
+    "File": "文件",
+    "Element": "元素",
+    "Line": "行",
+    "Rule": "规则",
+    "Processes: {processes}.": "流程：{processes}。",
+    "Definitions": "定义",
 }

@@ -1,7 +1,10 @@
 /* Deploy from the browser: the form is sent with fetch; when the bundle has problems,
    each uploaded BPMN file (read locally, never re-uploaded) is drawn with bpmn-js and
    the elements named by a problem are outlined in red, with the message as a badge.
-   Without JavaScript the form posts normally and the server lists the problems. */
+   Without JavaScript the form posts normally and the server lists the problems.
+   The form's submit buttons are named "action", which shadows form.action (it becomes the
+   RadioNodeList of the buttons): the URL is read with getAttribute, the choice from the
+   clicked button. Texts come from the form's data-msg-* attributes (en or zh). */
 (function () {
   "use strict";
 
@@ -21,16 +24,28 @@
     });
   }
 
+  var texts = {};
+
+  function text(key, values) {
+    return (texts[key] || key).replace(/\{(\w+)\}/g, function (m, name) {
+      return values && values[name] !== undefined ? String(values[name]) : m;
+    });
+  }
+
   function showResult(body, ok) {
     var box = document.getElementById("deploy-result");
     box.textContent = "";
     if (ok) {
-      var msg = body.validated ? "Every check passed. Processes: " + body.processes.join(", ") + ". Nothing was deployed yet."
-        : (body.created ? "Deployed " + body.name + " v" + body.version + "." : "Unchanged: this content is " + body.name + " v" + body.version + " already.");
-      box.appendChild(el("div", "flash ok", msg));
+      var values = { processes: (body.processes || []).join(", "), name: body.name, version: body.version };
+      var msg = text(body.validated ? "msgValidated" : (body.created ? "msgDeployed" : "msgUnchanged"), values);
+      var flash = el("div", "flash ok", msg);
+      flash.setAttribute("role", "status");
+      box.appendChild(flash);
       return [];
     }
-    box.appendChild(el("div", "flash error", "Nothing was deployed. " + body.message));
+    var failed = el("div", "flash error", text("msgFailed", { message: body.message || "" }));
+    failed.setAttribute("role", "alert");
+    box.appendChild(failed);
     var problems = body.problems || (body.errors || []).map(function (e) { return { file: "", element_id: null, line: null, rule: e.field, severity: "error", message: e.message }; });
     var table = el("table", "grid problems"), tbody = el("tbody");
     table.id = "problems";
@@ -42,7 +57,9 @@
       tbody.appendChild(tr);
     });
     table.appendChild(tbody);
-    box.appendChild(table);
+    var scroll = el("div", "scroll");
+    scroll.appendChild(table);
+    box.appendChild(scroll);
     return problems;
   }
 
@@ -69,20 +86,38 @@
             }
           });
         });
-      }).catch(function () { panel.appendChild(el("p", "muted", "This file cannot be drawn (see the problems above).")); });
+      }).catch(function () {
+        /* e.g. a BPMN without a diagram section: say so instead of an empty canvas */
+        panel.removeChild(canvas);
+        panel.appendChild(el("p", "muted", text("msgUndrawable")));
+      });
     });
+  }
+
+  function readBody(r) {
+    var type = r.headers.get("Content-Type") || "";
+    if (type.indexOf("application/json") !== -1) {
+      return r.json().then(function (b) { return { ok: r.ok, body: b }; });
+    }
+    /* An HTML answer (a proxy, a too large upload, an expired session): say what happened. */
+    return Promise.resolve({ ok: false, body: { message: text("msgHttp", { status: r.status, reason: r.statusText }) } });
   }
 
   function start() {
     var form = document.getElementById("deploy-form");
-    if (!form || !window.fetch) { return; }
+    if (!form || !window.fetch || !window.FormData) { return; }
+    Object.keys(form.dataset).forEach(function (k) { texts[k] = form.dataset[k]; });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var data = new FormData(form);
-      data.set("action", e.submitter && e.submitter.value ? e.submitter.value : "deploy");
+      var submitter = e.submitter && e.submitter.name === "action" ? e.submitter : null;
+      data.set("action", submitter ? submitter.value : "deploy");
       var files = document.getElementById("deploy-files").files;
-      fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      var buttons = form.querySelectorAll("button[type=submit]");
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+      fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(readBody)
+        .finally(function () { Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; }); })
         .then(function (res) {
           var problems = showResult(res.body, res.ok);
           if (window.BpmnJS) { drawProblems(files, problems); }
