@@ -4,7 +4,8 @@ Every finding is a :class:`~engine.errors.Problem` naming file, element and line
 checks run on everything and report everything, so a process owner fixes a bundle in
 one round. Beyond SpiffWorkflow's own checks: other engines' dialects
 (:mod:`engine.lint_dialects`), every script and expression under the sandbox's rules
-(:mod:`engine.lint_scripts`), timer values (:mod:`engine.lint_timers`) and BPMN this
+(:mod:`engine.lint_scripts`), timer values (:mod:`engine.lint_timers`), missing translations
+(:mod:`engine.lint_translations`) and BPMN this
 engine cannot run as the standard says (:mod:`engine.lint_refused`).
 """
 
@@ -26,6 +27,7 @@ from .lint_dialects import check_dialects
 from .lint_refused import check_refused
 from .lint_scripts import check_scripts
 from .lint_timers import check_timers
+from .lint_translations import check_translations
 from .lint_xml import BPMN_NS, SPIFF_NS, owner_id
 from .registry import get_handler
 from .spiff import AftersalesParser, HandlerServiceTask
@@ -82,6 +84,7 @@ def lint_bundle(bundle: Bundle) -> LintResult:
     _check_flows(trees, result)
     _check_json(bundle, result)
     _lint_forms(bundle, trees, result)
+    check_translations(bundle, trees, result.add)
     result.problems.extend(message_contracts.lint_contracts(bundle, trees))
     _build_specs(parser, trees, result)
     for name, spec in result.specs.items():
