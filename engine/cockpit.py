@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import projection, store
+from . import forms, projection, store
 from .db import Database
 from .errors import AftersalesError, FormValidationError, NotFound
 from .identity import Actor
@@ -270,6 +270,9 @@ def open_request(session: Session, runtime: Any, process_id: str, data: dict[str
     ticket a repeat contact was attached to; ``registered`` is false when the request waits
     for an agent to register it (the actor has no agent role, or the process's registration
     form needs more than was sent)."""
+    customer = data.get("customer")
+    forms.check_address(customer.get("email") if isinstance(customer, dict) else None, "customer.email",
+                        "the request")  # every mail to the customer would fail later
     started = runtime.start(session, process_id, prepare_request(data), actor=actor.username)
     first = next((w for w in session.scalars(select(WorkItem).where(WorkItem.instance_id == started.instance_id))
                   if w.form == intake_form and actor.may_work_in(w.role)), None)

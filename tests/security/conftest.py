@@ -7,3 +7,4 @@ from tests.web_api import conftest as api
 
 app, browser, services, signed_in, users = web.app, web.browser, web.services, web.signed_in, web.users
 repair_ticket, api_key = web.repair_ticket, api.api_key
+intake = api.intake
