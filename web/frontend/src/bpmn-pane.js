@@ -1,0 +1,57 @@
+// The BPMN pane: bpmn-js Modeler, its properties panel and the spiffworkflow provider.
+import BpmnModeler from 'bpmn-js/lib/Modeler';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+import { BpmnModdle } from 'bpmn-moddle';
+import { diff } from 'bpmn-js-differ';
+import spiffworkflow from './spiffworkflow-moddle.json';
+import SpiffPropertiesProvider from './spiff-provider.js';
+import { LANG } from './i18n.js';
+
+const ZH = {
+  General: '常规', Name: '名称', ID: 'ID', Documentation: '文档', 'Element documentation': '元素文档',
+  'Process documentation': '流程文档', Executable: '可执行', 'Process ID': '流程 ID', 'Process name': '流程名称',
+  Message: '消息', Timer: '定时器', Condition: '条件', 'Append task': '追加任务', 'Connect using sequence/message flow or association': '用顺序流连接',
+  'Create task': '创建任务', 'Create start event': '创建开始事件', 'Create end event': '创建结束事件',
+  'Create gateway': '创建网关', 'Activate hand tool': '抓手工具', 'Activate lasso tool': '套索工具',
+  'Activate create/remove space tool': '空间工具', 'Activate global connect tool': '连接工具', Delete: '删除',
+  'Change element': '更改元素', 'Append end event': '追加结束事件', 'Append gateway': '追加网关',
+  'Append intermediate/boundary event': '追加中间事件', 'Create expanded sub-process': '创建子流程',
+  'Create pool/participant': '创建池', 'Create intermediate/boundary event': '创建中间事件',
+  'Create data object reference': '创建数据对象', 'Create data store reference': '创建数据存储', 'Create group': '创建分组',
+};
+
+function translate(template, replacements = {}) {
+  const text = LANG === 'zh' && ZH[template] ? ZH[template] : template;
+  return text.replace(/{([^}]+)}/g, (_, key) => (key in replacements ? replacements[key] : `{${key}}`));
+}
+
+export const spiffModdle = spiffworkflow;
+
+export function createBpmnModeler(canvas, props, catalog) {
+  const spiffModule = {
+    __init__: ['spiffPropertiesProvider'],
+    spiffPropertiesProvider: ['type', SpiffPropertiesProvider],
+    spiffCatalog: ['value', catalog],
+    translate: ['value', translate],
+  };
+  return new BpmnModeler({
+    container: canvas,
+    propertiesPanel: { parent: props },
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, spiffModule],
+    moddleExtensions: { spiffworkflow },
+    keyboard: { bindTo: document },
+  });
+}
+
+// Differences between two BPMN documents: {added, removed, changed, layout} as lists of element ids.
+export async function diffBpmn(oldXml, newXml) {
+  const moddle = new BpmnModdle({ spiffworkflow });
+  const [before, after] = await Promise.all([moddle.fromXML(oldXml), moddle.fromXML(newXml)]);
+  const result = diff(before.rootElement, after.rootElement);
+  return {
+    added: Object.keys(result._added || {}),
+    removed: Object.keys(result._removed || {}),
+    changed: Object.keys(result._changed || {}),
+    layout: Object.keys(result._layoutChanged || {}),
+  };
+}
