@@ -155,7 +155,7 @@ def contract_for(session: Session, deployment_id: int, name: str) -> Contract:
     if isinstance(schema, str):
         schema = forms.load_json_file(session, source, schema)
     senders = entry.get("senders") or {}
-    return Contract(name, schema if isinstance(schema, dict) else {}, bool(senders.get("customer")),
+    return Contract(name, strict_schema(schema if isinstance(schema, dict) else {}), bool(senders.get("customer")),
                     bool(senders.get("system")), frozenset(senders.get("roles") or ()),
                     frozenset(senders.get("api_scopes") or ()))
 
@@ -171,15 +171,69 @@ def _declared(session: Session, deployment_id: int) -> dict[str, Any] | None:
 
 def _newest_declaring(session: Session, name: str) -> int | None:
     """Return the newest deployment whose contracts declare ``name``."""
-    has_contracts = select(DeploymentFile.id).where(
-        DeploymentFile.deployment_id == Deployment.id,
-        (DeploymentFile.path == CONTRACTS_FILE) | DeploymentFile.path.like(f"%/{CONTRACTS_FILE}")).exists()
-    rows = session.scalars(select(Deployment.id).where(has_contracts)
-                           .order_by(Deployment.activated_at.desc(), Deployment.id.desc()))
-    for deployment_id in rows:
+    for deployment_id in _declaring_deployments(session):
         if name in (_declared(session, deployment_id) or {}):
             return deployment_id
     return None
+
+
+def _declaring_deployments(session: Session) -> list[int]:
+    """Return the deployments that have a ``messages.json``, newest (by activation) first."""
+    has_contracts = select(DeploymentFile.id).where(
+        DeploymentFile.deployment_id == Deployment.id,
+        (DeploymentFile.path == CONTRACTS_FILE) | DeploymentFile.path.like(f"%/{CONTRACTS_FILE}")).exists()
+    return list(session.scalars(select(Deployment.id).where(has_contracts)
+                                .order_by(Deployment.activated_at.desc(), Deployment.id.desc())))
+
+
+def current_contracts(session: Session) -> dict[str, tuple[int, Contract]]:
+    """Return every declared message's contract in the newest deployment declaring it, with that deployment.
+
+    These are the contracts a message nobody waits for yet is held to; the API documents them."""
+    found: dict[str, tuple[int, Contract]] = {}
+    for deployment_id in _declaring_deployments(session):
+        for name in sorted(_declared(session, deployment_id) or {}):
+            if name not in found:
+                found[name] = (deployment_id, contract_for(session, deployment_id, name))
+    return found
+
+
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
+               "unevaluatedItems", "unevaluatedProperties")
+
+
+def strict_schema(schema: Any) -> Any:
+    """Return a copy of a JSON Schema that refuses unknown keys at every object level.
+
+    Every (sub)schema that lists ``properties`` and says nothing of other keys gets
+    ``"additionalProperties": false``; the names that ``allOf``/``anyOf``/``oneOf`` branches
+    without a ``type`` of their own add to the same object are listed at its level first, so
+    such a branch still validates them. A free-form object (no ``properties``) stays free-form.
+    """
+    if isinstance(schema, list):
+        return [strict_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: strict_schema(sub) for name, sub in value.items()}
+        elif key in _SUBSCHEMA_LISTS or key in _SUBSCHEMAS:
+            out[key] = strict_schema(value)
+        else:
+            out[key] = value
+    if isinstance(out.get("properties"), dict) and "additionalProperties" not in out \
+            and "unevaluatedProperties" not in out and "patternProperties" not in out:
+        for key in ("allOf", "anyOf", "oneOf"):
+            for branch in out.get(key) or []:
+                if isinstance(branch, dict) and "type" not in branch and isinstance(branch.get("properties"), dict):
+                    branch.pop("additionalProperties", None)
+                    for name in branch["properties"]:
+                        out["properties"].setdefault(name, True)
+        out["additionalProperties"] = False
+    return out
 
 
 # --- lint ------------------------------------------------------------------------------------

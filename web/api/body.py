@@ -3,6 +3,9 @@
 Everything a client can send is refused with a 400 or 422 that names the field before
 it reaches the engine: malformed JSON, nesting deeper than :data:`MAX_DEPTH`, strings the
 databases cannot store (NUL characters, lone surrogates), numbers that are not finite.
+A body is checked against exactly the schema the document publishes (:func:`check_against`);
+each error names the field by its dotted path (``fault.description``), a missing field by
+its own path (``customer.region``) and an unknown key by its path (``customer.nickname``).
 """
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ import re
 from typing import Any
 
 from flask import request
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
 
-from engine import forms
-from engine.errors import InvalidInput, NotFound
+from engine.errors import FieldError, FormValidationError, InvalidInput, NotFound
 
-from . import openapi
+from . import openapi, request_schemas
 
 MAX_DEPTH = 32
 
 
-def json_body(schema_name: str) -> dict[str, Any]:
-    """Return the request's JSON object, checked against a component schema (400/422 otherwise)."""
+def json_body(schema_name: str, *, branches: bool = True) -> dict[str, Any]:
+    """Return the request's JSON object, checked against a component schema (400/422 otherwise).
+
+    ``branches=False`` checks a schema without its ``oneOf`` branches (the ``Message`` envelope:
+    the engine holds the payload to the contract of each waiting instance's deployment)."""
     if not request.is_json:
         raise InvalidInput("send a JSON body with Content-Type: application/json", code="invalid_json")
     raw = request.get_data(cache=True)
@@ -32,10 +39,68 @@ def json_body(schema_name: str) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {_short(exc)}") from exc
     check_storable(value)
-    forms.validate(openapi.schema(schema_name), value, where="the request body")
+    schema = openapi.schema(schema_name)
+    check_against(schema if branches else request_schemas.envelope_only(schema), value, "the request body")
     if not isinstance(value, dict):
         raise InvalidInput("the body must be a JSON object")
     return value
+
+
+def check_against(schema: dict[str, Any], value: Any, where: str, root: str = "") -> None:
+    """Raise :class:`FormValidationError` (422) naming the path of every field of ``value`` that breaks ``schema``."""
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    found: dict[str, str] = {}
+    for error in validator.iter_errors(value):
+        for name, message in _named(error, root):
+            found.setdefault(name, message)
+    if found:
+        errors = [FieldError(name, message) for name, message in sorted(found.items())]
+        raise FormValidationError(f"{where} has {len(errors)} error(s): "
+                                  + "; ".join(f"{e.field}: {e.message}" for e in errors[:10]), errors)
+
+
+def _join(*parts: Any) -> str:
+    return ".".join(str(p) for p in parts if str(p) != "")
+
+
+def _named(error: ValidationError, root: str = "") -> list[tuple[str, str]]:
+    """Return (field path, message) pairs for one jsonschema error, naming the field at fault."""
+    path = _join(root, *error.absolute_path)
+    kind, rule, instance = error.validator, error.validator_value, error.instance
+    if kind == "required" and isinstance(instance, dict):
+        return [(_join(path, name), "is required") for name in rule if name not in instance]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = set(error.schema.get("properties") or {})
+        patterns = list(error.schema.get("patternProperties") or {})
+        unknown = [k for k in instance if k not in known and not any(re.search(p, k) for p in patterns)]
+        allowed = ", ".join(sorted(known)) or "none"
+        return [(_join(path, k), f"is not a known field here (known: {allowed})") for k in unknown]
+    if kind in ("anyOf", "oneOf") and isinstance(rule, list):
+        consts = [b.get("const") for b in rule if isinstance(b, dict) and "const" in b]
+        if len(consts) == len(rule):
+            return [(path or "(body)", "must be one of: " + ", ".join(map(str, consts)))]
+        alternatives = [b.get("required") for b in rule if isinstance(b, dict) and set(b) == {"required"}]
+        if len(alternatives) == len(rule):
+            names = " or ".join(_join(path, *r) for r in alternatives)
+            return [(path or "(body)", f"give {names}")]
+        inner = best_match(error.context) if error.context else None
+        if inner is not None:
+            return _named(inner, root)
+    return [(path or "(body)", _message(error))]
+
+
+def _message(error: ValidationError) -> str:
+    """Say what is wrong without repeating the value (it may be long, or personal)."""
+    kind, rule = error.validator, error.validator_value
+    said = {"maxLength": f"is longer than {rule} characters", "minLength": f"is shorter than {rule} characters",
+            "pattern": f"does not match the pattern {rule}", "type": f"must be of type {rule}",
+            "format": f"is not a valid {rule}", "maxItems": f"has more than {rule} items",
+            "minItems": f"has fewer than {rule} items", "uniqueItems": "has repeated items",
+            "maximum": f"is more than {rule}", "minimum": f"is less than {rule}",
+            "exclusiveMaximum": f"must be less than {rule}", "exclusiveMinimum": f"must be more than {rule}",
+            "const": f"must be {json.dumps(rule)}",
+            "enum": "must be one of: " + ", ".join(map(str, rule)) if isinstance(rule, list) else ""}
+    return said.get(str(kind)) or error.message[:200]
 
 
 def _refuse_constant(name: str) -> Any:
@@ -82,6 +147,15 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     if not re.fullmatch(r"[0-9]{1,10}", raw) or not low <= int(raw) <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}", field=name)
     return int(raw)
+
+
+def query_text(name: str, path: str, method: str = "get") -> str:
+    """Return a text query parameter checked against its schema in the document (422 naming it)."""
+    raw = check_text(request.args.get(name, ""), name)
+    operation = openapi.document()["paths"][path][method]
+    [param] = [p for p in operation.get("parameters", []) if p["name"] == name and p["in"] == "query"]
+    check_against(param["schema"], raw, f"query parameter {name}", root=name)
+    return raw
 
 
 def query_choice(name: str, choices: tuple[str, ...]) -> str | None:

@@ -1,21 +1,22 @@
 """The OpenAPI 3.1 document of ``/api/v1``; request bodies are validated against it.
 
 The schemas below are the ones the routes check requests with (:mod:`web.api.body`),
-so the document cannot drift from what the implementation accepts. The service-request
-body is the staff intake form's JSON Schema (``web/forms/intake.schema.json``).
+so the document cannot drift from what the implementation accepts. The bodies the process
+defines are generated from the currently deployed bundle (:mod:`web.api.request_schemas`):
+``ServiceRequest`` is the intake process's registration form, ``Message`` lists each
+declared message with its contract's payload schema; the document is rebuilt when a
+deployment changes them.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from engine.apikeys import SCOPES
 
-INTAKE_SCHEMA = Path(__file__).parent.parent / "forms" / "intake.schema.json"
+from . import request_schemas
+
 INT32 = 2**31 - 1
 TICKET = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -26,6 +27,16 @@ MESSAGE_PAYLOAD = (
     "unknown fields are refused) — 422 lists each field at fault. The contract also names who may send the "
     "message (the customer, staff roles, API scopes such as `messages:customer`, or the system only, as for "
     "`sla_warning` and `sla_breached`) — 403 otherwise.")
+
+#: the answer of ``GET /tasks/{task_id}/form`` (``web/api/task_form.py``)
+TASK_FORM = {"type": "object", "required": ["task_id", "name", "role", "language", "schema", "ui_schema", "data"],
+             "properties": {"task_id": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"},
+                            "business_key": {"type": ["string", "null"]},
+                            "language": {"type": "string", "enum": ["en", "zh"]},
+                            "schema": {"type": ["object", "null"], "description": "JSON Schema 2020-12 of the "
+                                       "form (null: the task has no form)"},
+                            "ui_schema": {"type": "object"},
+                            "data": {"type": "object", "description": "the task's current data, masked"}}}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -65,11 +76,7 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-def _schemas() -> dict[str, Any]:
-    intake = json.loads(INTAKE_SCHEMA.read_text(encoding="utf-8"))
-    intake["additionalProperties"] = False
-    level = {"type": "string", "enum": ["high", "medium", "low"]}
-    intake["properties"].update({"urgency": {**level, "title": "Urgency"}, "impact": {**level, "title": "Impact"}})
+def _schemas(sources: request_schemas.Sources) -> dict[str, Any]:
     nullable_str = {"type": ["string", "null"]}
     dt = {"type": ["string", "null"], "format": "date-time"}
     task = {"type": "object", "required": ["task_id", "instance_id", "element_id", "name"], "properties": {
@@ -84,7 +91,7 @@ def _schemas() -> dict[str, Any]:
                                                   "properties": {"field": {"type": "string"},
                                                                  "message": {"type": "string"}}}},
             "problems": {"type": "array", "items": {"type": "object"}}}},
-        "ServiceRequest": intake,
+        "ServiceRequest": request_schemas.service_request(sources),
         "ServiceRequestCreated": {"type": "object", "required": ["instance_id", "ticket_number", "duplicate"],
                                   "properties": {"instance_id": {"type": "integer"}, "ticket_number": nullable_str,
                                                  "duplicate": {"type": "boolean"}, "status": {"type": "string"},
@@ -104,10 +111,7 @@ def _schemas() -> dict[str, Any]:
         "Completed": {"type": "object", "required": ["instance_id", "status"], "properties": {
             "instance_id": {"type": "integer"}, "status": {"type": "string"},
             "next_tasks": {"type": "array", "items": _ref("Task")}}},
-        "Message": {"type": "object", "required": ["name", "correlation_key"], "additionalProperties": False,
-                    "properties": {"name": {"type": "string", "pattern": NAME},
-                                   "correlation_key": {"type": "string", "minLength": 1, "maxLength": 200},
-                                   "payload": {"type": "object", "description": MESSAGE_PAYLOAD}}},
+        "Message": request_schemas.message(sources, NAME, MESSAGE_PAYLOAD),
         "MessageDelivered": {"type": "object", "required": ["delivered_to"], "properties": {
             "delivered_to": {"type": "array", "items": {"type": "integer"}}}},
         "Signal": {"type": "object", "required": ["name"], "additionalProperties": False,
@@ -165,9 +169,23 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-@cache
+_built: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
 def document() -> dict[str, Any]:
-    """Return the OpenAPI document (built once)."""
+    """Return the OpenAPI document of the currently deployed bundle (rebuilt when a deployment changes
+    the registration form or the message contracts)."""
+    sources = request_schemas.current()
+    built = _built.get(sources.key)
+    if built is None:
+        if len(_built) > 16:
+            _built.clear()
+        built = _built[sources.key] = _build(sources)
+    return built
+
+
+def _build(sources: request_schemas.Sources) -> dict[str, Any]:
+    """Return the OpenAPI document for the given registration form and message contracts."""
     json_body = (lambda name: {"application/json": {"schema": _ref(name)}})  # noqa: E731
     instance_id = _path_param("instance_id", {"type": "integer", "minimum": 1, "maximum": INT32})
     task_id = _path_param("task_id", {"type": "string", "pattern": UUID})
@@ -200,6 +218,15 @@ def document() -> dict[str, Any]:
             "completeTask", "Complete a ready task with form data", "tasks:write",
             {"200": _json(_ref("Completed"), "The instance after the task")},
             body=json_body("TaskCompletion"), params=[task_id], errors=(404, 409, 422))},
+        "/tasks/{task_id}/form": {"get": _op(
+            "getTaskForm", "Read a ready task's form to build a screen: its JSON Schema and uiSchema with titles, "
+            "descriptions, option labels and help in the requested language (`lang`, else `Accept-Language`, "
+            "else English), and the task's current data, personal data masked for the caller's roles as on the "
+            "task page (only callers the task's lane admits)", "tasks:read",
+            {"200": _json(TASK_FORM, "The task's form, translated, with its data")},
+            params=[task_id, _query("lang", {"type": "string", "enum": ["en", "zh"]},
+                                    "language of the form's texts (wins over Accept-Language)")],
+            errors=(404,))},
         "/messages": {"post": _op(
             "deliverMessage", "Deliver a message to the instances waiting for it", "messages:write",
             {"200": _json(_ref("MessageDelivered"), "Instances that received the message")},
@@ -246,7 +273,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas(sources),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "An API key created by an admin: `Authorization: Bearer as_…`"},

@@ -99,7 +99,7 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
 @requires("messages:write")
 def deliver_message():  # type: ignore[no-untyped-def]
     """Deliver a message (a customer's answer, parts arrived …) to the instances waiting for it."""
-    msg = body.json_body("Message")
+    msg = body.json_body("Message", branches=False)
     caller = identify()
     sender = Sender.acting(caller.actor, caller.scopes if caller.via == "key" else None)
     services = get_services()
@@ -150,7 +150,7 @@ def list_instance_events(instance_id: int):  # type: ignore[no-untyped-def]
     after = body.query_int("after_seq", 0, 0, openapi.INT32)
     limit = body.query_int("limit", 500, 1, 1000)
     unmask = body.query_choice("unmask", ("true", "false")) == "true"
-    reason = body.check_text(request.args.get("reason", ""), "reason")
+    reason = body.query_text("reason", "/instances/{instance_id}/events")
     with get_services().db.transaction(write=unmask) as s:
         page = audit_export.events_page(s, instance_id, unmask, after, limit)
         if unmask:
