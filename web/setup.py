@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -21,6 +21,15 @@ def _translate(text: str) -> str:
     from .i18n import translate
 
     return translate(text)
+
+
+def with_headers_of(exc: HTTPException, response: Response) -> Response:
+    """Give an error page or JSON error the status and headers of ``exc`` (``Allow`` of a 405 …)."""
+    response.status_code = exc.code or 500
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -41,11 +50,13 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "index", tasks.index)
 
-    from . import api, audit_views, owner_views
+    from . import api, audit_views, owner_views, owner_workbench
 
     api.init_app(app)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(owner_views.bp)
+    app.register_blueprint(owner_workbench.bp)
+    app.register_blueprint(owner_workbench.api)
 
     from . import dashboard
 
@@ -72,10 +83,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):
-            return jsonify(
-                code=exc.name.lower().replace(" ", "_"), message=exc.description
-            ), exc.code
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+            response = jsonify(code=exc.name.lower().replace(" ", "_"), message=exc.description)
+        else:
+            response = make_response(render_template("error.html", status=exc.code, message=exc.description))
+        return with_headers_of(exc, response)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

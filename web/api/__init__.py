@@ -18,14 +18,16 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.before_request
 def limit_and_protect():  # type: ignore[no-untyped-def]
-    """Set the body size limit of the route, and check CSRF for session callers."""
+    """Set the body size limit of the route; refuse callers without key or session (401), then
+    check CSRF for session callers."""
     upload = request.endpoint == "api.create_deployment"
     request.max_content_length = current_app.config["API_MAX_UPLOAD_BYTES" if upload else "API_MAX_JSON_BYTES"]
-    from .auth import bearer_token
+    from .auth import bearer_token, identify
 
     if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token() is None:
         from ..setup import csrf
 
+        identify()  # no key and nobody signed in: 401 with WWW-Authenticate, before any CSRF talk
         csrf.protect()  # session-authenticated calls carry the CSRF token like every form
 
 
@@ -43,7 +45,9 @@ def aftersales_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
 def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
     """Answer werkzeug's errors (413, 405 …) with the same JSON shape."""
     code = {413: "payload_too_large"}.get(exc.code or 0, (exc.name or "error").lower().replace(" ", "_"))
-    return jsonify(code=code, message=exc.description or exc.name), exc.code
+    from ..setup import with_headers_of
+
+    return with_headers_of(exc, jsonify(code=code, message=exc.description or exc.name))
 
 
 def init_app(app: Flask) -> None:
