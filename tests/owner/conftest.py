@@ -1,0 +1,14 @@
+"""Fixtures for the owner's workbench tests: the web tests' app, users and signed-in clients."""
+
+from __future__ import annotations
+
+from tests.web.conftest import (  # noqa: F401  (fixtures, shared with tests/web)
+    Browser,
+    app,
+    browser,
+    fast_password_hashes,
+    fresh_choices,
+    services,
+    signed_in,
+    users,
+)
