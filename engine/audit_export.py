@@ -58,7 +58,7 @@ def trail_csv(doc: dict[str, Any]) -> str:
 
 def trail_from_csv(text: str) -> dict[str, Any]:
     """Read a CSV export back into the JSON form (what a verifier of the CSV does)."""
-    header, _, body = text.partition("\n")
+    header, _, body = text.removeprefix("\ufeff").partition("\n")  # the BOM Excel needs
     meta = dict(part.split("=", 1) for part in header.lstrip("# ").split()[1:])
     events = []
     for row in csv.DictReader(io.StringIO(body)):

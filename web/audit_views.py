@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 
+import readmodels
 from engine import audit, audit_export, clock, cockpit, instance_trace
 from engine.cockpit import InstanceFilter
 from engine.errors import InvalidInput
@@ -23,6 +24,8 @@ from engine.privacy import may_unmask, record_unmasking
 
 from . import get_services
 from .access import current_actor, roles_required
+from .i18n import current_language
+from .rendering import csv_response, when
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 READERS = frozenset({"auditor", "supervisor", "process_owner", "admin"})
@@ -88,8 +91,7 @@ def instances_csv():  # type: ignore[no-untyped-def]
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()})
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=instances.csv"})
+    return csv_response(out.getvalue(), "instances.csv")
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -110,7 +112,12 @@ def trace_json(instance_id: int):  # type: ignore[no-untyped-def]
     services = get_services()
     with services.db.transaction(write=False) as s:
         result = instance_trace.instance_trace(s, services.runtime.specs, instance_id, _unmasked(instance_id))
+        texts = readmodels.bundle_texts(s, result["instance"]["deployment_id"], current_language())
     deployment_id = result["instance"]["deployment_id"]
+    for ev in result["timeline"]:  # read in the business time zone and the reader's language
+        ev["at_text"] = when(ev["at"], "%Y-%m-%d %H:%M:%S")
+        if ev.get("name"):
+            ev["name"] = texts.get(ev["name"], ev["name"])
     for scope in result["scopes"]:
         scope["diagram_url"] = url_for("owner.deployment_file", deployment_id=deployment_id, path=scope["file"])
     return jsonify(result)
@@ -134,7 +141,8 @@ def data_json(instance_id: int):  # type: ignore[no-untyped-def]
     if not raw.isdigit() or len(raw) > 9:
         raise InvalidInput("seq must be the number of an audit event", field="seq")
     with get_services().db.transaction(write=False) as s:
-        return jsonify(instance_trace.data_at_step(s, instance_id, int(raw), _unmasked(instance_id)))
+        step = instance_trace.data_at_step(s, instance_id, int(raw), _unmasked(instance_id))
+    return jsonify({**step, "at_text": when(step["at"], "%Y-%m-%d %H:%M:%S")})
 
 
 @bp.post("/instances/<int:instance_id>/unmask")
@@ -193,6 +201,7 @@ def export(instance_id: int, fmt: str):  # type: ignore[no-untyped-def]
             record_unmasking(s, current_actor(), f"export of instance {instance_id} trail ({fmt})",
                              "export while personal data was shown", instance_id)
     name = f"instance-{instance_id}-trail.{fmt}"
-    body = json.dumps(doc, ensure_ascii=False, indent=1) if fmt == "json" else audit_export.trail_csv(doc)
-    return Response(body, mimetype="application/json" if fmt == "json" else "text/csv",
+    if fmt == "csv":
+        return csv_response(audit_export.trail_csv(doc), name)
+    return Response(json.dumps(doc, ensure_ascii=False, indent=1), mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -12,7 +12,7 @@ import io
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 
 from analytics.dashboard import COLUMNS, COST_COLUMNS, TABLES, chart_data, dashboard, table_rows
 from analytics.queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
@@ -23,6 +23,7 @@ from . import get_services
 from .access import roles_required
 from .i18n import current_language
 from .i18n import translate as _
+from .rendering import csv_response
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 READERS = frozenset({"supervisor", "process_owner", "admin"})
@@ -155,8 +156,7 @@ def export(table: str):  # type: ignore[no-untyped-def]
     writer = csv.writer(out)
     writer.writerow(header)
     writer.writerows([[_csv(v) for v in row] for row in rows])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="kpi-{table}.csv"'})
+    return csv_response(out.getvalue(), f"kpi-{table}.csv")
 
 
 def _csv(value: Any) -> Any:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import bleach
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 from jinja2 import ChainableUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from engine import clock
 
-from .i18n import translate
+from .i18n import current_language, translate
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -114,6 +114,8 @@ def local_time(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
 
 
 _sandbox.filters["local_time"] = local_time
+#: zones whose readers call it 北京时间
+CHINA_ZONES = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi", "PRC"})
 
 
 _CODE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
@@ -125,13 +127,28 @@ def option_label(text: str) -> str:
     return text.replace("_", " ") if label == text and _CODE.fullmatch(text) else label
 
 
+_sandbox.filters["t"] = option_label  # instructions say a code in the reader's words: {{ priority | t }}
+
+
 def display_tz() -> tzinfo:
     """Return the time zone pages show times in (``DISPLAY_TIMEZONE``, default UTC)."""
     return ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "UTC"))
 
 
-def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Format a time in the display time zone."""
+def zone_label(moment: datetime) -> str:
+    """Name the display time zone for readers: ``北京时间`` in Chinese for China's zone, else its abbreviation."""
+    zone = str(current_app.config.get("DISPLAY_TIMEZONE", "UTC"))
+    if zone in CHINA_ZONES and current_language() == "zh":
+        return "北京时间"
+    return moment.strftime("%Z") or zone
+
+
+def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M", label: bool = True) -> str:
+    """Say a moment in the display time zone with the zone's label (``2026-12-04 14:03 CST``).
+
+    The one filter every page shows times with, so the same moment reads the same
+    everywhere; a time without a zone is taken as UTC (what the engine stores).
+    """
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -139,7 +156,9 @@ def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return value.astimezone(display_tz()).strftime(fmt) if value.tzinfo else value.strftime(fmt)
+    moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(display_tz())
+    text = moment.strftime(fmt)
+    return f"{text} {zone_label(moment)}" if label else text
 
 
 def duration(seconds: float) -> str:
@@ -184,6 +203,16 @@ def sla_left(due: datetime | None) -> str:
 def iso(value: datetime | None) -> str:
     """Return an ISO 8601 timestamp for scripts (``data-due``)."""
     return value.isoformat() if value else ""
+
+
+#: the byte order mark that makes a Chinese Excel read a CSV file as UTF-8 (not GBK)
+BOM = "\ufeff"
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """Return CSV text as a download that opens right in Excel: UTF-8 with a byte order mark."""
+    return Response(BOM + text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def init_app(app: Flask) -> None:

@@ -56,7 +56,7 @@ def test_the_documented_verifier_accepts_an_export_and_rejects_a_tampered_one(
 
 def test_the_csv_export_carries_the_same_verifiable_chain(signed_in, order_instance):
     text = signed_in("auditor").get(f"/audit/instances/{order_instance}/trail.csv").get_data(as_text=True)
-    assert text.startswith("# aftersales-audit-trail/1 stream=instance:")
+    assert text.startswith("\ufeff# aftersales-audit-trail/1 stream=instance:")  # BOM: Excel reads UTF-8
     doc = trail_from_csv(text)
     assert verify_export(doc) == []
     plain = next(e for e in doc["events"] if not e.get("masked"))

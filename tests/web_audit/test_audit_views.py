@@ -29,7 +29,8 @@ def test_auditor_lists_instances_filtered_by_status_ticket_and_process(signed_in
 def test_instance_list_exports_the_filtered_rows_as_csv(signed_in, order_instance):
     response = signed_in("auditor").get("/audit/instances.csv?status=active")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert response.data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: a Chinese Excel reads it right
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert [(r["id"], r["ticket"], r["process_id"], r["version"]) for r in rows] == [
         (str(order_instance), "O-7", "order_fulfilment", "1")]
 

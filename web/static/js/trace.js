@@ -162,7 +162,7 @@
       var btn = el("button", { type: "button", "class": "small", "data-seq": ev.seq, text: "data as of #" + ev.seq });
       btn.addEventListener("click", function () { dataAsOf(ev.seq); });
       var tr = el("tr", { "data-kind": ev.kind, "data-seq": ev.seq }, [el("td", { text: String(ev.seq) }),
-        el("td", { text: ev.at.slice(0, 19).replace("T", " ") }), el("td", { text: ev.actor }),
+        el("td", { text: ev.at_text, title: ev.at }), el("td", { text: ev.actor }),
         el("td", { text: ev.kind }), el("td", { text: (ev.name || "") + (ev.element_id && ev.name !== ev.element_id ? " [" + ev.element_id + "]" : "") }),
         el("td", { text: summary(ev) }), el("td", {}, [btn])]);
       tr.setAttribute("data-text", (ev.kind + " " + ev.actor + " " + (ev.element_id || "") + " " + (ev.name || "") + " " + summary(ev)).toLowerCase());
@@ -183,7 +183,7 @@
 
   function dataAsOf(seq) {
     getJSON(root.dataset.dataUrl + "?seq=" + seq).then(function (d) {
-      document.getElementById("data-as-of").textContent = "as of event #" + d.seq + " (" + d.at.slice(0, 19).replace("T", " ") + ")";
+      document.getElementById("data-as-of").textContent = "as of event #" + d.seq + " (" + d.at_text + ")";
       document.getElementById("data-view").textContent = pretty(d.data);
       document.getElementById("data-panel").setAttribute("data-seq", d.seq);
     });
