@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import AftersalesError
 
+from . import security
 from .limits import RateLimiter
 
 csrf = CSRFProtect()
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.localize_callback = _translate
     app.extensions.setdefault("aftersales_limiter", RateLimiter())
+    security.init_app(app)
 
     from . import auth, i18n, intake, rendering, selfservice, task_page, tasks, tickets
 
@@ -87,21 +89,3 @@ def init_app(app: Flask) -> None:
         else:
             response = make_response(render_template("error.html", status=exc.code, message=exc.description))
         return with_headers_of(exc, response)
-
-    @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
-        )
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; font-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
-            "base-uri 'self'",
-        )
-        if request.endpoint and not request.endpoint.startswith("static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
