@@ -5,10 +5,13 @@
   changed inside them: decision-table rows (by rule id), form fields (by property path) and
   translation keys. BPMN elements are compared in the browser from the two XMLs.
 * :func:`bundle_index` lists what a bundle defines, for the editor's pick lists.
+* :func:`operators` describes the registered handlers (names, typed parameters, docs) from the
+  handlers themselves; :func:`translations` lists a bundle's texts with their translations.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Iterator
@@ -17,8 +20,10 @@ from typing import Any
 from lxml import etree
 
 from .bundle import Bundle
-from .errors import Problem
+from .errors import InvalidInput, Problem
+from .lint_translations import bundle_texts
 from .projection import role_for_lane
+from .registry import all_handlers
 
 _TRANSLATIONS = re.compile(r"(?:^|/)translations\.[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?\.json$")
 _SCHEMA_PATH = re.compile(r"/properties/([^/\s:]+)")
@@ -209,3 +214,51 @@ def bundle_index(files: dict[str, bytes]) -> dict[str, list[str]]:
             elif name == "lane" and role_for_lane(el.get("name")):
                 index["roles"].add(str(role_for_lane(el.get("name"))))
     return {k: sorted(v) for k, v in index.items()}
+
+
+_PARAM_DOC = re.compile(r"^\s*(?::param\s+)?(\w+)(?:\s*\([^)]*\))?\s*:\s+(.+)$")
+
+
+def operators() -> list[dict[str, Any]]:
+    """Describe every registered handler: name, doc, and parameters with type, default and doc."""
+    out = []
+    for name, handler in all_handlers().items():
+        doc = inspect.getdoc(handler.func) or ""
+        documented = {m.group(1): m.group(2).strip() for m in map(_PARAM_DOC.match, doc.splitlines()[1:]) if m}
+        signature = inspect.signature(handler.func)
+        parameters = []
+        for p in handler.parameters:
+            default = signature.parameters[p.name].default
+            parameters.append({"name": p.name, "type": p.annotation or "any", "required": p.required,
+                               "default": None if p.required else _jsonable(default),
+                               "doc": documented.get(p.name, "")})
+        out.append({"name": name, "doc": handler.doc, "details": doc, "parameters": parameters,
+                    "accepts_more": handler.accepts_any})
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+def translations(bundle: Bundle, lang: str) -> dict[str, Any]:
+    """Return the texts of a bundle a person reads, each with its ``lang`` translation, and how many lack one."""
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", lang or ""):
+        raise InvalidInput(f"{lang!r} is not a language code (en, zh, zh-TW …)", field="lang")
+    path = next((p for p in sorted(bundle.files) if p.rsplit("/", 1)[-1] == f"translations.{lang}.json"), None)
+    table = _dict(bundle.files[path]) if path else {}
+    trees = {p: root for p, c in bundle.files.items() if p.endswith(".bpmn") and (root := _xml(c)) is not None}
+    entries: dict[str, dict[str, Any]] = {}
+    for file, where, what, key in bundle_texts(bundle, trees):
+        if key in entries:
+            continue
+        text = table.get(key, key if lang == "en" and not key.startswith("instructions:") else None)
+        entries[key] = {"key": key, "kind": what, "where": f"{file} · {where}" if where else file,
+                        "text": text if isinstance(text, str) and text.strip() else None}
+    missing = sum(1 for e in entries.values() if e["text"] is None) if lang != "en" else 0
+    return {"lang": lang, "file": path or f"translations.{lang}.json", "entries": list(entries.values()),
+            "missing": missing}

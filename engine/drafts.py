@@ -89,7 +89,8 @@ def check_path(path: str) -> str:
     shown = path if isinstance(path, str) else repr(path)
 
     def refuse(why: str) -> InvalidInput:
-        return InvalidInput(f"{shown!r}: {why}", file=shown, field="path")
+        quoted = f"'{shown}'" if shown.isprintable() else repr(shown)
+        return InvalidInput(f"{quoted}: {why}", file=shown, field="path")
 
     if not isinstance(path, str) or not path or len(path) > MAX_PATH:
         raise refuse(f"a file path is 1-{MAX_PATH} characters")
@@ -158,7 +159,8 @@ def create_draft(session: Session, name: str, actor: str, from_deployment_id: in
         base = session.get(Deployment, from_deployment_id)
         if base is None:
             raise NotFound(f"deployment {from_deployment_id} does not exist", field="from_deployment_id")
-    bundle = bundle or (base.name if base is not None else name)
+    if bundle is None:  # the version's bundle, or one named after the draft
+        bundle = base.name if base is not None else re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.")[:100]
     if not BUNDLE_NAME.fullmatch(bundle):
         raise InvalidInput(f"the bundle name {bundle!r} is 1-100 letters, digits, '_', '.' or '-'", field="bundle")
     now = clock.now()
@@ -341,3 +343,24 @@ def validate_draft(session: Session, draft_id: int) -> dict[str, Any]:
     result = validate(bundle, session)
     return {"ok": not result.errors, "problems": [locate(bundle, p) for p in result.problems]}
 
+
+
+def bundle_versions(session: Session) -> list[dict[str, Any]]:
+    """Return each bundle with its deployed versions, newest first; the last activated one is current."""
+    notes = {d: n for d, n in session.execute(select(DraftDeployment.deployment_id, DraftDeployment.note)
+                                              .order_by(DraftDeployment.id))}
+    bundles: dict[str, list[dict[str, Any]]] = {}
+    rows = session.scalars(select(Deployment).order_by(Deployment.name, Deployment.version.desc()))
+    for dep in rows:
+        bundles.setdefault(dep.name, []).append({
+            "id": dep.id, "version": dep.version, "deployed_at": dep.deployed_at.isoformat(),
+            "deployed_by": dep.deployed_by, "activated_at": dep.activated_at, "note": notes.get(dep.id),
+            "processes": sorted(p.process_id for p in dep.processes if p.kind == "process")})
+    out = []
+    for name, versions in bundles.items():
+        current = max(versions, key=lambda v: (v["activated_at"], v["id"]))
+        for v in versions:
+            v["current"] = v is current
+            v["activated_at"] = v["activated_at"].isoformat()
+        out.append({"name": name, "versions": versions})
+    return out
