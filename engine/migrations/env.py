@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import pool
 
 import engine.apikeys  # noqa: F401  (its table)
+import engine.drafts  # noqa: F401  (its tables)
 import engine.pilots  # noqa: F401  (its tables)
 from engine.db import Base, create_engine
 from engine.models import *  # noqa: F403  (register the engine's tables)
