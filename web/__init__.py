@@ -47,9 +47,11 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
         app.config.update(config)
     app.extensions["aftersales"] = services or Services.from_settings()
 
+    from . import owner_run
     from .setup import init_app
 
     init_app(app)
+    app.register_blueprint(owner_run.bp)
     return app
 
 

@@ -7,26 +7,18 @@ from sqlalchemy import select
 
 import tests.handlers_for_tests  # noqa: F401
 from engine.audit import events_for
-from engine.bundle import Bundle, read_bundle
 from engine.deploy import deploy
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import AuditEvent, Instance
 from engine.pilots import PilotStart, end_pilot, set_current, start_pilot
-from tests.conftest import FIXTURES
-
-
-def variant(label: str) -> Bundle:
-    """The ``simple`` fixture with its review task renamed (so each variant is a new version)."""
-    files = dict(read_bundle([FIXTURES / "simple"]).files)
-    files["simple.bpmn"] = files["simple.bpmn"].decode().replace('name="Review"', f'name="{label}"').encode()
-    return Bundle("simple", files)
+from tests.owner.run_support import renamed_review
 
 
 @pytest.fixture
 def two_versions(database):
     with database.transaction() as s:
-        v1 = deploy(s, variant("Review"), "owner").deployment_id
-        v2 = deploy(s, variant("Review v2"), "owner").deployment_id
+        v1 = deploy(s, renamed_review("Review"), "owner").deployment_id
+        v2 = deploy(s, renamed_review("Review v2"), "owner").deployment_id
     with database.transaction() as s:
         set_current(s, "simple", v1, "owner")  # v1 is what everyone gets; v2 waits for its pilot
     return v1, v2

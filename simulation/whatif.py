@@ -1,0 +1,149 @@
+"""What-if: the same simulated history played through two versions of the process, side by side.
+
+Each side (``arms``: e.g. ``draft`` and ``deployed``, each a bundle folder) gets its own
+throw-away SQLite database in the job's folder — never the live one — migrated, with the
+bundle deployed and the demo catalogue loaded, and the simulator (:mod:`simulation.history`)
+plays the same seed, the same arrivals from the same first day through it. Then the
+figures of each (:mod:`analytics.versions`: SLA attainment, resolution time median and p90,
+cost per ticket, tickets per route) and a heatmap per process (:func:`engine.trace.heatmap`)
+are read back.
+
+A job is a folder: ``request.json`` in, ``status.json`` out (``state`` running|done|failed,
+``progress`` 0..1, ``result`` or ``error``), rewritten atomically as the simulation goes,
+so the web app — which may not import the simulator — starts ``python -m simulation.whatif
+<folder>`` and reads the status back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from analytics.versions import version_figures
+from engine import trace
+from engine.bundle import read_bundle
+from engine.config import load_settings
+from engine.db import Database
+from engine.deploy import deploy
+from engine.errors import AftersalesError
+from engine.migrate import upgrade
+from engine.pilots import find_definition
+from engine.registry import load_handlers
+from engine.runtime import Runtime
+from handlers.demo import DATA_DIR, load_catalogue
+
+from .history import simulate_history
+from .workload import load_parameters
+
+SETTLE_DAYS = 10
+
+
+def run_arm(bundle_dir: Path, database_file: Path, tickets: int, days: int, seed: int, first_day: date,
+            progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Play the history through the bundle in ``bundle_dir`` on a new SQLite file; return its figures."""
+    url = f"sqlite:///{database_file}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        runtime = Runtime(load_settings(database_url=url))
+        with database.transaction() as session:
+            deployed = deploy(session, read_bundle([bundle_dir], name=bundle_dir.name), "whatif")
+            load_catalogue(session, DATA_DIR)
+        report = simulate_history(database, runtime, tickets, days, seed, first_day, load_parameters(), progress,
+                                  settle_days=SETTLE_DAYS)
+        dep = deployed.deployment_id
+        with database.transaction(write=False) as session:
+            figures = version_figures(session, [dep])[dep]
+            heatmaps = {p: trace.heatmap(session, dep, p) for p in deployed.processes}
+            files = {p: find_definition(session, p, dep).file for p in deployed.processes}
+            ends = {(p, n.id) for p in deployed.processes for n in trace.graph_for(session, dep, p).nodes.values()
+                    if n.type == "endEvent"}
+    finally:
+        database.dispose()
+    routes = {f"{p}/{e['element_id']}": e["executions"] for p, h in heatmaps.items() for e in h["elements"]
+              if (p, e["element_id"]) in ends and e["executions"]}
+    return {**figures, "routes": dict(sorted(routes.items())), "outcomes": figures["routes"],
+            "requests": report.requests, "skipped": report.skipped[:20], "heatmaps": heatmaps, "files": files,
+            "open_incidents": report.open_incidents}
+
+
+class Job:
+    """One what-if run kept in a folder: its request, its status and the arms' databases."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """Return what was asked: tickets, seed, days, first_day and the arms' bundle folders."""
+        return dict(json.loads((self.folder / "request.json").read_text(encoding="utf-8")))
+
+    def status(self) -> dict[str, Any]:
+        """Return the job's state, progress and (when done) result or (when failed) error."""
+        path = self.folder / "status.json"
+        if not path.is_file():
+            return {"state": "running", "progress": 0.0}
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def write_status(self, **status: Any) -> None:
+        """Replace the status file atomically (readers never see half of it)."""
+        temporary = self.folder / f"status.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(status, default=str), encoding="utf-8")
+        temporary.replace(self.folder / "status.json")
+
+    def run(self) -> dict[str, Any]:
+        """Run every arm one after the other, reporting progress; return the result."""
+        asked = self.request
+        arms: dict[str, str] = asked["arms"]
+        tickets, days, seed = int(asked["tickets"]), int(asked["days"]), int(asked["seed"])
+        first_day = date.fromisoformat(asked["first_day"])
+        span = (days + SETTLE_DAYS) * 86400 * len(arms)
+        done, last = [0], [0.0]
+
+        def advanced(seconds: int) -> None:
+            done[0] += seconds
+            if time.monotonic() - last[0] > 0.5:
+                last[0] = time.monotonic()
+                self.write_status(state="running", progress=min(0.99, done[0] / span))
+
+        result: dict[str, Any] = {}
+        try:
+            for index, (name, folder) in enumerate(arms.items()):
+                done[0] = index * (days + SETTLE_DAYS) * 86400
+                result[name] = run_arm(self.folder / folder, self.folder / f"{name}.sqlite3", tickets, days, seed,
+                                       first_day, advanced)
+        except AftersalesError as exc:
+            self.write_status(state="failed", progress=1.0, error=exc.to_dict())
+            raise
+        self.write_status(state="done", progress=1.0, result=result)
+        return result
+
+
+def default_first_day(days: int) -> date:
+    """Return the first simulated day: ``days`` before today, so the history ends now."""
+    return date.today() - timedelta(days=days)
+
+
+def main(argv: list[str]) -> int:
+    """Run the what-if job in the folder ``argv[0]`` (``python -m simulation.whatif <folder>``)."""
+    load_handlers()
+    job = Job(Path(argv[0]))
+    try:
+        job.run()
+    except AftersalesError:
+        return 2
+    except Exception as exc:  # noqa: BLE001  (the owner sees what broke instead of a job running forever)
+        job.write_status(state="failed", progress=1.0,
+                         error={"code": "error", "message": f"the simulation broke: {exc}"})
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,341 @@
+"""The process owner's run controls: what-if, migrating running tickets, pilots and roll back.
+
+Every action is a JSON endpoint under ``/owner/api`` (the workbench contract,
+``/work/notes/workbench_api.md``) that also takes an ordinary form post from the pages
+(``/owner/migrate``, ``/owner/pilots``, ``/owner/whatif``), so they work without JavaScript:
+a form post answers with the page again (or a redirect and a flash) instead of JSON.
+
+What-if runs ``python -m simulation.whatif <job folder>`` in its own process (the web app
+may not import the simulator): it simulates on throw-away SQLite files in the job folder,
+never on the live database, and writes its progress where these views read it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+
+from analytics.versions import pilot_figures, product_line_models
+from engine import cockpit, migration_batch, pilots
+from engine.bundle import Bundle
+from engine.deploy import validate
+from engine.errors import DeploymentInvalid, InvalidInput, NotFound
+
+from . import get_services
+from .access import current_actor, roles_required
+from .i18n import translate as _
+
+bp = Blueprint("owner_run", __name__, url_prefix="/owner")
+OWNERS = frozenset({"process_owner", "admin"})
+ROOT = Path(__file__).resolve().parent.parent
+JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+WHATIF_LIMITS = {"tickets": (1, 2000), "seed": (0, 2**31 - 1), "days": (1, 90)}
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def _body() -> dict[str, Any]:
+    """Return the request's JSON object, or its form as a dict (lists for the repeated fields)."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        return body
+    form = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
+    if "instance_ids" in request.form:
+        form["instance_ids"] = [_int(v, "instance_ids") for v in request.form.getlist("instance_ids")]
+    return form
+
+
+def _int(value: Any, name: str, required: bool = True) -> Any:
+    """Read a whole number from JSON or a form field, naming the field when it is not one."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{name} is required", field=name)
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{name} must be a whole number", field=name)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+        return int(value.strip())
+    raise InvalidInput(f"{name} must be a whole number", field=name)
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text", field=name)
+    return value.strip() or None
+
+
+# --- migrate -----------------------------------------------------------------------------------
+def _picked(args: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    filters = {"process_id": _text(args, "process_id"), "deployment_id": _int(args.get("deployment_id"),
+                                                                              "deployment_id", False),
+               "status": _text(args, "status"), "stage": _text(args, "stage"),
+               "element_id": _text(args, "element_id"),
+               "older_than_days": _int(args.get("older_than_days"), "older_than_days", False)}
+    with get_services().db.transaction(write=False) as s:
+        return filters, migration_batch.pick(s, **filters)
+
+
+@bp.get("/api/instances")
+@roles_required(OWNERS)
+def instances_json():  # type: ignore[no-untyped-def]
+    """Return the running instances matching the filters (process, version, status, stage, element, age)."""
+    return jsonify(_picked(request.args)[1])
+
+
+@bp.get("/migrate")
+@roles_required(OWNERS)
+def migrate_page():  # type: ignore[no-untyped-def]
+    """Pick running tickets with filters, choose the target version, dry run, then migrate."""
+    filters, items = _picked(request.args)
+    return _migrate_page(filters, items)
+
+
+def _migrate_page(filters: dict[str, Any], items: list[dict[str, Any]], verdicts: list[dict[str, Any]] | None = None,
+                  action: str | None = None, target: int | None = None) -> Any:
+    with get_services().db.transaction(write=False) as s:
+        processes = pilots.process_ids(s)
+        targets = pilots.versions(s, filters["process_id"]) if filters.get("process_id") else []
+    return render_template("owner/migrate.html", filters=filters, items=items, processes=processes,
+                           targets=targets, verdicts=verdicts, action=action, target=target)
+
+
+def _migrate(dry_run: bool) -> Any:
+    body = _body()
+    services = get_services()
+    target = _int(body.get("to_deployment_id"), "to_deployment_id")
+    verdicts = migration_batch.migrate_batch(services.db, services.runtime, body.get("instance_ids"), target,
+                                             current_actor().username, dry_run)
+    if _wants_json():
+        return jsonify(verdicts)
+    filters, items = _picked(request.form)
+    return _migrate_page(filters, items, verdicts, "dry_run" if dry_run else "migrate", target)
+
+
+@bp.post("/api/migrations/dry-run")
+@roles_required(OWNERS)
+def migration_dry_run():  # type: ignore[no-untyped-def]
+    """Say for each chosen instance whether it can move to the target version (nothing changes)."""
+    return _migrate(dry_run=True)
+
+
+@bp.post("/api/migrations")
+@roles_required(OWNERS)
+def migrations():  # type: ignore[no-untyped-def]
+    """Move each chosen instance that can move; a refused one stays untouched on its version."""
+    return _migrate(dry_run=False)
+
+
+# --- pilots and roll back ----------------------------------------------------------------------
+def _pilot_rows(s: Any) -> list[dict[str, Any]]:
+    rows = []
+    for pilot in pilots.list_pilots(s):
+        figures = pilot_figures(s, pilot.id, [pilot.base_deployment_id, pilot.deployment_id])
+        rows.append({**pilot.to_dict(), "figures": {"current": figures[pilot.base_deployment_id],
+                                                    "pilot": figures[pilot.deployment_id]}})
+    return rows
+
+
+@bp.get("/pilots")
+@roles_required(OWNERS)
+def pilots_page():  # type: ignore[no-untyped-def]
+    """Show the versions of each process (current marked, roll back), pilots with their figures side by side."""
+    with get_services().db.transaction(write=False) as s:
+        processes = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
+        rows = _pilot_rows(s)
+    return render_template("owner/pilots.html", processes=processes, pilots=rows)
+
+
+def _done(result: Any, message: str) -> Any:
+    if _wants_json():
+        return jsonify(result)
+    flash(message, "ok")
+    return redirect(url_for("owner_run.pilots_page"))
+
+
+@bp.get("/api/pilots")
+@roles_required(OWNERS)
+def pilots_json():  # type: ignore[no-untyped-def]
+    """Return every pilot, the newest first, with both sides' figures."""
+    with get_services().db.transaction(write=False) as s:
+        return jsonify(_pilot_rows(s))
+
+
+@bp.post("/api/pilots")
+@roles_required(OWNERS)
+def start_pilot():  # type: ignore[no-untyped-def]
+    """Start a pilot: ``{process_id, deployment_id, share?, channel?, region?, product_line?}``."""
+    body = _body()
+    process_id = _text(body, "process_id")
+    if not process_id:
+        raise InvalidInput("process_id is required", field="process_id")
+    line = _text(body, "product_line")
+    with get_services().db.transaction() as s:
+        models = product_line_models(s, line) if line else None
+        pilot = pilots.start_pilot(s, process_id, _int(body.get("deployment_id"), "deployment_id"),
+                                   current_actor().username, _int(body.get("share", 100), "share"),
+                                   _text(body, "channel"), _text(body, "region"), line, models)
+        result = pilot.to_dict()
+    return _done(result, _("Pilot {id} started.", id=result["id"]))
+
+
+@bp.post("/api/pilots/<int:pilot_id>/<any(promote, stop):action>")
+@roles_required(OWNERS)
+def end_pilot(pilot_id: int, action: str):  # type: ignore[no-untyped-def]
+    """Promote a pilot's version to everyone, or stop the pilot (new tickets start on the current version)."""
+    with get_services().db.transaction() as s:
+        result = pilots.end_pilot(s, pilot_id, current_actor().username, promote=action == "promote").to_dict()
+    message = _("Pilot {id} promoted: its version is now current.", id=pilot_id) if action == "promote" else \
+        _("Pilot {id} stopped.", id=pilot_id)
+    return _done(result, message)
+
+
+@bp.get("/api/pilots/<int:pilot_id>/figures")
+@roles_required(OWNERS)
+def pilot_figures_json(pilot_id: int):  # type: ignore[no-untyped-def]
+    """Return the figures of the pilot's tickets on the current and on the pilot version."""
+    with get_services().db.transaction(write=False) as s:
+        pilot = pilots.get_pilot(s, pilot_id)
+        figures = pilot_figures(s, pilot_id, [pilot.base_deployment_id, pilot.deployment_id])
+        return jsonify({"pilot": pilot.to_dict(), "current": figures[pilot.base_deployment_id],
+                        "pilot_version": figures[pilot.deployment_id]})
+
+
+@bp.post("/api/processes/<process_id>/current")
+@roles_required(OWNERS)
+def make_current(process_id: str):  # type: ignore[no-untyped-def]
+    """Make a version the one new tickets start on (roll back): ``{deployment_id}``."""
+    body = _body()
+    with get_services().db.transaction() as s:
+        dep = pilots.set_current(s, process_id, _int(body.get("deployment_id"), "deployment_id"),
+                                 current_actor().username)
+        result = {"process_id": process_id, "deployment_id": dep.id, "version": dep.version}
+    return _done(result, _("Version {version} is now the one new tickets of {process} start on.",
+                           version=result["version"], process=process_id))
+
+
+# --- what-if ------------------------------------------------------------------------------------
+def _jobs_dir() -> Path:
+    folder = Path(current_app.config.get("WHATIF_DIR") or Path(tempfile.gettempdir()) / "aftersales-whatif")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_bundle(folder: Path, files: dict[str, bytes]) -> None:
+    for path, content in files.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def _deployment_files(s: Any, deployment_id: int) -> dict[str, bytes]:
+    return {f["path"]: cockpit.deployment_file(s, deployment_id, f["path"])[1]
+            for f in cockpit.deployment_files(s, deployment_id)}
+
+
+def _whatif_request(body: dict[str, Any]) -> dict[str, int]:
+    asked = {}
+    for name, default in (("tickets", 50), ("seed", 1), ("days", 14)):
+        value = _int(body.get(name, default), name)
+        low, high = WHATIF_LIMITS[name]
+        if not low <= value <= high:
+            raise InvalidInput(f"{name} is from {low} to {high}", field=name)
+        asked[name] = value
+    return asked
+
+
+def start_whatif(tried: dict[str, bytes], against: int, body: dict[str, Any], label: str) -> str:
+    """Check the tried bundle, write both sides into a new job folder and start the simulator on it."""
+    asked = _whatif_request(body)
+    result = validate(Bundle("tried", tried))
+    if result.errors:
+        raise DeploymentInvalid(result.problems)
+    job_id = secrets.token_hex(8)
+    folder = _jobs_dir() / job_id
+    folder.mkdir()
+    with get_services().db.transaction(write=False) as s:
+        _write_bundle(folder / "deployed", _deployment_files(s, against))
+    _write_bundle(folder / "tried", tried)
+    (folder / "request.json").write_text(json.dumps({
+        **asked, "first_day": (date.today() - timedelta(days=asked["days"])).isoformat(), "label": label,
+        "against": against, "arms": {"tried": "tried", "deployed": "deployed"}}), encoding="utf-8")
+    with open(folder / "log.txt", "wb") as log:
+        child = subprocess.Popen([sys.executable, "-m", "simulation.whatif", str(folder)], cwd=ROOT, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    threading.Thread(target=child.wait, daemon=True).start()  # reap it when it ends
+    return job_id
+
+
+@bp.post("/api/whatif")
+@roles_required(OWNERS)
+def whatif_versions():  # type: ignore[no-untyped-def]
+    """Simulate a deployed version against another: ``{deployment_id, against_deployment_id, tickets, seed, days}``."""
+    body = _body()
+    tried, against = _int(body.get("deployment_id"), "deployment_id"), _int(body.get("against_deployment_id"),
+                                                                             "against_deployment_id")
+    with get_services().db.transaction(write=False) as s:
+        files = _deployment_files(s, tried)
+        cockpit.get_deployment(s, against)
+    job_id = start_whatif(files, against, body, f"deployment {tried}")
+    if _wants_json():
+        return jsonify({"job_id": job_id}), 202
+    return redirect(url_for("owner_run.whatif_page", deployment=tried, against=against, job=job_id))
+
+
+def _job_status(job_id: str) -> dict[str, Any]:
+    if not JOB_ID.match(job_id) or not (_jobs_dir() / job_id / "request.json").is_file():
+        raise NotFound(f"what-if job {job_id!r} does not exist", job_id=job_id)
+    folder = _jobs_dir() / job_id
+    path = folder / "status.json"
+    status = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"state": "running", "progress": 0}
+    return {**status, "job_id": job_id, "request": json.loads((folder / "request.json").read_text(encoding="utf-8"))}
+
+
+@bp.get("/api/whatif/<job_id>")
+@roles_required(OWNERS)
+def whatif_status(job_id: str):  # type: ignore[no-untyped-def]
+    """Return a what-if job's state, progress and, when done, both sides' figures and heatmaps."""
+    return jsonify(_job_status(job_id))
+
+
+@bp.get("/whatif")
+@roles_required(OWNERS)
+def whatif_page():  # type: ignore[no-untyped-def]
+    """Try a version (``?deployment=``) against another (``?against=``, the current one by default)."""
+    tried = _int(request.args.get("deployment"), "deployment", False)
+    against = _int(request.args.get("against"), "against", False)
+    job = _job_status(request.args["job"]) if request.args.get("job") else None
+    with get_services().db.transaction(write=False) as s:
+        choices = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
+    return render_template("owner/whatif.html", tried=tried, against=against, job=job, choices=choices,
+                           draft=None, start_url=url_for("owner_run.whatif_versions"))
+
+
+@bp.get("/api/whatif/<job_id>/files/<any(tried, deployed):side>/<path:path>")
+@roles_required(OWNERS)
+def whatif_file(job_id: str, side: str, path: str):  # type: ignore[no-untyped-def]
+    """Return a diagram of one side of a what-if, for its heatmap."""
+    _job_status(job_id)
+    folder = (_jobs_dir() / job_id / side).resolve()
+    target = (folder / path).resolve()
+    if folder not in target.parents or not target.is_file() or target.suffix not in (".bpmn", ".dmn"):
+        raise NotFound(f"the what-if has no diagram {path!r}", file=path)
+    return current_app.response_class(target.read_bytes(), mimetype="application/xml")
