@@ -39,24 +39,29 @@ export function errorText(err) {
 }
 
 export function apiUrls(config) {
+  // The route passes its URLs (`{path}`, `{lang}`, `{deployment_id}` mark where values go);
+  // the contract's paths are the fallback.
   const id = config.draft.id;
   const given = config.urls || {};
   const api = '/owner/api';
-  const draft = `${api}/drafts/${id}`;
+  const draft = given.draft || `${api}/drafts/${id}`;
   const enc = (path) => path.split('/').map(encodeURIComponent).join('/');
+  const fill = (template, values) => template.replace(/{(\w+)}/g, (_, key) => values[key]);
+  const withQuery = (url, key, value) => `${url}${url.includes('?') ? '&' : '?'}${key}=${encodeURIComponent(value)}`;
   return {
     draft,
-    file: (path) => `${draft}/files/${enc(path)}`,
-    validate: `${draft}/validate`,
-    compare: (dep) => `${draft}/compare?with=${encodeURIComponent(dep)}`,
+    file: (path) => fill(given.file || `${draft}/files/{path}`, { path: enc(path) }),
+    validate: given.validate || `${draft}/validate`,
+    compare: (dep) => withQuery(given.compare || `${draft}/compare`, 'with', dep),
     download: given.download || `${draft}/download`,
-    upload: `${draft}/upload`,
-    deploy: `${draft}/deploy`,
-    translations: (lang) => `${draft}/translations/${encodeURIComponent(lang)}`,
+    upload: given.upload || `${draft}/upload`,
+    deploy: given.deploy || `${draft}/deploy`,
+    translations: (lang) => fill(given.translations || `${draft}/translations/{lang}`, { lang: encodeURIComponent(lang) }),
     operators: given.operators || `${api}/operators`,
     bundleIndex: given.bundle_index || `${api}/bundle-index?draft=${encodeURIComponent(id)}`,
     formPreview: given.forms_preview || `${api}/forms/preview`,
     formTry: given.forms_try || `${api}/forms/try`,
-    deploymentFile: (dep, path) => `/owner/deployments/${dep}/files/${enc(path)}`,
+    deploymentFile: (dep, path) => fill(given.deployed_file || '/owner/deployments/{deployment_id}/files/{path}',
+      { deployment_id: encodeURIComponent(dep), path: enc(path) }),
   };
 }

@@ -27,6 +27,9 @@ function translate(template, replacements = {}) {
 
 export const spiffModdle = spiffworkflow;
 
+const OPEN_GROUPS = ['general', 'spiff-form', 'spiff-instructions', 'spiff-operator', 'spiff-script', 'spiff-condition',
+  'spiff-decision', 'spiff-call', 'spiff-message', 'spiff-timer', 'spiff-lane', 'spiff-scripts'];
+
 export function createBpmnModeler(canvas, props, catalog) {
   const spiffModule = {
     __init__: ['spiffPropertiesProvider'],
@@ -36,10 +39,9 @@ export function createBpmnModeler(canvas, props, catalog) {
   };
   return new BpmnModeler({
     container: canvas,
-    propertiesPanel: { parent: props },
+    propertiesPanel: { parent: props, layout: { groups: Object.fromEntries(OPEN_GROUPS.map((id) => [id, { open: true }])) } },
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, spiffModule],
     moddleExtensions: { spiffworkflow },
-    keyboard: { bindTo: document },
   });
 }
 

@@ -15,7 +15,7 @@ const state = {
   contents: new Map(), comparedWith: null, diff: null, loading: false,
 };
 const catalog = { operators: [], index: {}, createForm };
-window.workbench = { state, catalog };
+window.workbench = { state, catalog, code: {} };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -139,7 +139,7 @@ async function loadIndex() {
 // --- panes --------------------------------------------------------------------------------------
 let bpmn = null;
 let dmn = null;
-const code = {};
+const code = window.workbench.code;
 
 function showPane(kind) {
   document.querySelectorAll('.wb-pane').forEach((pane) => { pane.hidden = pane.dataset.kind !== kind; });
@@ -188,7 +188,7 @@ async function openBpmn(path, xml) {
 async function openDmn(path, xml) {
   showPane('dmn');
   if (!dmn) {
-    dmn = new DmnModeler({ container: $('#wb-dmn-canvas'), common: { keyboard: { bindTo: document } } });
+    dmn = new DmnModeler({ container: $('#wb-dmn-canvas') });
     window.workbench.dmn = dmn;
     dmn.on('views.changed', ({ activeView }) => {
       const viewer = dmn.getActiveViewer();
@@ -210,7 +210,7 @@ async function openDmn(path, xml) {
 
 function renderDmnViews(active) {
   const tabs = $('#wb-dmn-views');
-  tabs.replaceChildren(...dmn.getViews().filter((v) => v.type !== 'drd' || v.element.drgElement?.length).map((view) =>
+  tabs.replaceChildren(...dmn.getViews().filter((v) => v.type !== 'drd').map((view) =>
     el('button', { type: 'button', class: view === active ? 'current' : '', onclick: () => dmn.open(view) },
       view.element.name || view.element.id)));
 }
@@ -360,7 +360,10 @@ function showProblems() {
   const list = $('#wb-problems');
   const problems = state.problems;
   const errors = problems.filter((p) => p.severity !== 'warning');
-  $('#wb-problems-count').textContent = problems.length ? t('n_problems', { n: problems.length }) : t('no_problems');
+  const warnings = problems.length - errors.length;
+  let summary = errors.length ? t(errors.length === 1 ? 'n_problem' : 'n_problems', { n: errors.length }) : t('no_problems');
+  if (warnings) summary += ` ${t(warnings === 1 ? 'n_warning' : 'n_warnings', { n: warnings })}`;
+  $('#wb-problems-count').textContent = summary;
   $('#wb-problems-count').dataset.state = errors.length ? 'error' : 'ok';
   list.replaceChildren(...problems.map((p) => el('li', { class: `wb-problem ${p.severity || 'error'}`, 'data-element': p.element_id || '' },
     el('a', { href: `#${encodeURIComponent(p.file || '')}`, onclick: () => { state.focus = p.element_id; } }, p.file || ''),
@@ -457,15 +460,21 @@ function table(title, headers, rows) {
 
 function status(s) { return t(s) || s; }
 
+// A decision row as the table shows it: "- | - | > 1000 → "supervisor", "above_authority"".
+function ruleText(rule) {
+  if (!rule || typeof rule !== 'object' || !Array.isArray(rule.inputs)) return rule ?? '';
+  return `${rule.inputs.join(' | ')} → ${(rule.outputs || []).join(', ')}${rule.description ? ` (${rule.description})` : ''}`;
+}
+
 function renderCompare(result) {
   const files = (result.files || []).filter((f) => f.status !== 'same');
   const parts = [
     el('h2', {}, `${t('compare')} #${state.comparedWith}`,
       el('button', { type: 'button', class: 'link', onclick: clearCompare }, t('compare_clear'))),
     table(t('files_changed'), [t('file'), t('status')], files.map((f) => ({ status: f.status, values: [f.path, status(f.status)] }))),
-    table(t('dmn_rows'), [t('file'), 'decision', '#', t('status'), t('before'), t('after')],
-      (result.dmn_rows || []).map((r) => ({ status: r.status, values: [r.file, r.decision, String(r.row), status(r.status), r.before, r.after] }))),
-    table(t('form_fields'), [t('file'), 'field', t('status'), t('before'), t('after')],
+    table(t('dmn_rows'), [t('file'), t('decision'), '#', t('status'), t('before'), t('after')],
+      (result.dmn_rows || []).map((r) => ({ status: r.status, values: [r.file, r.decision, String(r.row), status(r.status), ruleText(r.before), ruleText(r.after)] }))),
+    table(t('form_fields'), [t('file'), t('field'), t('status'), t('before'), t('after')],
       (result.form_fields || []).map((r) => ({ status: r.status, values: [r.file, r.field, status(r.status), r.before, r.after] }))),
     table(t('translation_changes'), [t('file'), t('key'), t('status'), t('before'), t('after')],
       (result.translations || []).map((r) => ({ status: r.status, values: [r.file, r.key, status(r.status), r.before, r.after] }))),

@@ -55,16 +55,19 @@ function setBodyExt(injector, element, type, value, bo = getBusinessObject(eleme
   commandStack.execute(MULTI, cmds);
 }
 
+// Entry components live at module level (a component made anew per render would be remounted,
+// losing what is being typed); what differs between entries comes in as props.
+function BodyExt({ element, id, type, label, rows, monospace, target, description }) {
+  const injector = useService('injector');
+  const debounce = useService('debounceInput');
+  const bo = target ? target(element) : getBusinessObject(element);
+  return TextAreaEntry({ element, id, label, debounce, rows, monospace, description,
+    getValue: () => (firstExt(bo, type) || {}).value || '',
+    setValue: (value) => setBodyExt(injector, element, type, value, bo) });
+}
+
 function bodyExtEntry({ id, type, label, rows = 4, monospace = true, target, description }) {
-  function Component({ element }) {
-    const injector = useService('injector');
-    const debounce = useService('debounceInput');
-    const bo = target ? target(element) : getBusinessObject(element);
-    return TextAreaEntry({ element, id, label, debounce, rows, monospace, description,
-      getValue: () => (firstExt(bo, type) || {}).value || '',
-      setValue: (value) => setBodyExt(injector, element, type, value, bo) });
-  }
-  return { id, component: Component, isEdited: isTextAreaEntryEdited };
+  return { id, component: BodyExt, isEdited: isTextAreaEntryEdited, type, label, rows, monospace, target, description };
 }
 
 // --- user task form -----------------------------------------------------------------------------
@@ -102,8 +105,7 @@ function setFormProperty(injector, element, name, value) {
   if (cmds.length) commandStack.execute(MULTI, cmds);
 }
 
-function formEntry(id, name, suffix, catalog) {
-  function Component({ element }) {
+function FormPick({ element, id, name, suffix, catalog }) {
     const injector = useService('injector');
     const current = formProperty(getBusinessObject(element), name);
     return SelectEntry({ element, id, label: t(name === 'formJsonSchemaFilename' ? 'form_schema' : 'form_uischema'),
@@ -126,20 +128,23 @@ function formEntry(id, name, suffix, catalog) {
         return [{ value: '', label: t('none') }, ...files.map((f) => ({ value: f, label: f })),
           { value: '__new__', label: t('create_new') }];
       } });
-  }
-  return { id, component: Component, isEdited: isSelectEntryEdited };
+}
+
+function formEntry(id, name, suffix, catalog) {
+  return { id, component: FormPick, isEdited: isSelectEntryEdited, name, suffix, catalog };
+}
+
+function InstructionsPreview({ element }) {
+    const text = (firstExt(getBusinessObject(element), 'spiffworkflow:InstructionsForEndUser') || {}).value || '';
+    return h('div', { class: 'bio-properties-panel-entry wb-md-preview', 'data-entry-id': 'spiff-instructions-preview' },
+      h('div', { class: 'bio-properties-panel-label' }, t('md_preview')),
+      h('div', { class: 'wb-md', dangerouslySetInnerHTML: { __html: markdown(text) } }));
 }
 
 function instructionsEntries() {
   const entry = bodyExtEntry({ id: 'spiff-instructions', type: 'spiffworkflow:InstructionsForEndUser',
     label: t('instructions_md'), rows: 6, monospace: false });
-  function Preview({ element }) {
-    const text = (firstExt(getBusinessObject(element), 'spiffworkflow:InstructionsForEndUser') || {}).value || '';
-    return h('div', { class: 'bio-properties-panel-entry wb-md-preview', 'data-entry-id': 'spiff-instructions-preview' },
-      h('div', { class: 'bio-properties-panel-label' }, t('md_preview')),
-      h('div', { class: 'wb-md', dangerouslySetInnerHTML: { __html: markdown(text) } }));
-  }
-  return [entry, { id: 'spiff-instructions-preview', component: Preview }];
+  return [entry, { id: 'spiff-instructions-preview', component: InstructionsPreview }];
 }
 
 // --- service task operator ----------------------------------------------------------------------
@@ -177,49 +182,53 @@ function setOperator(injector, element, name, catalog) {
   commandStack.execute(MULTI, cmds);
 }
 
+function OperatorPick({ element, op, catalog }) {
+  const injector = useService('injector');
+  return SelectEntry({ element, id: 'spiff-operator', label: t('operator'),
+    description: op ? ((catalog.operators.find((o) => o.name === op.id) || {}).doc || '') : '',
+    getValue: () => (op ? op.id : ''),
+    setValue: (value) => setOperator(injector, element, value, catalog),
+    getOptions: () => {
+      const names = catalog.operators.map((o) => o.name);
+      if (op && !names.includes(op.id)) names.unshift(op.id);
+      return [{ value: '', label: t('none') }, ...names.map((n) => ({ value: n, label: n }))];
+    } });
+}
+
+function ResultVariable({ element, op }) {
+  const commandStack = useService('commandStack');
+  const debounce = useService('debounceInput');
+  return TextFieldEntry({ element, id: 'spiff-result-variable', label: t('result_variable'), debounce,
+    getValue: () => op.resultVariable || '',
+    setValue: (value) => commandStack.execute('element.updateModdleProperties',
+      { element, moddleElement: op, properties: { resultVariable: value || undefined } }) });
+}
+
+function OperatorParameter({ element, id, name, pspec, op }) {
+  const injector = useService('injector');
+  const debounce = useService('debounceInput');
+  const type = pspec.type || 'any';
+  const label = `${name} (${type})${pspec.required ? ` · ${t('required')}` : ''}`;
+  const params = () => (op.parameterList ? op.parameterList.get('parameters') : []);
+  return TextFieldEntry({ element, id, label, debounce,
+    description: [pspec.doc, t('param_hint', { type })].filter(Boolean).join(' — '),
+    getValue: () => ((params().find((p) => p.id === name) || {}).value || ''),
+    validate: (value) => (pspec.required && !value ? t('required') : null),
+    setValue: (value) => setParameter(injector, element, op, name, type, value) });
+}
+
 function operatorEntries(element, catalog) {
-  const bo = getBusinessObject(element);
-  const op = operatorOf(bo);
-  function Operator({ element: el }) {
-    const injector = useService('injector');
-    return SelectEntry({ element: el, id: 'spiff-operator', label: t('operator'),
-      description: op ? ((catalog.operators.find((o) => o.name === op.id) || {}).doc || '') : '',
-      getValue: () => (op ? op.id : ''),
-      setValue: (value) => setOperator(injector, el, value, catalog),
-      getOptions: () => {
-        const names = catalog.operators.map((o) => o.name);
-        if (op && !names.includes(op.id)) names.unshift(op.id);
-        return [{ value: '', label: t('none') }, ...names.map((n) => ({ value: n, label: n }))];
-      } });
-  }
-  const entries = [{ id: 'spiff-operator', component: Operator, isEdited: isSelectEntryEdited }];
+  const op = operatorOf(getBusinessObject(element));
+  const entries = [{ id: 'spiff-operator', component: OperatorPick, isEdited: isSelectEntryEdited, op, catalog }];
   if (!op) return entries;
-  function Result({ element: el }) {
-    const commandStack = useService('commandStack');
-    const debounce = useService('debounceInput');
-    return TextFieldEntry({ element: el, id: 'spiff-result-variable', label: t('result_variable'), debounce,
-      getValue: () => op.resultVariable || '',
-      setValue: (value) => commandStack.execute('element.updateModdleProperties',
-        { element: el, moddleElement: op, properties: { resultVariable: value || undefined } }) });
-  }
-  entries.push({ id: 'spiff-result-variable', component: Result, isEdited: isTextFieldEntryEdited });
+  entries.push({ id: 'spiff-result-variable', component: ResultVariable, isEdited: isTextFieldEntryEdited, op });
   const spec = catalog.operators.find((o) => o.name === op.id);
   const params = op.parameterList ? op.parameterList.get('parameters') : [];
   const names = spec ? spec.parameters.map((p) => p.name) : params.map((p) => p.id);
   for (const name of names) {
     const pspec = (spec && spec.parameters.find((p) => p.name === name)) || { name, type: 'any' };
-    const id = `spiff-param-${name}`;
-    function Param({ element: el }) {
-      const injector = useService('injector');
-      const debounce = useService('debounceInput');
-      const label = `${name} (${pspec.type || 'any'})${pspec.required ? ` · ${t('required')}` : ''}`;
-      return TextFieldEntry({ element: el, id, label, debounce,
-        description: [pspec.doc, t('param_hint', { type: pspec.type || 'any' })].filter(Boolean).join(' — '),
-        getValue: () => ((params.find((p) => p.id === name) || {}).value || ''),
-        validate: (value) => (pspec.required && !value ? t('required') : null),
-        setValue: (value) => setParameter(injector, el, op, name, pspec.type || 'any', value) });
-    }
-    entries.push({ id, component: Param, isEdited: isTextFieldEntryEdited });
+    entries.push({ id: `spiff-param-${name}`, component: OperatorParameter, isEdited: isTextFieldEntryEdited,
+      name, pspec, op });
   }
   return entries;
 }
@@ -247,19 +256,19 @@ function setParameter(injector, element, op, name, type, value) {
 }
 
 // --- plain BPMN properties the engine runs on --------------------------------------------------
-function scriptEntry() {
-  function Component({ element }) {
+function ScriptBody({ element }) {
     const modeling = useService('modeling');
     const debounce = useService('debounceInput');
     return TextAreaEntry({ element, id: 'spiff-script', label: t('script'), debounce, rows: 8, monospace: true,
       getValue: () => getBusinessObject(element).get('script') || '',
       setValue: (value) => modeling.updateProperties(element, { scriptFormat: 'python', script: value }) });
-  }
-  return { id: 'spiff-script', component: Component, isEdited: isTextAreaEntryEdited };
 }
 
-function conditionEntry() {
-  function Component({ element }) {
+function scriptEntry() {
+  return { id: 'spiff-script', component: ScriptBody, isEdited: isTextAreaEntryEdited };
+}
+
+function Condition({ element }) {
     const modeling = useService('modeling');
     const bpmnFactory = useService('bpmnFactory');
     const debounce = useService('debounceInput');
@@ -268,12 +277,13 @@ function conditionEntry() {
       getValue: () => (bo.conditionExpression ? bo.conditionExpression.body || '' : ''),
       setValue: (value) => modeling.updateProperties(element, { conditionExpression: value
         ? bpmnFactory.create('bpmn:FormalExpression', { body: value }) : undefined }) });
-  }
-  return { id: 'spiff-condition', component: Component, isEdited: isTextAreaEntryEdited };
 }
 
-function pickEntry(id, label, prop, listName, catalog, bodyType) {
-  function Component({ element }) {
+function conditionEntry() {
+  return { id: 'spiff-condition', component: Condition, isEdited: isTextAreaEntryEdited };
+}
+
+function Pick({ element, id, label, prop, listName, catalog, bodyType }) {
     const modeling = useService('modeling');
     const injector = useService('injector');
     const bo = getBusinessObject(element);
@@ -287,39 +297,48 @@ function pickEntry(id, label, prop, listName, catalog, bodyType) {
         if (current && !items.includes(current)) items.unshift(current);
         return [{ value: '', label: t('none') }, ...items.map((v) => ({ value: v, label: v }))];
       } });
-  }
-  return { id, component: Component, isEdited: isSelectEntryEdited };
+}
+
+function pickEntry(id, label, prop, listName, catalog, bodyType) {
+  return { id, component: Pick, isEdited: isSelectEntryEdited, label, prop, listName, catalog, bodyType };
 }
 
 // Message name: the bpmn:message of the definitions with that name (created when new).
+function MessageName({ element, holder, catalog }) {
+  const injector = useService('injector');
+  const current = holder.messageRef ? holder.messageRef.name || holder.messageRef.id : '';
+  return SelectEntry({ element, id: 'spiff-message-name', label: t('message_name'),
+    getValue: () => current,
+    setValue: (value) => setMessage(injector, element, holder, value),
+    getOptions: () => {
+      const items = [...(catalog.index.messages || [])];
+      if (current && !items.includes(current)) items.unshift(current);
+      return [{ value: '', label: t('none') }, ...items.map((v) => ({ value: v, label: v }))];
+    } });
+}
+
 function messageEntries(element, catalog) {
   const bo = getBusinessObject(element);
   const holder = is(bo, 'bpmn:ReceiveTask') || is(bo, 'bpmn:SendTask') ? bo
     : (bo.get('eventDefinitions') || []).find((d) => is(d, 'bpmn:MessageEventDefinition'));
   if (!holder) return [];
-  function Name({ element: el }) {
-    const injector = useService('injector');
-    const current = holder.messageRef ? holder.messageRef.name || holder.messageRef.id : '';
-    return SelectEntry({ element: el, id: 'spiff-message-name', label: t('message_name'),
-      getValue: () => current,
-      setValue: (value) => setMessage(injector, el, holder, value),
-      getOptions: () => {
-        const items = [...(catalog.index.messages || [])];
-        if (current && !items.includes(current)) items.unshift(current);
-        return [{ value: '', label: t('none') }, ...items.map((v) => ({ value: v, label: v }))];
-      } });
-  }
-  const entries = [{ id: 'spiff-message-name', component: Name, isEdited: isSelectEntryEdited }];
+  const entries = [{ id: 'spiff-message-name', component: MessageName, isEdited: isSelectEntryEdited, holder, catalog }];
   const catches = is(bo, 'bpmn:ReceiveTask') || is(bo, 'bpmn:CatchEvent');
   if (catches) {
     entries.push(bodyExtEntry({ id: 'spiff-message-variable', type: 'spiffworkflow:MessageVariable',
-      label: t('message_variable'), rows: 1, target: () => bo }));
-    entries.push(...correlationEntries(bo));
+      label: t('message_variable'), rows: 1 }));
+    entries.push(...correlationEntries());
   } else {
     entries.push(bodyExtEntry({ id: 'spiff-message-payload', type: 'spiffworkflow:MessagePayload',
-      label: t('payload'), rows: 3, target: () => holder }));
+      label: t('payload'), rows: 3, target: messageHolder }));
   }
   return entries;
+}
+
+function messageHolder(element) {
+  const bo = getBusinessObject(element);
+  return is(bo, 'bpmn:SendTask') ? bo
+    : (bo.get('eventDefinitions') || []).find((d) => is(d, 'bpmn:MessageEventDefinition')) || bo;
 }
 
 function setMessage(injector, element, holder, name) {
@@ -343,89 +362,94 @@ function setMessage(injector, element, holder, name) {
   commandStack.execute(MULTI, cmds);
 }
 
-function correlationEntries(bo) {
-  const fields = [['propertyId', 'spiff-correlation-key', 'correlation_key'], ['expression', 'spiff-correlation-expr', 'correlation_expr']];
-  return fields.map(([field, id, label]) => {
-    function Component({ element }) {
-      const injector = useService('injector');
-      const debounce = useService('debounceInput');
-      return TextFieldEntry({ element, id, label: t(label), debounce,
-        getValue: () => ((firstExt(bo, 'spiffworkflow:ProcessVariableCorrelation') || {})[field] || ''),
-        setValue: (value) => {
-          const bpmnFactory = injector.get('bpmnFactory');
-          const commandStack = injector.get('commandStack');
-          const existing = firstExt(bo, 'spiffworkflow:ProcessVariableCorrelation');
-          if (existing) {
-            commandStack.execute('element.updateModdleProperties', { element, moddleElement: existing, properties: { [field]: value } });
-            return;
-          }
-          const [ext, cmds] = ensureExtensionElements(element, bo, bpmnFactory);
-          const node = bpmnFactory.create('spiffworkflow:ProcessVariableCorrelation', { [field]: value });
-          node.$parent = ext;
-          cmds.push({ cmd: 'element.updateModdleProperties', context: { element, moddleElement: ext, properties: { values: [...ext.get('values'), node] } } });
-          commandStack.execute(MULTI, cmds);
-        } });
-    }
-    return { id, component: Component, isEdited: isTextFieldEntryEdited };
-  });
+function Correlation({ element, id, field, label }) {
+  const injector = useService('injector');
+  const debounce = useService('debounceInput');
+  const bo = getBusinessObject(element);
+  return TextFieldEntry({ element, id, label: t(label), debounce,
+    getValue: () => ((firstExt(bo, 'spiffworkflow:ProcessVariableCorrelation') || {})[field] || ''),
+    setValue: (value) => {
+      const bpmnFactory = injector.get('bpmnFactory');
+      const commandStack = injector.get('commandStack');
+      const existing = firstExt(bo, 'spiffworkflow:ProcessVariableCorrelation');
+      if (existing) {
+        commandStack.execute('element.updateModdleProperties', { element, moddleElement: existing, properties: { [field]: value } });
+        return;
+      }
+      const [ext, cmds] = ensureExtensionElements(element, bo, bpmnFactory);
+      const node = bpmnFactory.create('spiffworkflow:ProcessVariableCorrelation', { [field]: value });
+      node.$parent = ext;
+      cmds.push({ cmd: 'element.updateModdleProperties', context: { element, moddleElement: ext, properties: { values: [...ext.get('values'), node] } } });
+      commandStack.execute(MULTI, cmds);
+    } });
+}
+
+function correlationEntries() {
+  return [['propertyId', 'spiff-correlation-key', 'correlation_key'], ['expression', 'spiff-correlation-expr', 'correlation_expr']]
+    .map(([field, id, label]) => ({ id, component: Correlation, isEdited: isTextFieldEntryEdited, field, label }));
 }
 
 const TIMER_KINDS = [['timeDuration', 'timer_duration'], ['timeDate', 'timer_date'], ['timeCycle', 'timer_cycle']];
 
+function timerKindOf(definition) {
+  return (TIMER_KINDS.find(([k]) => definition.get(k)) || TIMER_KINDS[0])[0];
+}
+
+function TimerKind({ element, definition }) {
+  const commandStack = useService('commandStack');
+  return SelectEntry({ element, id: 'spiff-timer-kind', label: t('timer_kind'),
+    getValue: () => timerKindOf(definition),
+    setValue: (kind) => {
+      const old = timerKindOf(definition);
+      const expr = definition.get(old);
+      commandStack.execute('element.updateModdleProperties', { element, moddleElement: definition,
+        properties: { [old]: undefined, [kind]: expr } });
+    },
+    getOptions: () => TIMER_KINDS.map(([value, label]) => ({ value, label: t(label) })) });
+}
+
+function TimerExpression({ element, definition }) {
+  const commandStack = useService('commandStack');
+  const bpmnFactory = useService('bpmnFactory');
+  const debounce = useService('debounceInput');
+  const kind = timerKindOf(definition);
+  const current = definition.get(kind) ? definition.get(kind).body || '' : '';
+  const words = timerWords(current);
+  return TextFieldEntry({ element, id: 'spiff-timer-expression', label: t('timer_expr'), debounce,
+    description: current ? (words ? t('timer_means', { words }) : t('timer_unreadable')) : '',
+    getValue: () => current,
+    setValue: (value) => commandStack.execute('element.updateModdleProperties', { element, moddleElement: definition,
+      properties: { [kind]: bpmnFactory.create('bpmn:FormalExpression', { body: value }) } }) });
+}
+
 function timerEntries(element) {
   const definition = (getBusinessObject(element).get('eventDefinitions') || []).find((d) => is(d, 'bpmn:TimerEventDefinition'));
   if (!definition) return [];
-  const kindOf = () => (TIMER_KINDS.find(([k]) => definition.get(k)) || TIMER_KINDS[0])[0];
-  function Kind({ element: el }) {
-    const commandStack = useService('commandStack');
-    return SelectEntry({ element: el, id: 'spiff-timer-kind', label: t('timer_kind'),
-      getValue: kindOf,
-      setValue: (kind) => {
-        const old = kindOf();
-        const expr = definition.get(old);
-        commandStack.execute('element.updateModdleProperties', { element: el, moddleElement: definition,
-          properties: { [old]: undefined, [kind]: expr } });
-      },
-      getOptions: () => TIMER_KINDS.map(([value, label]) => ({ value, label: t(label) })) });
-  }
-  function Expression({ element: el }) {
-    const commandStack = useService('commandStack');
-    const bpmnFactory = useService('bpmnFactory');
-    const debounce = useService('debounceInput');
-    const kind = kindOf();
-    const current = definition.get(kind) ? definition.get(kind).body || '' : '';
-    const words = timerWords(current);
-    return TextFieldEntry({ element: el, id: 'spiff-timer-expression', label: t('timer_expr'), debounce,
-      description: current ? (words ? t('timer_means', { words }) : t('timer_unreadable')) : '',
-      getValue: () => current,
-      setValue: (value) => commandStack.execute('element.updateModdleProperties', { element: el, moddleElement: definition,
-        properties: { [kind]: bpmnFactory.create('bpmn:FormalExpression', { body: value }) } }) });
-  }
-  return [{ id: 'spiff-timer-kind', component: Kind, isEdited: isSelectEntryEdited },
-    { id: 'spiff-timer-expression', component: Expression, isEdited: isTextFieldEntryEdited }];
+  return [{ id: 'spiff-timer-kind', component: TimerKind, isEdited: isSelectEntryEdited, definition },
+    { id: 'spiff-timer-expression', component: TimerExpression, isEdited: isTextFieldEntryEdited, definition }];
 }
 
 export function roleForLane(name) {
   return String(name || '').trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
 }
 
+function LaneRole({ element, catalog }) {
+  const modeling = useService('modeling');
+  const role = roleForLane(getBusinessObject(element).name || '');
+  return SelectEntry({ element, id: 'spiff-lane-role', label: t('lane_role'),
+    description: role ? t('lane_maps', { role }) : '',
+    getValue: () => role,
+    setValue: (value) => modeling.updateLabel(element, value
+      ? value.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ') : ''),
+    getOptions: () => {
+      const roles = [...(catalog.index.roles || [])];
+      if (role && !roles.includes(role)) roles.unshift(role);
+      return [{ value: '', label: t('none') }, ...roles.map((r) => ({ value: r, label: r }))];
+    } });
+}
+
 function laneEntries(catalog) {
-  function Role({ element }) {
-    const modeling = useService('modeling');
-    const name = getBusinessObject(element).name || '';
-    const role = roleForLane(name);
-    return SelectEntry({ element, id: 'spiff-lane-role', label: t('lane_role'),
-      description: role ? t('lane_maps', { role }) : '',
-      getValue: () => role,
-      setValue: (value) => modeling.updateLabel(element, value
-        ? value.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ') : ''),
-      getOptions: () => {
-        const roles = [...(catalog.index.roles || [])];
-        if (role && !roles.includes(role)) roles.unshift(role);
-        return [{ value: '', label: t('none') }, ...roles.map((r) => ({ value: r, label: r }))];
-      } });
-  }
-  return [{ id: 'spiff-lane-role', component: Role, isEdited: isSelectEntryEdited }];
+  return [{ id: 'spiff-lane-role', component: LaneRole, isEdited: isSelectEntryEdited, catalog }];
 }
 
 function group(id, label, entries) {
