@@ -55,11 +55,16 @@ class Api:
         return self.client.delete(url, headers=self.headers(csrf))
 
     def upload(self, url: str, files: list[tuple[bytes, str]], csrf: bool = True) -> Any:
-        """POST files as multipart ``files``."""
+        """POST files as multipart ``files`` (encoded in memory: the test client's temp file would stay open)."""
         import io
 
-        data = {"files": [(io.BytesIO(content), name) for content, name in files]}
-        return self.client.post(url, data=data, content_type="multipart/form-data", headers=self.headers(csrf))
+        from werkzeug.datastructures import FileStorage, MultiDict
+        from werkzeug.test import encode_multipart
+
+        values = MultiDict([("files", FileStorage(io.BytesIO(content), filename=name)) for content, name in files])
+        boundary, body = encode_multipart(values)
+        return self.client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                                headers=self.headers(csrf))
 
     def new_draft(self, name: str = "Faster repair", from_deployment_id: int | None = None, **more: Any) -> dict:
         """Create a draft and return it."""
