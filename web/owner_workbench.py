@@ -273,7 +273,8 @@ def _body() -> dict[str, Any]:
 
 
 def _form_parts(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    schema, ui, data = body.get("schema"), body.get("uischema") or {}, body.get("data") or {}
+    schema, ui, data = body.get("schema"), body.get("uischema"), body.get("data")
+    ui, data = {} if ui is None else ui, {} if data is None else data
     problems = forms.schema_problems(schema)
     if problems:
         raise InvalidInput(f"schema: {problems[0]}", field="schema")
