@@ -13,10 +13,11 @@ from engine.identity import Actor
 from engine.models import (
     Instance,
 )
+from engine.privacy import sees
 from handlers import ticketing as tk
 
 from .tasklist import escape_like
-from .tickets import mask, reveal_personal
+from .tickets import mask
 
 
 # --- search and duplicates (read the ticketing handler's tables when they are there) -------
@@ -38,7 +39,7 @@ def search_tickets(session: Session, actor: Actor, text: str, limit: int = 50) -
     text = text.strip()[:200]
     if not text:
         return []
-    reveal = reveal_personal(actor)
+    visible = sees(actor)
     hits: dict[str, Hit] = {}
     conditions = [
         (tk.Ticket.number.like(f"{escape_like(text.upper())}%", escape="\\"), "ticket")
@@ -46,21 +47,14 @@ def search_tickets(session: Session, actor: Actor, text: str, limit: int = 50) -
     serial = tk.normalize_serial(text)
     if serial:
         conditions.append((tk.Product.serial_number == serial, "serial"))
-    if reveal:
-        phone, email = tk.normalize_phone(text), tk.normalize_email(text)
-        if phone and len(phone) >= 5:
-            conditions.append((tk.Customer.phone == phone, "phone"))
-        if email:
-            conditions.append((tk.Customer.email == email, "email"))
-        if len(text) >= 2:
-            conditions.append(
-                (
-                    func.lower(tk.Customer.name).like(
-                        f"%{escape_like(text.lower())}%", escape="\\"
-                    ),
-                    "name",
-                )
-            )
+    phone, email = tk.normalize_phone(text), tk.normalize_email(text)
+    if "phone" in visible and phone and len(phone) >= 5:
+        conditions.append((tk.Customer.phone == phone, "phone"))
+    if "email" in visible and email:
+        conditions.append((tk.Customer.email == email, "email"))
+    if "name" in visible and len(text) >= 2:
+        name_like = func.lower(tk.Customer.name).like(f"%{escape_like(text.lower())}%", escape="\\")
+        conditions.append((name_like, "name"))
     for condition, what in conditions:
         rows = session.scalars(
             select(tk.Ticket)
@@ -71,7 +65,7 @@ def search_tickets(session: Session, actor: Actor, text: str, limit: int = 50) -
             .limit(limit)
         )
         for t in rows:
-            name = t.customer.name if reveal else mask(t.customer.name)
+            name = t.customer.name if "name" in visible else mask(t.customer.name)
             hits.setdefault(
                 t.number,
                 Hit(

@@ -24,12 +24,9 @@ from engine.models import (
     Timer,
     WorkItem,
 )
-from engine.privacy import mask_personal, mask_value
+from engine.privacy import CATEGORIES, mask_for, mask_text, mask_value, personal_values, sees
 from engine.runtime import Runtime, authorize, find_definition
 from handlers import notifications, quote, sla, survey
-
-#: roles that see customers' contact data unmasked
-PERSONAL_DATA_ROLES = frozenset({"agent", "technician", "supervisor"})
 
 
 # --- one task ----------------------------------------------------------------------------
@@ -40,6 +37,7 @@ class TaskDetail:
     item: WorkItem
     instance: Instance
     data: dict[str, Any]
+    shown: dict[str, Any]
     instructions: str
     schema: dict[str, Any] | None
     ui_schema: dict[str, Any]
@@ -92,10 +90,12 @@ def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id:
             session, instance.deployment_id, props["formUiSchemaFilename"]
         )
     data = dict(task.data)
-    context = ticket_context(session, instance, data, reveal_personal(actor))
+    visible = sees(actor)
+    context = ticket_context(session, instance, data, visible)
     texts = bundle_texts(session, instance.deployment_id, language)
     instructions = texts.get(f"instructions:{spec.name}") or str(extensions.get("instructionsForEndUser") or "")
-    return TaskDetail(item, instance, data, instructions, schema, ui_schema or {}, context, texts)
+    return TaskDetail(item, instance, data, mask_for(data, visible), instructions, schema, ui_schema or {},
+                      context, texts)
 
 
 def next_task_for(session: Session, actor: Actor, instance_id: int) -> str | None:
@@ -143,8 +143,8 @@ class TicketContext:
 
 
 def reveal_personal(actor: Actor) -> bool:
-    """Tell whether the actor may read customers' contact data."""
-    return bool(actor.roles & PERSONAL_DATA_ROLES)
+    """Tell whether the actor sees every kind of customers' contact data (``ROLE_SEES``)."""
+    return sees(actor) >= CATEGORIES
 
 
 def mask(value: Any) -> Any:
@@ -152,11 +152,11 @@ def mask(value: Any) -> Any:
     return mask_value(value)
 
 
-def masked_customer(customer: Any, reveal: bool) -> dict[str, Any]:
-    """Return the customer record, its contact data masked unless ``reveal``."""
+def masked_customer(customer: Any, visible: frozenset[str]) -> dict[str, Any]:
+    """Return the customer record, the kinds of contact data not in ``visible`` masked."""
     if not isinstance(customer, dict):
         return {}
-    return dict(customer) if reveal else mask_personal(customer, in_person=True)
+    return dict(mask_for(customer, visible, in_person=True))
 
 
 def first_dict(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -168,9 +168,16 @@ def first_dict(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def ticket_context(
-    session: Session, instance: Instance, data: dict[str, Any], reveal: bool
+    session: Session, instance: Instance, data: dict[str, Any], visible: frozenset[str]
 ) -> TicketContext:
-    """Collect a ticket's customer, product, warranty, diagnosis, parts, notes and steps."""
+    """Collect a ticket's customer, product, warranty, diagnosis, parts, notes and steps.
+
+    Personal data the viewer does not see (``visible``, from ``engine.privacy.ROLE_SEES``)
+    is masked in every part, free-text notes included.
+    """
+    hidden = personal_values(data, visible)
+    customer = masked_customer(data.get("customer"), visible)
+    data = mask_for(data, visible)
     diagnosis = first_dict(data, "diagnosis_rules", "diagnosis")
     candidates = diagnosis.get("candidates") if isinstance(diagnosis.get("candidates"), list) else []
     articles = first_dict(data, "suggestions", "knowledge").get("articles")
@@ -184,7 +191,7 @@ def ticket_context(
     events = events_for(session, instance.id)
     steps = [s for s in (_step(e) for e in events) if s is not None]
     notes = [
-        Step(e.at, e.actor, e.kind, str((e.data or {}).get("name", "")), note)
+        Step(e.at, e.actor, e.kind, str((e.data or {}).get("name", "")), mask_text(note, hidden))
         for e in events
         if e.kind == "task.completed" and e.actor != "system"
         for note in _notes((e.data or {}).get("form") or {})
@@ -202,9 +209,9 @@ def ticket_context(
         if data.get(k) not in (None, "")
     }
     return TicketContext(
-        customer=masked_customer(data.get("customer"), reveal),
+        customer=customer,
         product=first_dict(data, "product"),
-        fault=first_dict(data, "fault"),
+        fault=_masked_row(first_dict(data, "fault"), hidden),
         warranty=first_dict(data, "entitlement", "warranty", "coverage"),
         diagnosis=[c for c in candidates if isinstance(c, dict)][:5],
         articles=[a for a in articles if isinstance(a, dict)][:5] if isinstance(articles, list) else [],
@@ -213,7 +220,7 @@ def ticket_context(
         quote=first_dict(data, "quote"),
         notes=notes,
         steps=steps,
-        masked=not reveal,
+        masked=not visible >= CATEGORIES,
         facts=facts,
     )
 
@@ -314,7 +321,9 @@ def ticket_detail(session: Session, specs: store.SpecCache, actor: Actor, key: s
     """Return everything the staff ticket page shows about ``key``."""
     instance = find_ticket(session, key)
     data = instance_data(session, specs, instance)
-    context = ticket_context(session, instance, data, reveal_personal(actor))
+    visible = sees(actor)
+    hidden = personal_values(data, visible)
+    context = ticket_context(session, instance, data, visible)
     tasks = list(
         session.scalars(
             select(WorkItem)
@@ -359,11 +368,16 @@ def ticket_detail(session: Session, specs: store.SpecCache, actor: Actor, key: s
         timers,
         incidents,
         waiting,
-        notifications_for(session, instance.business_key),
+        [_masked_row(n, hidden) for n in notifications_for(session, instance.business_key)],
         documents,
         sla_clocks(session, instance.business_key),
-        _contacts(session, instance.business_key),
+        [_masked_row(c, hidden) for c in _contacts(session, instance.business_key)],
     )
+
+
+def _masked_row(row: dict[str, Any], hidden: dict[str, str]) -> dict[str, Any]:
+    """Return a row of free text (a notification, a contact) with the hidden personal values masked."""
+    return {k: mask_text(v, hidden) if isinstance(v, str) else v for k, v in row.items()}
 
 
 def _contacts(session: Session, ticket_number: str | None) -> list[dict[str, Any]]:
@@ -408,11 +422,22 @@ def business_key_of(session: Session, instance_id: int) -> str | None:
 
 
 def quote_document(session: Session, ticket_number: str, quote_id: int) -> str:
-    """Return the stored HTML document of a ticket's quote (written by the quote handler)."""
+    """Return the stored HTML document of a ticket's quote as the customer received it."""
     html = quote.get_quote_document(session, ticket_number, quote_id)
     if html is None:
         raise NotFound(f"ticket {ticket_number} has no quote {quote_id}")
     return str(html)
+
+
+def staff_quote_document(session: Session, specs: store.SpecCache, actor: Actor, ticket_number: str,
+                         quote_id: int) -> str:
+    """Return a ticket's quote document for staff, the personal data ``actor`` does not see masked."""
+    html = quote_document(session, ticket_number, quote_id)
+    visible = sees(actor)
+    if visible >= CATEGORIES:
+        return str(html)
+    data = instance_data(session, specs, find_ticket(session, ticket_number))
+    return mask_text(str(html), personal_values(data, visible))
 
 
 def survey_ticket(token: str, now: datetime) -> str:

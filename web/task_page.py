@@ -9,6 +9,8 @@ from flask_login import login_required
 
 import readmodels
 from engine.errors import FormValidationError
+from engine.privacy import keep_hidden_values
+from readmodels.texts import reader_texts
 
 from . import formdata, formgen, get_services
 from .access import current_actor
@@ -23,7 +25,8 @@ def _detail(task_id: str) -> readmodels.TaskDetail:
     services = get_services()
     with services.db.transaction(write=False) as s:
         detail = readmodels.task_detail(s, services.runtime.specs, current_actor(), task_id, current_language())
-    use_bundle_texts(detail.texts)
+        use_bundle_texts(reader_texts(s, current_language(), services.settings.processes_dir / "data",
+                                      detail.instance.deployment_id))
     return detail
 
 
@@ -47,7 +50,7 @@ def _page(
         fields=fields,
         form_title=(detail.schema or {}).get("title", ""),
         general_errors=general,
-        instructions=instructions_html(detail.instructions, detail.data),
+        instructions=instructions_html(detail.instructions, detail.shown),
         assignees=assignees,
         error_count=len(errors) + len(general),
     ), status
@@ -58,7 +61,7 @@ def _page(
 def show(task_id: str):  # type: ignore[no-untyped-def]
     """Show a task's form, instructions and ticket context."""
     detail = _detail(task_id)
-    return _page(detail, detail.data, {}, [])
+    return _page(detail, detail.shown, {}, [])
 
 
 @bp.post("/tasks/<task_id>")
@@ -66,11 +69,13 @@ def show(task_id: str):  # type: ignore[no-untyped-def]
 def complete(task_id: str):  # type: ignore[no-untyped-def]
     """Complete a task with the submitted form, or show the form again with its errors."""
     detail = _detail(task_id)
-    data: dict[str, Any] = {}
+    typed: dict[str, Any] = {}
     if detail.schema:
-        data = formdata.parse(
-            detail.schema, detail.ui_schema, request.form, detail.data, display_tz()
+        typed = formdata.parse(
+            detail.schema, detail.ui_schema, request.form, detail.shown, display_tz()
         )
+    # what the user left as shown masked keeps its clear value
+    data = keep_hidden_values(typed, detail.shown, detail.data)
     services = get_services()
     try:
         with services.db.transaction() as s:
@@ -78,8 +83,8 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
             following = readmodels.next_task_for(s, current_actor(), detail.item.instance_id)
     except FormValidationError as exc:
         errors, general = formdata.field_errors(exc.errors)
-        return _page(detail, {**detail.data, **data}, errors, general, 422)
-    flash(_("“{name}” is done.", name=detail.item.name), "ok")
+        return _page(detail, {**detail.shown, **typed}, errors, general, 422)
+    flash(_("“{name}” is done.", name=_(detail.item.name)), "ok")
     if following:
         return redirect(url_for("task.show", task_id=following))
     return redirect(url_for("tasks.tasklist"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 import readmodels
+from readmodels.texts import reader_texts
 
 from . import get_services, tokens
 from .access import INTAKE, STAFF, current_actor, roles_required
+from .i18n import current_language, use_bundle_texts
 
 bp = Blueprint("tickets", __name__)
 
@@ -19,6 +21,8 @@ def show(key: str):  # type: ignore[no-untyped-def]
     services = get_services()
     with services.db.transaction(write=False) as s:
         detail = readmodels.ticket_detail(s, services.runtime.specs, current_actor(), key)
+        use_bundle_texts(reader_texts(s, current_language(), services.settings.processes_dir / "data",
+                                      detail.instance.deployment_id))
     links = {}
     if detail.instance.business_key and current_actor().roles & INTAKE:
         links = {m: tokens.action_url(detail.instance.business_key, m, external=True)
@@ -46,7 +50,8 @@ def search():  # type: ignore[no-untyped-def]
 @bp.get("/tickets/<key>/quote/<int:quote_id>")
 @roles_required(STAFF)
 def quote(key: str, quote_id: int):  # type: ignore[no-untyped-def]
-    """Show a ticket's quote document as the customer received it."""
-    with get_services().db.transaction(write=False) as s:
-        html = readmodels.quote_document(s, key, quote_id)
+    """Show a ticket's quote document as the customer received it, masked as the viewer's role requires."""
+    services = get_services()
+    with services.db.transaction(write=False) as s:
+        html = readmodels.staff_quote_document(s, services.runtime.specs, current_actor(), key, quote_id)
     return Response(html, mimetype="text/html")
