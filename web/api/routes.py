@@ -14,7 +14,7 @@ from engine import audit_export, cockpit, delivery, queries
 from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, InvalidInput
 from engine.message_contracts import Sender
-from engine.privacy import mask_personal, may_unmask, record_unmasking
+from engine.privacy import mask_for, mask_personal, record_unmasking, sees
 from engine.queries import TaskFilter
 
 from .. import get_services
@@ -139,7 +139,7 @@ def get_instance(instance_id: int):  # type: ignore[no-untyped-def]
     body.instance_id_of(instance_id)
     with get_services().db.transaction(write=False) as s:
         view = queries.instance_view(s, queries.get_instance(s, instance_id))
-    return jsonify(view if may_unmask(_actor()) else mask_personal(view))
+    return jsonify(mask_for(view, sees(_actor())))
 
 
 @bp.get("/instances/<int:instance_id>/events")
