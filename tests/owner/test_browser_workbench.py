@@ -9,8 +9,10 @@ deployed version; deploy with a note.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,13 @@ def no_problems(page: Any, lang: str) -> None:
 def open_file(page: Any, path: str) -> None:
     page.click(f"#wb-files a[data-path='{path}']")
     page.wait_for_function("p => window.workbench.state.current === p && !window.workbench.state.loading", arg=path)
+
+
+def evil_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("../outside.bpmn", "<definitions/>")
+    return out.getvalue()
 
 
 def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
@@ -156,7 +165,30 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     no_problems(page, lang)
     shot(page, f"workbench-{lang}-4-service-task")
 
+    # And the two new texts are translated beside what they translate, the missing count going down
+    open_file(page, "translations.zh.json")
+    missing = page.locator("#wb-missing")
+    before = int(re.search(r"\d+", missing.inner_text()).group())
+    assert before >= 2
+    new_texts = {"Tell the customer it is approved": "告知客户报价已批准", "Courtesy call agreed": "已同意回访"}
+    for key, text in new_texts.items():
+        row = page.locator(f"#wb-translations tr.missing:has(textarea[data-key='{key}'])")
+        row.locator("textarea").fill(text)
+    assert int(re.search(r"\d+", missing.inner_text()).group()) == before - 2
+    draft_file(page, draft_id, "translations.zh.json", "已同意回访")
+    page.wait_for_function("() => !document.querySelector('#wb-problems-count').textContent.match(/warning|警告/)")
+    shot(page, f"workbench-{lang}-4b-translations")
+
+    # And a zip reaching outside the bundle is refused with a clear message, nothing changed
+    page.set_input_files("#wb-upload", files=[{"name": "evil.zip", "mimeType": "application/zip",
+                                               "buffer": evil_zip()}])
+    page.wait_for_selector("#wb-flash.error")
+    assert "evil.zip" in page.inner_text("#wb-flash")
+    assert "../outside.bpmn" not in [f["path"] for f in json.loads(
+        api(page, "GET", f"/owner/api/drafts/{draft_id}")["text"])["files"]]
+
     # And a flow drawn out of a task nothing leads to is badged on the diagram
+    open_file(page, "quote_approval.bpmn")
     orphan = page.evaluate("""() => {
         const m = window.workbench.bpmn;
         const reg = m.get('elementRegistry'), modeling = m.get('modeling');
@@ -203,6 +235,10 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     assert props["y"] >= canvas["y"] + canvas["height"] - 1
     assert props["x"] + props["width"] <= 390 + 1
     shot(page, f"workbench-{lang}-8-narrow")
+    too_wide = page.evaluate("""() => [...document.querySelectorAll('#workbench *')]
+        .filter(e => !e.closest('.djs-container, .wb-scroll') && e.getBoundingClientRect().right > 391)
+        .map(e => `${e.tagName}.${e.className}#${e.id}`)""")
+    assert too_wide == []
     assert errors == []
 
 
