@@ -26,7 +26,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from analytics.versions import pilot_figures, product_line_models
-from engine import cockpit, migration_batch, pilots
+from engine import drafts, migration_batch, pilots
 from engine.bundle import Bundle
 from engine.deploy import validate
 from engine.errors import DeploymentInvalid, InvalidInput, NotFound
@@ -246,11 +246,6 @@ def _write_bundle(folder: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(content)
 
 
-def _deployment_files(s: Any, deployment_id: int) -> dict[str, bytes]:
-    return {f["path"]: cockpit.deployment_file(s, deployment_id, f["path"])[1]
-            for f in cockpit.deployment_files(s, deployment_id)}
-
-
 def _whatif_request(body: dict[str, Any]) -> dict[str, int]:
     asked = {}
     for name, default in (("tickets", 50), ("seed", 1), ("days", 14)):
@@ -272,7 +267,7 @@ def start_whatif(tried: dict[str, bytes], against: int, body: dict[str, Any], la
     folder = _jobs_dir() / job_id
     folder.mkdir()
     with get_services().db.transaction(write=False) as s:
-        _write_bundle(folder / "deployed", _deployment_files(s, against))
+        _write_bundle(folder / "deployed", drafts.deployment_files(s, against))
     _write_bundle(folder / "tried", tried)
     (folder / "request.json").write_text(json.dumps({
         **asked, "first_day": (date.today() - timedelta(days=asked["days"])).isoformat(), "label": label,
@@ -292,8 +287,8 @@ def whatif_versions():  # type: ignore[no-untyped-def]
     tried, against = _int(body.get("deployment_id"), "deployment_id"), _int(body.get("against_deployment_id"),
                                                                              "against_deployment_id")
     with get_services().db.transaction(write=False) as s:
-        files = _deployment_files(s, tried)
-        cockpit.get_deployment(s, against)
+        files = drafts.deployment_files(s, tried)
+        drafts.deployment_files(s, against)
     job_id = start_whatif(files, against, body, f"deployment {tried}")
     if _wants_json():
         return jsonify({"job_id": job_id}), 202
@@ -316,17 +311,52 @@ def whatif_status(job_id: str):  # type: ignore[no-untyped-def]
     return jsonify(_job_status(job_id))
 
 
+@bp.post("/api/drafts/<int:draft_id>/whatif")
+@roles_required(OWNERS)
+def whatif_draft(draft_id: int):  # type: ignore[no-untyped-def]
+    """Simulate a draft against a deployed version (its base unless ``against_deployment_id``); invalid: 422."""
+    body = _body()
+    with get_services().db.transaction(write=False) as s:
+        draft = drafts.get_draft(s, draft_id)
+        files = drafts.draft_files(s, draft_id)
+        against = _int(body.get("against_deployment_id"), "against_deployment_id", False) or \
+            draft["base_deployment_id"]
+        if against is None:
+            raise InvalidInput("the draft has no base version: choose the deployed version to compare with",
+                               field="against_deployment_id")
+        drafts.deployment_files(s, against)
+    job_id = start_whatif(files, against, body, f"draft {draft_id}")
+    if _wants_json():
+        return jsonify({"job_id": job_id}), 202
+    return redirect(url_for("owner_run.draft_whatif_page", draft_id=draft_id, against=against, job=job_id))
+
+
 @bp.get("/whatif")
 @roles_required(OWNERS)
 def whatif_page():  # type: ignore[no-untyped-def]
     """Try a version (``?deployment=``) against another (``?against=``, the current one by default)."""
+    if request.args.get("draft"):
+        return redirect(url_for("owner_run.draft_whatif_page", draft_id=_int(request.args["draft"], "draft")))
+    return _whatif_page(None, url_for("owner_run.whatif_versions"))
+
+
+@bp.get("/drafts/<int:draft_id>/whatif")
+@roles_required(OWNERS)
+def draft_whatif_page(draft_id: int):  # type: ignore[no-untyped-def]
+    """Try a draft against a deployed version (the draft's base by default)."""
+    with get_services().db.transaction(write=False) as s:
+        draft = drafts.get_draft(s, draft_id)
+    return _whatif_page(draft, url_for("owner_run.whatif_draft", draft_id=draft_id))
+
+
+def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
     tried = _int(request.args.get("deployment"), "deployment", False)
-    against = _int(request.args.get("against"), "against", False)
+    against = _int(request.args.get("against"), "against", False) or (draft or {}).get("base_deployment_id")
     job = _job_status(request.args["job"]) if request.args.get("job") else None
     with get_services().db.transaction(write=False) as s:
         choices = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
     return render_template("owner/whatif.html", tried=tried, against=against, job=job, choices=choices,
-                           draft=None, start_url=url_for("owner_run.whatif_versions"))
+                           draft=draft, start_url=start_url)
 
 
 @bp.get("/api/whatif/<job_id>/files/<any(tried, deployed):side>/<path:path>")
