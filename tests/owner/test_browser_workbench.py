@@ -132,8 +132,24 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     page.wait_for_selector("#wb-try-result :is(.wb-ok, .wb-error)")
     shot(page, f"workbench-{lang}-3-form")
 
-    # And a service task calls notify.send, its operator and parameters picked from the registry
+    # The panel reads the spiffworkflow dialect of what is deployed
     open_file(page, "quote_approval.bpmn")
+    expected = {
+        "propose_solution": ("[data-entry-id='spiff-form-schema'] select", "propose_solution.schema.json"),
+        "decide_approver": ("[data-entry-id='spiff-called-decision'] select", "quote_approver"),
+        "await_quote_answer": ("[data-entry-id='spiff-correlation-key'] input", "ticket_number"),
+        "lane_quote_agent": ("[data-entry-id='spiff-lane-role'] select", "agent"),
+    }
+    for element, (selector, value) in expected.items():
+        page.evaluate("id => { const m = window.workbench.bpmn; "
+                      "m.get('selection').select(m.get('elementRegistry').get(id)); }", element)
+        assert page.locator(selector).input_value() == value, element
+    page.evaluate("() => { const m = window.workbench.bpmn; "
+                  "m.get('selection').select(m.get('elementRegistry').get('quote_answer_overdue')); }")
+    means = page.locator("[data-entry-id='spiff-timer-expression'] .bio-properties-panel-description").inner_text()
+    assert ("3 天" if lang == "zh" else "3 days") in means
+
+    # And a service task calls notify.send, its operator and parameters picked from the registry
     task_id = page.evaluate("""() => {
         const m = window.workbench.bpmn;
         const reg = m.get('elementRegistry'), modeling = m.get('modeling');
@@ -204,6 +220,10 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     assert page.locator(f"#wb-problems li[data-element='{orphan}']").count() == 1
     assert page.locator("#wb-files li.current .wb-badge").count() == 1
     shot(page, f"workbench-{lang}-5-dangling")
+    page.click("#wb-deploy button[type=submit]")  # refused while the draft does not validate
+    page.wait_for_selector("#wb-flash.error")
+    with services.db.transaction(write=False) as s:
+        assert s.scalars(select(Deployment.version).where(Deployment.name == "aftersales")).all() == [1]
     page.evaluate("o => { const m = window.workbench.bpmn; "
                   "m.get('modeling').removeElements([m.get('elementRegistry').get(o)]); }", orphan)
     no_problems(page, lang)

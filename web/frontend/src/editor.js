@@ -406,13 +406,18 @@ function markBpmnProblems() {
 function markDmnProblems() {
   if (!dmn || state.kind !== 'dmn') return;
   const container = $('#wb-dmn-canvas');
+  const view = dmn.getActiveView();
   container.querySelectorAll('.wb-row-problem').forEach((n) => n.classList.remove('wb-row-problem'));
   for (const p of state.problems) {
-    if (p.file !== state.current || p.row === undefined || p.row === null) continue;
-    let cells = [...container.querySelectorAll(`[data-row-id="${CSS.escape(String(p.row))}"]`)];
-    if (!cells.length && /^\d+$/.test(String(p.row))) {
-      const rows = container.querySelectorAll('.tjs-table tbody tr');
-      const row = rows[Number(p.row) - 1];
+    if (p.file !== state.current || (p.row === undefined && !p.element_id)) continue;
+    if (p.decision && view && view.element.id !== p.decision) continue;
+    let cells = [];
+    if (p.element_id) {
+      const id = CSS.escape(String(p.element_id));
+      cells = [...container.querySelectorAll(`[data-row-id="${id}"], [data-element-id="${id}"]`)];
+    }
+    if (!cells.length && p.row) {
+      const row = container.querySelectorAll('.tjs-table tbody tr')[Number(p.row) - 1];
       cells = row ? [...row.children] : [];
     }
     cells.forEach((cell) => { cell.classList.add('wb-row-problem'); cell.title = p.message; });
