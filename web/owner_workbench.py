@@ -208,8 +208,15 @@ def upload(draft_id: int):  # type: ignore[no-untyped-def]
 def deploy(draft_id: int):  # type: ignore[no-untyped-def]
     """Deploy a draft with a note (``{note}``); an invalid draft is refused with its problems."""
     note = _body().get("note", "")
-    with get_services().db.transaction() as s:
-        return jsonify(drafts.deploy_draft(s, draft_id, note, current_actor().username))
+    try:
+        with get_services().db.transaction() as s:
+            return jsonify(drafts.deploy_draft(s, draft_id, note, current_actor().username))
+    except DeploymentInvalid as exc:  # rolled back; the problems located as validate locates them
+        with get_services().db.transaction(write=False) as s:
+            bundle = drafts.draft_bundle(s, draft_id)
+        body = {**exc.to_dict(), "error": exc.code,
+                "problems": [draft_review.locate(bundle, p) for p in exc.problems]}
+        return jsonify(body), exc.http_status
 
 
 @api.get("/operators")

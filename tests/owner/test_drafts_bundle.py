@@ -191,6 +191,17 @@ def test_deploying_an_invalid_draft_is_refused_naming_the_element(api, draft, da
     assert versions(database) == 1
 
 
+def test_a_refused_deploy_locates_the_decision_row(api, draft, database):
+    edit(api, draft, "quote_approval.dmn", '<outputEntry id="quote_approver_r2_o0"><text>"supervisor"</text>',
+         '<outputEntry id="quote_approver_r2_o0"><text>__import__("os")</text>')
+    response = api.post(f"/owner/api/drafts/{draft['id']}/deploy", {"note": "refused"})
+    assert response.status_code == 422
+    [error] = [p for p in response.get_json()["problems"] if p["severity"] == "error"]
+    assert (error["element_id"], error["decision"], error["row"]) == ("quote_approver_r2_o0", "quote_approver", 2)
+    assert versions(database) == 1
+    assert api.get(f"/owner/api/drafts/{draft['id']}").get_json()["deployments"] == []
+
+
 def test_deploying_keeps_the_note_and_the_same_content_is_the_same_version(api, draft, database):
     # Given a draft that changes one row
     edit(api, draft, "quote_approval.dmn", '<outputEntry id="quote_approver_r1_o0"><text>"supervisor"</text>',
