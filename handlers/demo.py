@@ -8,8 +8,10 @@ stock is set only where a part has no stock row yet, so loading again (every sta
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +58,56 @@ def load_catalogue(session: Session, folder: Path = DATA_DIR) -> dict[str, int]:
             raise InvalidInput(f"{path}: {type(exc).__name__}: {exc}", path=str(path)) from exc
         session.flush()
     return counts
+
+
+#: catalogue fields that carry a translation beside them: ``name`` → ``name_zh`` …
+TRANSLATED_FIELDS = ("name", "title", "cause", "action")
+_SNAKE_CODE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+
+
+def catalogue_texts(folder: Path = DATA_DIR, language: str = "zh") -> dict[str, str]:
+    """Return what readers in ``language`` see for the catalogue's words (English text → text).
+
+    A record names itself in another language beside the English field (``name_zh`` next
+    to ``name``, ``title_zh`` next to ``title``, ``cause_zh`` / ``action_zh`` on diagnosis
+    rules); symptom labels are ``{"en": …, "zh": …}``. A record's lower-case code (region
+    ``east``, skill ``refrigerant_handling``) reads as its name; a model reads as
+    ``model:<code>`` → its name (in English too), so pages can name a model by its code.
+    """
+    return dict(_catalogue_texts(folder, language))
+
+
+@cache
+def _catalogue_texts(folder: Path, language: str) -> tuple[tuple[str, str], ...]:
+    out: dict[str, str] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            _collect(json.loads(path.read_text(encoding="utf-8")), language, out, None)
+        except ValueError:
+            continue  # a broken file is reported by load_catalogue
+    return tuple(out.items())
+
+
+def _collect(value: Any, language: str, out: dict[str, str], key: str | None) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _collect(item, language, out, key)
+        return
+    if not isinstance(value, dict):
+        return
+    if isinstance(value.get("en"), str) and isinstance(value.get(language), str) and language != "en":
+        out[value["en"]] = value[language]
+        if key and _SNAKE_CODE.fullmatch(key):
+            out.setdefault(key, value[language])
+    for name in TRANSLATED_FIELDS:
+        text, translated = value.get(name), value.get(f"{name}_{language}")
+        if isinstance(text, str) and isinstance(translated, str) and translated.strip():
+            out[text] = translated
+    code, name = value.get("code"), value.get(f"name_{language}") or value.get("name")
+    if isinstance(code, str) and isinstance(name, str):
+        if "models" not in value and isinstance(value.get("full_months"), int):
+            out[f"model:{code}"] = name
+        elif language != "en" and _SNAKE_CODE.fullmatch(code):
+            out.setdefault(code, name)
+    for child_key, child in value.items():
+        _collect(child, language, out, child_key)

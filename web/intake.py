@@ -46,8 +46,10 @@ def catalogue(folder: Path, language: str) -> dict[str, list[dict[str, str]]]:
     lines = folder / "product_lines.json"
     if lines.is_file():
         records = json.loads(lines.read_text(encoding="utf-8")).get("product_lines", [])
-        out["models"] = [{"const": m["code"], "title": f"{m['code']} · {m.get('name', '')}"}
-                         for line in records for m in line.get("models", [])]
+        models = [m for line in records for m in line.get("models", [])]
+        # a Chinese reader sees the model's name_zh (customers on the public form too)
+        named = [(m["code"], m.get(f"name_{language}") or m.get("name", "")) for m in models]
+        out["models"] = [{"const": code, "title": f"{code} · {name}"} for code, name in named]
     rules = folder / "diagnosis_rules.json"
     if rules.is_file():
         symptoms = json.loads(rules.read_text(encoding="utf-8")).get("symptoms", {})

@@ -6,14 +6,17 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 
 import readmodels
 from engine import clock
 from engine.errors import InvalidInput
 from engine.models import WorkItem
+from readmodels.texts import reader_texts
 
 from . import get_services
 from .access import current_actor, safe_next
+from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
 
 bp = Blueprint("tasks", __name__)
@@ -73,8 +76,14 @@ def tasklist():  # type: ignore[no-untyped-def]
         page = readmodels.tasklist_page(
             s, current_actor(), wl, clock.now(), current_app.config["SLA_SOON_SECONDS"]
         )
+        _use_texts(s)
     pages = max(1, -(-page.total // wl.per_page))
     return render_template("tasks/list.html", wl=wl, page=page, pages=pages, tabs=TABS, sorts=SORTS)
+
+
+def _use_texts(session: Session) -> None:
+    """Let the page and its messages say task and stage names in the reader's language."""
+    use_bundle_texts(reader_texts(session, current_language(), get_services().settings.processes_dir / "data"))
 
 
 def _back() -> str:
@@ -98,7 +107,8 @@ def unclaim(task_id: str):  # type: ignore[no-untyped-def]
 def _assign(task_id: str, action: Callable[..., WorkItem], message: str):  # type: ignore[no-untyped-def]
     with get_services().db.transaction() as s:
         name = action(s, task_id, current_actor()).name
-    flash(_(message, name=name), "ok")
+        _use_texts(s)
+    flash(_(message, name=_(name)), "ok")
     return redirect(_back())
 
 
@@ -113,5 +123,6 @@ def reassign(task_id: str):  # type: ignore[no-untyped-def]
             readmodels.check_assignee(s, assignee, readmodels.task_role(s, task_id))
         item = get_services().runtime.reassign(s, task_id, current_actor(), assignee, reason)
         name = item.name
-    flash(_("“{name}” was reassigned.", name=name), "ok")
+        _use_texts(s)
+    flash(_("“{name}” was reassigned.", name=_(name)), "ok")
     return redirect(_back())
