@@ -121,12 +121,18 @@ CHINA_ZONES = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia
 _CODE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
 
 
+def code_words(text: str) -> str:
+    """Return a bare code as words (``not_repairable`` → ``not repairable``), other text as it is."""
+    return text.replace("_", " ") if _CODE.fullmatch(text) else text
+
+
 def option_label(text: str) -> str:
     """Translate an option's label; a bare code with no translation reads as words (``not_repairable``)."""
     label = translate(text)
-    return text.replace("_", " ") if label == text and _CODE.fullmatch(text) else label
+    return code_words(text) if label == text else label
 
 
+_sandbox.filters["span"] = lambda value: span(value)
 _sandbox.filters["t"] = option_label  # instructions say a code in the reader's words: {{ priority | t }}
 
 
@@ -174,6 +180,22 @@ def duration(seconds: float) -> str:
     return f"{minutes}{translate('m')}"
 
 
+_ISO_SPAN = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def span(value: Any) -> str:
+    """Say an ISO 8601 duration in words (``PT8H`` → ``8 h`` / ``8 小时``, ``P3D`` → ``3 天``); else as given."""
+    found = _ISO_SPAN.match(str(value or "").strip())
+    if not found or not any(found.groups()):
+        return "" if value is None else str(value)
+    days, hours, minutes, secs = (int(g or 0) for g in found.groups())
+    seconds = days * 86400 + hours * 3600 + minutes * 60 + secs
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size} {translate(unit)}"
+    return duration(seconds)
+
+
 def age(value: datetime | None) -> str:
     """Say how long ago ``value`` was."""
     if value is None:
@@ -217,7 +239,7 @@ def csv_response(text: str, filename: str) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the template filters and globals."""
-    app.jinja_env.filters.update(when=when, age=age, sla_state=sla_state, sla_left=sla_left, iso=iso,
+    app.jinja_env.filters.update(when=when, age=age, span=span, sla_state=sla_state, sla_left=sla_left, iso=iso,
                                  option=option_label)
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["step_labels"] = STEP_LABELS

@@ -53,7 +53,7 @@ def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
 def init_app(app: Flask) -> None:
     """Register the API with its limits; bearer requests are exempt from CSRF."""
     from ..setup import csrf
-    from . import keys_page, routes  # noqa: F401  (routes register on bp)
+    from . import keys_page, routes, task_form  # noqa: F401  (routes register on bp)
 
     app.config.setdefault("API_MAX_JSON_BYTES", 256 * 1024)
     app.config.setdefault("API_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
