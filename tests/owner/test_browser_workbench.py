@@ -119,6 +119,8 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     # And a field is added to a form: the preview is the product's own rendering of it
     open_file(page, "forms/propose_solution.schema.json")
     page.wait_for_selector("#wb-form-preview :is(input, select, textarea)")
+    # in the bundle's words for the page's language, as staff see the form
+    assert ("工时（小时）" if lang == "zh" else "Labour (hours)") in page.inner_text("#wb-form-preview")
     page.evaluate("""() => {
         const view = window.workbench.code.schema;
         const schema = JSON.parse(view.state.doc.toString());

@@ -17,6 +17,13 @@ const ZH = {
   'Change element': '更改元素', 'Append end event': '追加结束事件', 'Append gateway': '追加网关',
   'Append intermediate/boundary event': '追加中间事件', 'Create expanded sub-process': '创建子流程',
   'Create pool/participant': '创建池', 'Create intermediate/boundary event': '创建中间事件',
+  'Service Task': '服务任务', 'User Task': '用户任务', 'Manual Task': '人工任务', 'Script Task': '脚本任务',
+  'Business Rule Task': '业务规则任务', 'Receive Task': '接收任务', 'Send Task': '发送任务', 'Call Activity': '调用活动',
+  Task: '任务', 'Exclusive Gateway': '排他网关', 'Parallel Gateway': '并行网关', 'Inclusive Gateway': '包容网关',
+  'Event-based Gateway': '事件网关', 'Sequence Flow': '顺序流', Lane: '泳道', Participant: '池', Collaboration: '协作',
+  Process: '流程', 'Start Event': '开始事件', 'End Event': '结束事件', 'Boundary Event': '边界事件',
+  'Timer Boundary Event': '定时边界事件', 'Error Boundary Event': '错误边界事件', 'Message Boundary Event': '消息边界事件',
+  'Intermediate Catch Event': '中间捕获事件', 'Intermediate Throw Event': '中间抛出事件', 'Sub Process': '子流程',
   'Create data object reference': '创建数据对象', 'Create data store reference': '创建数据存储', 'Create group': '创建分组',
 };
 

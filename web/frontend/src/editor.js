@@ -77,7 +77,8 @@ function renderFiles() {
   list.replaceChildren(...state.files.map((f) => {
     const count = state.problems.filter((p) => p.file === f.path && p.severity !== 'warning').length;
     return el('li', { class: f.path === state.current ? 'current' : '' },
-      el('a', { href: `#${encodeURIComponent(f.path)}`, 'data-path': f.path }, f.path),
+      el('a', { href: `#${encodeURIComponent(f.path)}`, 'data-path': f.path,
+        title: f.saved_at ? t('saved', { when: when(f.saved_at), who: f.saved_by || '' }) : null }, f.path),
       count ? el('span', { class: 'wb-badge', title: t('n_problems', { n: count }) }, String(count)) : null);
   }));
 }
@@ -276,7 +277,7 @@ async function previewForm() {
   const uischema = parseJson(code.uischema.state.doc.toString(), 'uischema');
   if (!schema || !uischema) return;
   try {
-    const result = await call('POST', urls.formPreview, { schema: schema.value, uischema: uischema.value, lang: LANG });
+    const result = await call('POST', urls.formPreview, { schema: schema.value, uischema: uischema.value, lang: LANG, draft: config.draft.id });
     const box = $('#wb-form-preview');
     box.innerHTML = result.html;
     box.querySelectorAll('form').forEach((form) => form.addEventListener('submit', (e) => e.preventDefault()));
