@@ -20,7 +20,7 @@ import readmodels
 from engine import audit, audit_export, clock, cockpit, instance_trace
 from engine.cockpit import InstanceFilter
 from engine.errors import InvalidInput
-from engine.privacy import may_unmask, record_unmasking
+from engine.privacy import UNMASK_ROLES, may_unmask, record_unmasking
 
 from . import get_services
 from .access import current_actor, roles_required
@@ -146,7 +146,7 @@ def data_json(instance_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/instances/<int:instance_id>/unmask")
-@roles_required(READERS)
+@roles_required(UNMASK_ROLES)  # before the instance is looked up: no answer tells others it exists
 def unmask(instance_id: int):  # type: ignore[no-untyped-def]
     """Show one instance's personal data for a while, with a reason; the act is audited."""
     minutes = current_app.config.get("UNMASK_MINUTES", 15)
