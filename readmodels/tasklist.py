@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -45,9 +45,21 @@ class Worklist:
     per_page: int = 50
 
 
+def shown_due() -> Any:
+    """Return the due time the tasklist shows, as SQL: the task's own, else its ticket's running SLA clock.
+
+    Sorting and the breached / due-soon filters use this same expression, so a task whose
+    ticket is overdue sorts and filters as overdue although it has no timer of its own.
+    """
+    clock = (select(func.min(SlaClock.due_at))
+             .where(SlaClock.instance_id == WorkItem.instance_id, SlaClock.status == "running")
+             .correlate(WorkItem).scalar_subquery())
+    return func.coalesce(WorkItem.due_at, clock)
+
+
 def _sort_columns() -> dict[str, Any]:
     return {
-        "due_at": WorkItem.due_at,
+        "due_at": shown_due(),
         "created_at": WorkItem.created_at,
         "name": WorkItem.name,
         "business_key": WorkItem.business_key,
@@ -82,15 +94,12 @@ def list_worklist(
         query = query.where(
             WorkItem.business_key.like(f"{escape_like(wl.ticket.strip())}%", escape="\\")
         )
+    due = shown_due()
     if wl.sla == "breached":
-        query = query.where(WorkItem.due_at < now)
+        query = query.where(due < now)
     elif wl.sla == "soon":
-        from datetime import timedelta
-
-        query = query.where(
-            WorkItem.due_at >= now, WorkItem.due_at < now + timedelta(seconds=soon_seconds)
-        )
-    column = _sort_columns().get(wl.sort, WorkItem.due_at)
+        query = query.where(due >= now, due < now + timedelta(seconds=soon_seconds))
+    column = _sort_columns().get(wl.sort, due)
     order = column.desc() if wl.descending else column.asc()
     return page_of_tasks(session, query, order, wl.per_page, (max(1, wl.page) - 1) * wl.per_page)
 
