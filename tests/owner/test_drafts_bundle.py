@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.deploy import validate as validate_bundle
 from engine.drafts import DraftFile
-from engine.models import AuditEvent, Deployment
+from engine.models import AuditEvent, Deployment, Instance
 from tests.owner.drafts_support import Api, deploy_repair, repair_bundle
 
 
@@ -223,6 +223,22 @@ def test_deploying_keeps_the_note_and_the_same_content_is_the_same_version(api, 
     again = api.post(url, {"note": "again"}).get_json()
     assert (again["version"], again["created"], again["deployment_id"]) == (2, False, first["deployment_id"])
     assert versions(database) == 2
+
+
+def test_a_running_ticket_stays_on_its_version_while_a_draft_is_edited_and_deployed(api, draft, database,
+                                                                                   services):
+    # Given a repair ticket running on version 1
+    with database.transaction() as s:
+        instance_id = services.runtime.start(s, "web_repair", {"ticket_number": "AS-20260302-00077",
+                                                               "priority": "high"},
+                                             "AS-20260302-00077", "agent").instance_id
+    # When the owner edits a draft of that version and deploys it as version 2
+    edit(api, draft, "customer.bpmn", 'name="Repair the device"', 'name="Repair it"')
+    deployed = api.post(f"/owner/api/drafts/{draft['id']}/deploy", {"note": "shorter name"}).get_json()
+    assert deployed["version"] == 2
+    # Then the ticket is still on version 1
+    with database.transaction(write=False) as s:
+        assert s.get(Instance, instance_id).deployment_id == draft["base_deployment_id"]
 
 
 def test_the_same_bundle_as_its_version_deploys_as_that_version(api, draft, database):
