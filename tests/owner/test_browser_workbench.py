@@ -222,8 +222,9 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     assert page.locator(f"#wb-problems li[data-element='{orphan}']").count() == 1
     assert page.locator("#wb-files li.current .wb-badge").count() == 1
     shot(page, f"workbench-{lang}-5-dangling")
+    page.fill("#wb-deploy-note", "not yet")
     page.click("#wb-deploy button[type=submit]")  # refused while the draft does not validate
-    page.wait_for_selector("#wb-flash.error")
+    page.wait_for_selector("#wb-flash.error:has-text('{}')".format("未部署" if lang == "zh" else "Not deployed"))
     with services.db.transaction(write=False) as s:
         assert s.scalars(select(Deployment.version).where(Deployment.name == "aftersales")).all() == [1]
     page.evaluate("o => { const m = window.workbench.bpmn; "

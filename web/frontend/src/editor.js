@@ -461,7 +461,7 @@ function table(title, headers, rows) {
     el('div', { class: 'wb-scroll' }, el('table', { class: 'grid' },
       el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
       el('tbody', {}, rows.map((cells) => el('tr', { class: `status-${cells.status}` },
-        cells.values.map((v) => el('td', {}, typeof v === 'string' ? v : JSON.stringify(v ?? '')))))))));
+        cells.values.map((v) => el('td', {}, v === null || v === undefined || v === '' ? '—' : typeof v === 'string' ? v : JSON.stringify(v)))))))));
 }
 
 function status(s) { return t(s) || s; }
@@ -534,6 +534,7 @@ async function showDiagramDiff() {
 async function upload(event) {
   const input = event.target;
   if (!input.files.length) return;
+  flash('');
   const form = new FormData();
   for (const file of input.files) form.append('files', file, file.name);
   try {
@@ -552,6 +553,7 @@ async function upload(event) {
 
 async function deploy(event) {
   event.preventDefault();
+  flash('');
   await flushSaves();
   const note = $('#wb-deploy-note').value.trim();
   try {
