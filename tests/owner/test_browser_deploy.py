@@ -86,7 +86,7 @@ def test_a_refused_bundle_lists_its_problems_with_javascript_in_chinese(site, tm
         page.click("button:has-text('验证并部署')")
         # Then the problems are listed in place, the register task named, in Chinese, and nothing is deployed
         page.locator("#deploy-result table#problems").wait_for()
-        assert page.inner_text("#deploy-result .flash.error").startswith("未部署任何内容。")
+        assert page.inner_text("#deploy-result .flash.error") == "未部署任何内容。 需要修正 1 个问题："
         rows = page.locator("#problems tr.problem")
         assert any("register" in rows.nth(i).inner_text() and "missing.schema.json" in rows.nth(i).inner_text()
                    for i in range(rows.count()))

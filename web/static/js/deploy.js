@@ -43,7 +43,15 @@
       box.appendChild(flash);
       return [];
     }
-    var failed = el("div", "flash error", text("msgFailed", { message: body.message || "" }));
+    var failed;
+    if (body.problems) {  /* as the server's own page says it: what failed, and how many to fix */
+      failed = el("div", "flash error");
+      failed.appendChild(el("strong", "", text("msgNothing")));
+      var errors = body.problems.filter(function (p) { return p.severity === "error"; }).length;
+      failed.appendChild(document.createTextNode(" " + text("msgCount", { count: errors })));
+    } else {
+      failed = el("div", "flash error", text("msgFailed", { message: body.message || "" }));
+    }
     failed.setAttribute("role", "alert");
     box.appendChild(failed);
     var problems = body.problems || (body.errors || []).map(function (e) { return { file: "", element_id: null, line: null, rule: e.field, severity: "error", message: e.message }; });
