@@ -205,17 +205,24 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     assert "../outside.bpmn" not in [f["path"] for f in json.loads(
         api(page, "GET", f"/owner/api/drafts/{draft_id}")["text"])["files"]]
 
-    # And a flow drawn out of a task nothing leads to is badged on the diagram
+    # And a flow drawn out of a user task nothing leads to is badged on the diagram
     open_file(page, "quote_approval.bpmn")
     orphan = page.evaluate("""() => {
         const m = window.workbench.bpmn;
         const reg = m.get('elementRegistry'), modeling = m.get('modeling');
         const target = reg.get('send_quote');
-        const shape = modeling.createShape({type: 'bpmn:Task'},
+        const shape = modeling.createShape({type: 'bpmn:UserTask'},
             {x: target.x + target.width / 2 + 160, y: target.y + target.height + 70}, target.parent);
         modeling.connect(shape, target, {type: 'bpmn:SequenceFlow'});
+        m.get('selection').select(shape);
         return shape.id;
     }""")
+    # (its form is a new one, made from the panel)
+    page.once("dialog", lambda dialog: dialog.accept("courtesy_followup"))
+    page.locator("[data-entry-id='spiff-form-schema'] select").select_option("__new__")
+    page.wait_for_selector("#wb-files a[data-path='forms/courtesy_followup.uischema.json']")
+    assert 'value="courtesy_followup.uischema.json"' in draft_file(
+        page, draft_id, "quote_approval.bpmn", 'value="courtesy_followup.uischema.json"')
     badge = page.locator(f".wb-overlay[data-element='{orphan}']")
     badge.wait_for()
     assert "never runs" in badge.get_attribute("title")
