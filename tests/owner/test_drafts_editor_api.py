@@ -58,6 +58,13 @@ def test_a_form_preview_is_the_staff_form(api):
     assert refused.status_code == 400 and refused.get_json()["field"] == "schema"
 
 
+def test_a_form_preview_in_chinese_uses_the_drafts_own_translations(api, draft):
+    body = {"schema": REPAIR_FORM, "lang": "zh", "draft": draft["id"]}
+    html = api.post("/owner/api/forms/preview", body).get_json()["html"]
+    assert "维修内容" in html and "What was done" not in html
+    assert api.post("/owner/api/forms/preview", {**body, "lang": "fr"}).get_json()["field"] == "lang"
+
+
 def test_trying_a_form_reports_every_field_the_server_refuses(api):
     tried = api.post("/owner/api/forms/try", {"schema": REPAIR_FORM, "data": {"work_done": "x", "labour_hours": -1}})
     result = tried.get_json()
