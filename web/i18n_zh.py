@@ -578,4 +578,14 @@ ZH: dict[str, str] = {
     "{piloted} of {matched} matching tickets started on it": "{matched} 张符合条件的工单中有 {piloted} 张使用它启动",
     "{share} % of new tickets": "{share}% 的新工单",
     "{tickets} requests over {days} days, seed {seed}": "{days} 天内 {tickets} 个请求，种子 {seed}",
+    # the staff mail page
+    "Mail": "邮件",
+    "What was sent to customers and staff, newest first. A failed message was not delivered: contact the customer another way or correct the address.":
+        "发给客户和员工的消息，最新的在前。失败的消息未能送达：请用其他方式联系客户或更正地址。",
+    "pending": "待发送",
+    "sending": "发送中",
+    "delivered": "已送达",
+    "failed": "失败",
+    "Not delivered:": "未送达：",
+    "No messages here.": "这里没有消息。",
 }
