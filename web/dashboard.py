@@ -18,10 +18,11 @@ from analytics.dashboard import COLUMNS, COST_COLUMNS, TABLES, chart_data, dashb
 from analytics.queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
 from engine import clock
 from engine.errors import InvalidInput
+from readmodels.texts import reader_texts
 
 from . import get_services
 from .access import roles_required
-from .i18n import current_language
+from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
 from .rendering import csv_response
 
@@ -88,6 +89,11 @@ def kpi_link(endpoint: str, args: dict[str, str], **changes: Any) -> str:
     return url_for(endpoint, **{k: v for k, v in merged.items() if v is not None})
 
 
+def _use_texts(session: Any) -> None:
+    """Let the page name stages and tasks in the reader's language."""
+    use_bundle_texts(reader_texts(session, current_language(), get_services().settings.processes_dir / "data"))
+
+
 @bp.get("/")
 @roles_required(READERS)
 def index():  # type: ignore[no-untyped-def]
@@ -95,6 +101,7 @@ def index():  # type: ignore[no-untyped-def]
     flt = _filter()
     with get_services().db.transaction(write=False) as session:
         board = dashboard(session, flt, clock.now(), current_language())
+        _use_texts(session)
     return render_template("dashboard/index.html", d=board, f=board.filter, args=board.filter.args(),
                            line_names=board.line_names,
                            labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS)
@@ -138,6 +145,7 @@ def tickets():  # type: ignore[no-untyped-def]
             rows, total = tickets_behind(session, ctx, bounded, drill, page, PER_PAGE)
         except ValueError as exc:
             raise InvalidInput(str(exc), field="by") from exc
+        _use_texts(session)
     return render_template("dashboard/tickets.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            kpi=kpi, by=by, group=group, element=element, f=bounded, now_only=now_only,
                            args={**bounded.args(), **({"scope": "now"} if now_only else {})}, labels=labels())

@@ -189,11 +189,11 @@ def span(value: Any) -> str:
     if not found or not any(found.groups()):
         return "" if value is None else str(value)
     days, hours, minutes, secs = (int(g or 0) for g in found.groups())
-    seconds = days * 86400 + hours * 3600 + minutes * 60 + secs
-    for unit, size in (("d", 86400), ("h", 3600)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size} {translate(unit)}"
-    return duration(seconds)
+    seconds = hours * 3600 + minutes * 60 + secs  # in the unit it was written in: PT24H is 24 (business) hours
+    words = [f"{days} {translate('d')}"] if days else []
+    if seconds:
+        words.append(f"{seconds // 3600} {translate('h')}" if seconds % 3600 == 0 else duration(seconds))
+    return " ".join(words) or f"0 {translate('h')}"
 
 
 def age(value: datetime | None) -> str:
@@ -239,8 +239,8 @@ def csv_response(text: str, filename: str) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the template filters and globals."""
-    app.jinja_env.filters.update(when=when, age=age, span=span, sla_state=sla_state, sla_left=sla_left, iso=iso,
-                                 option=option_label)
+    app.jinja_env.filters.update(when=when, age=age, span=span, duration=duration, sla_state=sla_state,
+                                 sla_left=sla_left, iso=iso, option=option_label)
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["step_labels"] = STEP_LABELS
 

@@ -67,6 +67,7 @@ def test_an_agent_reads_tasks_forms_and_tickets_in_chinese(site):
         assert "答复客户" in text  # the open task
         assert "处理服务请求" in text or "售后服务" in text  # the stage
         assert "北京时间" in text  # times carry their zone
+        assert "24 小时" in text and "PT24H" not in text  # SLA targets in words, not ISO durations
         assert "Respond to the customer" not in text
         shot(page, "zh-ticket")
 
