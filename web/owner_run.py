@@ -359,11 +359,13 @@ def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
                            draft=draft, start_url=start_url)
 
 
-@bp.get("/api/whatif/<job_id>/files/<any(tried, deployed):side>/<path:path>")
+@bp.get("/api/whatif/<job_id>/files/<side>/<path:path>")
 @roles_required(OWNERS)
 def whatif_file(job_id: str, side: str, path: str):  # type: ignore[no-untyped-def]
-    """Return a diagram of one side of a what-if, for its heatmap."""
+    """Return a diagram of one side (``tried`` or ``deployed``) of a what-if, for its heatmap."""
     _job_status(job_id)
+    if side not in ("tried", "deployed"):
+        raise NotFound(f"a what-if has no side {side!r}: tried or deployed", field="side")
     folder = (_jobs_dir() / job_id / side).resolve()
     target = (folder / path).resolve()
     if folder not in target.parents or not target.is_file() or target.suffix not in (".bpmn", ".dmn"):
