@@ -147,6 +147,7 @@ function showPane(kind) {
 }
 
 async function openFile(path) {
+  flash('');
   await flushSaves();
   state.current = path;
   state.kind = kindOf(path);

@@ -1,6 +1,7 @@
 // The editor's own texts, in English and Chinese; the language comes from <html lang>.
 const TEXTS = {
   files: ['Files', '文件'],
+  back: ['Workbench', '工作台'],
   problems: ['Problems', '问题'],
   no_problems: ['No errors: the draft validates.', '没有错误：草稿通过校验。'],
   n_problems: ['{n} errors', '{n} 个错误'],
