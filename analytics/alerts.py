@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database
 from engine.models import DeploymentFile, Role, User, UserRole
-from handlers.outbox import queue_email
+from handlers.outbox import Outbox, queue_email
 from handlers.values import local_date
 
 from .facts import SHIPPED, KpiState, period_key, period_start, previous_period
@@ -193,12 +193,8 @@ def _body(alert: KpiAlert, rule: dict[str, Any], language: str) -> str:
 
 def notify_supervisors(session: Session, alert: KpiAlert, rule: dict[str, Any], now: datetime) -> int:
     """Queue the alert e-mail for every active supervisor with an address; return how many."""
-    supervisors = session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
-                                  .join(Role, Role.id == UserRole.role_id)
-                                  .where(Role.name == "supervisor", User.active.is_(True), User.email != "")
-                                  .order_by(User.id))
     count = 0
-    for user in supervisors:
+    for user in _supervisors(session):
         language = user.language if user.language in ("en", "zh") else "en"
         queue_email(session, user.email, language, title_of(rule, language), _body(alert, rule, language),
                     f"KPI-{alert.id}", "kpi_alert", RULES_FILE, 0, now)
@@ -217,3 +213,86 @@ def recent_alerts(session: Session, limit: int = 20) -> list[KpiAlert]:
     return list(session.scalars(select(KpiAlert).order_by(KpiAlert.raised_at.desc(), KpiAlert.id.desc())
                                 .limit(limit)))
 
+
+
+# --- customer notifications that failed for good ----------------------------------------------
+FAILED_RULE = "notifications_failed"
+FAILED_TITLES = {"en": "{n} customer notification(s) failed for good",
+                 "zh": "{n} 条客户通知最终发送失败"}
+
+
+def failed_title(count: int, language: str) -> str:
+    """Return the title of the failed-notifications alert in ``language``."""
+    return FAILED_TITLES.get(language, FAILED_TITLES["en"]).format(n=count)
+
+
+def check_failed_notifications(db: Database, now: datetime) -> int:
+    """Report customer notifications that failed for good: one alert per day, counting them.
+
+    The day's first failure raises the alert and e-mails every active supervisor (through
+    the outbox, as KPI alerts); later failures of the same day add to its count, shown on
+    the dashboard. The alerts of earlier days are cleared. Returns how many failures were
+    reported now.
+    """
+    with db.transaction() as session:
+        new = list(session.scalars(select(Outbox).where(Outbox.status == "failed", Outbox.audience == "customer",
+                                                        Outbox.alert_id.is_(None)).order_by(Outbox.id)))
+        today = local_date(now).isoformat()
+        open_alerts = list(session.scalars(select(KpiAlert).where(KpiAlert.rule == FAILED_RULE,
+                                                                  KpiAlert.cleared_at.is_(None))))
+        for alert in open_alerts:
+            if alert.period_key != today:
+                alert.cleared_at = now
+        if not new:
+            return 0
+        alert = next((a for a in open_alerts if a.period_key == today), None)
+        if alert is None:
+            last = session.scalar(select(KpiAlert.crossing).where(KpiAlert.rule == FAILED_RULE,
+                                                                  KpiAlert.period_key == today)
+                                  .order_by(KpiAlert.crossing.desc()).limit(1))
+            alert = KpiAlert(rule=FAILED_RULE, kpi="failed_notifications", period="day", period_key=today,
+                             crossing=(last or 0) + 1, value=0.0, threshold=0.0, basis=0, title="", raised_at=now)
+            session.add(alert)
+            session.flush()
+            alert.value = float(len(new))
+            alert.notified = _tell_supervisors_of_failures(session, alert, new, now)
+        else:
+            alert.value += len(new)
+        alert.basis = int(alert.value)
+        alert.title = failed_title(alert.basis, "en")[:300]
+        for row in new:
+            row.alert_id = alert.id
+        return len(new)
+
+
+def _tell_supervisors_of_failures(session: Session, alert: KpiAlert, rows: list[Outbox], now: datetime) -> int:
+    """Queue the failed-notifications e-mail for every active supervisor with an address."""
+    count = 0
+    for user in _supervisors(session):
+        language = user.language if user.language in ("en", "zh") else "en"
+        lines = [f"- {r.ticket_number} {r.milestone} → {r.recipient}: {(r.last_error or '')[:200]}" for r in rows]
+        intro = ("以下客户通知无法送达，请联系客户或更正地址（员工页面“邮件”）：" if language == "zh" else
+                 "These customer notifications could not be delivered; contact the customers or correct the "
+                 "addresses (staff page Mail):")
+        queue_email(session, user.email, language, failed_title(len(rows), language),
+                    intro + "\n\n" + "\n".join(lines), f"ALERT-{alert.id}", "notification_failed",
+                    "analytics/alerts.py", 0, now)
+        count += 1
+    return count
+
+
+def _supervisors(session: Session) -> list[User]:
+    """Return the active supervisors with an e-mail address."""
+    return list(session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
+                                .join(Role, Role.id == UserRole.role_id)
+                                .where(Role.name == "supervisor", User.active.is_(True), User.email != "")
+                                .order_by(User.id)))
+
+
+def _register_with_worker() -> None:
+    from engine.worker import register_job
+
+    register_job("notify.failures", check_failed_notifications)
+
+
+_register_with_worker()

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -92,10 +93,42 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int)
         if session.get(DatabaseMark, "purpose") is None:
             set_purpose(session, "demo", "demo")  # so testers may run timers as of a later time
     click.echo(f"demo users: {', '.join(seeded) or 'already there'} (password: see README)")
-    _load_catalogue(services, processes / "data")
-    _load_history(services, history)
-    if not no_serve:
-        ctx.invoke(serve, host=host, port=port, worker=True)
+    _start_mail_sink()
+    try:
+        _load_catalogue(services, processes / "data")
+        _load_history(services, history)
+        if not no_serve:
+            ctx.invoke(serve, host=host, port=port, worker=True)
+    finally:
+        while _sinks:
+            _sinks.pop().stop()
+
+
+def _start_mail_sink() -> None:
+    """Receive the demo's e-mail on loopback (``AFTERSALES_SMTP_PORT``, default 8025) in a Maildir.
+
+    The outbox then really delivers; staff read what was sent on ``/mail``. Skipped when
+    ``AFTERSALES_SMTP_HOST`` names another server, or something already listens there.
+    """
+    from handlers.transports import MailSink, SmtpSettings
+
+    settings = SmtpSettings.from_env()
+    if settings.host not in ("localhost", "127.0.0.1"):
+        click.echo(f"mail: sent to {settings.host}:{settings.port}")
+        return
+    folder = Path(os.environ.get("AFTERSALES_MAIL_SINK_DIR", "instance/mail"))
+    try:
+        sink = MailSink(folder, "127.0.0.1", settings.port).start()
+    except (OSError, RuntimeError) as exc:  # the port is taken: a sink or a real server is already there
+        click.echo(f"mail: 127.0.0.1:{settings.port} is in use ({exc}); sending there")
+        return
+    os.environ["AFTERSALES_SMTP_HOST"] = "127.0.0.1"  # the sink listens on IPv4 loopback only
+    _sinks.append(sink)
+    click.echo(f"mail: a local mail sink on 127.0.0.1:{settings.port} keeps the demo's e-mail in {folder}/ "
+               "(read it on /mail)")
+
+
+_sinks: list[Any] = []  # the running mail sink, stopped when the command ends
 
 
 def _load_history(services, tickets: int) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,9 @@ short steps per batch:
    ``delivered``, or back to ``pending`` with exponential backoff, or ``failed`` when
    the transport refuses for good or the attempts are used up.
 
+A failed customer notification is reported to the supervisors by the analytics
+``notify.failures`` job (``analytics/alerts.py``), which links the row to its alert.
+
 A worker that crashes between send and mark leaves a claim that expires, and the row is
 sent again with the *same* Message-ID (derived from the outbox id) — duplicates are
 detectable by the receiver, and the recording transport drops them (unique outbox id).
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, String, Text, or_, select, update
+from sqlalchemy import Index, String, Text, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database, is_sqlite
@@ -72,6 +75,11 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    #: ``customer`` (``notify.send``) or ``staff`` (alerts and SLA e-mails to our own people)
+    audience: Mapped[str] = mapped_column(String(16), default="customer", server_default="customer")
+    failed_at: Mapped[datetime | None]
+    #: the supervisors' alert that reported this failure (``kpi_alert.id``), once reported
+    alert_id: Mapped[int | None]
 
 
 @dataclass
@@ -92,7 +100,7 @@ def queue_email(session: Session, recipient: str, language: str, subject: str, b
     """Queue one e-mail to a member of staff in the caller's transaction (the worker sends it)."""
     row = Outbox(ticket_number=ticket_number, milestone=milestone, channel="email", recipient=recipient,
                  language=language, template=template, subject=subject[:300], body=body, instance_id=instance_id,
-                 status="pending", attempts=0, next_attempt_at=now, created_at=now)
+                 status="pending", attempts=0, next_attempt_at=now, created_at=now, audience="staff")
     session.add(row)
     session.flush()
     row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
@@ -142,13 +150,13 @@ def deliver_outbox(db: Database, transports: Mapping[str, Transport], now: datet
             if transport is None:
                 raise DeliveryRefused(f"no transport for channel {message.channel!r}")
             transport.send(message, now)
-        except DeliveryRefused as exc:
-            mark(db, message, {"status": "failed", "last_error": str(exc)[:2000]})
+        except DeliveryRefused as exc:  # permanent (SMTP 5xx, an impossible address): no retry
+            mark(db, message, {"status": "failed", "last_error": str(exc)[:2000], "failed_at": now})
             report.failed.append(message.outbox_id)
-        except Exception as exc:  # any transport trouble is worth another try, later
+        except Exception as exc:  # any other transport trouble is temporary: another try, later
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempt >= MAX_ATTEMPTS:
-                mark(db, message, {"status": "failed", "last_error": error})
+                mark(db, message, {"status": "failed", "last_error": error, "failed_at": now})
                 report.failed.append(message.outbox_id)
             else:
                 mark(db, message, {"status": "pending", "last_error": error,
@@ -158,6 +166,22 @@ def deliver_outbox(db: Database, transports: Mapping[str, Transport], now: datet
             mark(db, message, {"status": "delivered", "delivered_at": now, "last_error": None})
             report.delivered.append(message.outbox_id)
     return report
+
+
+STATUSES = ("pending", "sending", "delivered", "failed")
+
+
+def sent_mail(session: Session, status: str | None = None, ticket: str | None = None,
+              limit: int = 100) -> tuple[list[Outbox], dict[str, int]]:
+    """Return the newest customer and staff notifications (filtered) and the count per status."""
+    query = select(Outbox)
+    if status:
+        query = query.where(Outbox.status == status)
+    if ticket:
+        query = query.where(Outbox.ticket_number == ticket)
+    rows = list(session.scalars(query.order_by(Outbox.id.desc()).limit(limit)))
+    counts = dict(session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+    return rows, {name: int(counts.get(name, 0)) for name in STATUSES}
 
 
 def outbox_job(db: Database, now: datetime) -> int:

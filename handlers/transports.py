@@ -10,14 +10,18 @@ of the world, exactly once per outbox row (unique ``outbox_id``).
 
 from __future__ import annotations
 
+import mailbox
 import os
+import re
 import smtplib
 import socket
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import format_datetime
-from typing import Protocol
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import String, Text, select
 from sqlalchemy.exc import IntegrityError
@@ -133,6 +137,8 @@ class SmtpTransport:
     def send(self, message: OutboundMessage, now: datetime) -> None:
         """Send ``message`` as one SMTP transaction."""
         settings = self.settings
+        if not is_deliverable_address(message.recipient):
+            raise DeliveryRefused(f"invalid e-mail address {message.recipient!r}")
         try:
             with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
                 if settings.starttls:
@@ -145,10 +151,58 @@ class SmtpTransport:
             if all(code >= 500 for code in codes):
                 raise DeliveryRefused(f"recipient refused: {exc.recipients}") from exc
             raise
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, HELO …: 5xx is final
             if exc.smtp_code >= 500:
                 raise DeliveryRefused(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
             raise
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_ADDRESS = re.compile(rf"^[^@\s<>(),;:\\\"\[\]]+@{_LABEL}(?:\.{_LABEL})*$")
+
+
+def is_deliverable_address(recipient: str) -> bool:
+    """Tell whether ``recipient`` is one plain e-mail address a server could deliver to."""
+    name, address = parseaddr(recipient)
+    return bool(address) and "\n" not in recipient and "\r" not in recipient and bool(_ADDRESS.match(address))
+
+
+class MailSink:
+    """A local SMTP server on loopback that keeps every message it receives in a Maildir.
+
+    ``aftersales demo`` starts one, so that the demo's e-mail is really sent and can be read
+    (``/mail`` shows the outbox; the Maildir holds what the server received).
+    """
+
+    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int = 8025) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.folder = Path(folder)
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        self.maildir = mailbox.Maildir(str(self.folder), create=True)
+        for sub in ("tmp", "new", "cur"):  # an empty folder made by hand is fine too
+            (self.folder / sub).mkdir(exist_ok=True)
+        self.controller = Controller(self, hostname=host, port=port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        """Keep the message; answer 250."""
+        mail = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.maildir.add(mail)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> MailSink:
+        """Start listening (in aiosmtpd's own thread)."""
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self.controller.stop()
+
+    def messages(self) -> list[Any]:
+        """Return the messages received so far, oldest first."""
+        return [message_from_bytes(m.as_bytes(), policy=policy.default) for _, m in sorted(
+            self.maildir.items(), key=lambda item: item[1].get_date())]
 
 
 def message_domain(sender: str) -> str:

@@ -60,9 +60,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(owner_workbench.bp)
     app.register_blueprint(owner_workbench.api)
 
-    from . import dashboard
+    from . import dashboard, mail
 
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(mail.bp)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
