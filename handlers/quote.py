@@ -2,7 +2,10 @@
 
 Amounts are :class:`Decimal`, each line rounded half-up to cents. Coverage decides what
 the customer pays: ``full`` covers everything, ``parts_only`` covers parts (and a
-replacement unit) but not labour or call-out, ``none`` covers nothing. The HTML document
+replacement unit) but not labour or call-out, ``none`` covers nothing. A concession — a
+goodwill gesture or an out-of-warranty exception, set by the agent and approved by a
+supervisor in the process — then takes a share (percent) or an amount off what is left,
+as a line of its own, never more than the customer would pay. The HTML document
 is rendered from the deployment's ``templates/quote/document.<language>.html.j2`` with
 autoescape on, stored with the quote, and served by the web layer at ``document_url``.
 """
@@ -27,6 +30,8 @@ from .values import Money, format_money, invalid, non_negative_decimal, one_of, 
 from .warranty import get_model
 
 COVERAGES = ("full", "parts_only", "none")
+CONCESSIONS = {"goodwill": ("Goodwill", "商誉优惠"),
+               "out_of_warranty_exception": ("Out-of-warranty exception", "保外特批")}
 SOLUTIONS = ("repair", "replace", "refund")
 VALID_DAYS = 14
 ZERO = Decimal("0.00")
@@ -66,8 +71,9 @@ class Quote(Base):
 
 
 def _line(kind: str, description: str, quantity: Decimal | int, unit_price: Decimal, covered: bool,
-          sku: str | None = None) -> dict[str, Any]:
-    return {"kind": kind, "sku": sku, "description": description, "quantity": str(quantity),
+          sku: str | None = None, description_zh: str = "") -> dict[str, Any]:
+    return {"kind": kind, "sku": sku, "description": description, "description_zh": description_zh or description,
+            "quantity": str(quantity),
             "unit_price": format_money(unit_price), "amount": to_money(Decimal(quantity) * unit_price, "amount"),
             "covered": covered}
 
@@ -90,17 +96,19 @@ def price_lines(session: Session, coverage: str, solution: str, wanted: dict[str
         return [], rate.currency
     catalogue = require_parts(session, wanted)
     parts_covered = coverage in ("full", "parts_only")
-    lines = [_line("part", catalogue[sku].name, qty, catalogue[sku].price, parts_covered, sku)
+    lines = [_line("part", catalogue[sku].name, qty, catalogue[sku].price, parts_covered, sku, catalogue[sku].name_zh)
              for sku, qty in wanted.items()]
     if solution == "replace":
         if model is None:
             raise invalid("solution", f"cannot quote a replacement: model {model_code!r} is not in the catalogue")
         lines.append(_line("unit", f"Replacement unit {model.code} ({model.name})", 1, model.list_price,
-                           parts_covered, model.code))
+                           parts_covered, model.code, f"更换整机 {model.code}"))
     if hours:
-        lines.append(_line("labour", f"Labour {hours} h", hours, rate.labour_rate, coverage == "full"))
+        lines.append(_line("labour", f"Labour {hours} h", hours, rate.labour_rate, coverage == "full",
+                           description_zh=f"人工 {hours} 小时"))
     if callout:
-        lines.append(_line("callout", "Call-out fee (field visit)", 1, rate.callout_fee, coverage == "full"))
+        lines.append(_line("callout", "Call-out fee (field visit)", 1, rate.callout_fee, coverage == "full",
+                           description_zh="上门费"))
     return lines, rate.currency
 
 
@@ -110,16 +118,48 @@ def _totals(lines: list[dict[str, Any]]) -> dict[str, Decimal]:
 
     grand = total(("part", "unit", "labour", "callout"))
     covered = sum((line["amount"] for line in lines if line["covered"]), ZERO)
+    concession = -total(("concession",))
     return {"parts_total": total(("part", "unit")), "labour_total": total(("labour",)),
-            "callout_fee": total(("callout",)), "total": grand, "covered": covered,
-            "customer_pays": grand - covered}
+            "callout_fee": total(("callout",)), "total": grand, "covered": covered, "concession": concession,
+            "customer_pays": grand - covered - concession}
+
+
+def concession_line(concession: dict[str, Any] | None, owed: Decimal) -> dict[str, Any] | None:
+    """Return the line a goodwill gesture or out-of-warranty exception takes off ``owed`` (None: none).
+
+    ``concession`` is ``{"reason": "goodwill" | "out_of_warranty_exception", "share": percent}``
+    or ``{"reason": …, "amount": money}``; the line never takes off more than ``owed``.
+    """
+    if not concession:
+        return None
+    reason = concession.get("reason")
+    one_of(reason, tuple(CONCESSIONS), "concession.reason")
+    if ("share" in concession) == ("amount" in concession):
+        raise invalid("concession", "a concession is either a share (percent) or an amount, not both or neither")
+    if "share" in concession:
+        share = non_negative_decimal(concession["share"], "concession.share")
+        if share > 100:
+            raise invalid("concession.share", f"a share is at most 100 percent, got {concession['share']!r}")
+        off = to_money(owed * share / 100, "concession.share")
+        detail_en, detail_zh = f"{share.normalize():f} %", f"{share.normalize():f}%"
+    else:
+        off = min(to_money(non_negative_decimal(concession["amount"], "concession.amount"), "concession.amount"),
+                  owed)
+        detail_en = detail_zh = format_money(off)
+    name_en, name_zh = CONCESSIONS[reason]
+    line = _line("concession", f"{name_en} ({detail_en})", 1, -min(off, owed), False, description_zh=
+                 f"{name_zh}（{detail_zh}）")
+    line["reason"] = reason
+    return line
 
 
 @handler("quote.prepare")
 @idempotent
 def prepare(ctx: HandlerContext, ticket_number: str, coverage: str, parts: list[dict[str, Any]],
-            labour_hours: float, callout: bool, solution: str) -> dict[str, Any]:
-    """Price parts, labour and call-out with coverage applied, and store a printable quote."""
+            labour_hours: float, callout: bool, solution: str,
+            concession: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Price parts, labour and call-out with coverage and any approved concession applied; store a
+    printable quote."""
     one_of(coverage, COVERAGES, "coverage")
     one_of(solution, SOLUTIONS, "solution")
     if not isinstance(callout, bool):
@@ -130,6 +170,9 @@ def prepare(ctx: HandlerContext, ticket_number: str, coverage: str, parts: list[
     if ticket is None:
         raise invalid("ticket_number", f"ticket {ticket_number!r} does not exist")
     lines, currency = price_lines(ctx.session, coverage, solution, wanted, hours, callout, ticket.product.model)
+    given = concession_line(concession, _totals(lines)["customer_pays"])
+    if given is not None:
+        lines.append(given)
     totals = _totals(lines)
     language = ticket.customer.language
     candidates = [f"templates/quote/document.{lang}.html.j2" for lang in dict.fromkeys((language, "en"))]
@@ -140,8 +183,9 @@ def prepare(ctx: HandlerContext, ticket_number: str, coverage: str, parts: list[
     stored_lines = [{**line, "amount": format_money(line["amount"])} for line in lines]
     money = {key: format_money(value) for key, value in totals.items()}
     valid_until = ctx.now + timedelta(days=VALID_DAYS)
+    columns = {key: value for key, value in totals.items() if key != "concession"}  # a line, not a column
     quote = Quote(ticket_number=ticket.number, solution=solution, coverage=coverage, currency=currency,
-                  lines=stored_lines, document_html="", valid_until=valid_until, created_at=ctx.now, **totals)
+                  lines=stored_lines, document_html="", valid_until=valid_until, created_at=ctx.now, **columns)
     ctx.session.add(quote)
     ctx.session.flush()
     quote.document_html = render(source, path, {
