@@ -497,9 +497,13 @@ export default class SpiffPropertiesProvider {
           bodyExtEntry({ id: 'spiff-pre-script', type: 'spiffworkflow:PreScript', label: t('pre_script') }),
           bodyExtEntry({ id: 'spiff-post-script', type: 'spiffworkflow:PostScript', label: t('post_script') })]));
       }
-      const general = groups.findIndex((g) => g.id === 'general');
-      groups.splice(general + 1, 0, ...add.filter(Boolean));
-      return groups;
+      // bpmn-js's own message and timer groups would edit the same properties without the dialect
+      const mine = add.filter(Boolean);
+      const replaced = new Set(mine.map((g) => ({ 'spiff-message': 'message', 'spiff-timer': 'timer' })[g.id]).filter(Boolean));
+      const kept = groups.filter((g) => !replaced.has(g.id));
+      const general = kept.findIndex((g) => g.id === 'general');
+      kept.splice(general + 1, 0, ...mine);
+      return kept;
     };
   }
 }
