@@ -8,6 +8,12 @@ ISO 8601 UTC with microseconds and canonical JSON has sorted keys, no spaces, UT
 The stream's head (last seq and hash) is kept on the instance row (or ``audit_stream``),
 so deleting the newest event is detected too. Events are written in the transaction of
 the change they describe.
+
+Erasing a customer's personal data (a privacy request) rewrites the ``data`` of the
+events that held it. Each such event is listed, with its original hash and the hash of
+its redacted content, in a ``personal_data.erased`` event of the ``privacy`` stream
+(itself chained); verification accepts a redacted event only as listed there, and keeps
+the chain on the original hash, so the links of the stream still hold.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from sqlalchemy.orm import Session
 from .models import AuditEvent, AuditStream, Instance
 
 GENESIS = "0" * 64
+#: the event of the ``privacy`` stream that lists the events an erasure redacted
+ERASED_KIND = "personal_data.erased"
 
 
 def canonical(value: Any) -> str:
@@ -130,8 +138,25 @@ class VerifyReport:
                 "breaks": [b.to_dict() for b in self.breaks]}
 
 
-def verify_stream(session: Session, stream: str, head_seq: int, head_hash: str) -> tuple[int, Break | None]:
-    """Check one stream against its recorded head; return events checked and the first break."""
+def redactions(session: Session) -> dict[tuple[str, int], tuple[str, str]]:
+    """Return the events erasures redacted, as recorded in the ``privacy`` stream: original and redacted hash."""
+    found: dict[tuple[str, int], tuple[str, str]] = {}
+    for data in session.scalars(select(AuditEvent.data).where(AuditEvent.stream == "privacy",
+                                                              AuditEvent.kind == ERASED_KIND)
+                                .order_by(AuditEvent.seq)):
+        for stream, seq, original, redacted in (data or {}).get("redacted") or []:
+            found[(str(stream), int(seq))] = (str(original), str(redacted))
+    return found
+
+
+def verify_stream(session: Session, stream: str, head_seq: int, head_hash: str,
+                  redacted: dict[tuple[str, int], tuple[str, str]] | None = None) -> tuple[int, Break | None]:
+    """Check one stream against its recorded head; return events checked and the first break.
+
+    ``redacted`` (from :func:`redactions`) names the events an erasure rewrote: such an event
+    must match the redacted hash recorded for it, and the chain goes on from its original hash.
+    """
+    redacted = redactions(session) if redacted is None else redacted
     prev, expected_seq, count = GENESIS, 1, 0
     rows = session.execute(
         select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.kind, AuditEvent.task_id,
@@ -146,9 +171,9 @@ def verify_stream(session: Session, stream: str, head_seq: int, head_hash: str) 
             return count, Break(stream, row.seq, "prev_hash does not match the previous event")
         digest = event_hash(prev, stream, row.seq, row.at, row.actor, row.kind, row.task_id,
                             row.element_id, row.data)
-        if digest != row.hash:
+        if digest != row.hash and redacted.get((stream, row.seq)) != (row.hash, digest):
             return count, Break(stream, row.seq, "event content does not match its hash (edited)")
-        prev, expected_seq = digest, expected_seq + 1
+        prev, expected_seq = row.hash, expected_seq + 1
     if expected_seq - 1 != head_seq:
         return count, Break(stream, expected_seq, f"stream ends at {expected_seq - 1} but its head "
                                                   f"says {head_seq} (events deleted)")
@@ -167,8 +192,9 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
     heads += [(instance_stream(i), seq, head) for i, seq, head in session.execute(query)]
     if instance_id is None:
         heads += [(s.stream, s.seq, s.head) for s in session.scalars(select(AuditStream))]
+    redacted = redactions(session)
     for stream, seq, head in heads:
-        count, broken = verify_stream(session, stream, seq, head)
+        count, broken = verify_stream(session, stream, seq, head, redacted)
         report.streams += 1
         report.events += count
         if broken:

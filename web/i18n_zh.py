@@ -588,4 +588,22 @@ ZH: dict[str, str] = {
     "failed": "失败",
     "Not delivered:": "未送达：",
     "No messages here.": "这里没有消息。",
+    # privacy requests
+    "Privacy requests": "隐私请求",
+    "A customer may ask for a copy of their data or for its erasure. Find them by phone number or e-mail address.":
+        "客户可以要求获取其数据副本或删除其数据。请按电话号码或电子邮箱查找客户。",
+    "Erased the personal data of {count} ticket(s): {tickets}.": "已删除 {count} 张工单的个人数据：{tickets}。",
+    "Export a customer's data": "导出客户数据",
+    "Phone or e-mail": "电话或电子邮箱",
+    "Download as JSON": "下载 JSON",
+    "Erase a customer's data": "删除客户数据",
+    "Refused while a ticket of the customer is open: close or cancel it first. The audit trail records the erasure.":
+        "客户仍有未结工单时不予删除：请先关闭或取消该工单。审计记录会记下此次删除。",
+    "Reason (the customer's request and its reference)": "原因（客户的请求及其编号）",
+    "Erase": "删除",
+    "Requests handled": "已处理的请求",
+    "Handled by": "处理人",
+    "No privacy requests yet.": "尚无隐私请求。",
+    "export": "导出",
+    "erase": "删除",
 }

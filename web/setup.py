@@ -60,9 +60,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(owner_workbench.bp)
     app.register_blueprint(owner_workbench.api)
 
-    from . import dashboard, mail
+    from . import dashboard, mail, privacy_views
 
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(privacy_views.bp)
     app.register_blueprint(mail.bp)
 
     @app.get("/healthz")
