@@ -588,6 +588,7 @@ ZH: dict[str, str] = {
     "failed": "失败",
     "Not delivered:": "未送达：",
     "No messages here.": "这里没有消息。",
+    "Not allowed with the other answers.": "与其他选项不符，此处不允许填写。",
     # privacy requests
     "Privacy requests": "隐私请求",
     "A customer may ask for a copy of their data or for its erasure. Find them by phone number or e-mail address.":
