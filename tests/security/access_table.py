@@ -58,6 +58,7 @@ PUBLIC = Access("Health check, static files, the API document", EVERYONE)
 TASKS = Access("Tasklist and task pages (lane roles decide which tasks)", STAFF)
 REASSIGN = Access("Reassign tasks", SUPERVISING)
 TICKETS = Access("Ticket pages and search", STAFF)
+MAIL = Access("Read the mail sent to customers", INTAKE)
 REGISTER = Access("Register requests for customers", INTAKE)
 TRAIL = Access("Audit trail, traces, exports", AUDIT)
 UNMASK = Access("Unmask one instance's personal data for a while (audited)", SUPERVISING)
@@ -86,6 +87,7 @@ TABLE: dict[str, Access] = {
     "GET /tickets": TICKETS,
     "GET /tickets/<key>": TICKETS,
     "GET /tickets/<key>/quote/<int:quote_id>": TICKETS,
+    "GET /mail/": MAIL,
     "GET /requests/new": REGISTER,
     "POST /requests/new": REGISTER,
     # customers
@@ -156,7 +158,7 @@ TABLE: dict[str, Access] = {
     "POST /owner/api/processes/<process_id>/current": WORKBENCH,
     "POST /owner/api/whatif": WORKBENCH,
     "GET /owner/api/whatif/<job_id>": WORKBENCH,
-    "GET /owner/api/whatif/<job_id>/files/<any(tried, deployed):side>/<path:path>": WORKBENCH,
+    "GET /owner/api/whatif/<job_id>/files/<side>/<path:path>": WORKBENCH,
     # dashboard, administration
     "GET /dashboard/": KPI,
     "GET /dashboard/data.json": KPI,
