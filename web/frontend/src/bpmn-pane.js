@@ -27,7 +27,18 @@ const ZH = {
   'Create data object reference': '创建数据对象', 'Create data store reference': '创建数据存储', 'Create group': '创建分组',
 };
 
-function translate(template, replacements = {}) {
+// dmn-js's decision table words
+Object.assign(ZH, {
+  When: '当', And: '且', Then: '则', 'Hit policy:': '命中策略：', Input: '输入', Output: '输出', 'Add input': '添加输入',
+  'Add output': '添加输出', Value: '值', Equals: '等于', Less: '小于', 'Less or equals': '小于等于', Greater: '大于',
+  'Greater or equals': '大于等于', Between: '介于', Range: '范围', Include: '包含', Exclude: '排除',
+  'Input label: ': '输入标签：', 'Input expression: ': '输入表达式：', 'Output label': '输出标签', 'Output name': '输出名称',
+  'Input values': '输入值', 'Output values': '输出值', 'Input type': '输入类型', 'Output type': '输出类型',
+  'Strings must be in double quotes': '字符串须用双引号', 'Expression language': '表达式语言', Annotations: '注释',
+  'Add rule': '添加规则', 'Remove rule': '删除规则', 'Decision name': '决策名称',
+});
+
+export function translate(template, replacements = {}) {
   const text = LANG === 'zh' && ZH[template] ? ZH[template] : template;
   return text.replace(/{([^}]+)}/g, (_, key) => (key in replacements ? replacements[key] : `{${key}}`));
 }

@@ -3,7 +3,7 @@
 import DmnModeler from 'dmn-js/lib/Modeler';
 import { EditorView, basicSetup } from 'codemirror';
 import { json } from '@codemirror/lang-json';
-import { createBpmnModeler, diffBpmn } from './bpmn-pane.js';
+import { createBpmnModeler, diffBpmn, translate } from './bpmn-pane.js';
 import { call, apiUrls, errorText } from './api.js';
 import { LANG, t } from './i18n.js';
 
@@ -190,7 +190,10 @@ async function openBpmn(path, xml) {
 async function openDmn(path, xml) {
   showPane('dmn');
   if (!dmn) {
-    dmn = new DmnModeler({ container: $('#wb-dmn-canvas') });
+    dmn = new DmnModeler({ container: $('#wb-dmn-canvas'),
+      // (dmn-js passes additionalModules per view, not from `common`)
+      decisionTable: { additionalModules: [{ translate: ['value', translate] }] },
+      literalExpression: { additionalModules: [{ translate: ['value', translate] }] } });
     window.workbench.dmn = dmn;
     dmn.on('views.changed', ({ activeView }) => {
       const viewer = dmn.getActiveViewer();
