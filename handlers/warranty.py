@@ -87,18 +87,29 @@ def product_line_of(session: Session, model: str | None) -> str | None:
     return found.product_line if found else None
 
 
-def _manufacturer(found: Model, purchased: date, proof: str, today: date) -> tuple[str, date | None, str]:
+#: what Chinese readers see for a contract's kind and coverage in the warranty reason
+KIND_ZH = {"extended_warranty": "延保", "maintenance": "维保"}
+COVERAGE_ZH = {"full": "全保", "parts_only": "仅保备件", "none": "不保"}
+
+
+def _manufacturer(found: Model, purchased: date, proof: str, today: date) -> tuple[str, date | None, str, str]:
+    """Return coverage, last covered day and the reason in English and in Chinese."""
     if not proof:
-        return "none", None, "no proof of purchase: the manufacturer's warranty cannot be applied"
+        return ("none", None, "no proof of purchase: the manufacturer's warranty cannot be applied",
+                "无购买凭证：无法享受厂家保修")
     full_until = add_months(purchased, found.full_months) - timedelta(days=1)  # last day covered
     parts_until = add_months(purchased, max(found.parts_months, found.full_months)) - timedelta(days=1)
     if today <= full_until:
         return "full", full_until, (f"within the {found.full_months}-month warranty of {found.code} "
-                                    f"(purchased {purchased.isoformat()})")
+                                    f"(purchased {purchased.isoformat()})"), \
+            f"在 {found.code} 的 {found.full_months} 个月整机保修期内（购买日期 {purchased.isoformat()}）"
     if today <= parts_until:
         return "parts_only", parts_until, (f"full warranty of {found.code} ended {full_until.isoformat()}; the "
-                                           f"{found.parts_months}-month main-parts warranty covers parts")
-    return "none", None, f"warranty of {found.code} ended {parts_until.isoformat()}"
+                                           f"{found.parts_months}-month main-parts warranty covers parts"), \
+            (f"{found.code} 的整机保修已于 {full_until.isoformat()} 到期；"
+             f"{found.parts_months} 个月主要部件保修仍覆盖备件")
+    return ("none", None, f"warranty of {found.code} ended {parts_until.isoformat()}",
+            f"{found.code} 的保修已于 {parts_until.isoformat()} 到期")
 
 
 def _best_contract(session: Session, serial: str, today: date) -> Contract | None:
@@ -120,7 +131,7 @@ def check_entitlement(ctx: HandlerContext, model: str, serial_number: str, purch
     if purchased > today:
         raise invalid("purchase_date", f"purchase_date {purchased.isoformat()} is after today "
                                         f"({today.isoformat()})")
-    coverage, expires, reason = _manufacturer(found, purchased, str(proof_of_purchase or "").strip(), today)
+    coverage, expires, reason, reason_zh = _manufacturer(found, purchased, str(proof_of_purchase or "").strip(), today)
     contract = _best_contract(ctx.session, normalize_serial(serial_number), today)
     contract_id = None
     if contract is not None and (COVERAGE_RANK[contract.coverage], contract.ends_on) > (
@@ -128,8 +139,11 @@ def check_entitlement(ctx: HandlerContext, model: str, serial_number: str, purch
         coverage, expires, contract_id = contract.coverage, contract.ends_on, contract.id
         reason = f"{contract.kind} contract {contract.id} gives {contract.coverage} coverage until " \
                  f"{contract.ends_on.isoformat()}"
+        reason_zh = (f"{KIND_ZH.get(contract.kind, contract.kind)}合同 {contract.id} 提供"
+                     f"{COVERAGE_ZH.get(contract.coverage, contract.coverage)}，"
+                     f"有效期至 {contract.ends_on.isoformat()}")
     return {"coverage": coverage, "expires_on": expires.isoformat() if expires else None,
-            "contract": contract_id, "reason": reason, "in_warranty": coverage != "none"}
+            "contract": contract_id, "reason": reason, "reason_zh": reason_zh, "in_warranty": coverage != "none"}
 
 
 def load_product_lines(session: Session, records: list[dict[str, Any]]) -> int:

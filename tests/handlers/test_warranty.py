@@ -39,7 +39,7 @@ def test_an_extended_warranty_contract_covers_an_old_unit(call):
     result = entitlement(call, serial="wmf80-2403-118842", purchased="2022-03-10")
     assert result == {"coverage": "full", "expires_on": "2028-03-09", "contract": "SC-2025-0001",
                       "reason": "extended_warranty contract SC-2025-0001 gives full coverage until 2028-03-09",
-                      "in_warranty": True}
+                      "reason_zh": "延保合同 SC-2025-0001 提供全保，有效期至 2028-03-09", "in_warranty": True}
 
 
 def test_a_contract_no_better_than_the_warranty_does_not_shorten_it(call):

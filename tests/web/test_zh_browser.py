@@ -69,6 +69,7 @@ def test_an_agent_reads_tasks_forms_and_tickets_in_chinese(site):
         assert "北京时间" in text  # times carry their zone
         assert "24 小时" in text and "PT24H" not in text  # SLA targets in words, not ISO durations
         assert "Respond to the customer" not in text
+        assert "在 WM-F80 的 12 个月整机保修期内" in text  # the warranty's reason
         shot(page, "zh-ticket")
 
         # the next task's instructions say the fault category and codes in Chinese
