@@ -65,6 +65,7 @@ PLACES = [
     Place("API events", lambda s: f"/api/v1/instances/{s['instance']}/events", ALL, CATEGORIES, "trail", api=True),
     Place("API service request", lambda s: f"/api/v1/service-requests/{s['ticket']}", ALL, frozenset(), api=True),
     Place("API tasks", lambda s: "/api/v1/tasks?scope=all", ALL, frozenset(), api=True),
+    Place("API task form", lambda s: f"/api/v1/tasks/{s['task']}/form", frozenset(), CATEGORIES, api=True),
 ]
 
 
