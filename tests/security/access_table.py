@@ -58,6 +58,7 @@ PUBLIC = Access("Health check, static files, the API document", EVERYONE)
 TASKS = Access("Tasklist and task pages (lane roles decide which tasks)", STAFF)
 REASSIGN = Access("Reassign tasks", SUPERVISING)
 TICKETS = Access("Ticket pages and search", STAFF)
+PRIVACY = Access("Privacy requests: export or erase a customer's data", frozenset({"supervisor"}))
 MAIL = Access("Read the mail sent to customers", INTAKE)
 REGISTER = Access("Register requests for customers", INTAKE)
 TRAIL = Access("Audit trail, traces, exports", AUDIT)
@@ -88,6 +89,9 @@ TABLE: dict[str, Access] = {
     "GET /tickets/<key>": TICKETS,
     "GET /tickets/<key>/quote/<int:quote_id>": TICKETS,
     "GET /mail/": MAIL,
+    "GET /privacy/": PRIVACY,
+    "POST /privacy/export": PRIVACY,
+    "POST /privacy/erase": PRIVACY,
     "GET /requests/new": REGISTER,
     "POST /requests/new": REGISTER,
     # customers
