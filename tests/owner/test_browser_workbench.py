@@ -145,6 +145,8 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
         page.evaluate("id => { const m = window.workbench.bpmn; "
                       "m.get('selection').select(m.get('elementRegistry').get(id)); }", element)
         assert page.locator(selector).input_value() == value, element
+        if element == "propose_solution":  # the instructions' Markdown, previewed
+            assert page.locator("[data-entry-id='spiff-instructions-preview'] .wb-md strong").count() >= 1
     page.evaluate("() => { const m = window.workbench.bpmn; "
                   "m.get('selection').select(m.get('elementRegistry').get('quote_answer_overdue')); }")
     means = page.locator("[data-entry-id='spiff-timer-expression'] .bio-properties-panel-description").inner_text()

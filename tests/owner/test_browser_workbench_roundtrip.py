@@ -2,7 +2,7 @@
 
 test_moddle_roundtrip.py proves the moddle descriptor; this proves the whole editor in Chromium:
 what bpmn-js writes back for each process keeps every ``spiffworkflow:`` extension, and merely
-opening a file saves nothing.
+opening a file saves nothing. Timer expressions read in plain words.
 """
 
 from __future__ import annotations
@@ -43,4 +43,8 @@ def test_the_editor_writes_back_every_bundled_process_with_its_spiffworkflow_ext
             assert _extensions(xml.encode()) == _extensions(source.read_bytes()), source.name
         assert page.evaluate("() => window.workbench.state.saving.size") == 0
         assert writes == []  # opening files saved nothing
+        words = page.evaluate("""() => ['"P3D"', 'PT1H30M', "'R3/PT1H'", 'P1W', '"2026-01-01T09:00:00Z"', 'soon', '']
+            .map(window.workbench.timerWords)""")
+        assert words == ["3 days", "1 hour, 30 minutes", "every 1 hour, 3 times", "1 week", "at 2026-01-01T09:00:00Z",
+                         None, None]
         assert errors == []

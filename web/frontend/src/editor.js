@@ -5,7 +5,7 @@ import { EditorView, basicSetup } from 'codemirror';
 import { json } from '@codemirror/lang-json';
 import { createBpmnModeler, diffBpmn, translate } from './bpmn-pane.js';
 import { call, apiUrls, errorText } from './api.js';
-import { LANG, t } from './i18n.js';
+import { LANG, t, timerWords } from './i18n.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const config = JSON.parse($('#workbench-config').textContent);
@@ -15,7 +15,7 @@ const state = {
   contents: new Map(), comparedWith: null, diff: null, loading: false,
 };
 const catalog = { operators: [], index: {}, createForm };
-window.workbench = { state, catalog, code: {} };
+window.workbench = { state, catalog, code: {}, timerWords };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
