@@ -158,8 +158,7 @@ def concession_line(concession: dict[str, Any] | None, owed: Decimal) -> dict[st
 def prepare(ctx: HandlerContext, ticket_number: str, coverage: str, parts: list[dict[str, Any]],
             labour_hours: float, callout: bool, solution: str,
             concession: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Price parts, labour and call-out with coverage and any approved concession applied; store a
-    printable quote."""
+    """Price parts, labour, call-out, coverage and any goodwill or exception; store a printable quote."""
     one_of(coverage, COVERAGES, "coverage")
     one_of(solution, SOLUTIONS, "solution")
     if not isinstance(callout, bool):

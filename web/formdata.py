@@ -153,6 +153,7 @@ PLAIN_MESSAGES = [
     (re.compile(r"is not a 'date'$"), "Enter a date (YYYY-MM-DD)."),
     (re.compile(r"is not a 'date-time'$"), "Enter a date and time."),
     (re.compile(r"does not match "), "Not in the expected format."),
+    (re.compile(r"should not be valid under \{\}$", re.S), "Not allowed with the other answers."),
     (re.compile(r"is not one of "), "Choose one of the options."),
     (re.compile(r"^'.*' is not valid under any of the given schemas$", re.S), "Choose one of the options."),
     (re.compile(r"is not valid under any of the given schemas$"), "Some details are missing or do not fit together."),
