@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, select
+from sqlalchemy import JSON, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import clock
 from engine.audit import ERASED_KIND, PendingEvent, event_hash, instance_stream, write_system_event
 from engine.db import Base
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import AuditEvent, Instance, UndeliveredMessage
+from engine.models import AuditEvent, Incident, Instance, UndeliveredMessage
 from engine.privacy import PERSON_FIELDS, PERSON_RECORDS, PERSONAL_KEYS
 
 from .idempotency import HandlerCall
@@ -297,6 +297,8 @@ def _erase_rows(session: Session, subject: Subject, scrub: Scrubber) -> dict[str
     for message in session.scalars(select(UndeliveredMessage).where(UndeliveredMessage.instance_id.in_(ids))):
         message.payload = scrub.data(message.payload)
         message.correlation_key = scrub.text(message.correlation_key or "") or message.correlation_key
+    for incident in session.scalars(select(Incident).where(Incident.instance_id.in_(ids))):
+        incident.message, incident.details = scrub.text(incident.message), scrub.data(incident.details)
     for instance in subject.instances:
         instance.summary = scrub.data(instance.summary)
         instance.projection = scrub.data(instance.projection)
@@ -308,9 +310,11 @@ def _erase_rows(session: Session, subject: Subject, scrub: Scrubber) -> dict[str
 
 
 def _call_keys(session: Session, instance_ids: list[int]) -> list[str]:
-    prefixes = tuple(f"{i}:" for i in instance_ids)
-    return [k for k in session.scalars(select(HandlerCall.idempotency_key)) if k.startswith(prefixes)] \
-        if prefixes else []
+    """Return the keys of the handler calls the instances made (``<instance>:<task>``)."""
+    if not instance_ids:
+        return []
+    return list(session.scalars(select(HandlerCall.idempotency_key).where(
+        or_(*(HandlerCall.idempotency_key.like(f"{i}:%") for i in instance_ids)))))
 
 
 def _redact_audit(session: Session, subject: Subject, scrub: Scrubber) -> list[list[Any]]:
