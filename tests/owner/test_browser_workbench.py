@@ -249,6 +249,17 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     assert task_id in compare.locator("#wb-diagram-diff").inner_text()
     shot(page, f"workbench-{lang}-6-compare")
 
+    # And the draft downloaded as one zip uploads back unchanged
+    with page.expect_download() as download:
+        page.click("#wb-download")
+    archive = Path(download.value.path()).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        assert "quote_approval.dmn" in zipped.namelist()
+    page.set_input_files("#wb-upload", files=[{"name": download.value.suggested_filename,
+                                               "mimeType": "application/zip", "buffer": archive}])
+    page.wait_for_selector("#wb-flash.ok")
+    no_problems(page, lang)
+
     # And deploying with a note makes version 2
     page.fill("#wb-deploy-note", f"Agent authority 1500 ({lang})")
     page.click("#wb-deploy button[type=submit]")
