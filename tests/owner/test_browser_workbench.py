@@ -111,8 +111,8 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
     page.keyboard.press("Control+A")
     page.keyboard.type("> 1500")
     page.click(".decision-table-name")
+    assert "&gt; 1500" in draft_file(page, draft_id, "quote_approval.dmn", "&gt; 1500")
     saved(page)
-    assert "&gt; 1500" in draft_file(page, draft_id, "quote_approval.dmn")
     shot(page, f"workbench-{lang}-2-dmn")
 
     # And a field is added to a form: the preview is the product's own rendering of it
@@ -127,8 +127,8 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
         view.dispatch({changes: {from: 0, to: view.state.doc.length, insert: JSON.stringify(schema, null, 2)}});
     }""")
     page.wait_for_selector("#wb-form-preview :text('Courtesy call agreed')")
+    assert "courtesy_call" in draft_file(page, draft_id, "forms/propose_solution.schema.json", "courtesy_call")
     saved(page)
-    assert "courtesy_call" in draft_file(page, draft_id, "forms/propose_solution.schema.json")
     page.click("#wb-try-go")
     page.wait_for_selector("#wb-try-result :is(.wb-ok, .wb-error)")
     shot(page, f"workbench-{lang}-3-form")
@@ -194,7 +194,7 @@ def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
         row = page.locator(f"#wb-translations tr.missing:has(textarea[data-key='{key}'])")
         row.locator("textarea").fill(text)
     assert int(re.search(r"\d+", missing.inner_text()).group()) == before - 2
-    draft_file(page, draft_id, "translations.zh.json", "已同意回访")
+    assert "已同意回访" in draft_file(page, draft_id, "translations.zh.json", "已同意回访")
     page.wait_for_function("() => !document.querySelector('#wb-problems-count').textContent.match(/warning|警告/)")
     shot(page, f"workbench-{lang}-4b-translations")
 
