@@ -13,6 +13,8 @@ ZH: dict[str, str] = {
     "Audit": "审计",
     "Processes": "流程",
     "Dashboard": "看板",
+    "Menu": "菜单",
+    "Filters": "筛选条件",
     "API keys": "API 密钥",
     "Sign in": "登录",
     "Sign out": "退出",

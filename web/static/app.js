@@ -2,6 +2,21 @@
 (function () {
   "use strict";
 
+  // Phones: the header's menu closes on Escape or a tap elsewhere; the tasklist's filters fold
+  // away unless one is set (without this script both simply stay as the server drew them).
+  var menu = document.querySelector("header.top details.menu");
+  if (menu) {
+    document.addEventListener("click", function (ev) {
+      if (menu.open && !menu.contains(ev.target)) menu.open = false;
+    });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && menu.open) { menu.open = false; menu.querySelector("summary").focus(); }
+    });
+  }
+  if (window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
+    document.querySelectorAll("details[data-fold-narrow]:not([data-active])").forEach(function (d) { d.open = false; });
+  }
+
   // SLA countdowns: the server's clock (body[data-now]) against the client's, refreshed each 30 s.
   var serverNow = Date.parse(document.body.getAttribute("data-now") || "");
   var skew = isNaN(serverNow) ? 0 : serverNow - Date.now();
