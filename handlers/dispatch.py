@@ -191,14 +191,27 @@ def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, regio
               + (f" (others: {others})" if others else "")
               + f"; first free window {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
               + (f"; passed over: {'; '.join(passed_over)}" if passed_over else ""))
+    zh = _zh_names()
+    reason_zh = (f"{chosen.username}（{zh.get(chosen.name, chosen.name)}）具备“{zh.get(skill, skill)}”技能、负责"
+                 f"{zh.get(region, region)}，当前有 {load} 个未完成派工，是 {len(ranked)} 名可派技术员中最少的"
+                 + (f"（其他：{others}）" if others else "")
+                 + f"；最早空闲时段 {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
+                 + (f"；未选：{'；'.join(passed_over)}" if passed_over else ""))
     for previous in ctx.session.scalars(select(Assignment).where(Assignment.ticket_number == ticket,
                                                                  Assignment.status == "open")):
         previous.status = "replaced"
     ctx.session.add(Assignment(ticket_number=ticket, technician=chosen.username, priority=priority,
                                starts_at=start, ends_at=end, reason=reason[:1000], created_at=ctx.now))
     ctx.session.flush()
-    return {"technician": chosen.username, "name": chosen.name, "reason": reason,
+    return {"technician": chosen.username, "name": chosen.name, "reason": reason, "reason_zh": reason_zh,
             "appointment": {"start": start.isoformat(), "end": end.isoformat()}}
+
+
+def _zh_names() -> dict[str, str]:
+    """Return the catalogue's Chinese names (regions, skills, technicians, providers) for the reasons."""
+    from .demo import catalogue_texts  # demo imports this module's loaders
+
+    return catalogue_texts(language="zh")
 
 
 @handler("dispatch.choose_provider")
@@ -222,10 +235,15 @@ def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region:
     reason = (f"{chosen.code} ({chosen.name}) covers region {region!r} with skill {skill!r}, is qualified "
               f"until {chosen.qualified_until.isoformat()} and has the best rating ({chosen.rating:.1f}) of "
               f"{len(qualified)} qualified" + (f"; not qualified: {'; '.join(refused)}" if refused else ""))
+    zh = _zh_names()
+    reason_zh = (f"{chosen.code}（{zh.get(chosen.name, chosen.name)}）覆盖{zh.get(region, region)}、"
+                 f"具备“{zh.get(skill, skill)}”技能，资质有效期至 {chosen.qualified_until.isoformat()}，"
+                 f"在 {len(qualified)} 家合格服务商中评分最高"
+                 f"（{chosen.rating:.1f}）" + (f"；资质不符：{'；'.join(refused)}" if refused else ""))
     ctx.session.add(ProviderJob(ticket_number=ticket, provider=chosen.code, created_at=ctx.now))
     ctx.session.flush()
     return {"provider_id": chosen.code, "name": chosen.name,
-            "qualified_until": chosen.qualified_until.isoformat(), "reason": reason}
+            "qualified_until": chosen.qualified_until.isoformat(), "reason": reason, "reason_zh": reason_zh}
 
 
 @handler("dispatch.create_rma")

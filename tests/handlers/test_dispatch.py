@@ -24,6 +24,7 @@ def test_the_only_available_technician_with_the_skill_gets_the_job_and_a_window(
     assert result["appointment"] == {"start": "2026-03-04T08:30:00+08:00", "end": "2026-03-04T10:30:00+08:00"}
     assert "tech.qian is on leave until 2026-03-08" in result["reason"]
     assert "0 open assignment(s), the fewest of 1 available" in result["reason"]
+    assert result["reason_zh"].startswith("tech.wang（王磊）具备“洗衣机”技能、负责华东，当前有 0 个未完成派工")
 
 
 def test_the_least_loaded_technician_wins_and_ties_go_to_the_earlier_window(call):
@@ -107,6 +108,7 @@ def test_only_a_provider_qualified_today_is_chosen(call, count):
                   region="east")
     assert (result["provider_id"], result["qualified_until"]) == ("PRV-HD", "2027-06-30")
     assert "best rating (4.6)" in result["reason"]
+    assert result["reason_zh"].startswith("PRV-HD（华东家电服务有限公司）覆盖华东、具备“空调”技能，资质有效期至 2027-06-30")
     assert count(ProviderJob) == 1
 
 
