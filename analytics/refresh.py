@@ -206,6 +206,15 @@ def _count(trail: _Trail | None, elements: list[str]) -> int:
     return sum(len(trail.completed.get(e, [])) for e in elements) if trail else 0
 
 
+def _first_contact_resolution(t: Any, trail: _Trail | None, signals: dict[str, Any], reopened: int,
+                              contacts: int) -> bool:
+    """Resolved at the first contact: closed as resolved, ended at the first-contact signal, with no
+    further contact, no reopening and the work ended once (not resolved again in a later round)."""
+    return (t.status == "closed" and t.outcome == "resolved" and reopened == 0 and contacts <= 1
+            and bool(_count(trail, signals["first_contact_resolution"]))
+            and _count(trail, signals["resolution"]) <= 1)
+
+
 def _clock_met(clock: SlaClock | None) -> bool | None:
     if clock is None:
         return None
@@ -255,7 +264,7 @@ class _Batch:
             "resolution_seconds": None if gross is None else max(0.0, gross - paused),
             "resolution_met": _clock_met(resolution),
             "sla_breached": any(_clock_met(c) is False for c in clocks.values()),
-            "fcr": bool(_count(trail, signals["first_contact_resolution"])) and reopened == 0 and len(contacts) <= 1,
+            "fcr": _first_contact_resolution(t, trail, signals, reopened, len(contacts)),
             "reopened": reopened, "contacts": max(1, len(contacts)),
             "csat": survey.csat if survey else None, "nps": survey.nps if survey else None,
             "qa_score": float(qa) if isinstance(qa, int | float) and not isinstance(qa, bool) else None,

@@ -53,6 +53,26 @@ def test_question_answered_at_first_contact_is_timed_and_counts_as_first_contact
     assert fact.handling_cost == 8.0 and fact.parts_cost == 0.0
 
 
+def test_question_answered_at_first_contact_is_not_first_contact_resolution_while_the_ticket_is_open(
+        desk: Desk) -> None:
+    # Given a usage question answered at the first contact, the customer not yet confirming
+    case = desk.open_case()
+    case.register(urgency="low", impact="low", fault=USAGE)
+    desk.clock.advance(timedelta(hours=1))
+    case.respond(resolved=True, answer="Low-foam detergent.")
+    refreshed(desk)
+
+    # Then it is not (yet) a first-contact resolution: only resolved, closed tickets count
+    fact = facts(desk)[case.ticket_number]
+    assert fact.status == "open" and fact.fcr is False
+
+    # And once the customer confirms (and answers the survey) it is closed as resolved at the first contact
+    case.confirm(True).answer_survey(csat=4, nps=8)
+    refreshed(desk)
+    fact = facts(desk)[case.ticket_number]
+    assert (fact.status, fact.outcome, fact.fcr) == ("closed", "resolved", True)
+
+
 def test_time_waiting_for_the_customer_is_left_out_of_the_resolution_time(desk: Desk) -> None:
     # Given a washer repair whose quote waits 30 h for the customer's answer
     case = desk.open_case()
