@@ -67,7 +67,7 @@ function when(iso) {
 async function loadDraft() {
   const draft = await call('GET', urls.draft);
   state.files = draft.files || [];
-  showSaved(draft.updated_at, draft.updated_by);
+  showSaved(draft.updated_at, draft.updated_by, null);
   renderFiles();
   return draft;
 }
@@ -99,11 +99,11 @@ async function saveNow(path) {
   state.saving.delete(path);
   try {
     const content = await produce();
-    if (state.contents.get(path) === content) { setStatus('', ''); return; }
+    if (state.contents.get(path) === content) { setStatus(state.lastSaved || '', state.lastSaved ? 'saved' : ''); return; }
     const result = await call('PUT', urls.file(path), content, { raw: true });
     state.contents.set(path, content);
     if (!state.files.some((f) => f.path === path)) { state.files.push({ path, kind: kindOf(path) }); renderFiles(); }
-    showSaved(result.updated_at, config.user || result.updated_by || config.draft.updated_by);
+    showSaved(result.updated_at, config.user || result.updated_by || config.draft.updated_by, path);
     debounce('validate', 300, validate);
   } catch (err) {
     setStatus(t('save_failed', { message: err.message }), 'error');
@@ -120,8 +120,12 @@ function setStatus(text, kind) {
   node.dataset.state = kind || '';
 }
 
-function showSaved(at, who) {
-  if (at) setStatus(t('saved', { when: when(at), who: who || '' }), 'saved');
+function showSaved(at, who, path = state.current) {
+  if (!at) return;
+  state.lastSaved = t('saved', { when: when(at), who: who || '' });
+  setStatus(state.lastSaved, 'saved');
+  const file = state.files.find((f) => f.path === path);
+  if (file) Object.assign(file, { saved_at: at, saved_by: who });
 }
 
 async function createForm(base) {
