@@ -28,7 +28,7 @@ ROLES = {
 USERS = {user: [role] for user, role in ROLES.items()}
 COMMON = ["/tasks", "/tickets?q=138", "/tickets/{ticket}"]
 PAGES = {
-    "agent": [*COMMON, "/tasks/{task}", "/requests/new", "/mail/"],
+    "agent": [*COMMON, "/tasks?tab=group", "/tasks/{task}", "/requests/new", "/mail/"],
     "technician": COMMON,
     "warehouse": COMMON,
     "supervisor": [*COMMON, "/tasks/{task}", "/requests/new", "/dashboard/", "/dashboard/tickets",
@@ -115,6 +115,14 @@ def test_every_role_uses_its_pages_on_a_390_px_phone_in_chinese_and_english(site
                 assert ("任务" if lang == "zh" else "Tasks") in menu
                 shot(page, f"phone-{user}-{lang}-menu")
                 page.locator("header.top details.menu > summary").click()
+                if user == "agent":  # the tasklist's filters fold under a toggle and open on a tap
+                    page.goto(f"{base}/tasks?tab=group")
+                    select = page.locator("form.filters select[name=priority]")
+                    assert select.is_hidden()
+                    page.click("form.filters details.filter-more > summary")
+                    assert select.is_visible()
+                    box = select.bounding_box()
+                    assert box["x"] + box["width"] <= PHONE["width"]
                 for path in PAGES[user]:
                     url = path.format(**ids)
                     response = page.goto(base + url)
@@ -125,6 +133,20 @@ def test_every_role_uses_its_pages_on_a_390_px_phone_in_chinese_and_english(site
                     name = url.strip("/").split("?")[0].replace("/", "-") or "home"
                     shot(page, f"phone-{user}-{lang}-{name}")
                 ctx.close()
+        # wider screens keep the one-row header, its longest Chinese nav included, and open filters
+        for width in (1360, 1024):
+            ctx = browser.new_context(viewport={"width": width, "height": 800})
+            page = ctx.new_page()
+            for user in ("supervisor", "admin"):
+                sign_in(page, base, user)
+                page.goto(f"{base}/lang/zh?next=/tasks")
+                assert page.locator("header.top nav.main").is_visible()
+                assert page.locator("header.top details.menu").is_hidden()
+                assert page.locator("form.filters select[name=priority]").is_visible()
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                shot(page, f"phone-wide-{width}-{user}-zh")
+                page.click("header.top > .right button")
+            ctx.close()
         ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         page = ctx.new_page()
         for lang in ("zh", "en"):
