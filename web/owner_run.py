@@ -29,7 +29,7 @@ from analytics.versions import pilot_figures, product_line_models
 from engine import drafts, migration_batch, pilots
 from engine.bundle import Bundle
 from engine.deploy import validate
-from engine.errors import DeploymentInvalid, InvalidInput, NotFound
+from engine.errors import AftersalesError, DeploymentInvalid, InvalidInput, NotFound
 
 from . import get_services
 from .access import current_actor, roles_required
@@ -44,6 +44,14 @@ WHATIF_LIMITS = {"tickets": (1, 2000), "seed": (0, 2**31 - 1), "days": (1, 90)}
 
 def _wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+@bp.errorhandler(AftersalesError)
+def run_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
+    """Answer JSON clients with ``{error, code, message, field|element_id|file}``, the pages' forms with a page."""
+    if _wants_json() or not request.accept_mimetypes.accept_html:
+        return jsonify({"error": exc.code, **exc.to_dict()}), exc.http_status
+    return render_template("error.html", status=exc.http_status, message=exc.message), exc.http_status
 
 
 def _body() -> dict[str, Any]:

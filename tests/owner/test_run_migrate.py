@@ -103,6 +103,7 @@ def test_a_malformed_migration_is_refused_naming_the_field(services, signed_in, 
     owner.get("/owner/migrate")
     response = json_post(owner, "/owner/api/migrations", body)
     assert response.status_code == 400 and response.get_json()["field"] == field
+    assert response.get_json()["error"] == "invalid_input"
     assert deployments(services, ids) == [v1, v1, v1]
 
 

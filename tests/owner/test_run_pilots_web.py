@@ -106,3 +106,13 @@ def test_other_roles_may_not_pilot_or_roll_back(signed_in, versions, role):
     assert someone.client.get("/owner/pilots").status_code == 403
     assert json_post(someone, "/owner/api/pilots", {"process_id": "simple", "deployment_id": v2}).status_code == 403
     assert json_post(someone, "/owner/api/processes/simple/current", {"deployment_id": v2}).status_code == 403
+
+
+def test_a_bad_pilot_posted_with_the_form_gets_a_page_naming_the_problem(services, signed_in, versions):
+    _, v2 = versions
+    owner = signed_in("process_owner")
+    owner.get("/owner/pilots")
+    response = owner.post("/owner/api/pilots", {"process_id": "simple", "deployment_id": str(v2), "share": "0"},
+                          headers={"Accept": "text/html"})
+    assert response.status_code == 400 and "share is a whole percentage" in response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
