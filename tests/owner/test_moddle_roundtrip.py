@@ -3,7 +3,8 @@
 The editor (bpmn-js) keeps a process as bpmn-moddle objects described by
 web/frontend/src/spiffworkflow-moddle.json. Every bundled process goes through bpmn-moddle
 with that descriptor (import, then export — what saving in the editor does) and must come
-back with every ``spiffworkflow:`` extension intact and still validate in the engine.
+back with every ``spiffworkflow:`` extension intact and still validate in the engine; so must
+a file that went through bpmn-moddle without the descriptor (bpmn.io, Camunda Modeler).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ pytestmark = pytest.mark.skipif(not (ROOT / "node_modules" / "bpmn-moddle").is_d
                                 reason="npm packages not installed (scripts/install)")
 
 
-def _roundtrip(out: Path, files: list[Path]) -> subprocess.CompletedProcess[str]:
+def _roundtrip(out: Path, files: list[Path], *flags: str) -> subprocess.CompletedProcess[str]:
     node = shutil.which("node")
     assert node, "node is needed for the editor's round trip"
-    return subprocess.run([node, str(SCRIPT), str(out), *map(str, files)], cwd=ROOT,
+    return subprocess.run([node, str(SCRIPT), *flags, str(out), *map(str, files)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -65,6 +66,17 @@ def test_every_bundled_process_keeps_its_spiffworkflow_extensions_through_bpmn_m
         after = _extensions((tmp_path / source.name).read_bytes())
         assert before, f"{source.name} has no spiffworkflow extensions to test with"
         assert after == before, source.name
+
+
+def test_a_modeler_without_the_dialect_keeps_the_extensions_too(tmp_path: Path) -> None:
+    """bpmn.io and Camunda Modeler know nothing of spiffworkflow: they must carry it through untouched."""
+    bundle_dir = tmp_path / "bundle"
+    shutil.copytree(PROCESSES, bundle_dir)
+    done = _roundtrip(bundle_dir, sorted(bundle_dir.glob("*.bpmn")), "--plain")
+    assert done.returncode == 0, done.stderr
+    for source in sorted(PROCESSES.glob("*.bpmn")):
+        assert _extensions((bundle_dir / source.name).read_bytes()) == _extensions(source.read_bytes()), source.name
+    assert not lint_bundle(read_bundle([bundle_dir], name="aftersales")).errors
 
 
 def test_the_engine_validates_the_bundle_bpmn_moddle_wrote(tmp_path: Path) -> None:
