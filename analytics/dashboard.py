@@ -87,6 +87,19 @@ COST_COLUMNS = (
 )
 
 
+#: the columns of the handle-time table (per task type) and of the backlog (per priority and stage)
+HANDLE_COLUMNS = (("runs", "count"), ("waiting_avg_hours", "hours"), ("working_avg_minutes", "minutes"),
+                  ("working_total_hours", "hours"))
+BACKLOG_COLUMNS = (("backlog_open", "count", "open"), ("open_over_target", "count", "open_over_target"))
+#: a tile's time shown with its 90th percentile beside the median
+P90 = {"response_median_hours": "response_p90_hours", "resolution_median_hours": "resolution_p90_hours"}
+
+
+def shown_figures() -> set[str]:
+    """Return the keys of every figure the dashboard shows (tiles and table columns)."""
+    return ({t.key for t in TILES} | {c[0] for c in (*COLUMNS, *COST_COLUMNS, *HANDLE_COLUMNS, *BACKLOG_COLUMNS)})
+
+
 def status(tile: Tile, value: float | None, target: float | None) -> str:
     """Return ``ok``, ``warn``, ``bad`` against the target (``none`` without value or target)."""
     if value is None or target is None or tile.better is None:
@@ -106,6 +119,7 @@ def tiles(ctx: Context, values: dict[str, Any]) -> list[dict[str, Any]]:
         target = ctx.target(tile.target) if tile.target else None
         out.append({"key": tile.key, "unit": tile.unit, "value": value, "target": target,
                     "better": tile.better, "status": status(tile, value, target), "drill": tile.drill,
+                    "p90": values.get(P90[tile.key]) if tile.key in P90 else None,
                     "basis": values.get(BASIS.get(tile.key, "tickets"))})
     return out
 
@@ -148,7 +162,7 @@ def chart_data(session: Session, flt: KpiFilter, now: datetime) -> dict[str, Any
     """Return the series the dashboard's charts draw (trend, distributions, breakdowns, handle times)."""
     flt = flt.bounded(now)
     ctx = Context.of(session, now)
-    keep = ("key", "tickets", "open", "response_sla_share", "over_target_share", "fcr_share", "csat_satisfied_share",
+    keep = ("key", "partial", "tickets", "open", "response_sla_share", "over_target_share", "fcr_share", "csat_satisfied_share",
             "nps", "resolution_avg_hours", "response_avg_hours", "cost_per_ticket", "labour_cost", "parts_cost",
             "handling_cost")
     slim = (lambda rows: [{k: r.get(k) for k in keep} for r in rows])  # noqa: E731
@@ -164,8 +178,7 @@ def table_rows(session: Session, flt: KpiFilter, table: str, now: datetime) -> t
     ctx = Context.of(session, now)
     if table == "handle_times":
         rows = handle_times(session, flt)
-        keys = ["element_id", "name", "role", "runs", "waiting_avg_hours", "working_avg_minutes",
-                "working_total_hours"]
+        keys = ["element_id", "name", "role", *(c[0] for c in HANDLE_COLUMNS)]
         return keys, [[r[k] for k in keys] for r in rows]
     if table == "backlog":
         keys = ["priority", "stage", "open", "open_over_target"]

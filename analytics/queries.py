@@ -31,6 +31,7 @@ WINDOWS = {"day": 30, "week": 7 * 12, "month": 365, "quarter": 365 * 2}
 #: the count each KPI rests on (for the "n =" of a tile and an alert's minimum)
 BASIS = {"response_sla_share": "response_judged", "response_avg_hours": "responded",
          "response_median_hours": "responded", "resolution_avg_hours": "resolved",
+         "response_p90_hours": "responded", "resolution_p90_hours": "resolved",
          "resolution_median_hours": "resolved", "over_target_share": "resolved",
          "resolution_sla_share": "resolution_judged", "fcr_share": "resolved_ok", "csat_satisfied_share": "surveyed",
          "nps": "nps_answered", "repeat_contact_share": "tickets", "backorder_share": "parts",
@@ -253,21 +254,24 @@ def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
 def measures(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     """Return every KPI over the filter's tickets (counts, shares, averages, medians)."""
     row = aggregate(session, ctx, flt)
-    row["response_median_hours"] = _median(session, T.first_response_seconds, flt)
-    row["resolution_median_hours"] = _median(session, T.resolution_seconds, flt)
+    for name, column in (("response", T.first_response_seconds), ("resolution", T.resolution_seconds)):
+        row[f"{name}_median_hours"] = _percentile(session, column, flt, 0.5)
+        row[f"{name}_p90_hours"] = _percentile(session, column, flt, 0.9)
     return row
 
 
-def _median(session: Session, column: Any, flt: KpiFilter) -> float | None:
-    """Return the (lower) median of a duration in hours: one ordered pass on PostgreSQL, two on SQLite."""
+def _percentile(session: Session, column: Any, flt: KpiFilter, q: float) -> float | None:
+    """Return the (lower, nearest-rank) ``q`` percentile of a duration in hours: the smallest value
+    with at least ``q`` of the values at or below it; one ordered pass on PostgreSQL, two on SQLite."""
     conds = [*ticket_conditions(flt), column.is_not(None)]
     if not is_sqlite(session):
-        value = session.scalar(select(func.percentile_disc(0.5).within_group(column)).where(*conds))
+        value = session.scalar(select(func.percentile_disc(q).within_group(column)).where(*conds))
         return None if value is None else float(value) / 3600
     n = session.scalar(select(func.count()).select_from(T).where(*conds)) or 0
     if not n:
         return None
-    value = session.scalar(select(column).where(*conds).order_by(column).offset((n - 1) // 2).limit(1))
+    rank = max(1, -int(-q * n // 1))  # ceil(q · n)
+    value = session.scalar(select(column).where(*conds).order_by(column).offset(rank - 1).limit(1))
     return None if value is None else float(value) / 3600
 
 
@@ -306,9 +310,24 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dic
     return out
 
 
+def period_end(key: Any, period: str) -> date:
+    """Return the last day of the period with ``key``."""
+    start = period_start(key, period)
+    probe = start + timedelta(days={"day": 1, "week": 7, "month": 32, "quarter": 95}[period])
+    return period_start(period_key(probe, period), period) - timedelta(days=1)
+
+
 def trend(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, Any]]:
-    """Return the KPIs per period of the filter (day, week, month or quarter)."""
-    return grouped(session, ctx, flt, flt.period)
+    """Return the KPIs per period of the filter (day, week, month or quarter).
+
+    A period not over yet (it ends after today) or cut by the filter's range is marked
+    ``partial``: its tickets are still being worked, so its figures are not comparable yet."""
+    today = local_date(ctx.now)
+    rows = grouped(session, ctx, flt, flt.period)
+    for row in rows:
+        start, end = period_start(row["key"], flt.period), period_end(row["key"], flt.period)
+        row["partial"] = end >= today or bool(flt.start and flt.start > start) or bool(flt.end and flt.end < end)
+    return rows
 
 
 def backlog(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, Any]]:

@@ -186,3 +186,15 @@ def test_refresh_rewrites_only_what_changed(desk: Desk) -> None:
     assert facts(desk)[second.ticket_number].first_response_seconds is None
     versions = desk.read(lambda s: dict(s.execute(select(KpiSource.instance_id, KpiSource.version)).all()))
     assert set(versions) == {first.instance_id, second.instance_id}
+
+
+def test_backlog_stage_is_the_process_stage_not_an_sla_event_subprocess(desk: Desk) -> None:
+    # Given a ticket waiting on the on-site inspection when 75 % of its resolution time is used
+    case = desk.open_case()
+    case.register().respond().assist()
+    case.wait_until(case.data()["resolution_clock"]["warn_at"], minutes=1)
+    refreshed(desk)
+
+    # Then its stage is the stage the work waits in, not the "SLA warning" event subprocess
+    fact = facts(desk)[case.ticket_number]
+    assert fact.stage not in ("SLA warning", "SLA breached")

@@ -101,6 +101,7 @@ def test_figures_over_two_weeks_match_the_hand_count(figures: Database) -> None:
     assert (m["resolved"], m["over_target"]) == (3, 2)
     assert m["over_target_share"] == pytest.approx(2 / 3)
     assert m["resolution_median_hours"] == 50.0 and m["resolution_avg_hours"] == pytest.approx(40.0)
+    assert m["resolution_p90_hours"] == 60.0  # the 3rd of 3 (nearest rank: ceil(0.9 · 3))
     assert m["resolution_sla_share"] == pytest.approx(2 / 3)
     # first-contact resolution among the three closed as resolved: A only
     assert (m["resolved_ok"], m["fcr"]) == (3, 1) and m["fcr_share"] == pytest.approx(1 / 3)
@@ -153,6 +154,16 @@ def test_trend_per_day_gives_shares_per_period(figures: Database) -> None:
     by_day = {r["key"]: r for r in rows}
     assert by_day["2026-03-02"]["tickets"] == 2 and by_day["2026-03-02"]["response_sla_share"] == 0.5
     assert by_day["2026-03-09"]["over_target_share"] == 1.0
+
+
+def test_trend_marks_the_period_not_over_yet_as_partial(figures: Database) -> None:
+    # Given "now" is Thursday 12 March: the week of 9 March is still running, that of 2 March is over
+    session, ctx = context(figures)
+    with session:
+        weeks = {r["key"]: r["partial"] for r in trend(session, ctx, WEEKS)}
+        months = {r["key"]: r["partial"] for r in trend(session, ctx, KpiFilter(period="month"))}
+    assert weeks == {"2026-03-02": False, "2026-03-09": True}
+    assert months["2026-03"] is True
 
 
 def test_team_filter_keeps_the_tickets_the_team_worked_on(figures: Database) -> None:
