@@ -9,11 +9,13 @@ pages are checked the same way. Screenshots land in ``test-artifacts/screenshots
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from engine.identity import actor_for
 from engine.models import WorkItem
 from tests.conftest import PROCESSES
 from tests.process.driver import INTAKE
@@ -26,7 +28,7 @@ ROLES = {
     "qa": "qa", "owner": "process_owner", "auditor": "auditor", "admin": "admin",
 }
 USERS = {user: [role] for user, role in ROLES.items()}
-COMMON = ["/tasks", "/tickets?q=138", "/tickets/{ticket}"]
+COMMON = ["/tasks", "/tickets?q=Li%20Na", "/tickets/{ticket}"]
 PAGES = {
     "agent": [*COMMON, "/tasks?tab=group", "/tasks/{task}", "/requests/new", "/mail/"],
     "technician": COMMON,
@@ -58,15 +60,20 @@ WIDTHS = """() => ({
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, sqlite_template):
-    """The real after-sales process with its catalogue and one user per role; a request waits."""
+    """The real after-sales process with its catalogue and one user per role; a registered ticket."""
     tmp_path = tmp_path_factory.mktemp("phone")
     with live_site(tmp_path, sqlite_template, [PROCESSES], USERS,
                    catalogue=PROCESSES / "data") as (base, services):
         with services.db.transaction() as s:
             instance_id = services.runtime.start(s, "after_sales", INTAKE, None, "agent").instance_id
+        with services.db.transaction() as s:  # registered: the ticket has its number, the agent answers next
+            task = s.scalars(select(WorkItem).where(WorkItem.instance_id == instance_id)).one()
+            services.runtime.complete_task(s, task.task_id, actor_for(s, "agent"), INTAKE)
         with services.db.transaction(write=False) as s:
-            task = s.scalars(select(WorkItem).where(WorkItem.instance_id == instance_id)).first()
-        yield base, {"instance": instance_id, "ticket": instance_id, "task": task.task_id}
+            task = s.scalars(select(WorkItem).where(WorkItem.instance_id == instance_id)).one()
+            ticket = task.business_key
+        assert ticket
+        yield base, {"instance": instance_id, "ticket": ticket, "task": task.task_id}
 
 
 def too_wide(page: Any, where: str) -> list[str]:
@@ -130,7 +137,7 @@ def test_every_role_uses_its_pages_on_a_390_px_phone_in_chinese_and_english(site
                     if "/audit/instances/" in url:  # the trace draws its diagram after loading
                         page.wait_for_selector(".bpmn-canvas svg")
                     problems += too_wide(page, f"{user} {lang} {url}")
-                    name = url.strip("/").split("?")[0].replace("/", "-") or "home"
+                    name = re.sub(r"[^a-z]+", "-", path.lower()).strip("-")
                     shot(page, f"phone-{user}-{lang}-{name}")
                 ctx.close()
         # wider screens keep the one-row header, its longest Chinese nav included, and open filters
