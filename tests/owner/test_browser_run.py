@@ -130,3 +130,37 @@ def test_what_if_then_migrate_three_tickets_after_a_dry_run(site, lang, texts):
     with db.transaction(write=False) as s:
         old = s.get(Instance, tickets[3])
         assert (old.status, old.deployment_id) == ("completed", v1)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_earlier_version_is_made_current_then_a_channel_pilot_started_with_the_form(site, lang):
+    base, services, _draft_id, v1, v2, _tickets = site
+    errors: list[str] = []
+
+    def started(channel: str) -> int:
+        with services.db.transaction() as s:
+            instance_id = services.runtime.start(s, "simple", {"channel": channel}, None, "ann").instance_id
+        return deployment_of(services, instance_id)
+
+    with chromium("zh-CN" if lang == "zh" else "en-US") as context:
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        sign_in(page, base, "olga")
+        page.goto(f"{base}/lang/{lang}?next=/owner/pilots")
+        # When the owner rolls simple back to v1 with "Make current"
+        page.click(f"#versions tr[data-deployment='{v1}'] button[type=submit]")
+        page.wait_for_selector(f"#versions tr[data-deployment='{v1}'] .tag")
+        assert started("hotline") == v1
+        # And pilots v2 on the web channel with the form
+        page.select_option("#start-pilot select[name=process_id]", "simple")
+        page.fill("#start-pilot input[name=deployment_id]", str(v2))
+        page.select_option("#start-pilot select[name=channel]", "web")
+        page.click("#start-pilot button[type=submit]")
+        page.wait_for_selector("article.pilot[data-status=active]")
+        shot(page, f"run-pilots-{lang}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        shot(page, f"run-pilots-390-{lang}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    assert not errors
+    # Then web tickets start on v2, the others on v1
+    assert (started("web"), started("hotline")) == (v2, v1)
