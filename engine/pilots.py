@@ -223,3 +223,8 @@ def versions(session: Session, process_id: str) -> list[dict[str, Any]]:
     current = find_definition(session, process_id).deployment_id if rows else None
     return [{"deployment_id": r.id, "name": r.name, "version": r.version, "deployed_at": r.deployed_at.isoformat(),
              "current": r.id == current} for r in rows]
+
+
+def process_ids(session: Session) -> list[str]:
+    """Return the ids of every deployed process (not decisions), sorted."""
+    return sorted(set(session.scalars(select(ProcessDefinition.process_id).where(ProcessDefinition.kind == "process"))))
