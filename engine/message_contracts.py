@@ -198,40 +198,51 @@ def current_contracts(session: Session) -> dict[str, tuple[int, Contract]]:
     return found
 
 
-_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SUBSCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
-               "unevaluatedItems", "unevaluatedProperties")
+_SHAPES = ("properties", "$defs", "definitions", "patternProperties")  # maps of schemas that describe values
+_SHAPE = ("items", "additionalProperties", "unevaluatedItems", "unevaluatedProperties")
+_BRANCHES = ("allOf", "anyOf", "oneOf", "prefixItems")
+_CONDITIONS = ("if", "then", "else", "not", "contains", "propertyNames")
 
 
-def strict_schema(schema: Any) -> Any:
+def strict_schema(schema: Any, shape: bool = True) -> Any:
     """Return a copy of a JSON Schema that refuses unknown keys at every object level.
 
-    Every (sub)schema that lists ``properties`` and says nothing of other keys gets
-    ``"additionalProperties": false``; the names that ``allOf``/``anyOf``/``oneOf`` branches
-    without a ``type`` of their own add to the same object are listed at its level first, so
-    such a branch still validates them. A free-form object (no ``properties``) stays free-form.
+    Every schema describing a value (the root, a property, array items, a definition, a
+    branch with its own ``type``) that lists ``properties`` and says nothing of other keys
+    gets ``"additionalProperties": false``; the names that branches without a ``type`` add to
+    the same object are listed at its level first. Conditions (``if``/``then``/``else``,
+    ``not``, ``dependentSchemas``) and typeless branches only constrain the object they sit
+    in and stay open; a free-form object (no ``properties``) stays free-form.
     """
-    if isinstance(schema, list):
-        return [strict_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+        if key in _SHAPES and isinstance(value, dict):
             out[key] = {name: strict_schema(sub) for name, sub in value.items()}
-        elif key in _SUBSCHEMA_LISTS or key in _SUBSCHEMAS:
+        elif key in _SHAPE:
             out[key] = strict_schema(value)
+        elif key in _BRANCHES and isinstance(value, list):
+            out[key] = [strict_schema(b, isinstance(b, dict) and ("type" in b or key == "prefixItems"))
+                        for b in value]
+        elif key in _CONDITIONS:
+            out[key] = strict_schema(value, shape=False)
+        elif key == "dependentSchemas" and isinstance(value, dict):
+            out[key] = {name: strict_schema(sub, shape=False) for name, sub in value.items()}
         else:
             out[key] = value
-    if isinstance(out.get("properties"), dict) and "additionalProperties" not in out \
+    if shape and isinstance(out.get("properties"), dict) and "additionalProperties" not in out \
             and "unevaluatedProperties" not in out and "patternProperties" not in out:
         for key in ("allOf", "anyOf", "oneOf"):
             for branch in out.get(key) or []:
                 if isinstance(branch, dict) and "type" not in branch and isinstance(branch.get("properties"), dict):
-                    branch.pop("additionalProperties", None)
                     for name in branch["properties"]:
                         out["properties"].setdefault(name, True)
+        for key in ("if", "then", "else"):
+            branch = out.get(key)
+            if isinstance(branch, dict) and isinstance(branch.get("properties"), dict):
+                for name in branch["properties"]:
+                    out["properties"].setdefault(name, True)
         out["additionalProperties"] = False
     return out
 

@@ -8,6 +8,7 @@ its work. Read-only fields keep the task's current value whatever was posted.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, tzinfo
 from typing import Any
@@ -113,6 +114,8 @@ def convert(raw: str, kind: str, schema: dict[str, Any], tz: tzinfo | None = Non
         try:
             number = float(text)
         except ValueError:
+            return text
+        if not math.isfinite(number):  # "1e400", "inf", "nan": no number a schema can hold
             return text
         return int(number) if number.is_integer() and _INT.match(text) else number
     if kind == "boolean":
