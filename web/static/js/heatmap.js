@@ -39,6 +39,7 @@
       fetch(box.dataset.heatmapUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); })
     ]).then(function (both) {
       return viewer.importXML(both[0]).then(function () {
+        window.diagramLabels.translate(viewer);
         viewer.get("canvas").zoom("fit-viewport", "auto");
         var select = document.getElementById("heat-measure");
         paint(viewer, both[1], select.value);

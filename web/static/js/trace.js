@@ -91,6 +91,7 @@
     return fetch(scope.diagram_url, { credentials: "same-origin" }).then(function (r) { return r.text(); })
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {
+        window.diagramLabels.translate(viewer);
         viewer.get("canvas").zoom("fit-viewport", "auto");
         mark(scope);
         root.setAttribute("data-scope", key);

@@ -68,6 +68,7 @@
       pending.push(fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); })
         .then(function (xml) { return viewer.importXML(xml); })
         .then(function () {
+          window.diagramLabels.translate(viewer);
           viewer.get("canvas").zoom("fit-viewport", "auto");
           paint(viewer, result.heatmaps[side][process]);
           box.setAttribute("data-ready", "true");
