@@ -140,6 +140,15 @@ def test_every_role_uses_its_pages_on_a_390_px_phone_in_chinese_and_english(site
                     name = re.sub(r"[^a-z]+", "-", path.lower()).strip("-")
                     shot(page, f"phone-{user}-{lang}-{name}")
                 ctx.close()
+        # without JavaScript the menu still opens (a plain <details>) and the filters stay open
+        ctx = browser.new_context(viewport=PHONE, java_script_enabled=False)
+        page = ctx.new_page()
+        sign_in(page, base, "supervisor")
+        assert page.locator("form.filters select[name=priority]").is_visible()
+        open_menu(page, "supervisor en no-js")
+        page.click("header.top details.menu nav.menu-links a:has-text('Dashboard')")
+        page.wait_for_url(f"{base}/dashboard/**")
+        ctx.close()
         # wider screens keep the one-row header, its longest Chinese nav included, and open filters
         for width in (1360, 1024):
             ctx = browser.new_context(viewport={"width": width, "height": 800})
