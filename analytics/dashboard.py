@@ -149,8 +149,7 @@ def dashboard(session: Session, flt: KpiFilter, now: datetime, language: str = "
     ctx = Context.of(session, now)
     values = measures(session, ctx, flt)
     titles = {rule["id"]: title_of(rule, language) for rule in alert_rules(session)}
-    lines = {code: (zh if language == "zh" and zh else name) for code, name, zh in session.execute(
-        select(ProductLine.code, ProductLine.name, ProductLine.name_zh))}
+    lines = line_names(session, language)
     return Dashboard(flt, tiles(ctx, values), trend(session, ctx, flt),
                      {by: grouped(session, ctx, flt, by) for by in BREAKDOWNS}, handle_times(session, flt),
                      backlog(session, ctx, flt), active_alerts(session), recent_alerts(session, 10),
@@ -158,13 +157,19 @@ def dashboard(session: Session, flt: KpiFilter, now: datetime, language: str = "
                      titles, lines)
 
 
+def line_names(session: Session, language: str = "en") -> dict[str, str]:
+    """Return the product lines' names in ``language``, by code."""
+    return {code: (zh if language == "zh" and zh else name) for code, name, zh in session.execute(
+        select(ProductLine.code, ProductLine.name, ProductLine.name_zh))}
+
+
 def chart_data(session: Session, flt: KpiFilter, now: datetime) -> dict[str, Any]:
     """Return the series the dashboard's charts draw (trend, distributions, breakdowns, handle times)."""
     flt = flt.bounded(now)
     ctx = Context.of(session, now)
-    keep = ("key", "partial", "tickets", "open", "response_sla_share", "over_target_share", "fcr_share", "csat_satisfied_share",
-            "nps", "resolution_avg_hours", "response_avg_hours", "cost_per_ticket", "labour_cost", "parts_cost",
-            "handling_cost")
+    keep = ("key", "partial", "tickets", "open", "response_sla_share", "over_target_share", "fcr_share",
+            "csat_satisfied_share", "nps", "resolution_avg_hours", "response_avg_hours", "cost_per_ticket",
+            "labour_cost", "parts_cost", "handling_cost")
     slim = (lambda rows: [{k: r.get(k) for k in keep} for r in rows])  # noqa: E731
     return {"period": flt.period, "trend": slim(trend(session, ctx, flt)),
             "distributions": distributions(session, ctx, flt),

@@ -14,7 +14,18 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 
-from analytics.dashboard import COLUMNS, COST_COLUMNS, TABLES, chart_data, dashboard, table_rows
+from analytics import catalogue
+from analytics.dashboard import (
+    BACKLOG_COLUMNS,
+    COLUMNS,
+    COST_COLUMNS,
+    HANDLE_COLUMNS,
+    TABLES,
+    chart_data,
+    dashboard,
+    line_names,
+    table_rows,
+)
 from analytics.queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
 from engine import clock
 from engine.errors import InvalidInput
@@ -51,16 +62,10 @@ def _filter() -> KpiFilter:
 
 def labels() -> dict[str, str]:
     """Return the translated names of the figures, units and dimensions the page and charts show."""
+    language = current_language()
     return {
-        "tickets": _("Tickets"), "response_median_hours": _("First response (median)"),
-        "response_sla_share": _("Response SLA met"), "resolution_median_hours": _("Resolution time (median)"),
-        "over_target_share": _("Resolved over target"), "resolution_sla_share": _("Resolution SLA met"),
-        "fcr_share": _("First-contact resolution"), "csat_satisfied_share": _("CSAT satisfied"), "nps": _("NPS"),
-        "repeat_contact_share": _("Repeat contacts"), "backorder_share": _("Parts back-ordered"),
-        "qa_score": _("QA score"), "open": _("Still open"), "cost_per_ticket": _("Cost per ticket"),
-        "response_avg_hours": _("First response (avg)"), "resolution_avg_hours": _("Resolution (avg)"),
-        "labour_cost": _("Labour"), "parts_cost": _("Parts"), "handling_cost": _("Handling"),
-        "cost_total": _("Total cost"), "channel": _("Channel"), "product_line": _("Product line"),
+        **catalogue.names(language), "partial": catalogue.ui_texts(language)["partial"],
+        "channel": _("Channel"), "product_line": _("Product line"),
         "priority": _("Priority"), "team": _("Team"), "day": _("Day"), "week": _("Week"), "month": _("Month"),
         "quarter": _("Quarter"), "waiting": _("Waiting (h)"), "working": _("Working (min)"),
         "resolution_hours": _("Resolution time (hours)"), "first_response_hours": _("First response (hours)"),
@@ -103,7 +108,8 @@ def index():  # type: ignore[no-untyped-def]
         board = dashboard(session, flt, clock.now(), current_language())
         _use_texts(session)
     return render_template("dashboard/index.html", d=board, f=board.filter, args=board.filter.args(),
-                           line_names=board.line_names,
+                           line_names=board.line_names, handle_columns=HANDLE_COLUMNS,
+                           backlog_columns=BACKLOG_COLUMNS, ui=catalogue.ui_texts(current_language()),
                            labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS)
 
 
@@ -146,9 +152,52 @@ def tickets():  # type: ignore[no-untyped-def]
         except ValueError as exc:
             raise InvalidInput(str(exc), field="by") from exc
         _use_texts(session)
+        lines = line_names(session, current_language())
     return render_template("dashboard/tickets.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            kpi=kpi, by=by, group=group, element=element, f=bounded, now_only=now_only,
+                           kpi_name=catalogue.drill_names(current_language()).get(kpi, kpi),
+                           group_name=_group_name(by, group, lines), line_names=lines,
                            args={**bounded.args(), **({"scope": "now"} if now_only else {})}, labels=labels())
+
+
+def _group_name(by: str | None, group: str | None, lines: dict[str, str]) -> str:
+    """Return a group's value as a reader reads it: a product line's name, a translated channel,
+    priority or team, "not set" for an unknown one."""
+    if not group or group == "unknown":
+        return catalogue.ui_texts(current_language())["unknown"]
+    if by == "product_line":  # a line not in the catalogue (any more) is read from its code
+        return lines.get(group) or _(group.replace("_", " ").capitalize())
+    if by in ("channel", "priority", "team", "stage"):
+        return _(group)
+    return group
+
+
+@bp.get("/kpi/")
+@roles_required(READERS)
+def definitions():  # type: ignore[no-untyped-def]
+    """List every figure of the dashboard with its definition (the KPI catalogue)."""
+    language = current_language()
+    entries = [catalogue.entry(key, language) for key in catalogue.figure_keys()]
+    return render_template("dashboard/kpi_index.html", entries=entries, ui=catalogue.ui_texts(language))
+
+
+@bp.get("/kpi/<key>")
+@roles_required(READERS)
+def definition(key: str):  # type: ignore[no-untyped-def]
+    """Show what one figure measures: definition, population, formula, statistic, unit, target, events, exclusions."""
+    language = current_language()
+    if key not in catalogue.figure_keys():
+        raise InvalidInput(_("unknown figure {kpi}", kpi=key), field="key")
+    entry = catalogue.entry(key, language)
+    with get_services().db.transaction(write=False) as session:
+        targets = Context.of(session, clock.now()).settings["targets"]
+    target = targets.get(entry["target"]) if entry["target"] else None
+    return render_template("dashboard/kpi.html", e=entry, target=target, ui=catalogue.ui_texts(language),
+                           target_unit=_target_unit(entry))
+
+
+def _target_unit(entry: dict[str, Any]) -> str:
+    return "hours" if str(entry["target"] or "").endswith("_hours") else entry["unit"]
 
 
 @bp.get("/export/<table>.csv")

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from analytics import catalogue
 from analytics.alerts import KpiAlert
+from analytics.dashboard import BACKLOG_COLUMNS, COLUMNS, HANDLE_COLUMNS, shown_figures
 from tests.web_dashboard.conftest import NOW
 
 WEEKS = "start=2026-03-02&end=2026-03-15"
@@ -124,3 +126,67 @@ def test_an_active_alert_is_shown_in_the_reader_s_language(supervisor, services)
     supervisor.get("/lang/zh")
     page = supervisor.get(f"/dashboard/?{WEEKS}").get_data(as_text=True)
     assert "本季度客户满意度低于 85 %" in page and "KPI 看板" in page
+
+
+def test_every_figure_shown_has_a_catalogue_entry_and_every_entry_is_shown() -> None:
+    assert set(catalogue.figure_keys()) == shown_figures()
+    for key in catalogue.figure_keys():
+        for language in ("en", "zh"):
+            entry = catalogue.entry(key, language)
+            assert all(entry[f] for f in ("name", "definition", "population", "formula", "excludes")), (key, language)
+            assert entry["statistic"] and entry["unit"] and entry["events"], key
+
+
+def test_every_tile_and_table_header_opens_its_definition(supervisor) -> None:
+    page = supervisor.get(f"/dashboard/?{WEEKS}").get_data(as_text=True)
+    tiles = page.split('<section class="tiles"', 1)[1].split("</section>", 1)[0]
+    for tile in tiles.split('<div class="tile ')[1:]:
+        key = tile.split('data-kpi="', 1)[1].split('"', 1)[0]
+        assert f'href="/dashboard/kpi/{key}"' in tile, key
+    for key, *_ in (*COLUMNS, *HANDLE_COLUMNS, *BACKLOG_COLUMNS):
+        assert f'<a class="kpi-def" href="/dashboard/kpi/{key}"' in page, key
+
+
+def test_a_definition_page_says_what_the_figure_measures_in_the_reader_s_language(supervisor) -> None:
+    page = supervisor.get("/dashboard/kpi/fcr_share").get_data(as_text=True)
+    assert "First-contact resolution" in page and "Tickets closed as resolved." in page
+    assert "Open tickets (even if answered at first contact)" in page and "70.0 %" in page
+    index = supervisor.get("/dashboard/kpi/").get_data(as_text=True)
+    assert 'href="/dashboard/kpi/resolution_sla_share"' in index and "Resolution SLA met (business hours)" in index
+    supervisor.get("/lang/zh")
+    page = supervisor.get("/dashboard/kpi/fcr_share").get_data(as_text=True)
+    assert "首次接触解决率" in page and "统计范围" in page
+
+
+def test_an_unknown_figure_s_definition_is_refused_naming_the_figure(supervisor) -> None:
+    response = supervisor.get("/dashboard/kpi/happiness")
+    assert response.status_code == 400 and "happiness" in response.get_data(as_text=True)
+
+
+def test_names_say_what_they_measure_and_times_show_median_and_p90(supervisor) -> None:
+    page = supervisor.get(f"/dashboard/?{WEEKS}").get_data(as_text=True)
+    assert "Resolved over 48 h (calendar)" in page and "Resolution SLA met (business hours)" in page
+    assert "Resolved over target" not in page
+    tile = page.split('data-kpi="resolution_median_hours"', 1)[1].split("</div>", 1)[0]
+    assert "50.0 h" in tile and "p90 60.0 h" in tile and "n = 3" in tile
+    assert "Resolution time (mean)" in page and "(avg)" not in page
+
+
+def test_the_trend_table_marks_the_week_not_over_yet(supervisor) -> None:
+    page = supervisor.get(f"/dashboard/?{WEEKS}").get_data(as_text=True)
+    trend = page.split('id="table-trend"', 1)[1].split("</section>", 1)[0]
+    assert trend.count("partial, not over yet") == 1
+    data = supervisor.get(f"/dashboard/data.json?{WEEKS}").get_json()
+    assert [r["partial"] for r in data["trend"]] == [False, True]
+
+
+def test_drill_down_headings_are_readable_in_the_reader_s_language(supervisor) -> None:
+    page = supervisor.get(f"/dashboard/tickets?kpi=over_target&by=product_line&group=washing_machine&{WEEKS}")
+    text = page.get_data(as_text=True)
+    assert "Resolved over 48 h" in text and "over_target</span>" not in text
+    assert "washing_machine</span>" not in text
+    unknown = supervisor.get(f"/dashboard/tickets?kpi=all&by=priority&group=unknown&{WEEKS}").get_data(as_text=True)
+    assert "Priority: not set" in unknown
+    supervisor.get("/lang/zh")
+    text = supervisor.get(f"/dashboard/tickets?kpi=over_target&{WEEKS}").get_data(as_text=True)
+    assert "超过 48 小时解决" in text

@@ -30,21 +30,25 @@
 
   function draw(data) {
     var L = data.labels, keys = data.trend.map(function (r) { return r.key; });
+    var names = data.trend.map(function (r) { return r.partial ? r.key + " (" + L.partial + ")" : r.key; });
     var shares = ["response_sla_share", "over_target_share", "fcr_share", "csat_satisfied_share"];
     var drills = { response_sla_share: "response_missed", over_target_share: "over_target",
       fcr_share: "not_fcr", csat_satisfied_share: "dissatisfied" };
     chart("chart-trend", {
       type: "line",
-      data: { labels: keys, datasets: shares.map(function (k, i) {
+      data: { labels: names, datasets: shares.map(function (k, i) {
+        // a period not over yet is drawn dashed, with a hollow point: its figures are still moving
         return { label: L[k] + " (%)", data: data.trend.map(function (r) { return pct(r[k]); }),
-          borderColor: COLORS[i], backgroundColor: COLORS[i], spanGaps: true, tension: 0.2 };
+          borderColor: COLORS[i], backgroundColor: COLORS[i], spanGaps: true, tension: 0.2,
+          pointStyle: data.trend.map(function (r) { return r.partial ? "crossRot" : "circle"; }),
+          segment: { borderDash: function (c) { return data.trend[c.p1DataIndex].partial ? [6, 4] : undefined; } } };
       }) },
       options: { scales: { y: { min: 0, max: 100, ticks: { callback: function (v) { return v + " %"; } } } } }
     }, function (i, d) { return linkTo(data.links.trend, { group: keys[i], kpi: drills[shares[d]] }); });
 
     chart("chart-volume", {
       type: "bar",
-      data: { labels: keys, datasets: [
+      data: { labels: names, datasets: [
         { label: L.tickets, data: data.trend.map(function (r) { return r.tickets; }), backgroundColor: COLORS[0] },
         { label: L.open, data: data.trend.map(function (r) { return r.open; }), backgroundColor: COLORS[3] }
       ] }
