@@ -128,7 +128,7 @@ def render_form(template: str, schema: dict[str, Any], ui: dict[str, Any], value
                 errors: FormValidationError | None = None, status: int = 200, **extra: Any):  # type: ignore[no-untyped-def]
     """Render an intake page with its fields, values and errors."""
     by_name, general = formdata.field_errors(errors.errors) if errors else ({}, [])
-    fields = formgen.build(schema, ui, values, by_name)
+    fields = formgen.build(schema, ui, values, by_name, display_tz())
     return render_template(template, fields=fields, general_errors=general,
                            error_count=len(by_name) + len(general), **extra), status
 

@@ -37,7 +37,7 @@ def _page(
     general: list[str],
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
-    fields = formgen.build(detail.schema, detail.ui_schema, values, errors) if detail.schema else []
+    fields = formgen.build(detail.schema, detail.ui_schema, values, errors, display_tz()) if detail.schema else []
     assignees: list[tuple[str, str]] = []
     if current_actor().is_supervisor:
         with get_services().db.transaction(write=False) as s:
