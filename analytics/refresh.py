@@ -138,7 +138,7 @@ def refresh_instances(session: Session, instance_ids: list[int], now: datetime) 
                                .where(Contact.ticket_id.in_(ticket_ids))).all()
     all_ids = ids | {t.instance_id for t in tickets} | {c.instance_id for c in contacts}
     instances = {i.id: i for i in session.execute(
-        select(Instance.id, Instance.process_id, Instance.summary, Instance.version)
+        select(Instance.id, Instance.process_id, Instance.summary, Instance.version, Instance.started_at)
         .where(Instance.id.in_(all_ids)))}
     trails = _trails(session, all_ids)
     batch = _Batch(settings, now, _Context.load(session, tickets), trails, _by_ticket(contacts),
@@ -206,6 +206,13 @@ def _count(trail: _Trail | None, elements: list[str]) -> int:
     return sum(len(trail.completed.get(e, [])) for e in elements) if trail else 0
 
 
+def _arrived(t: Any, instance: Any) -> datetime:
+    """Return when the request arrived: its instance's start (a web or e-mail request may wait for
+    registration, which opens the ticket), never after the ticket was opened."""
+    started = instance.started_at if instance is not None else None
+    return min(started, t.opened_at) if started is not None else t.opened_at
+
+
 def _first_contact_resolution(t: Any, trail: _Trail | None, signals: dict[str, Any], reopened: int,
                               contacts: int) -> bool:
     """Resolved at the first contact: closed as resolved, ended at the first-contact signal, with no
@@ -259,7 +266,7 @@ class _Batch:
             "fault_category": summary.get("fault_category") or (t.fault or {}).get("category") or "unknown",
             "status": "open" if open_ else "closed", "outcome": t.outcome,
             "stage": (summary.get("stage") or "—") if open_ else None,
-            **self._first_response(t, trail, clocks.get("response")),
+            **self._first_response(t, trail, clocks.get("response"), _arrived(t, instance)),
             "resolved_at": resolved, "paused_seconds": paused,
             "resolution_seconds": None if gross is None else max(0.0, gross - paused),
             "resolution_met": _clock_met(resolution),
@@ -272,8 +279,10 @@ class _Batch:
             **self._work_costs(t, trail, contacts), "refreshed_at": self.now,
         }
 
-    def _first_response(self, t: Any, trail: _Trail | None, clock: SlaClock | None) -> dict[str, Any]:
-        """Time the first response: the response clock's stop, else the first human task after intake."""
+    def _first_response(self, t: Any, trail: _Trail | None, clock: SlaClock | None,
+                        arrived: datetime) -> dict[str, Any]:
+        """Time the first response from the moment the request arrived (registered or not yet): to the
+        response clock's stop, else to the first human task after intake."""
         target = target_seconds(self.settings, "first_response_hours")
         if clock is not None:
             first = clock.stopped_at
@@ -283,9 +292,9 @@ class _Batch:
             intake = self.settings["signals"]["intake"]
             first = min((r.completed_at for r in (trail.human if trail else []) if r.completed_at and r.ready_at
                          and r.ready_at >= t.opened_at and r.element_id not in intake), default=None)
-            due = t.opened_at + timedelta(seconds=target)
-            met = None if first is None else (first - t.opened_at).total_seconds() <= target
-        return {"first_response_at": first, "first_response_seconds": _seconds(t.opened_at, first),
+            due = arrived + timedelta(seconds=target)
+            met = None if first is None else (first - arrived).total_seconds() <= target
+        return {"first_response_at": first, "first_response_seconds": _seconds(arrived, first),
                 "response_due_at": due, "response_met": met}
 
     def _work_costs(self, t: Any, trail: _Trail | None, contacts: list[Any]) -> dict[str, float]:

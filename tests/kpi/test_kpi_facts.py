@@ -198,3 +198,17 @@ def test_backlog_stage_is_the_process_stage_not_an_sla_event_subprocess(desk: De
     # Then its stage is the stage the work waits in, not the "SLA warning" event subprocess
     fact = facts(desk)[case.ticket_number]
     assert fact.stage not in ("SLA warning", "SLA breached")
+
+
+def test_first_response_counts_from_the_moment_the_request_arrived_not_from_its_registration(desk: Desk) -> None:
+    # Given a request that waits 30 h before an agent registers it, then is answered an hour later
+    case = desk.open_case()
+    desk.clock.advance(timedelta(hours=30))
+    case.register(urgency="low", impact="low", fault=USAGE)
+    desk.clock.advance(timedelta(hours=1))
+    case.respond(resolved=True, answer="Low-foam detergent.")
+    refreshed(desk)
+
+    # Then its first response took 31 h, not 1 h
+    fact = facts(desk)[case.ticket_number]
+    assert fact.first_response_seconds == 31 * HOUR
