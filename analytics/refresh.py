@@ -10,6 +10,7 @@ waiting/working split as the process owner's heatmap.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.db import Database, is_sqlite
-from engine.models import AuditEvent, Instance
+from engine.models import AuditEvent, DeploymentFile, Instance, WorkItem
 from engine.trace import Run, runs_of
 from handlers.parts import Backorder, Part, Reservation
 from handlers.sla import SlaClock
@@ -144,6 +145,7 @@ def refresh_instances(session: Session, instance_ids: list[int], now: datetime) 
     batch = _Batch(settings, now, _Context.load(session, tickets), trails, _by_ticket(contacts),
                    {task: role for trail in trails.values() for task, role in trail.roles.items()})
     facts = [batch.ticket_fact(t, instances.get(t.instance_id)) for t in tickets]
+    _keep_process_stages(session, facts)
     owner = {t.instance_id: t.id for t in tickets} | {c.instance_id: c.ticket_id for c in contacts}
     by_id = {f["ticket_id"]: f for f in facts}
     tasks = [_task_fact(run, batch.roles.get(run.task_id, "none"), instance_id, instances[instance_id].process_id,
@@ -160,6 +162,46 @@ def refresh_instances(session: Session, instance_ids: list[int], now: datetime) 
     session.execute(insert(KpiSource), [{"instance_id": i, "version": instances[i].version, "refreshed_at": now}
                                          for i in instances])
     roll_up(session, settings, days)
+
+
+EVENT_SUBPROCESS = re.compile(rb'<(?:\w+:)?subProcess\b[^>]*\btriggeredByEvent="true"[^>]*>')
+NAME = re.compile(rb'\bname="([^"]*)"')
+_event_names: dict[str, frozenset[str]] = {}
+
+
+def event_subprocess_names(session: Session) -> frozenset[str]:
+    """Return the names of the deployed processes' event subprocesses (SLA warning, repeat contact …):
+    a task in one of them does not say which stage of the process the ticket is in."""
+    rows = session.execute(select(DeploymentFile.sha256, DeploymentFile.content)
+                           .where(DeploymentFile.path.like("%.bpmn"))).all()
+    names: set[str] = set()
+    for sha, content in rows:
+        if sha not in _event_names:
+            _event_names[sha] = frozenset(
+                m.group(1).decode("utf-8") for tag in EVENT_SUBPROCESS.findall(bytes(content))
+                if (m := NAME.search(tag)))
+        names |= _event_names[sha]
+    return frozenset(names)
+
+
+def _keep_process_stages(session: Session, facts: list[dict[str, Any]]) -> None:
+    """Give an open ticket whose first ready task is in an event subprocess the stage it is in: that
+    of another of its open tasks, else the stage its facts had before, else none ("—")."""
+    events = event_subprocess_names(session)
+    stray = {f["instance_id"]: f for f in facts if f["stage"] in events}
+    if not stray:
+        return
+    items = session.execute(select(WorkItem.instance_id, WorkItem.stage)
+                            .where(WorkItem.instance_id.in_(list(stray))).order_by(WorkItem.created_at))
+    before = dict(session.execute(select(KpiTicket.instance_id, KpiTicket.stage)
+                                  .where(KpiTicket.instance_id.in_(list(stray)))).all())
+    found: dict[int, str] = {}
+    for instance_id, stage in items:
+        if stage and stage not in events:
+            found.setdefault(instance_id, stage)
+    for instance_id, fact in stray.items():
+        old = before.get(instance_id)
+        fact["stage"] = found.get(instance_id) or (old if old and old not in events else "—")
 
 
 @dataclass

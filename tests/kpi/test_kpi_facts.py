@@ -212,3 +212,20 @@ def test_first_response_counts_from_the_moment_the_request_arrived_not_from_its_
     # Then its first response took 31 h, not 1 h
     fact = facts(desk)[case.ticket_number]
     assert fact.first_response_seconds == 31 * HOUR
+
+
+def test_backlog_stage_is_the_stage_waited_in_not_the_repeat_contact_event_subprocess(desk: Desk) -> None:
+    # Given a quote waiting for the customer's answer when the customer calls again
+    case = desk.open_case()
+    case.register().respond().assist()
+    case.inspect_on_site()
+    case.propose()
+    refreshed(desk)
+    waiting_stage = facts(desk)[case.ticket_number].stage
+    case.message("customer_contact", {"channel": "chat", "fault": {"description": "Any news?"}})
+    assert "review_repeat_contact" in case.lanes()
+    refreshed(desk)
+
+    # Then the backlog still shows the stage it waits in: "Repeat contact" is an event subprocess, not a stage
+    fact = facts(desk)[case.ticket_number]
+    assert fact.stage == waiting_stage and fact.stage != "Repeat contact"
