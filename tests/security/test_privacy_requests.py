@@ -220,7 +220,8 @@ def test_the_privacy_page_works_on_a_phone_in_chinese(tmp_path, sqlite_template)
         page = context.new_page()
         page.set_viewport_size({"width": 390, "height": 844})
         sign_in(page, base, "sam")
-        page.click("nav.main a:has-text('隐私请求')")
+        page.click("header.top details.menu > summary")  # on a phone the header's links are in the menu
+        page.click("nav.menu-links a:has-text('隐私请求')")
         assert page.locator("h1").inner_text() == "隐私请求"
         form = page.locator("form[action$='/privacy/erase']")
         form.locator("[name=customer]").fill("nobody@example.org")
