@@ -168,6 +168,8 @@ TABLE: dict[str, Access] = {
     "GET /dashboard/data.json": KPI,
     "GET /dashboard/tickets": KPI,
     "GET /dashboard/export/<table>.csv": KPI,
+    "GET /dashboard/kpi/": KPI,
+    "GET /dashboard/kpi/<key>": KPI,
     "GET /admin/api-keys/": KEYS,
     "POST /admin/api-keys/": KEYS,
     "POST /admin/api-keys/<name>/revoke": KEYS,
