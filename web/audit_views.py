@@ -15,12 +15,17 @@ import json
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import readmodels
 from engine import audit, audit_export, clock, cockpit, instance_trace
 from engine.cockpit import InstanceFilter
 from engine.errors import InvalidInput
+from engine.models import DeploymentFile, Instance
 from engine.privacy import UNMASK_ROLES, may_unmask, record_unmasking
+from readmodels.texts import reader_texts
 
 from . import get_services
 from .access import current_actor, roles_required
@@ -94,13 +99,38 @@ def instances_csv():  # type: ignore[no-untyped-def]
     return csv_response(out.getvalue(), "instances.csv")
 
 
+_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+def diagram_texts(s: Session, deployment_id: int) -> dict[str, str]:
+    """Return the reader's words for the names in the deployment's diagrams (English name → text).
+
+    The diagrams' JavaScript puts them on the drawn elements and lanes; the BPMN files
+    themselves (and their download) stay as deployed.
+    """
+    language = current_language()
+    if language == "en":
+        return {}
+    texts = reader_texts(s, language, get_services().settings.processes_dir / "data", deployment_id)
+    names: set[str] = set()
+    for content in s.scalars(select(DeploymentFile.content).where(DeploymentFile.deployment_id == deployment_id,
+                                                                 DeploymentFile.path.endswith(".bpmn"))):
+        try:
+            names.update(str(n) for n in etree.fromstring(content, _XML).xpath("//@name"))
+        except etree.XMLSyntaxError:
+            continue  # the deploy lint refuses such a file; nothing to name
+    return {name: texts[name] for name in sorted(names) if texts.get(name, name) != name}
+
+
 @bp.get("/instances/<int:instance_id>")
 @roles_required(READERS)
 def trace_page(instance_id: int):  # type: ignore[no-untyped-def]
     """Show the trace page (diagram, element details, timeline)."""
     with get_services().db.transaction(write=False) as s:
         row = cockpit.instance_summary(s, instance_id)
-    return render_template("audit/trace.html", row=row, unmasked=_unmasked(instance_id),
+        instance = s.get(Instance, instance_id)
+        texts = diagram_texts(s, instance.deployment_id) if instance is not None else {}
+    return render_template("audit/trace.html", row=row, diagram_texts=texts, unmasked=_unmasked(instance_id),
                            may_unmask=may_unmask(current_actor()),
                            until=session.get("unmasked", {}).get(str(instance_id)))
 

@@ -33,6 +33,7 @@ from engine.errors import AftersalesError, DeploymentInvalid, InvalidInput, NotF
 
 from . import get_services
 from .access import current_actor, roles_required
+from .audit_views import diagram_texts
 from .i18n import translate as _
 
 bp = Blueprint("owner_run", __name__, url_prefix="/owner")
@@ -363,8 +364,10 @@ def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
     job = _job_status(request.args["job"]) if request.args.get("job") else None
     with get_services().db.transaction(write=False) as s:
         choices = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
+        deployed = (job or {}).get("request", {}).get("against") or against
+        texts = diagram_texts(s, deployed) if deployed else {}  # the heatmaps' names, as deployed
     return render_template("owner/whatif.html", tried=tried, against=against, job=job, choices=choices,
-                           draft=draft, start_url=start_url)
+                           draft=draft, start_url=start_url, diagram_texts=texts)
 
 
 @bp.get("/api/whatif/<job_id>/files/<side>/<path:path>")

@@ -18,6 +18,7 @@ from engine.privacy import mask_personal
 from . import get_services
 from .access import current_actor, roles_required
 from .api.uploads import bundle_from_upload
+from .audit_views import diagram_texts
 
 bp = Blueprint("owner", __name__, url_prefix="/owner")
 OWNERS = frozenset({"process_owner", "admin"})
@@ -66,9 +67,11 @@ def heatmap(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def
         dep = cockpit.get_deployment(s, deployment_id)
         data = trace.heatmap(s, deployment_id, process_id)
         file = next((p.file for p in dep.processes if p.process_id == process_id and p.kind == "process"), None)
+        texts = diagram_texts(s, deployment_id)
     if file is None:
         raise NotFound(f"deployment {deployment_id} has no process {process_id!r}")
-    return render_template("owner/heatmap.html", dep=dep, data=data, process_id=process_id, file=file)
+    return render_template("owner/heatmap.html", dep=dep, data=data, process_id=process_id, file=file,
+                           diagram_texts=texts)
 
 
 @bp.get("/heatmap/<int:deployment_id>/<process_id>.json")
