@@ -12,7 +12,8 @@ import json
 
 import pytest
 
-from engine.models import DeploymentFile, Instance
+from engine.identity import actor_for
+from engine.models import DeploymentFile, Instance, WorkItem
 from tests.conftest import PROCESSES
 from tests.process.driver import INTAKE
 from tests.web.live import chromium, live_site, shot, sign_in
@@ -26,10 +27,14 @@ CHINESE = ZH[ENGLISH]
 
 @pytest.fixture
 def site(tmp_path, sqlite_template):
-    """The real after-sales process, one ticket started (waiting to be registered)."""
+    """The real after-sales process, one ticket registered (its acknowledgement waiting to be sent)."""
     with live_site(tmp_path, sqlite_template, [PROCESSES], USERS, catalogue=PROCESSES / "data") as (base, services):
         with services.db.transaction() as s:
             instance_id = services.runtime.start(s, "after_sales", INTAKE, None, "owner").instance_id
+        with services.db.transaction() as s:
+            task = s.query(WorkItem).filter_by(instance_id=instance_id, element_id="register_request").one()
+            services.runtime.complete_task(s, task.task_id, actor_for(s, "owner"), INTAKE)
+        with services.db.transaction() as s:
             deployment_id = s.get(Instance, instance_id).deployment_id
             deployed = {f.path: f.content for f in s.query(DeploymentFile).filter_by(deployment_id=deployment_id)}
         yield base, instance_id, deployment_id, deployed
@@ -79,6 +84,12 @@ def test_trace_and_heatmap_draw_element_names_in_the_readers_language(site, loca
         path = page.locator("#heatmap").get_attribute("data-diagram-url")
         served = page.request.get(f"{base}{path}?download=1").body()
         assert served in deployed.values() and ENGLISH.encode() in served
+
+        # the ticket page says how its notifications stand in the reader's language
+        page.goto(f"{base}/tickets/{instance_id}")
+        heading = "Notifications sent" if lang == "en" else "已发送通知"
+        status = page.locator(f"section.panel:has(h3:text-is('{heading}')) tbody td:last-child").first
+        assert status.inner_text() == ("pending" if lang == "en" else "待发送")
 
         # the what-if page's heatmaps get the deployed version's words too
         page.goto(f"{base}/owner/whatif?against={deployment_id}")
