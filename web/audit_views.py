@@ -148,6 +148,8 @@ def trace_json(instance_id: int):  # type: ignore[no-untyped-def]
         ev["at_text"] = when(ev["at"], "%Y-%m-%d %H:%M:%S")
         if ev.get("name"):
             ev["name"] = texts.get(ev["name"], ev["name"])
+    for token in result["tokens"]:
+        token["name"] = texts.get(token["name"], token["name"])
     for scope in result["scopes"]:
         scope["diagram_url"] = url_for("owner.deployment_file", deployment_id=deployment_id, path=scope["file"])
     return jsonify(result)

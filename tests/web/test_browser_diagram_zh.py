@@ -80,10 +80,19 @@ def test_trace_and_heatmap_draw_element_names_in_the_readers_language(site, loca
             shot(page, f"diagram-{lang}-{name}")
             close_up(page, canvas, "register_request", f"diagram-{lang}-{name}-close-up")
 
+        # the heatmap's table names the elements the same way
+        assert shown in page.locator("#heat-table tr[data-element=register_request]").inner_text()
+
         # the file the diagram came from is still the deployed one, byte for byte
         path = page.locator("#heatmap").get_attribute("data-diagram-url")
         served = page.request.get(f"{base}{path}?download=1").body()
         assert served in deployed.values() and ENGLISH.encode() in served
+
+        # and so does the trace's line of current tokens
+        page.goto(f"{base}/audit/instances/{instance_id}")
+        page.wait_for_selector("#trace[data-ready=true]")
+        respond = "Respond to the customer"
+        assert (respond if lang == "en" else ZH[respond]) in page.locator("#trace-status").inner_text()
 
         # the ticket page says how its notifications stand in the reader's language
         page.goto(f"{base}/tickets/{instance_id}")
