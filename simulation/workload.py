@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -181,12 +182,7 @@ def sample_value(schema: dict[str, Any], draw: Draw, now: datetime) -> Any:
         return draw.one_of(schema["enum"])
     kind = schema.get("type", "object")
     if kind == "object":
-        required = list(schema.get("required", []))
-        for extra in [schema.get("then", {}), *(schema.get("anyOf", [])[:1])]:
-            required += [r for r in extra.get("required", []) if r not in required]
-        props, stricter = schema.get("properties", {}), schema.get("then", {}).get("properties", {})
-        return {name: sample_value({**props[name], **stricter.get(name, {})}, draw, now)
-                for name in required if name in props}
+        return _sample_object(schema, draw, now)
     if kind == "array":
         return [sample_value(schema.get("items", {}), draw, now) for _ in range(int(schema.get("minItems", 0)))]
     if kind == "boolean":
@@ -197,6 +193,29 @@ def sample_value(schema: dict[str, Any], draw: Draw, now: datetime) -> Any:
         value = low + step * math.floor((high - low) / step / 2)
         return int(value) if kind == "integer" else value
     return _sample_text(schema, now)
+
+
+def _sample_object(schema: dict[str, Any], draw: Draw, now: datetime) -> dict[str, Any]:
+    """Fill the required fields, then those each ``if``/``then`` (top level or in ``allOf``) asks for
+    when its ``if`` holds for what was filled, dropping fields a ``then`` forbids."""
+    props = schema.get("properties", {})
+    required = list(schema.get("required", []))
+    for extra in schema.get("anyOf", [])[:1]:
+        required += [r for r in extra.get("required", []) if r not in required]
+    value = {name: sample_value(props[name], draw, now) for name in required if name in props}
+    rules = [schema, *schema.get("allOf", [])]
+    for rule in rules:
+        if "if" not in rule or not Draft202012Validator(rule["if"]).is_valid(value):
+            continue
+        then = rule.get("then", {})
+        stricter = then.get("properties", {})
+        for name in then.get("required", []):
+            if name in props:
+                value[name] = sample_value({**props[name], **stricter.get(name, {})}, draw, now)
+        for name, rule_of_name in stricter.items():
+            if rule_of_name.get("not") == {}:
+                value.pop(name, None)
+    return value
 
 
 def _sample_text(schema: dict[str, Any], now: datetime) -> str:
@@ -231,7 +250,8 @@ class Answers:
             return base
         chosen = choose(profile, draw, now)
         props = schema.get("properties", {})
-        return {**base, **{k: v for k, v in chosen.items() if k in props}}
+        merged = {**base, **{k: v for k, v in chosen.items() if k in props}}
+        return {k: v for k, v in merged.items() if v is not None}  # None: staff leave the field empty
 
     def register_request(self, p: Profile, d: Draw, now: datetime) -> dict[str, Any]:
         return p.intake()
@@ -263,7 +283,7 @@ class Answers:
         solution = d.pick(self.outcomes["solution"])
         return {"solution": solution, "route": d.pick(self.outcomes["route"]),
                 "parts": p.parts if solution == "repair" else [], "labour_hours": 1.5 if solution == "repair" else 0.5,
-                "goodwill": False, "warranty_exception": False,
+                "goodwill": False, "warranty_exception": False, "concession_kind": None, "concession_value": None,
                 "justification": "Customer has been waiting long"}
 
     def review_quote(self, p: Profile, d: Draw, now: datetime) -> dict[str, Any]:
