@@ -8,6 +8,80 @@
 
   var root, trace, viewer, scopeKey = "root";
 
+  /* The page's own texts in Chinese, keyed by the English; the page's <html lang> chooses. */
+  var ZH = {
+    "completed {count} times": "已完成 {count} 次",
+    "open the called process": "打开被调用的流程",
+    "⤵ open": "⤵ 打开",
+    "Loading {file} …": "正在加载 {file} …",
+    "{count} token(s) now: {tokens}": "当前 {count} 个令牌：{tokens}",
+    "No token left: the instance has ended.": "已无令牌：实例已结束。",
+    "The diagram could not be drawn: {error}": "无法绘制流程图：{error}",
+    "failed": "失败",
+    "not yet": "尚未",
+    "Reached": "到达",
+    "Done": "完成",
+    "By": "处理人",
+    "Waited": "等待",
+    "Worked": "处理",
+    "not reached": "未到达",
+    "Status: {status}. No completed run recorded.": "状态：{status}。没有已完成的执行记录。",
+    "Run {n}: {actor}": "第 {n} 次执行：{actor}",
+    " · event #{seq}": " · 事件 #{seq}",
+    "system": "系统",
+    "Changed": "变更",
+    "Form as submitted": "提交的表单",
+    "Data before": "之前的数据",
+    "Data after": "之后的数据",
+    "Personal data is masked.": "个人数据已脱敏。",
+    "data as of #{seq}": "截至 #{seq} 的数据",
+    "as of event #{seq} ({at})": "截至事件 #{seq}（{at}）",
+    "The trace could not be loaded: {error}": "无法加载追踪：{error}",
+    "ready": "就绪",
+    "waiting": "等待中",
+    "active": "处理中",
+    "completed": "已完成",
+    "cancelled": "已取消",
+    "incident": "异常",
+    "{n} s": "{n} 秒",
+    "{n} min": "{n} 分钟",
+    "{n} h": "{n} 小时",
+    "kind:instance.created": "工单创建",
+    "kind:instance.completed": "工单关闭",
+    "kind:instance.cancelled": "工单取消",
+    "kind:instance.migrated": "实例迁移",
+    "kind:task.ready": "任务就绪",
+    "kind:task.started": "任务开始",
+    "kind:task.claimed": "任务认领",
+    "kind:task.unclaimed": "任务退回",
+    "kind:task.reassigned": "任务转派",
+    "kind:task.completed": "任务完成",
+    "kind:task.cancelled": "任务取消",
+    "kind:task.failed": "任务失败",
+    "kind:timer.fired": "定时器触发",
+    "kind:message.received": "收到消息",
+    "kind:message.sent": "发送消息",
+    "kind:message.undelivered": "消息未送达",
+    "kind:signal.sent": "发送信号",
+    "kind:signal.broadcast": "广播信号",
+    "kind:incident.opened": "出现异常",
+    "kind:incident.retried": "异常重试",
+    "kind:incident.resolved": "异常已解决",
+    "kind:incident.failed_again": "重试再次失败",
+    "kind:personal_data.unmasked": "查看个人数据",
+    "kind:personal_data.erased": "删除个人数据"
+  };
+  var CHINESE = (document.documentElement.lang || "").slice(0, 2) === "zh";
+
+  /* An audit event's kind in words on a Chinese page; the code itself on an English one. */
+  function kindText(kind) { return CHINESE && ZH.hasOwnProperty("kind:" + kind) ? ZH["kind:" + kind] : kind; }
+
+  function t(text, values) {
+    var out = CHINESE && ZH.hasOwnProperty(text) ? ZH[text] : text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
+    return out;
+  }
+
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -29,9 +103,9 @@
   function scopeOf(key) { return trace.scopes.filter(function (s) { return s.key === key; })[0]; }
   function fmt(seconds) {
     if (seconds === null || seconds === undefined) { return "–"; }
-    if (seconds < 90) { return Math.round(seconds) + " s"; }
-    if (seconds < 5400) { return Math.round(seconds / 60) + " min"; }
-    return (seconds / 3600).toFixed(1) + " h";
+    if (seconds < 90) { return t("{n} s", { n: Math.round(seconds) }); }
+    if (seconds < 5400) { return t("{n} min", { n: Math.round(seconds / 60) }); }
+    return t("{n} h", { n: (seconds / 3600).toFixed(1) });
   }
   function pretty(value) { return JSON.stringify(value, null, 2); }
 
@@ -63,7 +137,7 @@
       if (info.status === "ready" || info.status === "waiting") { canvas.addMarker(id, "trace-" + info.status); }
       if (info.completed > 1) {
         overlays.add(id, "trace", { position: { top: -10, right: 8 },
-          html: el("span", { "class": "trace-count", title: "completed " + info.completed + " times",
+          html: el("span", { "class": "trace-count", title: t("completed {count} times", { count: info.completed }),
                              text: "×" + info.completed }) });
       }
     });
@@ -72,7 +146,7 @@
       if (!registry.get(id)) { return; }
       canvas.addMarker(id, "trace-drill");
       overlays.add(id, "trace", { position: { top: -12, left: 4 },
-        html: el("span", { "class": "trace-drill-badge", title: "open the called process", text: "⤵ open" }) });
+        html: el("span", { "class": "trace-drill-badge", title: t("open the called process"), text: t("⤵ open") }) });
     });
     trace.incidents.forEach(function (inc) {
       if (inc.scope === scope.key && inc.status !== "resolved" && registry.get(inc.element_id)) {
@@ -87,7 +161,7 @@
     scopeKey = key;
     var scope = scopeOf(key);
     crumbs();
-    status("Loading " + scope.file + " …");
+    status(t("Loading {file} …", { file: scope.file }));
     return fetch(scope.diagram_url, { credentials: "same-origin" }).then(function (r) { return r.text(); })
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {
@@ -96,20 +170,20 @@
         mark(scope);
         root.setAttribute("data-scope", key);
         root.setAttribute("data-ready", "true");
-        status(trace.tokens.length ? trace.tokens.length + " token(s) now: " +
-          trace.tokens.map(function (t) { return t.name + " (" + t.state + ")"; }).join(", ") : "No token left: the instance has ended.");
+        status(trace.tokens.length ? t("{count} token(s) now: {tokens}", { count: trace.tokens.length, tokens:
+          trace.tokens.map(function (tok) { return tok.name + " (" + t(tok.state) + ")"; }).join(", ") }) : t("No token left: the instance has ended."));
       })
-      .catch(function (err) { status("The diagram could not be drawn: " + err.message); });
+      .catch(function (err) { status(t("The diagram could not be drawn: {error}", { error: err.message })); });
   }
 
   function runsTable(runs) {
     var rows = runs.map(function (r) {
       return el("tr", {}, [el("td", { text: r.reached_at ? r.reached_at.slice(0, 19).replace("T", " ") : "–" }),
-        el("td", { text: r.completed_at ? r.completed_at.slice(0, 19).replace("T", " ") : (r.failed_at ? "failed" : "not yet") }),
+        el("td", { text: r.completed_at ? r.completed_at.slice(0, 19).replace("T", " ") : (r.failed_at ? t("failed") : t("not yet")) }),
         el("td", { text: r.actor || "–" }), el("td", { text: fmt(r.waiting_seconds) }), el("td", { text: fmt(r.working_seconds) })]);
     });
     return el("table", { "class": "grid" }, [el("thead", {}, [el("tr", {}, ["Reached", "Done", "By", "Waited", "Worked"].map(
-      function (h) { return el("th", { text: h }); }))]), el("tbody", {}, rows)]);
+      function (h) { return el("th", { text: t(h) }); }))]), el("tbody", {}, rows)]);
   }
 
   function elementClicked(element) {
@@ -125,23 +199,23 @@
     panel.appendChild(el("h3", { text: (element.businessObject && element.businessObject.name) || id }));
     panel.setAttribute("data-element", id);
     if (!runs.length) {
-      var st = scope.elements[id] ? scope.elements[id].status : "not reached";
-      panel.appendChild(el("p", { "class": "muted", text: "Status: " + st + ". No completed run recorded." }));
+      var st = scope.elements[id] ? t(scope.elements[id].status) : t("not reached");
+      panel.appendChild(el("p", { "class": "muted", text: t("Status: {status}. No completed run recorded.", { status: st }) }));
       return;
     }
     getJSON(url).then(function (detail) {
       panel.appendChild(runsTable(detail.runs));
       detail.runs.forEach(function (r, i) {
         var box = el("details", { open: i === detail.runs.length - 1 ? "open" : null }, [
-          el("summary", { text: "Run " + (i + 1) + ": " + (r.actor || "system") + (r.seq ? " · event #" + r.seq : "") }),
-          el("h4", { text: "Changed" }), el("pre", { "class": "json delta", text: pretty(r.delta || {}) }),
-          r.form ? el("h4", { text: "Form as submitted" }) : null, r.form ? el("pre", { "class": "json", text: pretty(r.form) }) : null,
-          el("h4", { text: "Data before" }), el("pre", { "class": "json before", text: pretty(r.before || {}) }),
-          el("h4", { text: "Data after" }), el("pre", { "class": "json after", text: pretty(r.after || {}) })]);
+          el("summary", { text: t("Run {n}: {actor}", { n: i + 1, actor: r.actor || t("system") }) + (r.seq ? t(" · event #{seq}", { seq: r.seq }) : "") }),
+          el("h4", { text: t("Changed") }), el("pre", { "class": "json delta", text: pretty(r.delta || {}) }),
+          r.form ? el("h4", { text: t("Form as submitted") }) : null, r.form ? el("pre", { "class": "json", text: pretty(r.form) }) : null,
+          el("h4", { text: t("Data before") }), el("pre", { "class": "json before", text: pretty(r.before || {}) }),
+          el("h4", { text: t("Data after") }), el("pre", { "class": "json after", text: pretty(r.after || {}) })]);
         if (i !== detail.runs.length - 1) { box.removeAttribute("open"); }
         panel.appendChild(box);
       });
-      if (detail.masked) { panel.appendChild(el("p", { "class": "muted", text: "Personal data is masked." })); }
+      if (detail.masked) { panel.appendChild(el("p", { "class": "muted", text: t("Personal data is masked.") })); }
     }).catch(function (err) { panel.appendChild(el("p", { "class": "flash error", text: err.message })); });
   }
 
@@ -160,17 +234,17 @@
     body.textContent = "";
     trace.timeline.forEach(function (ev) {
       kinds[ev.kind] = true;
-      var btn = el("button", { type: "button", "class": "small", "data-seq": ev.seq, text: "data as of #" + ev.seq });
+      var btn = el("button", { type: "button", "class": "small", "data-seq": ev.seq, text: t("data as of #{seq}", { seq: ev.seq }) });
       btn.addEventListener("click", function () { dataAsOf(ev.seq); });
       var tr = el("tr", { "data-kind": ev.kind, "data-seq": ev.seq }, [el("td", { text: String(ev.seq) }),
         el("td", { text: ev.at_text, title: ev.at }), el("td", { text: ev.actor }),
-        el("td", { text: ev.kind }), el("td", { text: (ev.name || "") + (ev.element_id && ev.name !== ev.element_id ? " [" + ev.element_id + "]" : "") }),
+        el("td", { text: kindText(ev.kind), title: ev.kind }), el("td", { text: (ev.name || "") + (ev.element_id && ev.name !== ev.element_id ? " [" + ev.element_id + "]" : "") }),
         el("td", { text: summary(ev) }), el("td", {}, [btn])]);
-      tr.setAttribute("data-text", (ev.kind + " " + ev.actor + " " + (ev.element_id || "") + " " + (ev.name || "") + " " + summary(ev)).toLowerCase());
+      tr.setAttribute("data-text", (ev.kind + " " + kindText(ev.kind) + " " + ev.actor + " " + (ev.element_id || "") + " " + (ev.name || "") + " " + summary(ev)).toLowerCase());
       body.appendChild(tr);
     });
     var select = document.getElementById("timeline-kind");
-    Object.keys(kinds).sort().forEach(function (k) { select.appendChild(el("option", { value: k, text: k })); });
+    Object.keys(kinds).sort().forEach(function (k) { select.appendChild(el("option", { value: k, text: kindText(k) })); });
     function filter() {
       var q = document.getElementById("timeline-filter").value.toLowerCase(), kind = select.value;
       Array.prototype.forEach.call(body.rows, function (tr) {
@@ -184,7 +258,7 @@
 
   function dataAsOf(seq) {
     getJSON(root.dataset.dataUrl + "?seq=" + seq).then(function (d) {
-      document.getElementById("data-as-of").textContent = "as of event #" + d.seq + " (" + d.at_text + ")";
+      document.getElementById("data-as-of").textContent = t("as of event #{seq} ({at})", { seq: d.seq, at: d.at_text });
       document.getElementById("data-view").textContent = pretty(d.data);
       document.getElementById("data-panel").setAttribute("data-seq", d.seq);
     });
@@ -200,7 +274,7 @@
       document.getElementById("data-view").textContent = pretty(t.data);
       timeline();
       return show("root");
-    }).catch(function (err) { status("The trace could not be loaded: " + err.message); });
+    }).catch(function (err) { status(t("The trace could not be loaded: {error}", { error: err.message })); });
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
