@@ -6,6 +6,10 @@ import json
 import re
 from pathlib import Path
 
+from werkzeug import exceptions
+
+from engine.apikeys import SCOPES
+from engine.identity import ROLES
 from readmodels import CUSTOMER_MESSAGES
 from web.formdata import PLAIN_MESSAGES
 from web.formgen import enum_options
@@ -22,7 +26,7 @@ MILESTONES = ("received", "attached", "diagnosed", "quote", "approved", "schedul
 
 def literal_texts() -> set[str]:
     found = set()
-    for path in [*WEB.glob("templates/**/*.html"), *WEB.glob("*.py")]:
+    for path in [*WEB.glob("**/templates/**/*.html"), *WEB.glob("**/*.py")]:
         for a, b in LITERAL.findall(path.read_text(encoding="utf-8")):
             found.add(a or b)
     return {t for t in found if not t.endswith(":")} - {"English text"}
@@ -71,3 +75,85 @@ def test_coded_texts_have_english_and_chinese():
 def test_placeholders_survive_translation():
     for english, chinese in ZH.items():
         assert set(re.findall(r"{\w+}", english)) == set(re.findall(r"{\w+}", chinese)), english
+
+
+# Text a template shows without ``_()``: what is left once Jinja, scripts, code and tags are gone.
+JINJA = re.compile(r"\{#.*?#\}|\{%\s*block\s+\w+_class\s*%\}.*?\{%\s*endblock\s*%\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
+UNSHOWN = re.compile(r"<(script|style|code|pre|svg)\b.*?</\1>", re.S | re.I)
+SHOWN_ATTRIBUTE = re.compile(r'(?<![\w-])(?:placeholder|aria-label|title|alt)="([^"]*)"')
+TAG = re.compile(r"<[^>]*>", re.S)
+ATTRIBUTES_ONLY = re.compile(r'[\w-]+="')  # a macro that writes a tag's attributes, not text
+WORD = re.compile(r"[A-Za-z]{2,}")
+#: words the same in both languages, and sample values (an integration name, a ticket number)
+SAME_IN_BOTH = {"SLA", "CSV", "JSON", "UTC", "SHA", "API", "BPMN", "DMN", "VIP", "QA", "KPI", "CSAT", "NPS"}
+SAMPLES = {"website", "AS-20260302-00001", "English"}
+#: templates of other areas that still show bare English (issue 14); remove a name once it is done
+NOT_YET_TRANSLATED = {"owner/heatmap.html"}
+
+
+def bare_texts(template: str) -> list[str]:
+    """Return the texts a template shows that are not passed through ``_()``."""
+    text = UNSHOWN.sub(" ", JINJA.sub(" ", template))
+    texts = [*SHOWN_ATTRIBUTE.findall(text), *TAG.sub("\n", text).split("\n")]
+    return sorted({t.strip() for t in texts if set(WORD.findall(t)) - SAME_IN_BOTH and t.strip() not in SAMPLES
+                   and not ATTRIBUTES_ONLY.search(t)})
+
+
+def templates() -> dict[str, Path]:
+    """Every template of the app and its blueprints, by its name under its ``templates`` folder."""
+    return {path.as_posix().split("/templates/", 1)[1]: path for path in WEB.glob("**/templates/**/*.html")}
+
+
+def test_templates_show_no_text_without_translation():
+    bare = {name: texts for name, path in sorted(templates().items())
+            if name not in NOT_YET_TRANSLATED and (texts := bare_texts(path.read_text(encoding="utf-8")))}
+    assert not bare, f"pass these texts through _() and add their Chinese to web/i18n_zh.py: {bare}"
+
+
+def test_the_list_of_templates_not_yet_translated_is_current():
+    done = {name for name in NOT_YET_TRANSLATED if not bare_texts(templates()[name].read_text(encoding="utf-8"))}
+    assert not done, f"these templates are translated now; remove them from NOT_YET_TRANSLATED: {done}"
+
+
+def test_the_bare_text_check_finds_untranslated_headings_labels_and_placeholders():
+    page = """{% block title %}{{ _("Instances") }}{% endblock %}{% block main_class %}narrow{% endblock %}
+<h1>Trace of {{ row.ticket }}</h1><label>{{ _("From") }} <input placeholder="Reason for it" name="x"></label>
+<input data-t-placeholder="deploy_note"><code>aftersales audit verify</code><span>{{ row.status }}</span> · SLA"""
+    assert bare_texts(page) == ["Reason for it", "Trace of"]
+
+
+# A script's own texts: ``t("English")`` calls and the Chinese dictionary ``var ZH = {…};`` beside them.
+JS_CALL = re.compile(r'\bt\(\s*"((?:[^"\\]|\\.)*)"')
+JS_TABLE = re.compile(r"var ZH = (\{.*?\n  \});", re.S)
+
+
+def script_texts() -> dict[str, tuple[set[str], dict[str, str]]]:
+    found = {}
+    for path in (WEB / "static" / "js").glob("*.js"):
+        source = path.read_text(encoding="utf-8")
+        table = JS_TABLE.search(source)
+        calls = set(JS_CALL.findall(source))
+        if table or calls:
+            found[path.name] = (calls, json.loads(table.group(1)) if table else {})
+    return found
+
+
+def test_every_script_text_has_its_chinese_in_the_scripts_dictionary():
+    scripts = script_texts()
+    assert "trace.js" in scripts
+    missing = {name: sorted(calls - table.keys()) for name, (calls, table) in scripts.items() if calls - table.keys()}
+    assert not missing, f"add the Chinese of these texts to the script's ZH dictionary: {missing}"
+    for name, (_calls, table) in scripts.items():
+        for english, chinese in table.items():
+            assert set(re.findall(r"{\w+}", english)) == set(re.findall(r"{\w+}", chinese)), (name, english)
+
+
+def test_api_scopes_roles_and_standard_error_texts_have_chinese():
+    texts = set(SCOPES.values()) | {f"role:{role}" for role in ROLES}
+    texts |= {cls.description for cls in (exceptions.BadRequest, exceptions.Unauthorized, exceptions.Forbidden,
+                                           exceptions.NotFound, exceptions.MethodNotAllowed, exceptions.Conflict,
+                                           exceptions.RequestEntityTooLarge, exceptions.UnprocessableEntity,
+                                           exceptions.TooManyRequests, exceptions.InternalServerError,
+                                           exceptions.ServiceUnavailable)}
+    assert not sorted(texts - ZH.keys())
+    assert not sorted({f"role:{role}" for role in ROLES} - EN.keys())
