@@ -16,10 +16,11 @@ import re
 from typing import Any
 
 from flask import request
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.errors import FieldError, FormValidationError, InvalidInput, NotFound
+from engine.forms import FORMATS
 
 from . import openapi, request_schemas
 
@@ -48,7 +49,7 @@ def json_body(schema_name: str, *, branches: bool = True) -> dict[str, Any]:
 
 def check_against(schema: dict[str, Any], value: Any, where: str, root: str = "") -> None:
     """Raise :class:`FormValidationError` (422) naming the path of every field of ``value`` that breaks ``schema``."""
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = Draft202012Validator(schema, format_checker=FORMATS)
     found: dict[str, str] = {}
     for error in validator.iter_errors(value):
         for name, message in _named(error, root):
