@@ -463,7 +463,7 @@ ZH: dict[str, str] = {
     "Line": "行",
     "Rule": "规则",
     "Processes: {processes}.": "流程：{processes}。",
-    "Definitions": "定义",
+    "Definitions": "流程定义",
     # The owner's workbench
     "Workbench": "工作台",
     "A draft is a working copy of a bundle. Editing it changes nothing that runs: tickets keep the version "
@@ -696,7 +696,6 @@ ZH: dict[str, str] = {
     "Filter the timeline": "筛选时间线",
     "Event kind": "事件类型",
     "Every kind": "全部类型",
-    "When (UTC)": "时间（UTC）",
     "Who": "操作人",
     "What": "事件",
     "Changed": "变更",
@@ -709,7 +708,7 @@ ZH: dict[str, str] = {
     "{count} streams": "{count} 个流",
     "{events} in {streams}: every hash matches its content and its predecessor, and every stream ends at "
     "its recorded head.":
-        "{streams}中的{events}：每个哈希都与其内容及前一条记录相符，每个流都终止于其记录的末端。",
+        "共 {events}，分布在 {streams}中：每个哈希都与其内容及前一条记录相符，每个流都终止于其记录的末端。",
     "The audit trail has been tampered with.": "审计追踪已被篡改。",
     "1 broken stream": "1 个流已损坏",
     "{count} broken streams": "{count} 个流已损坏",
