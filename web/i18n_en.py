@@ -64,4 +64,7 @@ EN: dict[str, str] = {
     "kind:md": "md",
     "kind:template": "template",
     "kind:other": "other",
+    # deployment file kinds
+    "kind:text": "text",
+    "kind:data": "data",
 }

@@ -784,4 +784,7 @@ ZH: dict[str, str] = {
     "The server is temporarily unable to service your request due to maintenance downtime or capacity "
     "problems. Please try again later.":
         "服务器因维护或容量问题暂时无法处理您的请求，请稍后再试。",
+    # deployment file kinds
+    "kind:text": "文本",
+    "kind:data": "数据",
 }

@@ -44,11 +44,13 @@ DATA = re.compile(r"[A-Za-z0-9_.:\-]*[_.\-:0-9][A-Za-z0-9_.:\-]*|\b(?:owner|audi
                   r"aftersales|website|flaky|served|ConnectionError|SHA|BPMN|DMN|JSON|CSV|UTC|SLA|API|"
                   r"Markdown|VIP|ok|v\d+)\b")
 
+CODED_KEY = re.compile(r"\b(?:kind|role|key|trace):\w+")  # a coded key shown where its words belong
+
 
 def english_left(text: str) -> list[str]:
     """Return the English words of ``ENGLISH`` still in ``text`` once data values are taken out."""
     words = DATA.sub(" ", text)
-    return [w for w in ENGLISH if re.search(rf"(?<![A-Za-z]){re.escape(w)}", words)]
+    return [w for w in ENGLISH if re.search(rf"(?<![A-Za-z]){re.escape(w)}", words)] + CODED_KEY.findall(text)
 
 
 def registered_ticket(services) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from werkzeug import exceptions
 
 from engine.apikeys import SCOPES
+from engine.bundle import KINDS
 from engine.identity import ROLES
 from readmodels import CUSTOMER_MESSAGES
 from web.formdata import PLAIN_MESSAGES
@@ -157,3 +158,9 @@ def test_api_scopes_roles_and_standard_error_texts_have_chinese():
                                            exceptions.ServiceUnavailable)}
     assert not sorted(texts - ZH.keys())
     assert not sorted({f"role:{role}" for role in ROLES} - EN.keys())
+
+
+def test_every_kind_of_deployed_file_and_definition_has_english_and_chinese():
+    kinds = {f"kind:{kind}" for kind in [*KINDS.values(), "other", "process", "decision"]}
+    assert not sorted(kinds - EN.keys())
+    assert not sorted(kinds - ZH.keys())
