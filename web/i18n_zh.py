@@ -586,7 +586,8 @@ ZH: dict[str, str] = {
     "{tickets} requests over {days} days, seed {seed}": "{days} 天内 {tickets} 个请求，种子 {seed}",
     # the staff mail page
     "Mail": "邮件",
-    "What was sent to customers and staff, newest first. A failed message was not delivered: contact the customer another way or correct the address.":
+    "What was sent to customers and staff, newest first. A failed message was not delivered: "
+    "contact the customer another way or correct the address.":
         "发给客户和员工的消息，最新的在前。失败的消息未能送达：请用其他方式联系客户或更正地址。",
     "pending": "待发送",
     "sending": "发送中",

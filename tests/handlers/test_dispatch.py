@@ -108,7 +108,8 @@ def test_only_a_provider_qualified_today_is_chosen(call, count):
                   region="east")
     assert (result["provider_id"], result["qualified_until"]) == ("PRV-HD", "2027-06-30")
     assert "best rating (4.6)" in result["reason"]
-    assert result["reason_zh"].startswith("PRV-HD（华东家电服务有限公司）覆盖华东、具备“空调”技能，资质有效期至 2027-06-30")
+    assert result["reason_zh"].startswith(
+        "PRV-HD（华东家电服务有限公司）覆盖华东、具备“空调”技能，资质有效期至 2027-06-30")
     assert count(ProviderJob) == 1
 
 
