@@ -23,13 +23,13 @@ import readmodels
 from engine import audit, audit_export, clock, cockpit, instance_trace
 from engine.cockpit import InstanceFilter
 from engine.errors import InvalidInput
-from engine.models import DeploymentFile, Instance
+from engine.models import DeploymentFile, Instance, ProcessDefinition
 from engine.privacy import UNMASK_ROLES, may_unmask, record_unmasking
 from readmodels.texts import reader_texts
 
 from . import get_services
 from .access import current_actor, roles_required
-from .i18n import current_language
+from .i18n import current_language, translate
 from .rendering import csv_response, when
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -78,8 +78,10 @@ def instances():  # type: ignore[no-untyped-def]
     with get_services().db.transaction(write=False) as s:
         rows, total = cockpit.find_instances(s, flt, clock.now())
         choices = cockpit.filter_choices(s)
+        name_rows(s, rows)
+        stage_words = reader_names(s, None)
     return render_template("audit/instances.html", rows=rows, total=total, flt=flt, choices=choices,
-                           args=request.args, pages=max(1, -(-total // flt.per_page)))
+                           stage_words=stage_words, args=request.args, pages=max(1, -(-total // flt.per_page)))
 
 
 @bp.get("/instances.csv")
@@ -99,6 +101,37 @@ def instances_csv():  # type: ignore[no-untyped-def]
     return csv_response(out.getvalue(), "instances.csv")
 
 
+def reader_names(s: Session, deployment_id: int | None) -> dict[str, str]:
+    """Return the reader's words for a deployment's process, stage, lane and element names
+    (English → text; every deployment's with ``None``); nothing to change for an English reader."""
+    language = current_language()
+    if language == "en":
+        return {}
+    return reader_texts(s, language, get_services().settings.processes_dir / "data", deployment_id)
+
+
+def name_rows(s: Session, rows: list[dict]) -> None:
+    """Give each instance row its process name, stage and current tasks in the reader's words,
+    from the bundle of the row's own deployment (``process_name``, ``stage_text``, ``current_text``)."""
+    deployments = dict(s.execute(select(Instance.id, Instance.deployment_id)
+                                 .where(Instance.id.in_([r["id"] for r in rows]))).all()) if rows else {}
+    names = {(d, p): n for d, p, n in s.execute(
+        select(ProcessDefinition.deployment_id, ProcessDefinition.process_id, ProcessDefinition.name)
+        .where(ProcessDefinition.deployment_id.in_(set(deployments.values()))))} if deployments else {}
+    words = {d: reader_names(s, d) for d in set(deployments.values())}
+
+    def word(text: str, deployment_id: int | None) -> str:
+        return words.get(deployment_id, {}).get(text) or translate(text)
+
+    for row in rows:
+        deployment_id = deployments.get(row["id"])
+        name = names.get((deployment_id, row["process_id"]))
+        row["process_name"] = word(name, deployment_id) if name else None
+        row["stage_text"] = word(row["stage"], deployment_id) if row["stage"] else ""
+        row["current_text"] = ", ".join(word(c, deployment_id) for c in row["current"].split(", ")) \
+            if row["current"] else ""
+
+
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -108,10 +141,9 @@ def diagram_texts(s: Session, deployment_id: int) -> dict[str, str]:
     The diagrams' JavaScript puts them on the drawn elements and lanes; the BPMN files
     themselves (and their download) stay as deployed.
     """
-    language = current_language()
-    if language == "en":
+    texts = reader_names(s, deployment_id)
+    if not texts:
         return {}
-    texts = reader_texts(s, language, get_services().settings.processes_dir / "data", deployment_id)
     names: set[str] = set()
     for content in s.scalars(select(DeploymentFile.content).where(DeploymentFile.deployment_id == deployment_id,
                                                                  DeploymentFile.path.endswith(".bpmn"))):

@@ -18,7 +18,8 @@ from engine.privacy import mask_personal
 from . import get_services
 from .access import current_actor, roles_required
 from .api.uploads import bundle_from_upload
-from .audit_views import diagram_texts
+from .audit_views import diagram_texts, reader_names
+from .i18n import translate
 
 bp = Blueprint("owner", __name__, url_prefix="/owner")
 OWNERS = frozenset({"process_owner", "admin"})
@@ -33,6 +34,9 @@ def definitions():  # type: ignore[no-untyped-def]
     """List every process and decision with its versions."""
     with get_services().db.transaction(write=False) as s:
         items = cockpit.definitions(s)
+        for item in items:  # the name in the words of the newest version's bundle
+            words = reader_names(s, item["versions"][0]["deployment_id"]) if item["name"] else {}
+            item["name_text"] = words.get(item["name"]) or translate(item["name"]) if item["name"] else None
     return render_template("owner/definitions.html", items=items)
 
 
@@ -165,7 +169,7 @@ def seconds_text(seconds: float | None) -> str:
     if seconds is None:
         return "–"
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return translate("{n} s", n=f"{seconds:.0f}")
     if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        return translate("{n} min", n=f"{seconds / 60:.0f}")
+    return translate("{n} h", n=f"{seconds / 3600:.1f}")

@@ -4,11 +4,31 @@
 (function () {
   "use strict";
 
+  /* The page's own texts in Chinese, keyed by the English; the page's <html lang> chooses. */
+  var ZH = {
+    "{n} s": "{n} 秒",
+    "{n} min": "{n} 分钟",
+    "{n} h": "{n} 小时",
+    "{count}× · wait p90 {wait} · work p90 {work}": "{count} 次 · 等待 p90 {wait} · 处理 p90 {work}",
+    "average waiting {wait}, average working {work}": "平均等待 {wait}，平均处理 {work}",
+    ", {n} running now": "，当前 {n} 个执行中",
+    ", {n} failed now": "，当前 {n} 个失败",
+    "{count} instance(s); the busiest element has {max} execution(s).": "{count} 个实例；执行最多的元素执行了 {max} 次。",
+    "The heatmap could not be drawn: {error}": "无法绘制热力图：{error}"
+  };
+  var CHINESE = (document.documentElement.lang || "").slice(0, 2) === "zh";
+
+  function t(text, values) {
+    var out = CHINESE && ZH.hasOwnProperty(text) ? ZH[text] : text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
+    return out;
+  }
+
   function fmt(s) {
     if (s === null || s === undefined) { return "–"; }
-    if (s < 90) { return Math.round(s) + " s"; }
-    if (s < 5400) { return Math.round(s / 60) + " min"; }
-    return (s / 3600).toFixed(1) + " h";
+    if (s < 90) { return t("{n} s", { n: Math.round(s) }); }
+    if (s < 5400) { return t("{n} min", { n: Math.round(s / 60) }); }
+    return t("{n} h", { n: (s / 3600).toFixed(1) });
   }
 
   function paint(viewer, data, measure) {
@@ -23,9 +43,10 @@
       canvas.addMarker(e.element_id, "heat-" + level);
       var badge = document.createElement("span");
       badge.className = "heat-badge";
-      badge.textContent = e.executions + "× · wait p90 " + fmt(e.waiting_p90) + " · work p90 " + fmt(e.working_p90);
-      badge.title = "average waiting " + fmt(e.waiting_avg) + ", average working " + fmt(e.working_avg) +
-        (e.active ? ", " + e.active + " running now" : "") + (e.failed ? ", " + e.failed + " failed now" : "");
+      badge.textContent = t("{count}× · wait p90 {wait} · work p90 {work}",
+                            { count: e.executions, wait: fmt(e.waiting_p90), work: fmt(e.working_p90) });
+      badge.title = t("average waiting {wait}, average working {work}", { wait: fmt(e.waiting_avg), work: fmt(e.working_avg) }) +
+        (e.active ? t(", {n} running now", { n: e.active }) : "") + (e.failed ? t(", {n} failed now", { n: e.failed }) : "");
       overlays.add(e.element_id, "heat", { position: { bottom: -4, left: 0 }, html: badge });
     });
   }
@@ -45,9 +66,10 @@
         paint(viewer, both[1], select.value);
         select.addEventListener("change", function () { paint(viewer, both[1], select.value); });
         box.setAttribute("data-ready", "true");
-        status.textContent = both[1].instances + " instance(s); the busiest element has " + both[1].max_executions + " execution(s).";
+        status.textContent = t("{count} instance(s); the busiest element has {max} execution(s).",
+                               { count: both[1].instances, max: both[1].max_executions });
       });
-    }).catch(function (err) { status.textContent = "The heatmap could not be drawn: " + err.message; });
+    }).catch(function (err) { status.textContent = t("The heatmap could not be drawn: {error}", { error: err.message }); });
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
