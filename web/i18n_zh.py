@@ -810,4 +810,5 @@ ZH: dict[str, str] = {
     "{n} s": "{n} 秒",
     "{n} min": "{n} 分钟",
     "{n} h": "{n} 小时",
+    "End event": "结束事件",
 }

@@ -33,7 +33,7 @@ from engine.errors import AftersalesError, DeploymentInvalid, InvalidInput, NotF
 
 from . import get_services
 from .access import current_actor, roles_required
-from .audit_views import diagram_texts
+from .audit_views import diagram_texts, reader_names
 from .i18n import translate as _
 
 bp = Blueprint("owner_run", __name__, url_prefix="/owner")
@@ -366,8 +366,24 @@ def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
         choices = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
         deployed = (job or {}).get("request", {}).get("against") or against
         texts = diagram_texts(s, deployed) if deployed else {}  # the heatmaps' names, as deployed
+        words = {"tried": reader_names(s, tried),  # a draft's words: every deployment's
+                 "deployed": reader_names(s, deployed) if deployed else {}}
     return render_template("owner/whatif.html", tried=tried, against=against, job=job, choices=choices,
-                           draft=draft, start_url=start_url, diagram_texts=texts)
+                           draft=draft, start_url=start_url, diagram_texts=texts, route_names=_route_names(job, words))
+
+
+def _route_names(job: dict[str, Any] | None, words: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Name each route of a finished what-if (``process/end event id``) by its end event, in the
+    reader's words (the deployed side's name where both sides have one)."""
+    result = (job or {}).get("result") or {}
+    names: dict[str, str] = {}
+    for side in ("tried", "deployed"):
+        for process_id, heatmap in (result.get(side) or {}).get("heatmaps", {}).items():
+            for element in heatmap.get("elements", []):
+                if element.get("name"):
+                    name = element["name"]
+                    names[f"{process_id}/{element['element_id']}"] = words[side].get(name) or _(name)
+    return names
 
 
 @bp.get("/api/whatif/<job_id>/files/<side>/<path:path>")
