@@ -2,7 +2,9 @@
 
 The owner's definitions headings, the audit instance list's process, stage and "now at"
 columns and the what-if's tickets-per-route table take their words from the deployment's
-``translations.zh.json`` on a Chinese page, and stay English on an English one.
+``translations.zh.json`` on a Chinese page, and stay English on an English one. The owner's
+heatmap page and its script's badges read in Chinese too (Chromium, 390 px; screenshots
+``test-artifacts/screenshots/heatmap-*.png``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from engine.deploy import deploy
 from engine.models import Instance
 from tests.conftest import PROCESSES
 from tests.process.driver import INTAKE
+from tests.web.live import chromium, live_site, shot, sign_in
 
 ZH = json.loads((PROCESSES / "translations.zh.json").read_text(encoding="utf-8"))
 
@@ -92,3 +95,38 @@ def test_the_what_if_routes_are_named_by_their_end_event_in_the_readers_language
         name = names[route]
         assert f'{ZH[name]} <code class="muted" title="结束事件">{route}</code>' in table
         assert f'{name} <code class="muted" title="End event">{route}</code>' in english
+
+
+@pytest.fixture
+def live(tmp_path, sqlite_template):
+    """The real after-sales process served to Chromium, one ticket started."""
+    with live_site(tmp_path, sqlite_template, [PROCESSES], {"owner": ["process_owner"]},
+                   catalogue=PROCESSES / "data") as (base, services):
+        with services.db.transaction() as s:
+            instance_id = services.runtime.start(s, "after_sales", INTAKE, None, "owner").instance_id
+        with services.db.transaction() as s:
+            yield base, s.get(Instance, instance_id).deployment_id
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("locale", "shown", "hidden"), [
+    ("zh-CN", ["此版本 1 个实例", "着色依据", "按元素", "执行次数", "平均等待", "低 → 高", "执行最多的元素"],
+     ["instance of this version", "Per element", "Executions", "Waiting avg", "busiest", "low → high"]),
+    ("en-US", ["1 instance of this version", "Per element", "Executions", "Waiting avg", "the busiest element has"],
+     ["此版本", "按元素", "执行次数"])])
+def test_the_heatmap_page_and_its_badges_read_in_the_readers_language(live, locale, shown, hidden):
+    base, deployment_id = live
+    with chromium(locale=locale) as context:
+        page = context.new_page()
+        page.set_viewport_size({"width": 390, "height": 844})
+        sign_in(page, base, "owner")
+        page.goto(f"{base}/owner/heatmap/{deployment_id}/after_sales")
+        page.wait_for_selector("#heatmap[data-ready=true]")
+        text = page.inner_text("body").lower()  # headings may be shown in capitals
+        assert all(s.lower() in text for s in shown), [s for s in shown if s.lower() not in text]
+        assert not [h for h in hidden if h.lower() in text]
+        badge = page.locator("#heatmap .heat-badge").first
+        words = badge.text_content() + badge.get_attribute("title")
+        assert (("次 · 等待 p90" in words and "平均等待" in words) if locale == "zh-CN"
+                else ("× · wait p90" in words and "average waiting" in words)), words
+        shot(page, f"heatmap-{locale[:2]}")
