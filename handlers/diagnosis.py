@@ -83,7 +83,12 @@ def score(rule: Rule, symptoms: set[str], description: str) -> dict[str, Any] | 
 
 @handler("diagnosis.run_rules")
 def run_rules(ctx: HandlerContext, model: str, symptoms: list[str], description: str) -> dict[str, Any]:
-    """Rank probable causes from symptoms and description against the diagnosis rule base."""
+    """Rank probable causes from symptoms and description against the diagnosis rule base.
+
+    model: the product's catalogue model code; an unknown model uses only the general rules
+    symptoms: symptom codes reported, e.g. ["no_power", "leaking"]; may be empty
+    description: the customer's fault description (free text), matched against rule keywords
+    """
     given = _symptom_codes(symptoms)
     text = description if isinstance(description, str) else ""
     line = product_line_of(ctx.session, model)

@@ -158,7 +158,13 @@ def _busy(session: Session, username: str, since: datetime) -> list[tuple[dateti
 @idempotent
 def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, region: str,
                       priority: str) -> dict[str, Any]:
-    """Assign the least-loaded available technician with the skill in the region, and book a window."""
+    """Assign the least-loaded available technician with the skill in the region, and book a window.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    skill: the skill the job needs, e.g. tv, refrigerator, air_conditioner
+    region: the service region of the customer, e.g. east, south, north
+    priority: the ticket's priority: urgent, high, medium or low; sets the earliest visit (2, 4, 24 or 48 hours)
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     skill, region = required_text(skill, "skill", 32), required_text(region, "region", 32)
     one_of(priority, PRIORITIES, "priority")
@@ -217,7 +223,12 @@ def _zh_names() -> dict[str, str]:
 @handler("dispatch.choose_provider")
 @idempotent
 def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region: str) -> dict[str, Any]:
-    """Hand the ticket to the best-rated provider qualified today for the skill and region."""
+    """Hand the ticket to the best-rated provider qualified today for the skill and region.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    skill: the skill the job needs, e.g. tv, refrigerator, air_conditioner
+    region: the service region of the customer, e.g. east, south, north
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     skill, region = required_text(skill, "skill", 32), required_text(region, "region", 32)
     today = local_date(ctx.now)
@@ -249,7 +260,11 @@ def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region:
 @handler("dispatch.create_rma")
 @idempotent
 def create_rma(ctx: HandlerContext, ticket_number: str, customer: dict[str, Any]) -> dict[str, Any]:
-    """Issue a return authorisation: where the customer ships the device, and how."""
+    """Issue a return authorisation: where the customer ships the device, and how.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    customer: the customer object; its "region" picks the repair centre, "language" (en/zh) the instructions
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     mapping(customer, "customer")
     centres = ctx.session.scalars(select(RepairCentre).order_by(RepairCentre.is_default.desc(),

@@ -142,7 +142,11 @@ def _matched_terms(article: Article, terms: list[str]) -> list[str]:
 
 @handler("knowledge.suggest")
 def suggest(ctx: HandlerContext, text: str, model: str) -> dict[str, Any]:
-    """Suggest knowledge-base articles for a fault description, ranked, with reasons."""
+    """Suggest knowledge-base articles for a fault description, ranked, with reasons.
+
+    text: the fault description to search the knowledge base for (free text)
+    model: the product's model code; articles for its product line rank higher, empty for all
+    """
     query = text if isinstance(text, str) else ""
     found = get_model(ctx.session, model) if isinstance(model, str) and model.strip() else None
     hits = search(ctx.session, query, limit=MAX_SUGGESTIONS * 4)
@@ -179,7 +183,14 @@ def language_of(value: str) -> str:
 @idempotent
 def draft_article(ctx: HandlerContext, ticket_number: str, title: str, problem: str, resolution: str,
                   model: str) -> dict[str, Any]:
-    """Turn a resolved ticket into a knowledge-base article draft for review."""
+    """Turn a resolved ticket into a knowledge-base article draft for review.
+
+    ticket_number: the number of the resolved ticket the article comes from, e.g. AS-20260302-00001
+    title: the article's title, at most 300 characters
+    problem: the problem as the customer saw it, at most 5000 characters
+    resolution: what fixed it, at most 5000 characters
+    model: the product's model code; sets the article's model and product line, empty for a general article
+    """
     heading = required_text(title, "title", 300)
     problem_text = required_text(problem, "problem", 5000)
     resolution_text = required_text(resolution, "resolution", 5000)

@@ -64,7 +64,13 @@ def split_subject(text: str, fallback: str) -> tuple[str, str]:
 @idempotent
 def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict[str, Any],
          data: dict[str, Any]) -> dict[str, Any]:
-    """Notify the customer of a milestone on their channel and language, through the outbox."""
+    """Notify the customer of a milestone on their channel and language, through the outbox.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    milestone: the milestone to tell about, lower-case, e.g. received, quote, scheduled, resolved, closed
+    customer: the customer object; "preferred_channel", "email"/"phone" and "language" (en/zh) decide how
+    data: extra values the message template shows, e.g. the quote or the appointment (an object, may be empty)
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     if not isinstance(milestone, str) or not MILESTONE.match(milestone):
         raise invalid("milestone", f"milestone must be a lower-case name like 'received', got {milestone!r}")

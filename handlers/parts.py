@@ -164,7 +164,11 @@ def _primary_warehouse(session: Session) -> str:
 @handler("parts.reserve")
 @idempotent
 def reserve(ctx: HandlerContext, ticket_number: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Reserve parts for a ticket; back-order what is out of stock, with an ETA."""
+    """Reserve parts for a ticket; back-order what is out of stock, with an ETA.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    parts: the parts to reserve: a list of {"sku", "quantity": whole number ≥ 1}; unknown SKUs raise UNKNOWN_PART
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     wanted = parse_items(parts, "parts")
     catalogue = require_parts(ctx.session, wanted)
@@ -202,7 +206,11 @@ def _unreserve(session: Session, sku: str, warehouse: str, quantity: int, back_t
 @handler("parts.consume")
 @idempotent
 def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, Any]]) -> dict[str, Any]:
-    """Book reserved parts as used in the repair."""
+    """Book reserved parts as used in the repair.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    parts_used: the reserved parts used in the repair: a list of {"sku", "quantity": whole number ≥ 1}
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     used = parse_items(parts_used, "parts_used")
     require_parts(ctx.session, used)
@@ -230,7 +238,10 @@ def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, 
 @handler("parts.release")
 @idempotent
 def release(ctx: HandlerContext, ticket_number: str) -> dict[str, Any]:
-    """Give back a ticket's unused reservations and cancel its open back-orders."""
+    """Give back a ticket's unused reservations and cancel its open back-orders.
+
+    ticket_number: the ticket's number whose unused reservations are given back, e.g. AS-20260302-00001
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     released: list[dict[str, Any]] = []
     for reservation in _held(ctx.session, ticket):

@@ -43,7 +43,11 @@ def draw_for(ticket_number: str) -> float:
 @handler("qa.sample")
 @idempotent
 def sample(ctx: HandlerContext, ticket_number: str, rate: float) -> dict[str, Any]:
-    """Decide whether a closed ticket goes to QA review, sampling at the given rate (0 to 1)."""
+    """Decide whether a closed ticket goes to QA review, sampling at the given rate (0 to 1).
+
+    ticket_number: the closed ticket's number, e.g. AS-20260302-00001
+    rate: the share of tickets sent to QA review, a number from 0 (none) to 1 (all), e.g. 0.1 for 10 %
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
         raise invalid("rate", f"rate must be a number from 0 to 1, got {rate!r}")

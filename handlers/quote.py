@@ -158,7 +158,16 @@ def concession_line(concession: dict[str, Any] | None, owed: Decimal) -> dict[st
 def prepare(ctx: HandlerContext, ticket_number: str, coverage: str, parts: list[dict[str, Any]],
             labour_hours: float, callout: bool, solution: str,
             concession: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Price parts, labour, call-out, coverage and any goodwill or exception; store a printable quote."""
+    """Price parts, labour, call-out, coverage and any goodwill or exception; store a printable quote.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001; must exist
+    coverage: the warranty coverage from warranty.check_entitlement: full, parts_only or none
+    parts: the parts to price: a list of {"sku", "quantity": whole number ≥ 1}; may be empty
+    labour_hours: the labour to charge, in hours (0 or more, decimals allowed)
+    callout: true if a technician visits on site and the call-out fee applies, else false
+    solution: what the customer is offered: repair, replace or refund
+    concession: discount: {"reason": goodwill|out_of_warranty_exception, "share": 0-100 %} or {"reason", "amount"}
+    """
     one_of(coverage, COVERAGES, "coverage")
     one_of(solution, SOLUTIONS, "solution")
     if not isinstance(callout, bool):

@@ -110,7 +110,13 @@ def view(clock: SlaClock) -> dict[str, Any]:
 @idempotent
 def start_clock(ctx: HandlerContext, kind: str, target: str, calendar: str = "standard",
                 warn_share: float = 0.75) -> dict[str, Any]:
-    """Start the response or resolution clock of this ticket with a target like 'PT24H'."""
+    """Start the response or resolution clock of this ticket with a target like 'PT24H'.
+
+    kind: which clock: response or resolution
+    target: the target time as an ISO 8601 duration in working time, e.g. PT4H or P2D (from the priority DMN)
+    calendar: the business calendar the clock counts on, e.g. standard or 24x7; default standard
+    warn_share: the share of the target after which a warning is sent, between 0 and 1; default 0.75
+    """
     if kind not in KINDS:
         raise HandlerError(f"SLA kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not 0 < float(warn_share) < 1:
@@ -128,7 +134,11 @@ def start_clock(ctx: HandlerContext, kind: str, target: str, calendar: str = "st
 @handler("sla.pause_clock")
 @idempotent
 def pause_clock(ctx: HandlerContext, kind: str, reason: str) -> dict[str, Any]:
-    """Pause a running clock (waiting on the customer, a back-order …), recording why."""
+    """Pause a running clock (waiting on the customer, a back-order …), recording why.
+
+    kind: which clock: response or resolution
+    reason: why the clock stops, e.g. waiting on the customer or a back-order (free text, kept with the pause)
+    """
     clock = _clock_of(ctx, kind)
     if clock.status != "running":
         return view(clock)
@@ -143,7 +153,10 @@ def pause_clock(ctx: HandlerContext, kind: str, reason: str) -> dict[str, Any]:
 @handler("sla.resume_clock")
 @idempotent
 def resume_clock(ctx: HandlerContext, kind: str) -> dict[str, Any]:
-    """Resume a paused clock; its due time moves by the working time it stood still."""
+    """Resume a paused clock; its due time moves by the working time it stood still.
+
+    kind: which clock: response or resolution
+    """
     clock = _clock_of(ctx, kind)
     if clock.status != "paused":
         return view(clock)
@@ -158,7 +171,10 @@ def resume_clock(ctx: HandlerContext, kind: str) -> dict[str, Any]:
 @handler("sla.stop_clock")
 @idempotent
 def stop_clock(ctx: HandlerContext, kind: str) -> dict[str, Any]:
-    """Stop a clock because its target was reached: met if before the due time, else breached."""
+    """Stop a clock because its target was reached: met if before the due time, else breached.
+
+    kind: which clock: response or resolution
+    """
     clock = _clock_of(ctx, kind)
     if clock.status in ("met", "breached") and clock.stopped_at is not None:
         return view(clock)

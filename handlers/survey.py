@@ -90,7 +90,11 @@ def survey_path(token: str) -> str:
 @handler("survey.invite")
 @idempotent
 def invite(ctx: HandlerContext, ticket_number: str, customer: dict[str, Any]) -> dict[str, Any]:
-    """Create a signed survey link for the ticket that expires in 14 days."""
+    """Create a signed survey link for the ticket that expires in 14 days.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    customer: the customer: {"name", "phone", "email", "tier", "language": en|zh, "preferred_channel"}
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     mapping(customer, "customer")
     expires_at = ctx.now + VALID_FOR
@@ -109,7 +113,14 @@ def _score(value: Any, low: int, high: int, field: str) -> int:
 @handler("survey.record")
 @idempotent
 def record(ctx: HandlerContext, ticket_number: str, csat: int, nps: int, comment: str, via: str) -> dict[str, Any]:
-    """Record the customer's satisfaction (CSAT 1-5), NPS (0-10) and comment."""
+    """Record the customer's satisfaction (CSAT 1-5), NPS (0-10) and comment.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    csat: customer satisfaction score, a whole number from 1 (poor) to 5 (excellent)
+    nps: likelihood to recommend (Net Promoter Score), a whole number from 0 to 10
+    comment: the customer's comment (free text, may be empty; at most 4000 characters kept)
+    via: where the answer came from: phone, sms, web, email, wechat or app
+    """
     ticket = required_text(ticket_number, "ticket_number", 32)
     score_csat, score_nps = _score(csat, 1, 5, "csat"), _score(nps, 0, 10, "nps")
     one_of(via, VIA, "via")

@@ -160,7 +160,11 @@ def _matching_customers(customer: dict[str, Any]) -> Any:
 
 @handler("ticketing.find_duplicate")
 def find_duplicate(ctx: HandlerContext, customer: dict[str, Any], product: dict[str, Any]) -> dict[str, Any]:
-    """Find an open ticket of the same customer (phone or e-mail) about the same product serial."""
+    """Find an open ticket of the same customer (phone or e-mail) about the same product serial.
+
+    customer: the customer object ({"name", "phone", "email", …}); matched on phone or e-mail
+    product: the product object ({"model", "serial_number", …}); matched on serial_number
+    """
     mapping(customer, "customer")
     serial = normalize_serial(mapping(product, "product").get("serial_number"))
     same_customer = _matching_customers(customer)
@@ -178,7 +182,12 @@ def find_duplicate(ctx: HandlerContext, customer: dict[str, Any], product: dict[
 @idempotent
 def attach_contact(ctx: HandlerContext, ticket_number: str, channel: str,
                    fault: dict[str, Any]) -> dict[str, Any]:
-    """Attach a repeat contact to an open ticket."""
+    """Attach a repeat contact to an open ticket.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001; must be open
+    channel: how the customer got in touch: hotline, web, chat, email or walk_in
+    fault: what the customer reports this time: {"description", "symptoms": [codes], "category" (optional)}
+    """
     one_of(channel, CHANNELS, "channel")
     mapping(fault, "fault")
     ticket = get_ticket(ctx.session, ticket_number)
@@ -238,7 +247,14 @@ def _upsert_product(session: Session, data: dict[str, Any], customer: Customer, 
 @idempotent
 def open_ticket(ctx: HandlerContext, channel: str, customer: dict[str, Any], product: dict[str, Any],
                 fault: dict[str, Any], expectation: str) -> dict[str, Any]:
-    """Open a ticket with a new number and record the customer and the product."""
+    """Open a ticket with a new number and record the customer and the product.
+
+    channel: how the customer got in touch: hotline, web, chat, email or walk_in
+    customer: the customer: {"name", "phone", "email", "tier", "language": en|zh, "preferred_channel"}
+    product: the product: {"model", "serial_number", "purchase_date": YYYY-MM-DD, "proof_of_purchase"}
+    fault: the reported fault: {"description", "symptoms": [codes, e.g. no_power], "category" (optional)}
+    expectation: what the customer expects, in their own words (free text, may be empty)
+    """
     one_of(channel, CHANNELS, "channel")
     mapping(customer, "customer")
     mapping(product, "product")
@@ -259,7 +275,11 @@ def open_ticket(ctx: HandlerContext, channel: str, customer: dict[str, Any], pro
 @handler("ticketing.close_ticket")
 @idempotent
 def close_ticket(ctx: HandlerContext, ticket_number: str, outcome: str) -> dict[str, Any]:
-    """Close a ticket with its outcome (resolved, declined, no_response, cancelled, rejected)."""
+    """Close a ticket with its outcome (resolved, declined, no_response, cancelled, rejected).
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    outcome: how the ticket ended: resolved, declined, no_response, cancelled or rejected
+    """
     one_of(outcome, OUTCOMES, "outcome")
     ticket = get_ticket(ctx.session, ticket_number)
     if ticket is None:

@@ -121,7 +121,13 @@ def _best_contract(session: Session, serial: str, today: date) -> Contract | Non
 @handler("warranty.check_entitlement")
 def check_entitlement(ctx: HandlerContext, model: str, serial_number: str, purchase_date: str,
                       proof_of_purchase: str) -> dict[str, Any]:
-    """Work out warranty or contract coverage (full, parts_only, none) and when it expires."""
+    """Work out warranty or contract coverage (full, parts_only, none) and when it expires.
+
+    model: the product's catalogue model code; an unknown model raises UNKNOWN_MODEL
+    serial_number: the product's serial number, used to find a service contract
+    purchase_date: the purchase date, YYYY-MM-DD, not after today
+    proof_of_purchase: the receipt or invoice reference; empty means the manufacturer's warranty does not apply
+    """
     code = required_text(model, "model", 64)
     found = get_model(ctx.session, code)
     if found is None:
