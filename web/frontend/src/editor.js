@@ -547,10 +547,10 @@ async function upload(event) {
   for (const file of input.files) form.append('files', file, file.name);
   try {
     await call('POST', urls.upload, form);
-    flash(t('uploaded'), 'ok');
     state.contents.clear();
     await Promise.all([loadDraft(), loadIndex()]);
-    if (state.current) await openFile(state.current);
+    if (state.current) await openFile(state.current);  // opening a file clears the message: say it after
+    flash(t('uploaded'), 'ok');
     await validate();
   } catch (err) {
     flash(errorText(err), 'error');
