@@ -15,8 +15,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # --- KPI verification runs (analytics/verify.py, issue 19) ---------------------------
+    op.create_table('kpi_verification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ran_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('start', sa.Date(), nullable=False),
+    sa.Column('end', sa.Date(), nullable=False),
+    sa.Column('figures', sa.Integer(), nullable=False),
+    sa.Column('mismatches', sa.Integer(), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kpi_verification'))
+    )
+    with op.batch_alter_table('kpi_verification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kpi_verification_ran_at'), ['ran_at'], unique=False)
+    # --- end of KPI verification runs -------------------------------------------------------
 
 
 def downgrade() -> None:
-    pass
+    # --- KPI verification runs (analytics/verify.py, issue 19) ---------------------------
+    with op.batch_alter_table('kpi_verification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kpi_verification_ran_at'))
+    op.drop_table('kpi_verification')
+    # --- end of KPI verification runs -------------------------------------------------------
