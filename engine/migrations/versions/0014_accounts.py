@@ -15,8 +15,29 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        'app_setting',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('value', sa.JSON(), nullable=False),
+        sa.Column('updated_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_by', sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_app_setting')),
+    )
+    op.create_table(
+        'rate_limit_bucket',
+        sa.Column('key', sa.String(length=255), nullable=False),
+        sa.Column('hits', sa.JSON(), nullable=False),
+        sa.Column('updated_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_bucket')),
+    )
+    op.create_index(op.f('ix_rate_limit_bucket_updated_at'), 'rate_limit_bucket', ['updated_at'])
+    # Nobody could choose a language before: the stored 'en' was the column's default, not a
+    # choice. An empty language means "follow the browser" until the user picks one on /account.
+    op.execute("UPDATE app_user SET language = '' WHERE language = 'en'")
 
 
 def downgrade() -> None:
-    pass
+    op.execute("UPDATE app_user SET language = 'en' WHERE language = ''")
+    op.drop_index(op.f('ix_rate_limit_bucket_updated_at'), table_name='rate_limit_bucket')
+    op.drop_table('rate_limit_bucket')
+    op.drop_table('app_setting')
