@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database
 from engine.models import DeploymentFile, Role, User, UserRole
+from engine.settings import KPI_THRESHOLDS, get_setting, with_thresholds
 from handlers.outbox import Outbox, queue_email
 from handlers.values import local_date
 
@@ -57,7 +58,8 @@ _rules: dict[Any, list[dict[str, Any]]] = {}
 
 
 def alert_rules(session: Session) -> list[dict[str, Any]]:
-    """Return the alert rules: the newest deployed ``data/kpi_alerts.json``, else the shipped one."""
+    """Return the alert rules: the newest deployed ``data/kpi_alerts.json``, else the shipped one,
+    with the thresholds an admin saved on ``/admin/settings`` in place of the file's."""
     deployment_id = session.scalar(select(DeploymentFile.deployment_id).where(DeploymentFile.path == RULES_FILE)
                                    .order_by(DeploymentFile.deployment_id.desc()).limit(1))
     key: Any = deployment_id if deployment_id is not None else (
@@ -69,7 +71,7 @@ def alert_rules(session: Session) -> list[dict[str, Any]]:
         else:
             content = SHIPPED_RULES.read_bytes() if SHIPPED_RULES.is_file() else None
         _rules[key] = list(json.loads(content).get("alerts", [])) if content else []
-    return _rules[key]
+    return with_thresholds(_rules[key], get_setting(session, KPI_THRESHOLDS))  # an admin's thresholds first
 
 
 @dataclass(frozen=True)

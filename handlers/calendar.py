@@ -1,7 +1,8 @@
 """Business calendars: working hours per weekday, holidays and a timezone, as data.
 
 ``add(start, seconds)`` walks working intervals forward; ``between(a, b)`` counts the
-working seconds in ``[a, b)``. Calendars live in ``processes/data/calendars.json``.
+working seconds in ``[a, b)``. Calendars live in ``processes/data/calendars.json`` (or the
+deployment's); an admin's calendars saved on ``/admin/settings`` come first.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from engine.errors import HandlerError
+from engine.settings import CALENDARS, get_setting
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 3660  # a target further than ten years of working days is a modelling error
@@ -94,7 +98,14 @@ def load_calendars(raw: bytes | str) -> dict[str, Calendar]:
     return {name: Calendar.from_dict(name, spec) for name, spec in data.items()}
 
 
+SHIPPED = Path(__file__).resolve().parent.parent / "processes" / "data" / "calendars.json"
+
+
 def default_calendars() -> dict[str, Calendar]:
     """Load the calendars shipped in ``processes/data`` (used outside a deployment)."""
-    path = Path(__file__).resolve().parent.parent / "processes" / "data" / "calendars.json"
-    return load_calendars(path.read_bytes())
+    return load_calendars(SHIPPED.read_bytes())
+
+
+def calendar_data(session: Session) -> dict[str, Any]:
+    """Return the calendars as data: an admin's stored ones (``/admin/settings``), else the shipped file."""
+    return get_setting(session, CALENDARS) or json.loads(SHIPPED.read_bytes())

@@ -22,6 +22,7 @@ from engine import clock as engine_clock
 from engine.db import Base, Database, is_sqlite
 from engine.errors import HandlerError, MessageNotCorrelated
 from engine.registry import HandlerContext, handler
+from engine.settings import CALENDARS, get_setting
 
 from .calendar import Calendar, default_calendars, load_calendars
 from .idempotency import idempotent
@@ -71,6 +72,9 @@ def parse_duration(text: str) -> float:
 
 
 def _calendar(ctx: HandlerContext, name: str) -> Calendar:
+    stored = get_setting(ctx.session, CALENDARS)  # an admin's calendars (/admin/settings) come first
+    if stored and name in stored:
+        return Calendar.from_dict(name, stored[name])
     try:
         calendars = load_calendars(ctx.read_file("calendars.json"))
     except Exception:  # a bundle without calendars uses the shipped ones

@@ -15,7 +15,7 @@ import os
 import re
 import smtplib
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, Database
 from engine.errors import ConfigError
+from engine.settings import MAIL_SENDER, get_setting
 
 
 @dataclass(frozen=True)
@@ -214,4 +215,7 @@ def message_domain(sender: str) -> str:
 def default_transports(db: Database) -> dict[str, Transport]:
     """Return the transports for each channel: SMTP e-mail, recorded SMS and WeChat."""
     recorder = RecordingTransport(db)
-    return {"email": SmtpTransport(), "sms": recorder, "wechat": recorder}
+    settings = SmtpSettings.from_env()
+    with db.transaction(write=False) as session:  # the sender an admin set on /admin/settings comes first
+        settings = replace(settings, sender=get_setting(session, MAIL_SENDER, settings.sender))
+    return {"email": SmtpTransport(settings), "sms": recorder, "wechat": recorder}

@@ -9,7 +9,8 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 
 from engine import clock
 from engine.errors import NotFound
-from engine.identity import Actor, authenticate, get_user
+from engine.identity import Actor, authenticate, get_user, session_stamp
+from engine.models import User
 
 from . import get_services, limits
 from .access import safe_next
@@ -22,10 +23,21 @@ bp = Blueprint("auth", __name__)
 class SignedIn(UserMixin):
     """The signed-in member of staff, as Flask-Login sees them."""
 
-    def __init__(self, username: str, display_name: str, actor: Actor) -> None:
+    def __init__(self, username: str, display_name: str, actor: Actor, language: str = "", stamp: str = "") -> None:
         self.id = username
         self.display_name = display_name
         self.actor = actor
+        self.language = language
+        self.stamp = stamp
+
+    @classmethod
+    def of(cls, user: User) -> SignedIn:
+        """Return the signed-in form of a stored user."""
+        return cls(user.username, user.display_name, Actor.of(user), user.language, session_stamp(user))
+
+    def get_id(self) -> str:
+        """Return what the session keeps: the username and the stamp of the password it was opened with."""
+        return f"{self.id}|{self.stamp}"
 
     @property
     def roles(self) -> frozenset[str]:
@@ -34,14 +46,18 @@ class SignedIn(UserMixin):
 
 
 @login_manager.user_loader
-def load_user(username: str) -> SignedIn | None:
-    """Reload the signed-in user for each request (roles may have changed)."""
+def load_user(user_id: str) -> SignedIn | None:
+    """Reload the signed-in user for each request (roles may have changed); a disabled account,
+    or a password changed since the session began, ends the session."""
+    username, _, stamp = user_id.partition("|")
     with get_services().db.transaction(write=False) as s:
         try:
             user = get_user(s, username)
         except NotFound:
             return None
-        return SignedIn(user.username, user.display_name, Actor.of(user)) if user.active else None
+        if not user.active or stamp != session_stamp(user):
+            return None
+        return SignedIn.of(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,11 +70,13 @@ def login():  # type: ignore[no-untyped-def]
     limits.check("login", username)
     with get_services().db.transaction(write=False) as s:
         user = authenticate(s, username, password)
-        signed = SignedIn(user.username, user.display_name, Actor.of(user)) if user else None
+        signed = SignedIn.of(user) if user else None
     if signed is None:
         flash(_("Unknown user or wrong password."), "error")
         return render_template("login.html", username=username), 401
     _fresh_session()
+    if signed.language:  # the account's language wins over a switch made before signing in
+        session.pop("lang", None)
     session.permanent = True
     session["seen"] = session["since"] = clock.now().isoformat()
     login_user(signed)

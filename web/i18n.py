@@ -2,8 +2,8 @@
 
 Keys of coded values (``state:closed``, ``walk_in``) have English text too.
 The language comes from the session (set by the switch in the header), else from the
-browser's ``Accept-Language``. Templates call ``_("English text")``; ``{name}``
-placeholders are filled after translation.
+signed-in user's account (``/account``), else from the browser's ``Accept-Language``.
+Templates call ``_("English text")``; ``{name}`` placeholders are filled after translation.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, g, has_request_context, redirect, request, session, url_for
+from flask_login import current_user
 
 from .access import safe_next
 from .i18n_en import EN
@@ -21,10 +22,11 @@ bp = Blueprint("i18n", __name__)
 
 
 def current_language() -> str:
-    """Return the language of this request: the session's choice, else the browser's."""
+    """Return the language of this request: the session's choice, else the signed-in user's
+    account language, else the browser's."""
     if not has_request_context():
         return "en"
-    chosen = session.get("lang")
+    chosen = session.get("lang") or getattr(current_user, "language", "")
     if chosen in LANGUAGES:
         return str(chosen)
     best = request.accept_languages.best_match(
@@ -55,6 +57,9 @@ def switch(code: str):  # type: ignore[no-untyped-def]
     """Remember the chosen language and go back to the page the user was on."""
     if code in LANGUAGES:
         session["lang"] = code
+        from .account import save_language
+
+        save_language(code)
     return redirect(safe_next(request.args.get("next"), url_for("index")))
 
 

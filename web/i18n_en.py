@@ -67,4 +67,17 @@ EN: dict[str, str] = {
     # deployment file kinds
     "kind:text": "text",
     "kind:data": "data",
+    # administration: users, accounts, teams, settings (web/admin*.py)
+    "user:active": "active",
+    "user:disabled": "disabled",
+    "threshold:below": "Alert below",
+    "threshold:above": "Alert above",
+    "threshold:falls_by": "Alert when it falls by at least",
+    "weekday:mon": "Monday",
+    "weekday:tue": "Tuesday",
+    "weekday:wed": "Wednesday",
+    "weekday:thu": "Thursday",
+    "weekday:fri": "Friday",
+    "weekday:sat": "Saturday",
+    "weekday:sun": "Sunday",
 }

@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import AftersalesError
 
 from . import security
-from .limits import RateLimiter
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -40,7 +39,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."
     login_manager.localize_callback = _translate
-    app.extensions.setdefault("aftersales_limiter", RateLimiter())
     security.init_app(app)
 
     from . import auth, i18n, intake, rendering, selfservice, task_page, tasks, tickets
@@ -65,6 +63,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(privacy_views.bp)
     app.register_blueprint(mail.bp)
+
+    from . import account, admin
+
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(account.bp)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

@@ -1,0 +1,124 @@
+"""``/admin/settings``: the outgoing mail sender, business calendars and holidays, KPI alert
+thresholds — stored in the database (:mod:`engine.settings`), read by the outbox, the SLA
+clocks and the KPI alerts before their environment variable or data file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+
+from analytics.alerts import alert_rules
+from engine.errors import FormValidationError
+from engine.settings import (
+    CALENDARS,
+    DAYS,
+    KPI_THRESHOLDS,
+    MAIL_SENDER,
+    check_calendars,
+    check_sender,
+    check_thresholds,
+    get_setting,
+    set_setting,
+    stored_settings,
+)
+from handlers.calendar import calendar_data
+from handlers.transports import SmtpSettings
+
+from . import get_services
+from .access import current_actor, roles_required
+from .account import field_errors
+from .admin import ADMIN, bp
+from .i18n import translate as _
+
+
+def _current(session: Any) -> dict[str, Any]:
+    rules = alert_rules(session)
+    calendars = calendar_data(session)
+    return {
+        "mail_sender": get_setting(session, MAIL_SENDER, SmtpSettings.from_env().sender),
+        "calendars": {name: {"description": c.get("description", ""), "timezone": c.get("timezone", "UTC"),
+                             "hours": {d: ", ".join(f"{a}-{b}" for a, b in c.get("hours", {}).get(d, []))
+                                       for d in DAYS},
+                             "holidays": "\n".join(c.get("holidays", []))} for name, c in calendars.items()},
+        "rules": [{"id": r["id"], "kpi": r["kpi"], "period": r["period"], "title": r.get("title"),
+                   "measure": next(k for k in ("below", "above", "falls_by") if k in r),
+                   "threshold": next(r[k] for k in ("below", "above", "falls_by") if k in r),
+                   "min_count": r.get("min_count", 1)} for r in rules],
+        "changed": {k: (row.updated_at, row.updated_by) for k, row in stored_settings(session).items()},
+    }
+
+
+def _entered() -> dict[str, Any]:
+    """Return the posted form as the shape the checks take (calendars and rules by name)."""
+    form = request.form
+    calendars: dict[str, dict[str, Any]] = {}
+    rules: dict[str, dict[str, str]] = {}
+    for key, value in form.items():
+        parts = key.split(".")
+        if parts[0] == "cal" and len(parts) >= 3:
+            entry = calendars.setdefault(parts[1], {"hours": {}})
+            if parts[2] == "hours" and len(parts) == 4:
+                entry["hours"][parts[3]] = value
+            else:
+                entry[parts[2]] = value
+        elif parts[0] == "kpi" and len(parts) == 3:
+            rules.setdefault(parts[1], {})[parts[2]] = value
+    return {"mail_sender": form.get("mail_sender", ""), "calendars": calendars, "rules": rules}
+
+
+def _shown(current: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
+    """Return the page's values with what was entered in place (a refused form keeps the input)."""
+    current["mail_sender"] = entered["mail_sender"]
+    for name, values in entered["calendars"].items():
+        if name in current["calendars"]:
+            shown = current["calendars"][name]
+            shown["timezone"] = values.get("timezone", shown["timezone"])
+            shown["holidays"] = values.get("holidays", shown["holidays"])
+            shown["hours"].update(values.get("hours", {}))
+    for rule in current["rules"]:
+        rule.update(entered["rules"].get(rule["id"], {}))
+    return current
+
+
+@bp.get("/settings")
+@roles_required(ADMIN)
+def settings():  # type: ignore[no-untyped-def]
+    """Show the settings with their current values."""
+    with get_services().db.transaction(write=False) as s:
+        current = _current(s)
+    return render_template("admin/settings.html", current=current, errors={}, days=DAYS)
+
+
+@bp.post("/settings")
+@roles_required(ADMIN)
+def save_settings():  # type: ignore[no-untyped-def]
+    """Check every entered setting; store them all (audited) or none, with errors by field."""
+    entered = _entered()
+    by = current_actor().username
+    errors: dict[str, str] = {}
+    try:
+        with get_services().db.transaction() as s:
+            values: dict[str, Any] = {}
+            for key, check in ((MAIL_SENDER, lambda: check_sender(entered["mail_sender"])),
+                               (CALENDARS, lambda: check_calendars(entered["calendars"], calendar_data(s))),
+                               (KPI_THRESHOLDS, lambda: check_thresholds(alert_rules(s), entered["rules"]))):
+                try:
+                    values[key] = check()
+                except FormValidationError as exc:
+                    errors.update(field_errors(exc))
+            if errors:
+                raise FormValidationError("the settings have errors", [])
+            effective = {MAIL_SENDER: get_setting(s, MAIL_SENDER, SmtpSettings.from_env().sender),
+                         CALENDARS: calendar_data(s),
+                         KPI_THRESHOLDS: {r["id"]: {"threshold": next(r[k] for k in ("below", "above", "falls_by")
+                                                                      if k in r), "min_count": r.get("min_count", 1)}
+                                          for r in alert_rules(s)}}
+            changed = [key for key, value in values.items()
+                       if value != effective[key] and set_setting(s, key, value, by)]
+    except FormValidationError:
+        with get_services().db.transaction(write=False) as s:
+            current = _shown(_current(s), entered)
+        return render_template("admin/settings.html", current=current, errors=errors, days=DAYS), 422
+    flash(_("Settings saved.") if changed else _("Nothing changed."), "ok")
+    return redirect(url_for("admin.settings"))
