@@ -9,14 +9,17 @@ from zoneinfo import ZoneInfo
 
 import bleach
 from flask import Flask, Response, current_app
+from flask_babel import Babel, format_currency, format_decimal
 from jinja2 import ChainableUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from engine import clock
 
 from .i18n import current_language, translate
+from .i18n_catalogues import texts
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -237,10 +240,48 @@ def csv_response(text: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+#: the locale Babel formats numbers and money in, by UI language
+LOCALES = {"zh": "zh_Hans_CN", "en": "en_GB"}
+
+
+def babel_locale() -> str:
+    """Return the Babel locale of this request's language (Flask-Babel's locale selector)."""
+    return LOCALES.get(current_language(), "en_GB")
+
+
+def money(value: Any, currency: str | None = None) -> str:
+    """Say an amount of money the reader's way (``¥1,280.00`` / ``CN¥1,280.00``); not a number: as given."""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+    return format_currency(amount, currency or current_app.config.get("CURRENCY", "CNY"))
+
+
+def number(value: Any, digits: int | None = None) -> str:
+    """Say a number with the reader's digit grouping (``12,345``; ``digits`` fixes the decimals)."""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(amount, format=pattern)
+
+
+def js_texts() -> Markup:
+    """Return the browser scripts' texts in the reader's language: gettext domain ``js`` as JSON in #ui-texts."""
+    language = current_language()
+    table = texts(language, "js") if language != "en" else {}
+    return Markup('<script type="application/json" id="ui-texts">%s</script>') % htmlsafe_json_dumps(table)
+
+
 def init_app(app: Flask) -> None:
-    """Register the template filters and globals."""
+    """Register the template filters and globals, and Flask-Babel for locale formatting."""
+    Babel(app, locale_selector=babel_locale, configure_jinja=False,  # templates keep `_` of web.i18n
+          default_timezone=str(app.config.get("DISPLAY_TIMEZONE", "UTC")))
     app.jinja_env.filters.update(when=when, age=age, span=span, duration=duration, sla_state=sla_state,
-                                 sla_left=sla_left, iso=iso, option=option_label)
+                                 sla_left=sla_left, iso=iso, option=option_label, money=money, number=number)
+    app.jinja_env.globals["js_texts"] = js_texts
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["step_labels"] = STEP_LABELS
 

@@ -8,76 +8,18 @@
 
   var root, trace, viewer, scopeKey = "root";
 
-  /* The page's own texts in Chinese, keyed by the English; the page's <html lang> chooses. */
-  var ZH = {
-    "completed {count} times": "已完成 {count} 次",
-    "open the called process": "打开被调用的流程",
-    "⤵ open": "⤵ 打开",
-    "Loading {file} …": "正在加载 {file} …",
-    "{count} token(s) now: {tokens}": "当前 {count} 个令牌：{tokens}",
-    "No token left: the instance has ended.": "已无令牌：实例已结束。",
-    "The diagram could not be drawn: {error}": "无法绘制流程图：{error}",
-    "failed": "失败",
-    "not yet": "尚未",
-    "Reached": "到达",
-    "Done": "完成",
-    "By": "处理人",
-    "Waited": "等待",
-    "Worked": "处理",
-    "not reached": "未到达",
-    "Status: {status}. No completed run recorded.": "状态：{status}。没有已完成的执行记录。",
-    "Run {n}: {actor}": "第 {n} 次执行：{actor}",
-    " · event #{seq}": " · 事件 #{seq}",
-    "system": "系统",
-    "Changed": "变更",
-    "Form as submitted": "提交的表单",
-    "Data before": "之前的数据",
-    "Data after": "之后的数据",
-    "Personal data is masked.": "个人数据已脱敏。",
-    "data as of #{seq}": "截至 #{seq} 的数据",
-    "as of event #{seq} ({at})": "截至事件 #{seq}（{at}）",
-    "The trace could not be loaded: {error}": "无法加载追踪：{error}",
-    "ready": "就绪",
-    "waiting": "等待中",
-    "active": "处理中",
-    "completed": "已完成",
-    "cancelled": "已取消",
-    "incident": "异常",
-    "{n} s": "{n} 秒",
-    "{n} min": "{n} 分钟",
-    "{n} h": "{n} 小时",
-    "kind:instance.created": "工单创建",
-    "kind:instance.completed": "工单关闭",
-    "kind:instance.cancelled": "工单取消",
-    "kind:instance.migrated": "实例迁移",
-    "kind:task.ready": "任务就绪",
-    "kind:task.started": "任务开始",
-    "kind:task.claimed": "任务认领",
-    "kind:task.unclaimed": "任务退回",
-    "kind:task.reassigned": "任务转派",
-    "kind:task.completed": "任务完成",
-    "kind:task.cancelled": "任务取消",
-    "kind:task.failed": "任务失败",
-    "kind:timer.fired": "定时器触发",
-    "kind:message.received": "收到消息",
-    "kind:message.sent": "发送消息",
-    "kind:message.undelivered": "消息未送达",
-    "kind:signal.sent": "发送信号",
-    "kind:signal.broadcast": "广播信号",
-    "kind:incident.opened": "出现异常",
-    "kind:incident.retried": "异常重试",
-    "kind:incident.resolved": "异常已解决",
-    "kind:incident.failed_again": "重试再次失败",
-    "kind:personal_data.unmasked": "查看个人数据",
-    "kind:personal_data.erased": "删除个人数据"
-  };
-  var CHINESE = (document.documentElement.lang || "").slice(0, 2) === "zh";
+  /* The page's own texts in the reader's language, keyed by the English: the gettext catalogue
+     web/translations/<lang>/LC_MESSAGES/js.po, embedded by the page as JSON in #ui-texts. */
+  var TEXTS = (function () {
+    var node = document.getElementById("ui-texts");
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  }());
 
   /* An audit event's kind in words on a Chinese page; the code itself on an English one. */
-  function kindText(kind) { return CHINESE && ZH.hasOwnProperty("kind:" + kind) ? ZH["kind:" + kind] : kind; }
+  function kindText(kind) { return TEXTS.hasOwnProperty("kind:" + kind) ? TEXTS["kind:" + kind] : kind; }
 
   function t(text, values) {
-    var out = CHINESE && ZH.hasOwnProperty(text) ? ZH[text] : text;
+    var out = TEXTS.hasOwnProperty(text) ? TEXTS[text] : text;
     Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
     return out;
   }
