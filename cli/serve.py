@@ -1,4 +1,4 @@
-"""``aftersales serve``, ``aftersales demo`` and ``aftersales users``: running the product."""
+"""``aftersales serve`` and ``aftersales demo``: running the product (``aftersales users``: cli/users.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine.bundle import read_bundle
 from engine.deploy import deploy as deploy_bundle
-from engine.identity import ROLES, create_user
+from engine.identity import create_user
 from engine.migrate import upgrade
 from engine.models import DatabaseMark, User
 from engine.rehearsal import set_purpose
@@ -166,22 +166,4 @@ def _load_catalogue(services, folder: Path) -> None:  # type: ignore[no-untyped-
     click.echo(f"demo catalogue: {summary}")
 
 
-@main.group()
-def users() -> None:
-    """Manage staff accounts."""
-
-
-@users.command("create")
-@click.argument("username")
-@click.option("--role", "roles", multiple=True, type=click.Choice(sorted(ROLES)), required=True)
-@click.option("--name", default="")
-@click.option("--email", default="")
-@click.password_option(envvar="AFTERSALES_NEW_USER_PASSWORD")
-@click.pass_context
-@handled
-def users_create(ctx: click.Context, username: str, roles: tuple[str, ...], name: str, email: str,
-                 password: str) -> None:
-    """Create a staff account with one or more roles."""
-    with _services(ctx).db.transaction() as session:
-        create_user(session, username, password, list(roles), name, email, by="cli")
-    click.echo(f"user {username} created with role(s) {', '.join(roles)}")
+from . import users  # noqa: E402,F401  (aftersales users …, in its own module)
