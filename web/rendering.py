@@ -272,7 +272,8 @@ def js_texts() -> Markup:
     """Return the browser scripts' texts in the reader's language: gettext domain ``js`` as JSON in #ui-texts."""
     language = current_language()
     table = texts(language, "js") if language != "en" else {}
-    return Markup('<script type="application/json" id="ui-texts">%s</script>') % htmlsafe_json_dumps(table)
+    payload = htmlsafe_json_dumps(table, ensure_ascii=False)
+    return Markup('<script type="application/json" id="ui-texts">%s</script>') % payload
 
 
 def init_app(app: Flask) -> None:
