@@ -32,20 +32,31 @@ from typing import Any
 
 
 class AftersalesError(Exception):
-    """Raised for every failure aftersales reports to a person or a client."""
+    """Raised for every failure aftersales reports to a person or a client.
+
+    ``message`` is English. With ``params`` it is a template (``"Task {task} is held by
+    {user}"``) filled with them: the web layer then says it in the reader's language from
+    the gettext catalogue, keyed by the template, and the API and CLI print the code, the
+    English message and the parameters.
+    """
 
     http_status = 500
     exit_code = 1
     code = "error"
 
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, params: dict[str, Any] | None = None, **details: Any) -> None:
+        self.template = message if params is not None else None
+        self.params = dict(params or {})
+        self.message = message.format(**self.params) if params is not None else message
+        super().__init__(self.message)
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
         """Return the error as the JSON body the API and CLI print."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.params:
+            body["params"] = {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+                              for k, v in self.params.items()}
         body.update({k: v for k, v in self.details.items() if v is not None})
         return body
 

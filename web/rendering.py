@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from engine import clock
+from engine.errors import AftersalesError
 
 from .i18n import current_language, translate
 from .i18n_catalogues import texts
@@ -266,6 +267,14 @@ def number(value: Any, digits: int | None = None) -> str:
         return "" if value is None else str(value)
     pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(amount, format=pattern)
+
+
+def error_text(exc: AftersalesError) -> str:
+    """Say an error in the reader's language: its template from the catalogue, names in its parameters too."""
+    if exc.template is None:
+        return translate(exc.message)
+    params = {key: translate(value) if isinstance(value, str) else value for key, value in exc.params.items()}
+    return translate(exc.template, **params)
 
 
 def js_texts() -> Markup:
