@@ -77,8 +77,10 @@ def init_app(app: Flask) -> None:
     def aftersales_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
             return jsonify(exc.to_dict()), exc.http_status
+        from .rendering import error_text  # the reader's language, from the error's code and parameters
+
         return render_template(
-            "error.html", status=exc.http_status, message=exc.message
+            "error.html", status=exc.http_status, message=error_text(exc)
         ), exc.http_status
 
     @app.errorhandler(CSRFError)
