@@ -160,6 +160,29 @@ def all_handlers() -> dict[str, Handler]:
     return dict(sorted(_REGISTRY.items()))
 
 
+# Rules that reserve a ready human task for one user (a dispatched technician's visit): given
+# the session, the instance's business key, the task's element id and role, a rule returns the
+# username the task belongs to, or None. Registered by plug-in modules, like handlers.
+AssigneeRule = Callable[["Session", "str | None", str, "str | None"], "str | None"]
+_ASSIGNEE_RULES: dict[str, AssigneeRule] = {}
+
+
+def assignee_rule(func: AssigneeRule) -> AssigneeRule:
+    """Register ``func`` as a rule that reserves ready tasks for a user (re-import safe)."""
+    _ASSIGNEE_RULES[f"{func.__module__}.{func.__qualname__}"] = func
+    return func
+
+
+def reserved_assignee(session: Session, business_key: str | None, element_id: str,
+                      role: str | None) -> str | None:
+    """Return the user a ready task is reserved for by a registered rule, or None."""
+    for rule in _ASSIGNEE_RULES.values():
+        owner = rule(session, business_key, element_id, role)
+        if owner:
+            return owner
+    return None
+
+
 _loaded = False
 
 # The packages whose modules register handlers, tables and worker jobs when imported. The

@@ -41,6 +41,7 @@ from .models import (
     WorkItem,
 )
 from .pilots import Choice, choose_definition, find_definition
+from .registry import reserved_assignee
 from .trigger import Trigger
 
 clock.install()
@@ -106,6 +107,7 @@ class Runtime:
         data = check_data(data or {}, "form data")
         item = self._work_item(session, task_id)
         authorize(actor, item)
+        self._check_reserved(session, item, actor)
         if item.assignee not in (None, actor.username):
             raise TaskClaimed(f"task {item.name!r} of {item.business_key or item.instance_id} is claimed "
                               f"by {item.assignee}", task=task_id)
@@ -126,6 +128,7 @@ class Runtime:
         """Take a ready task for ``actor``."""
         item = self._work_item(session, task_id)
         authorize(actor, item)
+        self._check_reserved(session, item, actor)
         if item.assignee == actor.username:
             return item
         if item.assignee is not None:
@@ -138,7 +141,19 @@ class Runtime:
         authorize(actor, item)
         if item.assignee != actor.username and not actor.is_supervisor:
             raise TaskClaimed(f"task {item.name!r} is claimed by {item.assignee}", task=task_id)
+        if not actor.is_supervisor and reserved_assignee(session, item.business_key, item.element_id, item.role):
+            raise TaskClaimed(f"task {item.name!r} of {item.business_key} is the visit dispatched to "
+                              f"{item.assignee}; only a supervisor can give it to someone else", task=task_id)
         return self._assign(session, item, None, actor.username, "task.unclaimed", None)
+
+    @staticmethod
+    def _check_reserved(session: Session, item: WorkItem, actor: Actor) -> None:
+        """Refuse a task reserved for another user (a dispatched visit) unless a supervisor acts."""
+        reserved = reserved_assignee(session, item.business_key, item.element_id, item.role)
+        owner = item.assignee or reserved  # a supervisor's reassignment wins over the dispatch
+        if reserved and owner != actor.username and not actor.is_supervisor:
+            raise TaskClaimed(f"task {item.name!r} of {item.business_key} is the visit dispatched to {owner}; "
+                              f"only a supervisor can reassign it", task=item.task_id, assignee=owner)
 
     def reassign(self, session: Session, task_id: str, actor: Actor, assignee: str | None,
                  reason: str) -> WorkItem:

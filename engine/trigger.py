@@ -16,14 +16,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import delivery, projection, store
 from .audit import PendingEvent, jsonable, write_instance_events
 from .conditional import fire_conditions
 from .errors import ScriptError
-from .models import Incident, Instance
+from .models import Incident, Instance, WorkItem
+from .registry import reserved_assignee
 from .service import ServiceRunner
 from .spiff import AftersalesScriptEngine, UncaughtBusinessError, release_idle_event_subprocesses
 
@@ -178,6 +179,13 @@ class Trigger:
             self.events.append(PendingEvent("task.ready", "system", self.now,
                                             {"name": item.name, "lane": item.lane, "role": item.role},
                                             item.task_id, item.element_id))
+            owner = reserved_assignee(self.session, inst.business_key, item.element_id, item.role)
+            if owner:  # a dispatched visit is its technician's from the start
+                self.session.execute(update(WorkItem).where(WorkItem.task_id == item.task_id)
+                                     .values(assignee=owner, claimed_at=self.now))
+                self.events.append(PendingEvent("task.reassigned", "system", self.now,
+                                                {"from": None, "to": owner, "reason": "dispatched visit",
+                                                 "name": item.name}, item.task_id, item.element_id))
         inst.summary = projection.summarize(wf, ready)
         inst.updated_at = self.now
         write_instance_events(self.session, inst, self.events)

@@ -15,10 +15,16 @@ from typing import Any
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine import store
+from engine.audit import PendingEvent, write_instance_events
 from engine.db import Base, is_sqlite
-from engine.registry import BusinessError, HandlerContext, handler
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.identity import Actor
+from engine.models import User, WorkItem
+from engine.registry import BusinessError, HandlerContext, assignee_rule, handler
 
 from .idempotency import idempotent
+from .notifications import send
 from .templates import find_template, render
 from .ticketing import Ticket
 from .values import business_timezone, invalid, local_date, mapping, one_of, required_text
@@ -309,3 +315,112 @@ def load_providers(session: Session, data: dict[str, Any]) -> int:
                                    address=item["address"], phone=item["phone"],
                                    is_default=bool(item.get("default", False))))
     return len(data["providers"])
+
+
+# --- dispatched visits: who works them, moving and rescheduling ----------------------------------
+#: the technician-lane tasks done at the customer's site by the dispatched technician
+ON_SITE_TASKS = ("inspect_on_site", "repair_device")
+
+
+def open_assignment(session: Session, ticket_number: str) -> Assignment | None:
+    """Return the ticket's current (open) visit, the newest if several."""
+    return session.scalars(select(Assignment).where(Assignment.ticket_number == ticket_number,
+                                                    Assignment.status == "open")
+                           .order_by(Assignment.id.desc()).limit(1)).first()
+
+
+@assignee_rule
+def dispatched_technician(session: Session, business_key: str | None, element_id: str,
+                          role: str | None) -> str | None:
+    """Reserve a ticket's on-site task for the technician dispatched to it (when that is a staff user)."""
+    if not business_key or role != "technician" or element_id not in ON_SITE_TASKS:
+        return None
+    visit = open_assignment(session, business_key)
+    if visit is None:
+        return None
+    user = session.scalars(select(User).where(User.username == visit.technician, User.active.is_(True))).first()
+    return visit.technician if user is not None and Actor.of(user).may_work_in(role) else None
+
+
+def _invalid(field: str, text: str, **values: Any) -> InvalidInput:
+    """Return the error for a bad field; ``text`` is the English sentence pages translate."""
+    return InvalidInput(text.format(**values), field=field, text=text, values=values)
+
+
+def check_window(session: Session, technician: str, starts_at: datetime, ends_at: datetime, now: datetime,
+                 ignore: int | None = None) -> Technician:
+    """Refuse a window that is not a future, well-ordered, free slot of an active technician at work."""
+    tech = session.get(Technician, technician)
+    if tech is None or not tech.active:
+        raise _invalid("technician", "There is no active technician {technician}.", technician=technician)
+    if ends_at <= starts_at:
+        raise _invalid("ends_at", "The window must end after it starts.")
+    if starts_at < now:
+        raise _invalid("starts_at", "The appointment {start} is in the past.",
+                       start=f"{starts_at.astimezone(business_timezone()):%Y-%m-%d %H:%M}")
+    day = local_date(starts_at)
+    back = _on_leave(tech, day)
+    if back is not None:
+        raise _invalid("technician", "{technician} is on leave on {day} (until {back}).", technician=technician,
+                       day=day.isoformat(), back=back.isoformat())
+    clash = session.scalars(select(Assignment).where(
+        Assignment.technician == technician, Assignment.status == "open", Assignment.starts_at < ends_at,
+        Assignment.ends_at > starts_at, Assignment.id != (ignore or 0))).first()
+    if clash is not None:
+        raise _invalid("starts_at", "{technician} already has the visit for {ticket} at that time.",
+                       technician=technician, ticket=clash.ticket_number)
+    return tech
+
+
+def move_visit(session: Session, runtime: Any, actor: Actor, visit_id: int, technician: str,
+               starts_at: datetime, ends_at: datetime, now: datetime) -> Assignment:
+    """Move a visit to another technician or window; tell the customer; audit it on the ticket.
+
+    A supervisor may move any visit; a technician may only reschedule the window of their own.
+    A new technician also becomes the assignee of the ticket's ready on-site task.
+    """
+    visit = session.get(Assignment, visit_id)
+    if visit is None or visit.status != "open":
+        raise NotFound(f"visit {visit_id} is not open", field="visit")
+    if not actor.is_supervisor:
+        if visit.technician != actor.username:
+            raise PermissionDenied(f"the visit for {visit.ticket_number} is {visit.technician}'s; "
+                                   "only a supervisor can move it")
+        if technician != visit.technician:
+            raise _invalid("technician", "Only a supervisor can give the visit to another technician.")
+    tech = check_window(session, technician, starts_at, ends_at, now, ignore=visit.id)
+    ticket = session.scalars(select(Ticket).where(Ticket.number == visit.ticket_number)).first()
+    if ticket is None:
+        raise NotFound(f"ticket {visit.ticket_number} does not exist", field="visit")
+    before = {"technician": visit.technician, "start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}
+    after = {"technician": technician, "start": starts_at.isoformat(), "end": ends_at.isoformat()}
+    if before == after:
+        return visit
+    if technician != visit.technician:
+        for item in session.scalars(select(WorkItem).where(WorkItem.business_key == visit.ticket_number,
+                                                           WorkItem.element_id.in_(ON_SITE_TASKS))):
+            runtime.reassign(session, item.task_id, actor, technician,
+                             f"visit moved on the dispatch board from {visit.technician}")
+    visit.technician, visit.starts_at, visit.ends_at = technician, starts_at, ends_at
+    instance = store.lock_instance(session, ticket.instance_id)
+    notice: dict[str, Any] = {"skipped": "the window did not change"}
+    if (before["start"], before["end"]) != (after["start"], after["end"]):
+        notice = _tell_customer(session, instance, ticket, visit, tech, now)
+    write_instance_events(session, instance, [PendingEvent("dispatch.visit_moved", actor.username, now, {
+        "ticket": visit.ticket_number, "from": before, "to": after, "notice": notice.get("outbox_id")})])
+    session.flush()
+    return visit
+
+
+def _tell_customer(session: Session, instance: Any, ticket: Ticket, visit: Assignment, tech: Technician,
+                   now: datetime) -> dict[str, Any]:
+    """Send the customer the new window through the notification handler (the outbox)."""
+    customer = ticket.customer
+    ctx = HandlerContext(session=session, instance_id=instance.id, deployment_id=instance.deployment_id,
+                         business_key=ticket.number, task_id=f"visit-{visit.id}-{now.isoformat()}",
+                         element_id="dispatch_board", now=now)
+    person = {"name": customer.name, "phone": customer.phone, "email": customer.email,
+              "language": customer.language, "preferred_channel": customer.preferred_channel}
+    return send(ctx, ticket_number=ticket.number, milestone="scheduled", customer=person, data={
+        "route": "field", "technician_name": tech.name,
+        "appointment": {"start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}})
