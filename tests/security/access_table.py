@@ -69,6 +69,10 @@ OPERATE = Access("Incidents and undelivered messages", OPERATIONS)
 KPI = Access("KPI dashboard and exports", DASHBOARD)
 WORKBENCH = Access("Process workbench (drafts, pilots, migrations, what-if)", OWNERS)
 KEYS = Access("API keys", ADMIN)
+ACCOUNT = Access("Own account: language and password", STAFF)
+USERS = Access("Users: create, edit, disable, reset passwords, give roles (audited)", ADMIN)
+TEAMS = Access("Technicians' teams (regions), skills and hours (audited)", ADMIN)
+SETTINGS = Access("Settings: mail sender, business calendars, KPI alert thresholds (audited)", ADMIN)
 
 TABLE: dict[str, Access] = {
     "GET /": Access("Start page (the tasklist, or the sign-in page)", EVERYONE),
@@ -173,6 +177,22 @@ TABLE: dict[str, Access] = {
     "GET /admin/api-keys/": KEYS,
     "POST /admin/api-keys/": KEYS,
     "POST /admin/api-keys/<name>/revoke": KEYS,
+    # administration and one's own account
+    "GET /account/": ACCOUNT,
+    "POST /account/language": ACCOUNT,
+    "POST /account/password": ACCOUNT,
+    "GET /admin/users": USERS,
+    "POST /admin/users": USERS,
+    "GET /admin/users/<username>": USERS,
+    "POST /admin/users/<username>": USERS,
+    "POST /admin/users/<username>/roles": USERS,
+    "POST /admin/users/<username>/active": USERS,
+    "POST /admin/users/<username>/password": USERS,
+    "GET /admin/teams": TEAMS,
+    "POST /admin/teams/technicians": TEAMS,
+    "POST /admin/teams/catalogue": TEAMS,
+    "GET /admin/settings": SETTINGS,
+    "POST /admin/settings": SETTINGS,
     # the REST API: a key (or a signed-in user's roles) must hold the scope
     "GET /api/v1/openapi.json": PUBLIC,
     "POST /api/v1/service-requests": api("service-requests:write", "API: open tickets"),
