@@ -181,3 +181,13 @@ def visit(session: Session, visit_id: int) -> Visit:
     if row is None or row.status != "open":
         raise NotFound(f"visit {visit_id} is not open", field="visit")
     return Visit(row.id, row.ticket_number, row.technician, row.starts_at, row.ends_at)
+
+
+def ticket_of_task(session: Session, task_id: str) -> str:
+    """Return the ticket number of a ready task (refused when the task has none)."""
+    item = session.get(WorkItem, task_id)
+    if item is None:
+        raise NotFound(f"task {task_id} is not waiting for anyone", task=task_id)
+    if not item.business_key:
+        raise InvalidInput(f"task {item.name!r} belongs to no ticket; a photo needs one", field="photo")
+    return item.business_key

@@ -58,8 +58,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(owner_workbench.bp)
     app.register_blueprint(owner_workbench.api)
 
-    from . import dashboard, mail, privacy_views
+    from . import dashboard, mail, privacy_views, technician
 
+    app.register_blueprint(technician.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(privacy_views.bp)
     app.register_blueprint(mail.bp)

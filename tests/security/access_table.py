@@ -77,6 +77,10 @@ SETTINGS = Access("Settings: mail sender, business calendars, KPI alert threshol
 TABLE: dict[str, Access] = {
     "GET /": Access("Start page (the tasklist, or the sign-in page)", EVERYONE),
     "GET /login": SIGN_IN,
+FIELD_DAY = Access("A technician's day of visits; rescheduling their own (supervisors: anyone's)",
+                   frozenset({"technician", "supervisor", "admin"}))
+FIELD_PHOTO = Access("Photos from the phone's camera on an on-site task", frozenset({"technician", "supervisor"}))
+DISPATCH = Access("Dispatch board: move visits between technicians, days and windows", SUPERVISING)
     "POST /login": SIGN_IN,
     "POST /logout": Access("Sign out", STAFF),
     "GET /lang/<code>": SIGN_IN,
@@ -97,6 +101,12 @@ TABLE: dict[str, Access] = {
     "POST /privacy/export": PRIVACY,
     "POST /privacy/erase": PRIVACY,
     "GET /requests/new": REGISTER,
+    # the field: a technician's day, the dispatch board, photos from the phone
+    "GET /my-day": FIELD_DAY,
+    "POST /my-day/visits/<int:visit_id>/reschedule": FIELD_DAY,
+    "POST /tasks/<task_id>/photo": FIELD_PHOTO,
+    "GET /dispatch": DISPATCH,
+    "POST /dispatch/move": DISPATCH,
     "POST /requests/new": REGISTER,
     # customers
     "GET /service/": SELF_SERVICE,
