@@ -135,18 +135,18 @@ def add_attachment(session: Session, ticket: str, filename: str, content: bytes,
     ``content_type`` is what the sender claimed; only the content decides the type kept.
     """
     if not content:
-        raise InvalidInput("file: choose a file to attach (the one sent was empty)", field="file")
+        raise InvalidInput("file: choose a file to attach (the one sent was empty)", field="file", reason="empty")
     if len(content) > MAX_BYTES:
         raise InvalidInput(f"file: {filename or 'the file'} is {len(content) / 2**20:.1f} MB; "
-                           f"the limit is {MAX_BYTES // 2**20} MB", field="file")
+                           f"the limit is {MAX_BYTES // 2**20} MB", field="file", reason="too_large")
     kind = sniff(content)
     if kind is None:
         raise InvalidInput(f"file: {filename or 'the file'} is not a photo (JPEG, PNG, WebP, HEIC), "
                            "a PDF or plain text; other files (programs, web pages, SVG) are refused",
-                           field="file", claimed=content_type)
+                           field="file", reason="type", claimed=content_type)
     if not SOURCE.match(source):
         raise InvalidInput(f"source {source!r} is not ticket, intake, customer or task:<field>", field="source")
-    instance = _instance_of(session, ticket)
+    instance = instance_of(session, ticket)
     store.lock_instance(session, instance.id)
     now = clock.now()
     row = Attachment(ticket_number=ticket, instance_id=instance.id, filename=clean_filename(filename, kind),
@@ -178,7 +178,8 @@ def read_attachment(session: Session, ticket: str, attachment_id: int, actor: Ac
     return row, bytes(row.content)
 
 
-def _instance_of(session: Session, ticket: str) -> Instance:
+def instance_of(session: Session, ticket: str) -> Instance:
+    """Return the process instance of ticket number ``ticket`` (the newest, should a number repeat)."""
     instance = session.scalars(select(Instance).where(Instance.business_key == ticket)
                                .order_by(Instance.id.desc()).limit(1)).first()
     if instance is None:

@@ -320,7 +320,11 @@ def instance_data(session: Session, specs: store.SpecCache, instance: Instance) 
 def ticket_detail(session: Session, specs: store.SpecCache, actor: Actor, key: str) -> TicketDetail:
     """Return everything the staff ticket page shows about ``key``."""
     instance = find_ticket(session, key)
-    data = instance_data(session, specs, instance)
+    return detail_of(session, actor, instance, instance_data(session, specs, instance))
+
+
+def detail_of(session: Session, actor: Actor, instance: Instance, data: dict[str, Any]) -> TicketDetail:
+    """Return the staff ticket page of ``instance`` whose current data is ``data``."""
     visible = sees(actor)
     hidden = personal_values(data, visible)
     context = ticket_context(session, instance, data, visible)

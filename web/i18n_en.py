@@ -80,4 +80,13 @@ EN: dict[str, str] = {
     "weekday:fri": "Friday",
     "weekday:sat": "Saturday",
     "weekday:sun": "Sunday",
+    # the ticket workspace's call log
+    "call:outbound": "outbound",
+    "call:inbound": "inbound",
+    "call:reached": "reached",
+    "call:no_answer": "no answer",
+    "call:busy": "busy",
+    "call:voicemail": "voicemail",
+    "call:wrong_number": "wrong number",
+    "call:call_back": "call back later",
 }

@@ -1,33 +1,197 @@
-"""Ticket pages for staff: one ticket with everything about it, and search."""
+"""Ticket pages for staff: one ticket as a workspace (notes, calls, messages, contact, files, cancel)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from collections.abc import Callable
+from io import BytesIO
+from typing import Any
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import readmodels
+from engine.errors import FormValidationError, InvalidInput, PermissionDenied
+from handlers import attachments, ticket_notes
 from readmodels.texts import reader_texts
+from readmodels.workspace import contact_for_message, ticket_page
 
 from . import get_services, tokens
 from .access import INTAKE, STAFF, current_actor, roles_required
 from .i18n import current_language, use_bundle_texts
+from .i18n import translate as _
+from .setup import csrf
 
 bp = Blueprint("tickets", __name__)
 
+#: roles that write notes on a ticket (everybody who works on it)
+NOTE_ROLES = frozenset({"agent", "supervisor", "technician", "warehouse", "qa"})
+#: extra bytes of a form beside its file (field names, CSRF token, multipart boundaries)
+FORM_OVERHEAD = 256 * 1024
+NOT_ALLOWED = "{name} is not a photo (JPEG, PNG, WebP, HEIC), a PDF or plain text; programs, web pages and SVG files are refused."  # noqa: E501
 
-@bp.get("/tickets/<key>")
-@roles_required(STAFF)
-def show(key: str):  # type: ignore[no-untyped-def]
-    """Show a ticket: status, stage, timeline, SLA clocks, documents, notifications, open tasks."""
+
+def _page(key: str, errors: dict[str, str] | None = None, status: int = 200, section: str = "",  # type: ignore[no-untyped-def]
+          form: Any = None):
     services = get_services()
     with services.db.transaction(write=False) as s:
-        detail = readmodels.ticket_detail(s, services.runtime.specs, current_actor(), key)
+        detail, ws = ticket_page(s, services.runtime.specs, current_actor(), key)
         use_bundle_texts(reader_texts(s, current_language(), services.settings.processes_dir / "data",
                                       detail.instance.deployment_id))
     links = {}
     if detail.instance.business_key and current_actor().roles & INTAKE:
         links = {m: tokens.action_url(detail.instance.business_key, m, external=True)
                  for m in detail.waiting_for if m in readmodels.CUSTOMER_MESSAGES}
-    return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance, links=links)
+    return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance, links=links,
+                           ws=ws, errors=errors or {}, form=form or {}, section=section,
+                           max_mb=attachments.MAX_BYTES // 2**20, note_roles=NOTE_ROLES), status
+
+
+@bp.get("/tickets/<key>")
+@roles_required(STAFF)
+def show(key: str):  # type: ignore[no-untyped-def]
+    """Show a ticket: status, tasks, clocks, contact, workspace, files and one timeline."""
+    return _page(key)
+
+
+def _act(key: str, section: str, roles: frozenset[str], action: Callable[[Session], str]):  # type: ignore[no-untyped-def]
+    """Run one workspace action in a transaction; on a bad value show the page again with the error."""
+    if not current_actor().roles & roles:
+        raise PermissionDenied("your roles do not allow this on a ticket")
+    try:
+        with get_services().db.transaction() as s:
+            done = action(s)
+    except FormValidationError as exc:
+        return _page(key, {e.field: e.message for e in exc.errors}, 422, section, request.form)
+    except InvalidInput as exc:
+        field = str(exc.details.get("field") or section)
+        return _page(key, {field: exc.message}, exc.http_status, section, request.form)
+    flash(done, "ok")
+    return redirect(url_for("tickets.show", key=key, _anchor=section))
+
+
+def _form(name: str) -> str:
+    return request.form.get(name, "")
+
+
+@bp.post("/tickets/<key>/notes")
+@roles_required(STAFF)
+def add_note(key: str):  # type: ignore[no-untyped-def]
+    """Add an internal note."""
+    def action(s: Session) -> str:
+        ticket_notes.add_note(s, key, current_actor().username, _form("note"))
+        return _("Note added.")
+    return _act(key, "note", NOTE_ROLES, action)
+
+
+@bp.post("/tickets/<key>/calls")
+@roles_required(STAFF)
+def log_call(key: str):  # type: ignore[no-untyped-def]
+    """Log a phone call with the customer."""
+    def action(s: Session) -> str:
+        ticket_notes.log_call(s, key, current_actor().username, _form("direction"), _form("outcome"),
+                              _form("minutes"), _form("call_note"))
+        return _("Call logged.")
+    return _act(key, "call", INTAKE, action)
+
+
+@bp.post("/tickets/<key>/messages")
+@roles_required(STAFF)
+def message(key: str):  # type: ignore[no-untyped-def]
+    """Send the customer a message on their channel (through the outbox)."""
+    def action(s: Session) -> str:
+        customer = contact_for_message(s, get_services().runtime.specs, key)
+        row = ticket_notes.message_customer(s, key, current_actor().username, customer, _form("subject"),
+                                            _form("body"), _form("channel") or None)
+        return _("Message queued for the customer by {channel}.", channel=_(row.details["channel"]))
+    return _act(key, "message", INTAKE, action)
+
+
+@bp.post("/tickets/<key>/contact")
+@roles_required(STAFF)
+def edit_contact(key: str):  # type: ignore[no-untyped-def]
+    """Change the customer's phone, e-mail or address (audited, old → new)."""
+    def action(s: Session) -> str:
+        fields = {k: request.form[k] for k in ("phone", "email", "address") if k in request.form}
+        changed = ticket_notes.change_contact(s, key, current_actor().username, **fields)
+        if not changed:
+            return _("Nothing changed.")
+        return _("Contact details changed: {fields}.", fields=", ".join(_(f) for f in changed))
+    return _act(key, "contact", INTAKE, action)
+
+
+@bp.post("/tickets/<key>/cancel")
+@roles_required(STAFF)
+def cancel(key: str):  # type: ignore[no-untyped-def]
+    """Cancel the request through the process engine, with a reason."""
+    def action(s: Session) -> str:
+        ticket_notes.cancel_ticket(s, get_services().runtime, key, current_actor(), _form("reason"))
+        return _("The request was cancelled.")
+    return _act(key, "cancel", ticket_notes.CANCEL_ROLES, action)
+
+
+@bp.post("/tickets/<key>/attachments")
+@csrf.exempt
+@roles_required(STAFF)
+def upload(key: str):  # type: ignore[no-untyped-def]
+    """Attach a photo, PDF or text file; refused by size and content type with the reason on the field.
+
+    The app's request limit is below a 10 MB file, so this view raises it for itself and
+    checks the CSRF token once the form is read.
+    """
+    if not current_actor().roles & attachments.MAY_ADD:
+        raise PermissionDenied("your roles do not allow attaching files to a ticket")
+    request.max_content_length = attachments.MAX_BYTES + FORM_OVERHEAD
+    limit = attachments.MAX_BYTES // 2**20
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        return _page(key, {"file": _("The file is larger than {mb} MB; nothing was attached.", mb=limit)},
+                     413, "files")
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+    if upload is None or not upload.filename:
+        return _page(key, {"file": _("Choose a file to attach.")}, 422, "files")
+    name, kind, content = upload.filename, upload.mimetype, upload.read()
+    try:
+        with get_services().db.transaction() as s:
+            row = attachments.add_attachment(s, key, name, content, kind, current_actor().username, "ticket")
+            kept = row.filename
+    except InvalidInput as exc:
+        messages = {
+            "too_large": _("{name} is {size} MB; the limit is {mb} MB. Nothing was attached.", name=name,
+                           size=f"{len(content) / 2**20:.1f}", mb=limit),
+            "type": _(NOT_ALLOWED, name=name),
+        }
+        return _page(key, {"file": messages.get(str(exc.details.get("reason")), exc.message)}, exc.http_status,
+                     "files")
+    flash(_("Attached {name}.", name=kept), "ok")
+    return redirect(url_for("tickets.show", key=key, _anchor="files"))
+
+
+@bp.get("/tickets/<key>/attachments/<int:attachment_id>")
+@roles_required(STAFF)
+def download(key: str, attachment_id: int):  # type: ignore[no-untyped-def]
+    """Send one of the ticket's files as a download, never shown inline."""
+    with get_services().db.transaction(write=False) as s:
+        row, content = attachments.read_attachment(s, key, attachment_id, current_actor())
+        name, kind = row.filename, row.content_type
+    response = send_file(BytesIO(content), mimetype=kind, as_attachment=True, download_name=name,
+                         max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/tickets/<key>/quote/<int:quote_id>")
+@roles_required(STAFF)
+def quote(key: str, quote_id: int):  # type: ignore[no-untyped-def]
+    """Show a ticket's quote document as the customer received it, masked as the viewer's role requires."""
+    services = get_services()
+    with services.db.transaction(write=False) as s:
+        html = readmodels.staff_quote_document(s, services.runtime.specs, current_actor(), key, quote_id)
+    return Response(html, mimetype="text/html")
 
 
 @bp.get("/tickets")
@@ -45,13 +209,3 @@ def search():  # type: ignore[no-untyped-def]
         hits=hits,
         personal=readmodels.reveal_personal(current_actor()),
     )
-
-
-@bp.get("/tickets/<key>/quote/<int:quote_id>")
-@roles_required(STAFF)
-def quote(key: str, quote_id: int):  # type: ignore[no-untyped-def]
-    """Show a ticket's quote document as the customer received it, masked as the viewer's role requires."""
-    services = get_services()
-    with services.db.transaction(write=False) as s:
-        html = readmodels.staff_quote_document(s, services.runtime.specs, current_actor(), key, quote_id)
-    return Response(html, mimetype="text/html")

@@ -58,6 +58,9 @@ PUBLIC = Access("Health check, static files, the API document", EVERYONE)
 TASKS = Access("Tasklist and task pages (lane roles decide which tasks)", STAFF)
 REASSIGN = Access("Reassign tasks", SUPERVISING)
 TICKETS = Access("Ticket pages and search", STAFF)
+CUSTOMER_CONTACT = Access("Log calls, message customers, edit their contact details", INTAKE)
+TICKET_FILES = Access("Attach and open tickets' files (roles that see customers' data)",
+                      frozenset({"agent", "supervisor", "technician", "warehouse"}))
 PRIVACY = Access("Privacy requests: export or erase a customer's data", frozenset({"supervisor"}))
 MAIL = Access("Read the mail sent to customers", INTAKE)
 REGISTER = Access("Register requests for customers", INTAKE)
@@ -96,6 +99,14 @@ DISPATCH = Access("Dispatch board: move visits between technicians, days and win
     "GET /tickets": TICKETS,
     "GET /tickets/<key>": TICKETS,
     "GET /tickets/<key>/quote/<int:quote_id>": TICKETS,
+    "POST /tickets/<key>/notes": Access("Write internal notes on tickets",
+                                       frozenset({"agent", "supervisor", "technician", "warehouse", "qa"})),
+    "POST /tickets/<key>/calls": CUSTOMER_CONTACT,
+    "POST /tickets/<key>/messages": CUSTOMER_CONTACT,
+    "POST /tickets/<key>/contact": CUSTOMER_CONTACT,
+    "POST /tickets/<key>/cancel": Access("Cancel requests, with a reason", INTAKE),
+    "POST /tickets/<key>/attachments": TICKET_FILES,
+    "GET /tickets/<key>/attachments/<int:attachment_id>": TICKET_FILES,
     "GET /mail/": MAIL,
     "GET /privacy/": PRIVACY,
     "POST /privacy/export": PRIVACY,

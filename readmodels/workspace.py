@@ -1,0 +1,115 @@
+"""The ticket as a workspace: notes, calls, messages, contact edits, files and one timeline.
+
+Everything is masked here for the reader's roles (``engine.privacy.ROLE_SEES``): contact
+changes by their personal keys, free text (notes, call notes, messages) by the customer's
+values the reader does not see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import store
+from engine.identity import Actor
+from engine.privacy import mask_for, mask_text, personal_values, sees
+from handlers import attachments, ticket_notes
+
+from .tickets import Step, TicketDetail, detail_of, find_ticket, instance_data, masked_customer
+
+
+@dataclass
+class Entry:
+    """One line of the workspace timeline: a task step, a note, a call, a message, a file, an edit."""
+
+    at: datetime
+    actor: str
+    kind: str
+    title: str
+    body: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Workspace:
+    """What the ticket page's workspace shows and offers to the reader."""
+
+    contact: dict[str, Any]
+    has_record: bool
+    entries: list[Entry]
+    files: list[attachments.Attachment]
+    may_edit: bool
+    may_cancel: bool
+    may_add_files: bool
+    may_open_files: bool
+    channel: str | None
+
+
+def current_contact(session: Session, ticket: str, data_customer: Any) -> tuple[dict[str, Any], bool]:
+    """Return the customer's contact in clear: the process data's, overlaid by the customer record's.
+
+    The second value tells whether the ticket has a customer record (only then can it be edited).
+    """
+    contact = dict(data_customer) if isinstance(data_customer, dict) else {}
+    record = ticket_notes.customer_of(session, ticket)
+    if record is None:
+        return contact, False
+    contact.update({"name": record.name, "phone": record.phone or "", "email": record.email or "",
+                    "language": record.language, "preferred_channel": record.preferred_channel})
+    address = ticket_notes.address_of(session, record.id)
+    if address:
+        contact["address"] = address
+    return contact, True
+
+
+def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str, Any],
+                     steps: list[Step], notifications: list[dict[str, Any]]) -> Workspace:
+    """Return the workspace of ``ticket`` for ``actor``: its contact, activities, files and timeline."""
+    visible = sees(actor)
+    contact, has_record = current_contact(session, ticket, data.get("customer"))
+    hidden = personal_values({**data, "customer": contact}, visible)
+    entries = [Entry(s.at, s.actor, s.kind, s.name, s.detail) for s in steps]
+    for row in ticket_notes.list_activities(session, ticket):
+        details = mask_for(row.details or {}, visible)
+        entries.append(Entry(row.created_at, row.author, f"ticket.{row.kind}", "", mask_text(row.body, hidden),
+                             details))
+    files = attachments.list_attachments(session, ticket)
+    entries += [Entry(f.created_at, f.uploaded_by, "attachment.added", f.filename, "",
+                      {"size": f.size, "content_type": f.content_type, "id": f.id}) for f in files]
+    entries += [Entry(n["created_at"], "system", "notification", str(n.get("milestone") or ""), "",
+                      {"channel": n.get("channel"), "status": n.get("status")})
+                for n in notifications if isinstance(n.get("created_at"), datetime) and n.get("milestone") != "message"]
+    chosen = ticket_notes.pick_channel(contact)
+    return Workspace(
+        contact=masked_customer(contact, visible),
+        has_record=has_record,
+        entries=sorted(entries, key=lambda e: e.at),
+        files=files,
+        may_edit=bool(actor.roles & ticket_notes.CANCEL_ROLES),
+        may_cancel=bool(actor.roles & ticket_notes.CANCEL_ROLES),
+        may_add_files=bool(actor.roles & attachments.MAY_ADD),
+        may_open_files=attachments.may_read(actor),
+        channel=chosen[0] if chosen else None,
+    )
+
+
+def ticket_page(session: Session, specs: store.SpecCache, actor: Actor, key: str) -> tuple[TicketDetail, Workspace]:
+    """Return the staff ticket page of ``key`` and its workspace, the customer's current contact shown."""
+    instance = find_ticket(session, key)
+    data = instance_data(session, specs, instance)
+    ticket = instance.business_key or str(instance.id)
+    contact, _record = current_contact(session, ticket, data.get("customer"))
+    if contact:
+        data = {**data, "customer": contact}
+    detail = detail_of(session, actor, instance, data)
+    return detail, ticket_workspace(session, actor, ticket, data, detail.context.steps, detail.notifications)
+
+
+def contact_for_message(session: Session, specs: store.SpecCache, key: str) -> dict[str, Any]:
+    """Return the customer's current contact in clear, for a message to them (never for display)."""
+    instance = find_ticket(session, key)
+    return current_contact(session, instance.business_key or key, instance_data(session, specs, instance)
+                           .get("customer"))[0]
