@@ -72,6 +72,10 @@ OPERATE = Access("Incidents and undelivered messages", OPERATIONS)
 KPI = Access("KPI dashboard and exports", DASHBOARD)
 WORKBENCH = Access("Process workbench (drafts, pilots, migrations, what-if)", OWNERS)
 KEYS = Access("API keys", ADMIN)
+FIELD_DAY = Access("A technician's day of visits; rescheduling their own (supervisors: anyone's)",
+                   frozenset({"technician", "supervisor", "admin"}))
+FIELD_PHOTO = Access("Photos from the phone's camera on an on-site task", frozenset({"technician", "supervisor"}))
+DISPATCH = Access("Dispatch board: move visits between technicians, days and windows", SUPERVISING)
 ACCOUNT = Access("Own account: language and password", STAFF)
 USERS = Access("Users: create, edit, disable, reset passwords, give roles (audited)", ADMIN)
 TEAMS = Access("Technicians' teams (regions), skills and hours (audited)", ADMIN)
@@ -80,10 +84,6 @@ SETTINGS = Access("Settings: mail sender, business calendars, KPI alert threshol
 TABLE: dict[str, Access] = {
     "GET /": Access("Start page (the tasklist, or the sign-in page)", EVERYONE),
     "GET /login": SIGN_IN,
-FIELD_DAY = Access("A technician's day of visits; rescheduling their own (supervisors: anyone's)",
-                   frozenset({"technician", "supervisor", "admin"}))
-FIELD_PHOTO = Access("Photos from the phone's camera on an on-site task", frozenset({"technician", "supervisor"}))
-DISPATCH = Access("Dispatch board: move visits between technicians, days and windows", SUPERVISING)
     "POST /login": SIGN_IN,
     "POST /logout": Access("Sign out", STAFF),
     "GET /lang/<code>": SIGN_IN,
