@@ -6,6 +6,11 @@ whose row count says whether it happened (PostgreSQL re-checks the condition on 
 it waited for; SQLite serializes writers), and a CHECK constraint backs it up. What
 cannot be reserved is back-ordered with an ETA; :func:`restock` fulfils back-orders
 first in, first out and names the tickets whose parts are now all there.
+
+Every change of a stock row is also a :class:`StockMovement` (goods-in, reserve,
+release, consume, adjustment, ship) with who, when and why, and each operation's
+movements are one event of the ``warehouse`` audit stream, written last, after every
+stock row it locked, so the stream's head is always the last lock taken (no deadlocks).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.audit import PendingEvent, write_system_event
 from engine.db import Base
 from engine.registry import BusinessError, HandlerContext, handler
 
@@ -39,6 +45,7 @@ class Part(Base):
     product_line: Mapped[str] = mapped_column(String(32), index=True)
     price: Mapped[Decimal] = mapped_column(Money)
     lead_time_days: Mapped[int] = mapped_column(default=7)
+    reorder_point: Mapped[int] = mapped_column(default=2, server_default="2")  # low stock at or below
 
 
 class Warehouse(Base):
@@ -103,6 +110,75 @@ class Backorder(Base):
     fulfilled_at: Mapped[datetime | None]
 
 
+#: what a movement did to a stock row: (change of on-hand, change of reserved) per unit
+MOVEMENT_KINDS: dict[str, tuple[int, int]] = {
+    "goods_in": (1, 0), "reserve": (0, 1), "release": (0, -1), "consume": (-1, -1),
+    "adjust": (1, 0), "ship": (-1, -1),
+}
+#: the audit stream of the warehouse's movements, receipts and shipments
+AUDIT_STREAM = "warehouse"
+
+
+class StockMovement(Base):
+    """One change of one stock row: what, how many, who, when, why (the stock ledger)."""
+
+    __tablename__ = "stock_movement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("parts_part.sku"), index=True)
+    warehouse: Mapped[str] = mapped_column(ForeignKey("parts_warehouse.code"))
+    on_hand_change: Mapped[int]
+    reserved_change: Mapped[int]
+    available_after: Mapped[int]
+    reserved_after: Mapped[int]
+    ticket_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+@dataclass
+class Why:
+    """Who moves stock and why: the actor, the ticket, a delivery reference, a reason."""
+
+    actor: str = "system"
+    reason: str = ""
+    reference: str = ""
+    ticket: str | None = None
+
+
+def record_movement(session: Session, kind: str, sku: str, warehouse: str, quantity: int, now: datetime,
+                    why: Why, ticket: str | None = None) -> StockMovement:
+    """Write the ledger row of a change just made to a stock row (``adjust``: ``quantity`` is signed)."""
+    on_hand, reserved = MOVEMENT_KINDS[kind]
+    available, held = session.execute(select(Stock.available, Stock.reserved).where(
+        Stock.sku == sku, Stock.warehouse == warehouse)).one()
+    movement = StockMovement(at=now, actor=why.actor[:64], kind=kind, sku=sku, warehouse=warehouse,
+                             on_hand_change=on_hand * quantity, reserved_change=reserved * quantity,
+                             available_after=available, reserved_after=held,
+                             ticket_number=ticket or why.ticket, reference=why.reference[:100],
+                             reason=why.reason[:500])
+    session.add(movement)
+    return movement
+
+
+def audit_movements(session: Session, movements: list[StockMovement], now: datetime, actor: str) -> None:
+    """Write one ``stock.moved`` event of the warehouse stream listing ``movements`` (none: nothing)."""
+    if not movements:
+        return
+    session.flush()
+    write_system_event(session, PendingEvent("stock.moved", actor[:64], now, {"movements": [
+        {"id": m.id, "kind": m.kind, "sku": m.sku, "warehouse": m.warehouse, "on_hand": m.on_hand_change,
+         "reserved": m.reserved_change, "ticket": m.ticket_number, "reference": m.reference, "reason": m.reason}
+        for m in movements]}), stream=AUDIT_STREAM)
+
+
+def _why(ctx: HandlerContext, ticket: str) -> Why:
+    return Why(actor=ctx.actor, reason=f"{ctx.element_id} (instance {ctx.instance_id})", ticket=ticket)
+
+
 def parse_items(items: Any, field_name: str) -> dict[str, int]:
     """Return ``[{"sku", "quantity"}, …]`` as ``{sku: total quantity}``, refusing bad entries."""
     if not isinstance(items, list):
@@ -136,7 +212,8 @@ def take(session: Session, sku: str, warehouse: str, quantity: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def _reserve_line(session: Session, ticket: str, sku: str, quantity: int, now: datetime) -> list[Reservation]:
+def _reserve_line(session: Session, ticket: str, sku: str, quantity: int, now: datetime,
+                  why: Why, moved: list[StockMovement]) -> list[Reservation]:
     made: list[Reservation] = []
     need = quantity
     warehouses = session.scalars(select(Warehouse.code).order_by(Warehouse.priority, Warehouse.code)).all()
@@ -149,6 +226,7 @@ def _reserve_line(session: Session, ticket: str, sku: str, quantity: int, now: d
             if take(session, sku, code, amount):  # else somebody took it first: look again
                 made.append(Reservation(ticket_number=ticket, sku=sku, warehouse=code, quantity=amount,
                                         created_at=now))
+                moved.append(record_movement(session, "reserve", sku, code, amount, now, why))
                 need -= amount
     session.add_all(made)
     return made
@@ -174,8 +252,9 @@ def reserve(ctx: HandlerContext, ticket_number: str, parts: list[dict[str, Any]]
     catalogue = require_parts(ctx.session, wanted)
     reserved: list[dict[str, Any]] = []
     backordered: list[dict[str, Any]] = []
+    moved: list[StockMovement] = []
     for sku, quantity in sorted(wanted.items()):  # one lock order for every transaction: no deadlocks
-        made = _reserve_line(ctx.session, ticket, sku, quantity, ctx.now)
+        made = _reserve_line(ctx.session, ticket, sku, quantity, ctx.now, _why(ctx, ticket), moved)
         reserved += [{"sku": r.sku, "quantity": r.quantity, "warehouse": r.warehouse} for r in made]
         missing = quantity - sum(r.quantity for r in made)
         if missing:
@@ -183,11 +262,13 @@ def reserve(ctx: HandlerContext, ticket_number: str, parts: list[dict[str, Any]]
             ctx.session.add(Backorder(ticket_number=ticket, sku=sku, warehouse=_primary_warehouse(ctx.session),
                                       quantity=missing, eta=eta, created_at=ctx.now))
             backordered.append({"sku": sku, "quantity": missing, "eta": eta.isoformat()})
+    audit_movements(ctx.session, moved, ctx.now, ctx.actor)
     ctx.session.flush()
     return {"reserved": reserved, "backordered": backordered, "all_reserved": not backordered}
 
 
-def _held(session: Session, ticket: str, sku: str | None = None) -> list[Reservation]:
+def held_reservations(session: Session, ticket: str, sku: str | None = None) -> list[Reservation]:
+    """Return a ticket's reservations (of one part) that still hold something, oldest first."""
     query = select(Reservation).where(Reservation.ticket_number == ticket,
                                       Reservation.quantity > Reservation.consumed + Reservation.released)
     if sku is not None:
@@ -195,7 +276,8 @@ def _held(session: Session, ticket: str, sku: str | None = None) -> list[Reserva
     return list(session.scalars(query.order_by(Reservation.id)))
 
 
-def _unreserve(session: Session, sku: str, warehouse: str, quantity: int, back_to_free: bool) -> None:
+def unreserve(session: Session, sku: str, warehouse: str, quantity: int, back_to_free: bool) -> None:
+    """Take ``quantity`` off the reserved stock: back to free stock, or out of the warehouse."""
     values: dict[str, Any] = {"reserved": Stock.reserved - quantity}
     if back_to_free:
         values["available"] = Stock.available + quantity
@@ -214,7 +296,7 @@ def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, 
     ticket = required_text(ticket_number, "ticket_number", 32)
     used = parse_items(parts_used, "parts_used")
     require_parts(ctx.session, used)
-    holdings = {sku: _held(ctx.session, ticket, sku) for sku in used}
+    holdings = {sku: held_reservations(ctx.session, ticket, sku) for sku in used}
     short = {sku: sum(r.held for r in holdings[sku]) for sku, q in used.items()
              if sum(r.held for r in holdings[sku]) < q}
     if short:
@@ -222,15 +304,19 @@ def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, 
             f"{sku} (used {used[sku]}, reserved {held})" for sku, held in sorted(short.items())),
             {"parts": [{"sku": s, "used": used[s], "reserved": h} for s, h in sorted(short.items())]})
     consumed: list[dict[str, Any]] = []
-    for sku, quantity in used.items():
+    moved: list[StockMovement] = []
+    for sku, quantity in sorted(used.items()):
         need = quantity
         for reservation in holdings[sku]:
             amount = min(need, reservation.held)
             if amount:
                 reservation.consumed += amount
-                _unreserve(ctx.session, sku, reservation.warehouse, amount, back_to_free=False)
+                unreserve(ctx.session, sku, reservation.warehouse, amount, back_to_free=False)
+                moved.append(record_movement(ctx.session, "consume", sku, reservation.warehouse, amount, ctx.now,
+                                             _why(ctx, ticket)))
                 consumed.append({"sku": sku, "quantity": amount, "warehouse": reservation.warehouse})
                 need -= amount
+    audit_movements(ctx.session, moved, ctx.now, ctx.actor)
     ctx.session.flush()
     return {"consumed": consumed}
 
@@ -244,14 +330,18 @@ def release(ctx: HandlerContext, ticket_number: str) -> dict[str, Any]:
     """
     ticket = required_text(ticket_number, "ticket_number", 32)
     released: list[dict[str, Any]] = []
-    for reservation in _held(ctx.session, ticket):
+    moved: list[StockMovement] = []
+    for reservation in held_reservations(ctx.session, ticket):
         amount = reservation.held
         reservation.released += amount
-        _unreserve(ctx.session, reservation.sku, reservation.warehouse, amount, back_to_free=True)
+        unreserve(ctx.session, reservation.sku, reservation.warehouse, amount, back_to_free=True)
+        moved.append(record_movement(ctx.session, "release", reservation.sku, reservation.warehouse, amount,
+                                     ctx.now, _why(ctx, ticket)))
         released.append({"sku": reservation.sku, "quantity": amount, "warehouse": reservation.warehouse})
     cancelled = ctx.session.execute(
         update(Backorder).where(Backorder.ticket_number == ticket, Backorder.status == "open")
         .values(status="cancelled").execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    audit_movements(ctx.session, moved, ctx.now, ctx.actor)
     ctx.session.flush()
     return {"released": released, "backorders_cancelled": cancelled}
 
@@ -263,6 +353,7 @@ class RestockResult:
     fulfilled: list[int] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)
     skus: dict[str, list[str]] = field(default_factory=dict)
+    movements: list[StockMovement] = field(default_factory=list)
 
 
 def restock(session: Session, sku: str, warehouse: str, quantity: int, now: datetime) -> list[str]:
@@ -270,8 +361,13 @@ def restock(session: Session, sku: str, warehouse: str, quantity: int, now: date
     return restock_detail(session, sku, warehouse, quantity, now).completed
 
 
-def restock_detail(session: Session, sku: str, warehouse: str, quantity: int, now: datetime) -> RestockResult:
-    """Do :func:`restock` and report the back-orders fulfilled and their SKUs per ticket."""
+def restock_detail(session: Session, sku: str, warehouse: str, quantity: int, now: datetime,
+                   why: Why | None = None, audit: bool = True) -> RestockResult:
+    """Do :func:`restock` and report the back-orders fulfilled and their SKUs per ticket.
+
+    ``audit=False`` leaves the audit event of the movements to the caller (to write it last).
+    """
+    why = why or Why(reason="restock")
     positive_int(quantity, "quantity")
     require_parts(session, [sku])
     if session.get(Stock, (sku, warehouse)) is None:
@@ -282,6 +378,8 @@ def restock_detail(session: Session, sku: str, warehouse: str, quantity: int, no
     session.execute(update(Stock).where(Stock.sku == sku, Stock.warehouse == warehouse)
                     .values(available=Stock.available + quantity).execution_options(synchronize_session=False))
     result = RestockResult()
+    moved = result.movements
+    moved.append(record_movement(session, "goods_in", sku, warehouse, quantity, now, why))
     waiting = session.scalars(select(Backorder).where(
         Backorder.sku == sku, Backorder.warehouse == warehouse, Backorder.status == "open")
         .order_by(Backorder.created_at, Backorder.id)).all()
@@ -292,12 +390,17 @@ def restock_detail(session: Session, sku: str, warehouse: str, quantity: int, no
                                   .values(status="fulfilled", fulfilled_at=now)
                                   .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         if not claimed:  # a concurrent restock or release got there first: undo our take
-            _unreserve(session, sku, warehouse, order.quantity, back_to_free=True)
+            unreserve(session, sku, warehouse, order.quantity, back_to_free=True)
             continue
         session.add(Reservation(ticket_number=order.ticket_number, sku=sku, warehouse=warehouse,
                                 quantity=order.quantity, created_at=now))
+        moved.append(record_movement(session, "reserve", sku, warehouse, order.quantity, now,
+                                     Why(why.actor, f"back-order {order.id} fulfilled", why.reference),
+                                     ticket=order.ticket_number))
         result.fulfilled.append(order.id)
         result.skus.setdefault(order.ticket_number, []).append(sku)
+    if audit:
+        audit_movements(session, moved, now, why.actor)
     session.flush()
     for ticket in sorted(result.skus):
         still_open = session.scalar(select(Backorder.id).where(
@@ -308,11 +411,17 @@ def restock_detail(session: Session, sku: str, warehouse: str, quantity: int, no
 
 
 def restock_and_notify(session: Session, runtime: Runtime, sku: str, warehouse: str, quantity: int,
-                       now: datetime) -> dict[str, Any]:
-    """Restock and deliver ``parts_arrived`` to every ticket now fully supplied, in one transaction."""
+                       now: datetime, why: Why | None = None,
+                       ledger: list[StockMovement] | None = None) -> dict[str, Any]:
+    """Restock and deliver ``parts_arrived`` to every ticket now fully supplied, in one transaction.
+
+    ``why`` says who books it in and the delivery's reference; ``ledger`` (if given) receives the
+    movements written.
+    """
     from engine.errors import MessageNotCorrelated
 
-    result = restock_detail(session, sku, warehouse, quantity, now)
+    why = why or Why(reason="restock")
+    result = restock_detail(session, sku, warehouse, quantity, now, why, audit=False)
     delivered: dict[str, list[int]] = {}
     not_waiting: list[str] = []
     for ticket in result.completed:
@@ -322,6 +431,9 @@ def restock_and_notify(session: Session, runtime: Runtime, sku: str, warehouse: 
                 delivered[ticket] = runtime.deliver_message(session, "parts_arrived", ticket, {"skus": skus})
         except MessageNotCorrelated:
             not_waiting.append(ticket)  # nobody waits (yet): the reservation stands, the process reads it
+    audit_movements(session, result.movements, now, why.actor)  # last: the stream's head is the last lock
+    if ledger is not None:
+        ledger.extend(result.movements)
     return {"completed": result.completed, "delivered": delivered, "not_waiting": not_waiting}
 
 
@@ -340,7 +452,7 @@ def load_parts(session: Session, data: dict[str, Any]) -> int:
     for item in data["parts"]:
         session.merge(Part(sku=item["sku"], name=item["name"], name_zh=item.get("name_zh", ""),
                            product_line=item["product_line"], price=to_money(item["price"], item["sku"]),
-                           lead_time_days=item["lead_time_days"]))
+                           lead_time_days=item["lead_time_days"], reorder_point=item.get("reorder_point", 2)))
         session.flush()
         for code, quantity in item.get("stock", {}).items():
             if session.get(Stock, (item["sku"], code)) is None:

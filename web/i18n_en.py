@@ -89,4 +89,12 @@ EN: dict[str, str] = {
     "call:voicemail": "voicemail",
     "call:wrong_number": "wrong number",
     "call:call_back": "call back later",
+    "movement:goods_in": "goods-in",
+    "movement:reserve": "reserve",
+    "movement:release": "release",
+    "movement:consume": "consume",
+    "movement:adjust": "count correction",
+    "movement:ship": "shipped out",
+    "shipment:to_ship": "to ship",
+    "shipment:shipped": "shipped",
 }

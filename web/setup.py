@@ -65,6 +65,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(privacy_views.bp)
     app.register_blueprint(mail.bp)
 
+    from . import warehouse
+
+    app.register_blueprint(warehouse.bp)
+
     from . import account, admin
 
     app.register_blueprint(admin.bp)

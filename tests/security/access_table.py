@@ -63,6 +63,9 @@ TICKET_FILES = Access("Attach and open tickets' files (roles that see customers'
                       frozenset({"agent", "supervisor", "technician", "warehouse"}))
 PRIVACY = Access("Privacy requests: export or erase a customer's data", frozenset({"supervisor"}))
 MAIL = Access("Read the mail sent to customers", INTAKE)
+STOCK_READ = Access("Warehouse: stock, reservations, back-orders, movements, RMA inbox, pick lists, shipments",
+                    frozenset({"warehouse", "supervisor", "admin"}))
+STOCK_WORK = Access("Warehouse: goods-in, count corrections, device receipts, shipping", frozenset({"warehouse"}))
 REGISTER = Access("Register requests for customers", INTAKE)
 TRAIL = Access("Audit trail, traces, exports", AUDIT)
 UNMASK = Access("Unmask one instance's personal data for a while (audited)", SUPERVISING)
@@ -119,6 +122,20 @@ TABLE: dict[str, Access] = {
     "GET /dispatch": DISPATCH,
     "POST /dispatch/move": DISPATCH,
     "POST /requests/new": REGISTER,
+    # warehouse
+    "GET /warehouse/": STOCK_READ,
+    "GET /warehouse/reservations": STOCK_READ,
+    "GET /warehouse/backorders": STOCK_READ,
+    "GET /warehouse/goods-in": STOCK_READ,
+    "POST /warehouse/goods-in": STOCK_WORK,
+    "GET /warehouse/adjust": STOCK_READ,
+    "POST /warehouse/adjust": STOCK_WORK,
+    "GET /warehouse/movements": STOCK_READ,
+    "GET /warehouse/rma": STOCK_READ,
+    "POST /warehouse/rma/<rma_number>/receive": STOCK_WORK,
+    "GET /warehouse/picking": STOCK_READ,
+    "GET /warehouse/shipments": STOCK_READ,
+    "POST /warehouse/shipments/<int:shipment_id>/ship": STOCK_WORK,
     # customers
     "GET /service/": SELF_SERVICE,
     "GET /service/request": SELF_SERVICE,
