@@ -21,8 +21,6 @@ def _page(errors: dict[str, str] | None = None, entered: dict[str, Any] | None =
     with get_services().db.transaction(write=False) as s:
         techs = [technician_view(t) for t in list_technicians(s)]
         known = catalogue(s)
-    if entered and entered.get("username") in {t["username"] for t in techs}:
-        techs = [entered if t["username"] == entered["username"] else t for t in techs]
     return render_template("admin/teams.html", techs=techs, catalogue=known, errors=errors or {},
                            entered=entered or {}), status
 
@@ -31,7 +29,8 @@ def _posted() -> dict[str, Any]:
     form = request.form
     return {"username": form.get("username", "").strip(), "name": form.get("name", ""),
             "region": form.get("region", ""), "skills": form.getlist("skills"), "days": form.getlist("days"),
-            "start": form.get("start", ""), "end": form.get("end", ""), "active": form.get("active") == "1"}
+            "start": form.get("start", ""), "end": form.get("end", ""), "active": form.get("active") == "1",
+            "new": form.get("new") == "1"}
 
 
 @bp.get("/teams")
@@ -46,7 +45,7 @@ def teams():  # type: ignore[no-untyped-def]
 def team_technician():  # type: ignore[no-untyped-def]
     """Save one technician (``new=1``: add one); refused fields are marked and nothing changes."""
     values = _posted()
-    new = request.form.get("new") == "1"
+    new = values["new"]
     try:
         with get_services().db.transaction() as s:
             save_technician(s, values["username"], values, current_actor().username, new=new)

@@ -156,3 +156,40 @@ def test_a_user_picks_chinese_and_reads_it_after_signing_in_again(site):
         shot(page, "account-language-zh-after-sign-in")
     with services.db.transaction(write=False) as s:
         assert s.scalars(select(User.language).where(User.username == "ann")).one() == "zh"
+
+
+def test_the_admin_edits_a_technicians_team_on_a_phone_in_chinese(site):
+    import json
+
+    from handlers.dispatch import Technician, load_technicians
+    from handlers.teams import SHIPPED
+
+    base, services = site
+    with services.db.transaction() as s:
+        load_technicians(s, json.loads(SHIPPED.read_text(encoding="utf-8")))
+    with chromium(locale="zh-CN") as context:
+        page = context.new_page()
+        page.set_viewport_size(PHONE)
+        sign_in(page, base, "adam")
+        page.goto(f"{base}/admin/teams")
+        assert page.locator("h1").inner_text() == "班组与技能"
+        tech = page.locator("#tech-tech\\.wang")
+        tech.locator("summary").click()
+        # Without any skill the change is refused on the skills
+        tech.locator("select[name=region]").select_option("north")
+        for box in tech.locator("input[name=skills]").all():
+            box.uncheck()
+        tech.locator("button[type=submit]").click()
+        assert page.locator("#err-tech-wang-skills").inner_text() == "请至少选择一项技能"
+        assert _fits(page)
+        shot(page, "admin-teams-error-zh")
+        with services.db.transaction(write=False) as s:
+            assert s.get(Technician, "tech.wang").region == "east"
+        # With one, the technician moves to the north team
+        tech = page.locator("#tech-tech\\.wang")
+        tech.locator("input[name=skills][value=tv]").check()
+        tech.locator("button[type=submit]").click()
+        assert "tech.wang" in page.locator(".flash").inner_text()
+        shot(page, "admin-teams-saved-zh")
+    with services.db.transaction(write=False) as s:
+        assert (s.get(Technician, "tech.wang").region, s.get(Technician, "tech.wang").skills) == ("north", ["tv"])

@@ -164,3 +164,9 @@ def test_the_account_language_is_used_after_signing_in_again(signed_in, app, ser
     assert 'lang="zh-CN"' in again.get("/tasks", headers={"Accept-Language": "en"}).get_data(as_text=True)
     refused = agent.post("/account/language", {"language": "fr"})
     assert refused.status_code == 422 and _user(services, "agent")[2] == "zh"
+
+
+def test_the_header_switch_also_saves_the_language_to_the_account(signed_in, services):
+    agent = signed_in("agent")
+    assert agent.get("/lang/zh?next=/tasks").status_code == 302
+    assert _user(services, "agent")[2] == "zh"
