@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import rollup_elements
 from .models import AuditEvent, AuditStream, Instance
 
 GENESIS = "0" * 64
@@ -77,6 +78,7 @@ def write_instance_events(session: Session, instance: Instance, events: list[Pen
     rows, seq, head = _chain(stream, instance.audit_seq, instance.audit_head or GENESIS, events)
     rows = [{**r, "instance_id": instance.id} for r in rows]
     session.execute(AuditEvent.__table__.insert(), rows)
+    rollup_elements.record(session, instance, rows)  # the heatmap's figures, in the same transaction
     instance.audit_seq, instance.audit_head = seq, head
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from engine import cockpit, delivery, trace
+from engine import cockpit, delivery, rollup_elements
 from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, InvalidInput, NotFound
 from engine.privacy import mask_personal
@@ -69,7 +69,7 @@ def heatmap(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def
     """Show a process version's diagram with executions and waiting/working times per element."""
     with get_services().db.transaction(write=False) as s:
         dep = cockpit.get_deployment(s, deployment_id)
-        data = trace.heatmap(s, deployment_id, process_id)
+        data = rollup_elements.heatmap(s, deployment_id, process_id)
         file = next((p.file for p in dep.processes if p.process_id == process_id and p.kind == "process"), None)
         texts = diagram_texts(s, deployment_id)
     if file is None:
@@ -83,7 +83,7 @@ def heatmap(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def
 def heatmap_json(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def]
     """Return the heatmap figures of a process version."""
     with get_services().db.transaction(write=False) as s:
-        return jsonify(trace.heatmap(s, deployment_id, process_id))
+        return jsonify(rollup_elements.heatmap(s, deployment_id, process_id))
 
 
 @bp.route("/deploy", methods=["GET", "POST"])
