@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from flask import Flask
 
 from engine.config import load_settings
 from engine.db import Database
+from engine.identity import hit_limit
 from engine.runtime import Runtime
 from tests.web.conftest import Browser
 from web import create_app
@@ -48,3 +50,15 @@ def test_other_users_and_time_passing_are_not_held_back(two_apps, clock):
     assert second.login("qa").status_code == 302  # another username from the same client
     clock.advance(timedelta(seconds=301))
     assert second.login("agent").status_code == 302  # the window has slid past the failures
+
+
+def test_concurrent_attempts_are_each_counted_once(database):
+    # Given eight attempts at once from separate connections, and a limit of five
+    def attempt(_: int) -> bool:
+        with database.transaction() as s:
+            return hit_limit(s, [("login|10.0.0.9|agent", 5)], 300.0)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    # Then exactly five get through, whatever the interleaving
+    assert outcomes.count(True) == 5 and outcomes.count(False) == 3
