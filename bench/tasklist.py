@@ -54,7 +54,7 @@ def seed(db: Database, items: int, rng: random.Random) -> None:
             key = f"AS-{created:%Y%m%d}-{n:06d}"
             instances.append({"id": n + 1, "business_key": key, "deployment_id": 1, "process_id": "after_sales",
                               "status": "active", "started_at": created, "started_by": "bench",
-                              "updated_at": created, "summary": {}, "projection": {}, "state": "",
+                              "updated_at": created, "summary": {}, "projection": {},
                               "serializer_version": "bench", "audit_seq": 0, "audit_head": "", "version": 1})
             assignee = rng.choice(USERS[role]) if rng.random() < 0.3 else None
             work.append({"task_id": str(uuid.UUID(int=rng.getrandbits(128))), "instance_id": n + 1,

@@ -8,14 +8,13 @@ of the tree is re-predicted against the new diagram; the move is one trigger wit
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import clock, spiff, store
+from . import clock, store
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Deployment, Instance
 from .runtime import Runtime
@@ -70,7 +69,7 @@ def plan(session: Session, runtime: Runtime, instance_id: int, to_deployment: in
     if instance.process_id not in specs:
         result.problems.append(f"deployment {to_deployment} has no process {instance.process_id!r}")
         return result
-    state = json.loads(instance.state)
+    state = store.state_document(session, instance)
     for workflow_spec, task in _task_dicts(state):
         spec = specs.get(workflow_spec)
         name = task["task_spec"]
@@ -98,7 +97,7 @@ def migrate(session: Session, runtime: Runtime, instance_id: int, to_deployment:
     runtime.instances.take(instance.id, instance.version)  # drop any cached copy on the old specs
     specs = runtime.specs.get(session, to_deployment)
     try:
-        workflow = spiff.load_workflow(instance.state, specs)
+        workflow = store.load(session, instance, specs)
     except Exception as exc:  # a spec the plan could not foresee (e.g. changed structure)
         raise InvalidInput(f"instance {instance_id} cannot be loaded on deployment {to_deployment}: {exc}") from exc
     workflow.subprocess_specs = {n: specs[n] for n in runtime.specs.dependencies(session, to_deployment,

@@ -1,6 +1,7 @@
 """The engine's tables: deployments, instances, their derived rows, incidents, audit.
 
-An instance's authoritative state is one serialized workflow (``Instance.state``), its
+An instance's authoritative state is its serialized workflow, kept as a log of
+``instance_state`` rows (a full document, then deltas: :mod:`engine.state_log`), its
 specs kept once per deployment. Work items, timers and message and signal subscriptions
 are projections rewritten in the same transaction as the state; nothing mirrors the task tree.
 """
@@ -113,7 +114,7 @@ class ProcessDefinition(Base):
 
 
 class Instance(Base):
-    """One process instance: its serialized workflow and its bookkeeping."""
+    """One process instance: its bookkeeping (its workflow is in :class:`InstanceState` rows)."""
 
     __tablename__ = "instance"
 
@@ -129,13 +130,24 @@ class Instance(Base):
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     summary: Mapped[dict[str, Any]]
     projection: Mapped[dict[str, Any]]
-    state: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(16))
+    state_seq: Mapped[int] = mapped_column(default=0)
     audit_seq: Mapped[int] = mapped_column(default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class InstanceState(Base):
+    """One row of an instance's state log: a full workflow document or a delta on the row before."""
+
+    __tablename__ = "instance_state"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
 
 
 class WorkItem(Base):

@@ -84,7 +84,7 @@ class Runtime:
         now = clock.now()
         instance = Instance(business_key=business_key, deployment_id=definition.deployment_id,
                             process_id=process_id, status="active", started_at=now, started_by=actor,
-                            updated_at=now, summary={}, projection={}, state="",
+                            updated_at=now, summary={}, projection={},
                             serializer_version=spiff.SERIALIZER_VERSION)
         session.add(instance)
         session.flush()

@@ -6,7 +6,6 @@ The rest of the engine talks to SpiffWorkflow through this module and :mod:`engi
 from __future__ import annotations
 
 import json
-import os
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
@@ -524,62 +523,33 @@ class AftersalesScriptEngine(PythonScriptEngine):
         self.services = services
 
 
-# --- serialization: specs by reference, finished tasks from a fragment cache -------------
+# --- serialization: specs by reference; a workflow's shells and tasks apart --------------
 #
-# A workflow's JSON is the same as SpiffWorkflow's own, minus the specs. Finished tasks
-# (COMPLETED, CANCELLED) don't change while their state, state time, parent and children
-# stay the same, so their JSON text is kept on the workflow object and reused: a save
-# costs the live part of the tree, not the whole history. AFTERSALES_VERIFY_STATE=1
-# compares every incremental dump with a full one (the test suite turns it on).
+# A workflow's JSON is the same as SpiffWorkflow's own, minus the specs. The store writes
+# it in pieces (:mod:`engine.state_log`): each workflow's "shell" (its data, correlations,
+# events … without its tasks) and each task on its own, so that a trigger writes only the
+# pieces it changed. :func:`dump_workflow` is the whole document in one piece.
 
 _SPECS: ContextVar[dict[str, Any]] = ContextVar("aftersales_specs")
-_DUMP: ContextVar[tuple[dict[Any, Any], dict[str, str]] | None] = ContextVar("aftersales_dump", default=None)
-_FRAGMENTS = "_aftersales_fragments"
-_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
-
-
-class _FragmentTasks:
-    """Renders a workflow's ``tasks`` mapping from cached per-task JSON where possible."""
-
-    def tasks_or_slot(self, converter: WorkflowConverter, workflow: Any) -> Any:
-        dump = _DUMP.get()
-        if dump is None:
-            return converter.mapping_to_dict(workflow.tasks)
-        cache, slots = dump
-        encoder = _STATE._encoder_cls
-        parts = []
-        for tid, task in workflow.tasks.items():
-            signature = (task.state, task.last_state_change, task._parent, tuple(task._children))
-            entry = cache.get(tid)
-            if entry is not None and entry[0] == signature:
-                fragment = entry[1]
-            else:
-                fragment = json.dumps(converter.registry.convert(task), cls=encoder)
-                if task.state & _FINISHED:
-                    cache[tid] = (signature, fragment)
-            parts.append(f'"{tid}": {fragment}')
-        key = f"\u0000tasks:{id(workflow)}\u0000"
-        slots[key] = "{" + ", ".join(parts) + "}"
-        return key
-
-
-_fragments = _FragmentTasks()
+_SHELL: ContextVar[bool] = ContextVar("aftersales_shell", default=False)
 
 
 def _workflow_dict(converter: WorkflowConverter, workflow: Any) -> dict[str, Any]:
-    return {
+    dct = {
         "data": converter.registry.convert(converter.registry.clean(workflow.data)),
         "correlations": workflow.correlations,
         "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "tasks": _fragments.tasks_or_slot(converter, workflow),
         "root": str(workflow.task_tree.id),
     }
+    if not _SHELL.get():
+        dct["tasks"] = converter.mapping_to_dict(workflow.tasks)
+    return dct
 
 
-class FragmentSubWorkflowConverter(BpmnSubWorkflowConverter):
-    """Serialize a subprocess with cached task fragments."""
+class ShellSubWorkflowConverter(BpmnSubWorkflowConverter):
+    """Serialize a subprocess, or only its shell while :data:`_SHELL` is set."""
 
     def to_dict(self, workflow: Any) -> dict[str, Any]:
         dct = _workflow_dict(self, workflow)
@@ -595,7 +565,8 @@ class SpecRefWorkflowConverter(BpmnWorkflowConverter):
         dct = _workflow_dict(self, workflow)
         dct["spec"] = workflow.spec.name
         dct["subprocess_specs"] = sorted(workflow.subprocess_specs)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        if not _SHELL.get():
+            dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
@@ -626,7 +597,7 @@ def _build_serializers() -> tuple[BpmnWorkflowSerializer, BpmnWorkflowSerializer
     BpmnStartTaskConverter(SharedSpecStartTask, spec_registry, typename="BpmnStartTask")
     spec_serializer = BpmnWorkflowSerializer(spec_registry)
     config[BpmnWorkflow] = SpecRefWorkflowConverter
-    config[BpmnSubWorkflow] = FragmentSubWorkflowConverter
+    config[BpmnSubWorkflow] = ShellSubWorkflowConverter
     state_registry = BpmnWorkflowSerializer.configure(config)
     _register_data_types(state_registry)
     return BpmnWorkflowSerializer(state_registry), spec_serializer
@@ -658,46 +629,48 @@ def spec_from_dict(dct: dict[str, Any]) -> Any:
     return spec
 
 
-def dump_workflow(workflow: BpmnWorkflow) -> str:
-    """Serialize a workflow's state (without specs) to a JSON string, reusing finished tasks' JSON."""
-    cache = getattr(workflow, _FRAGMENTS, None)
-    if cache is None:
-        cache = {}
-        setattr(workflow, _FRAGMENTS, cache)
-    slots: dict[str, str] = {}
-    token = _DUMP.set((cache, slots))
-    _STATE.registry._encoder_mode = True
-    try:
-        dct = _STATE.to_dict(workflow)
-        dct[_STATE.VERSION_KEY] = _STATE.VERSION
-        text = json.dumps(dct, cls=_STATE._encoder_cls)
-    finally:
+class StateEncoder:
+    """JSON text of a workflow's pieces; use as a context manager around a batch of calls."""
+
+    def __enter__(self) -> StateEncoder:
+        self._token = _SHELL.set(True)
+        _STATE.registry._encoder_mode = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         _STATE.registry._encoder_mode = False
-        _DUMP.reset(token)
-    for key, tasks in slots.items():
-        text = text.replace(json.dumps(key), tasks, 1)
-    if len(cache) > 2 * len(workflow.tasks) + 64:
-        live = set(workflow.tasks) | {tid for sub in workflow.subprocesses.values() for tid in sub.tasks}
-        for tid in [t for t in cache if t not in live]:
-            del cache[tid]
-    if os.environ.get("AFTERSALES_VERIFY_STATE") == "1":
-        _verify_dump(workflow, text)
-    return text
+        _SHELL.reset(self._token)
+
+    def shell(self, workflow: Any) -> str:
+        """Return a workflow's or subprocess's JSON without its tasks (and subprocesses)."""
+        dct = _STATE.registry.convert(workflow)
+        if workflow.parent_task_id is None:
+            dct[_STATE.VERSION_KEY] = _STATE.VERSION
+        return json.dumps(dct, cls=_STATE._encoder_cls)
+
+    def task(self, task: Task) -> str:
+        """Return one task's JSON."""
+        return json.dumps(_STATE.registry.convert(task), cls=_STATE._encoder_cls)
 
 
-def _verify_dump(workflow: BpmnWorkflow, text: str) -> None:
-    full = _STATE.serialize_json(workflow)
-    if json.loads(full) != json.loads(text):
-        raise AssertionError("incremental workflow serialization differs from a full one")
+def dump_workflow(workflow: BpmnWorkflow) -> str:
+    """Serialize a workflow's whole state (without specs) to one JSON document."""
+    return _STATE.serialize_json(workflow)
+
+
+def workflow_from_document(document: dict[str, Any], specs: dict[str, Any]) -> BpmnWorkflow:
+    """Rebuild a workflow from a parsed state document (consumed) and the deployment's specs."""
+    token = _SPECS.set(specs)
+    try:
+        _STATE.migrate(document)
+        return _STATE.from_dict(document)
+    finally:
+        _SPECS.reset(token)
 
 
 def load_workflow(state: str, specs: dict[str, Any]) -> BpmnWorkflow:
     """Rebuild a workflow from :func:`dump_workflow` output and the deployment's specs."""
-    token = _SPECS.set(specs)
-    try:
-        return _STATE.deserialize_json(state)
-    finally:
-        _SPECS.reset(token)
+    return workflow_from_document(json.loads(state), specs)
 
 
 def new_workflow(spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:

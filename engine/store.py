@@ -1,25 +1,33 @@
-"""Loading and saving instances: locks, the spec cache and the bounded instance cache.
+"""Loading and saving instances: locks, the spec cache, the bounded instance cache, the state log.
 
 Specs are restored once per deployment and shared read-only. Workflows are checked out
 of a bounded LRU cache keyed by instance id and version: a trigger *takes* the cached
 object (nobody else can touch it), and puts it back only after its transaction commits,
 so a failed trigger never leaves a half-advanced workflow behind.
+
+An instance's state is a log of ``instance_state`` rows (:mod:`engine.state_log`): a
+save appends what the trigger changed, in the trigger's transaction, after the instance
+row's optimistic version check; ``instance.state_seq`` names the last row, so a load
+knows it has them all.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
-from . import spiff
+from . import spiff, state_log
 from .db import after_commit, is_sqlite
 from .errors import NotFound
-from .models import Deployment, Instance
+from .models import Deployment, Instance, InstanceState
 
 
 class SpecCache:
@@ -103,19 +111,88 @@ def checkout(session: Session, instance: Instance, specs: SpecCache, cache: Inst
     """Return the instance's workflow, from the cache when it is current."""
     workflow = cache.take(instance.id, instance.version)
     if workflow is None:
-        workflow = spiff.load_workflow(instance.state, specs.get(session, instance.deployment_id))
+        workflow = load(session, instance, specs.get(session, instance.deployment_id))
     return workflow
 
 
 def read_workflow(session: Session, instance: Instance, specs: SpecCache) -> BpmnWorkflow:
     """Deserialize a private copy of the instance's workflow for reading."""
-    return spiff.load_workflow(instance.state, specs.get(session, instance.deployment_id))
+    return load(session, instance, specs.get(session, instance.deployment_id))
+
+
+def load(session: Session, instance: Instance, specs: dict[str, Any]) -> BpmnWorkflow:
+    """Read the instance's state log and restore its workflow on ``specs``."""
+    document, rows = _read(session, instance)
+    saved = state_log.remember(document)
+    workflow = spiff.workflow_from_document(document, specs)
+    saved.seq = instance.state_seq
+    saved.full_bytes = len(rows[0][2])
+    saved.log_bytes, saved.deltas = sum(len(r[2]) for r in rows[1:]), len(rows) - 1
+    state_log.attach(workflow, saved)
+    return workflow
+
+
+def state_document(session: Session, instance: Instance) -> dict[str, Any]:
+    """Return the instance's whole state document (parsed JSON), folded from its state log."""
+    return _read(session, instance)[0]
+
+
+def _read(session: Session, instance: Instance) -> tuple[dict[str, Any], list[tuple[int, str, str]]]:
+    rows: list[tuple[int, str, str]] = [(r.seq, r.kind, r.body) for r in session.execute(
+        select(InstanceState.seq, InstanceState.kind, InstanceState.body)
+        .where(InstanceState.instance_id == instance.id).order_by(InstanceState.seq))]
+    seqs = [r[0] for r in rows]
+    if not rows or rows[0][1] != state_log.FULL or seqs != list(range(seqs[0], instance.state_seq + 1)):
+        found = ", ".join(f"{seq} {kind}" for seq, kind, _ in rows) or "none"
+        raise NotFound(f"the stored state of instance {instance.id} is incomplete: it should end at row "
+                       f"{instance.state_seq} and start with a full document; rows found: {found}",
+                       instance=instance.id)
+    return state_log.document_of(rows), rows
+
+
+def replace_state(session: Session, instance: Instance, document: dict[str, Any]) -> None:
+    """Overwrite the instance's state with ``document`` (e.g. scrubbed of personal data), in full.
+
+    The version moves on, so no cached copy of the old state is used again.
+    """
+    _append(session, instance, state_log.FULL, json.dumps(document))
+    flag_modified(instance, "serializer_version")
 
 
 def save(session: Session, instance: Instance, workflow: BpmnWorkflow, cache: InstanceCache) -> None:
-    """Write the workflow into the instance row, flush, and cache it once the transaction commits."""
-    instance.state = spiff.dump_workflow(workflow)
-    instance.serializer_version = spiff.SERIALIZER_VERSION
-    session.flush()  # one UPDATE; bumps instance.version (the optimistic check happens here)
+    """Append what changed in the workflow to the instance's state log, flush, and cache the
+    workflow once the transaction commits."""
+    saved = state_log.saved_of(workflow)
+    delta = state_log.record(workflow, saved)
+    if delta is not None:
+        if saved.wants_full(len(delta)):
+            kind, body = state_log.FULL, state_log.full_text(saved)
+        else:
+            kind, body = state_log.DELTA, delta
+        _append(session, instance, kind, body)
+        saved.wrote(instance.state_seq, kind, len(body))
+        if os.environ.get("AFTERSALES_VERIFY_STATE") == "1":
+            _verify(workflow, saved)
+    else:
+        session.flush()
     instance_id, version = instance.id, instance.version
     after_commit(session, lambda: cache.put(instance_id, version, workflow))
+
+
+def _append(session: Session, instance: Instance, kind: str, body: str) -> None:
+    """Write row ``state_seq + 1``; a full row drops the rows before it. The instance row is
+    updated first, so a concurrent writer fails on its version before writing anything."""
+    seq = instance.state_seq + 1
+    instance.state_seq = seq
+    instance.serializer_version = spiff.SERIALIZER_VERSION
+    session.flush()  # one UPDATE; bumps instance.version (the optimistic check happens here)
+    session.execute(InstanceState.__table__.insert(),
+                    {"instance_id": instance.id, "seq": seq, "kind": kind, "body": body})
+    if kind == state_log.FULL and seq > 1:
+        session.execute(delete(InstanceState).where(InstanceState.instance_id == instance.id,
+                                                    InstanceState.seq < seq))
+
+
+def _verify(workflow: BpmnWorkflow, saved: state_log.Saved) -> None:
+    if json.loads(state_log.full_text(saved)) != json.loads(spiff.dump_workflow(workflow)):
+        raise AssertionError("the state written in pieces differs from a full serialization")

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import JSON, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import clock
+from engine import clock, store
 from engine.audit import ERASED_KIND, PendingEvent, event_hash, instance_stream, write_system_event
 from engine.db import Base
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -110,16 +110,15 @@ def find_subject(session: Session, key: str) -> Subject:
         (Instance.id.in_(ids)) | (Instance.business_key.in_(numbers))).order_by(Instance.id)))
     values = [v for c in customers for v in (c.name, c.phone, c.email) if v]
     for instance in instances:
-        values += _personal_strings(instance.summary) + _personal_strings(_state(instance).get("data"))
+        values += _personal_strings(instance.summary) + _personal_strings(_state(session, instance).get("data"))
     return Subject(text, customers, tickets, instances, subject_ref(normal), values)
 
 
-def _state(instance: Instance) -> dict[str, Any]:
+def _state(session: Session, instance: Instance) -> dict[str, Any]:
     try:
-        state = json.loads(instance.state)
-    except ValueError:
+        return store.state_document(session, instance)
+    except NotFound:
         return {}
-    return state if isinstance(state, dict) else {}
 
 
 def _personal_strings(value: Any, in_person: bool = False) -> list[str]:
@@ -151,7 +150,7 @@ def export_customer(session: Session, key: str, actor: str) -> dict[str, Any]:
                        "language": c.language, "preferred_channel": c.preferred_channel,
                        "created_at": c.created_at.isoformat()} for c in subject.customers],
         "tickets": [_ticket_export(session, t) for t in subject.tickets],
-        "process_data": {i.business_key or str(i.id): _jsonable(_state(i).get("data") or {})
+        "process_data": {i.business_key or str(i.id): _jsonable(_state(session, i).get("data") or {})
                          for i in subject.instances},
         "attachments": [],  # the service stores no files from customers
     }
@@ -302,8 +301,9 @@ def _erase_rows(session: Session, subject: Subject, scrub: Scrubber) -> dict[str
     for instance in subject.instances:
         instance.summary = scrub.data(instance.summary)
         instance.projection = scrub.data(instance.projection)
-        state = _state(instance)
-        instance.state = json.dumps(scrub.data(state)) if state else scrub.text(instance.state)
+        state = _state(session, instance)
+        if state:
+            store.replace_state(session, instance, scrub.data(state))
     session.flush()
     return {"customers": len(subject.customers), "tickets": len(subject.tickets), "contacts": len(contacts),
             "notifications": len(messages), "survey_answers": len(answers), "instances": len(ids)}

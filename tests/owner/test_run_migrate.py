@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine import store
 from engine.audit import events_for
 from engine.deploy import deploy
 from engine.identity import Actor
@@ -65,7 +66,7 @@ def test_bulk_migration_moves_the_ok_tickets_and_leaves_the_refused_one_untouche
     v1, v2, ids = at_review
     owner = signed_in("process_owner")
     with services.db.transaction(write=False) as s:
-        before = s.get(Instance, ids[2]).state
+        before = store.state_document(s, s.get(Instance, ids[2]))
 
     # Given the owner picked the tickets on the page and ran a dry run with the form
     page = owner.get("/owner/migrate?process_id=simple").get_data(as_text=True)
@@ -82,7 +83,7 @@ def test_bulk_migration_moves_the_ok_tickets_and_leaves_the_refused_one_untouche
     assert [v["moved"] for v in response.get_json()] == [True, True, False]
     assert deployments(services, ids) == [v2, v2, v1]
     with services.db.transaction(write=False) as s:
-        assert s.get(Instance, ids[2]).state == before
+        assert store.state_document(s, s.get(Instance, ids[2])) == before
         assert "instance.migrated" in [e.kind for e in events_for(s, ids[0])]
         batch = s.scalars(select(AuditEvent).where(AuditEvent.kind == "instances.migrated")).one()
         assert batch.data["moved"] == ids[:2] and list(batch.data["refused"]) == [str(ids[2])]

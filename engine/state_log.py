@@ -1,0 +1,205 @@
+"""An instance's state as a log: a full document, then deltas of what each trigger changed.
+
+A workflow's state document (:func:`engine.spiff.dump_workflow`) is made of pieces: the
+top workflow's *shell* (its data, correlations, pending events … without tasks), a shell
+per subprocess, and every task. A trigger changes a handful of tasks out of hundreds, so
+the store writes only those: row ``n`` of an instance's ``instance_state`` rows is either
+a ``full`` document or a ``delta`` holding the shells and tasks that changed since row
+``n-1`` and the tasks and subprocesses that went away. Reading folds the deltas onto the
+full document before them. Once the deltas since the last full document add up to more
+than it (or number :data:`MAX_DELTAS`), the next save writes a full document again and
+drops the rows before it: a save costs about twice what changed however long the
+instance's history, and a load reads at most about twice the document.
+
+:class:`Saved` is the store's memory of what it wrote, kept on the workflow object while
+it is cached: each task's JSON text and each shell's. A save serializes the unfinished
+tasks and the finished ones whose :func:`signature` moved, and writes those whose text
+differs. Finished tasks keep their JSON while their state, state time, parent and children
+stay the same; ``AFTERSALES_VERIFY_STATE=1`` checks every save against a full dump.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from .spiff import SERIALIZER_VERSION, StateEncoder
+
+FULL, DELTA = "full", "delta"
+MAX_DELTAS = 100
+TOP = ""  # the scope of the top workflow's tasks; a subprocess's scope is its id
+VERSION_KEY = "serializer_version"
+_ATTR = "_aftersales_saved"
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+
+Signature = tuple[Any, ...]
+
+
+def signature(task: Task) -> Signature:
+    """Return what must change before a finished task's JSON can change."""
+    return (task.state, task.last_state_change, task._parent, tuple(task._children))
+
+
+@dataclass
+class Saved:
+    """What the store last wrote of one workflow, and how long its log has grown."""
+
+    tasks: dict[UUID, tuple[str, Signature | None, str]] = field(default_factory=dict)
+    shells: dict[str, str] = field(default_factory=dict)
+    seq: int = 0
+    full_bytes: int = 0
+    log_bytes: int = 0
+    deltas: int = 0
+    outdated: bool = False  # read in an older serializer format: the next save writes it in full
+
+    def wants_full(self, delta_bytes: int) -> bool:
+        """Tell whether the next row should be a full document rather than ``delta_bytes`` of delta."""
+        return (self.seq == 0 or self.outdated or self.deltas >= MAX_DELTAS
+                or self.log_bytes + delta_bytes > self.full_bytes)
+
+    def wrote(self, seq: int, kind: str, size: int) -> None:
+        """Note that row ``seq`` of ``kind`` and ``size`` characters was written."""
+        self.seq = seq
+        if kind == FULL:
+            self.full_bytes, self.log_bytes, self.deltas, self.outdated = size, 0, 0, False
+        else:
+            self.log_bytes += size
+            self.deltas += 1
+
+
+def saved_of(workflow: BpmnWorkflow) -> Saved:
+    """Return the store's memory of ``workflow`` (empty for a workflow never written)."""
+    saved = getattr(workflow, _ATTR, None)
+    if saved is None:
+        saved = Saved()
+        setattr(workflow, _ATTR, saved)
+    return saved
+
+
+def _scopes(workflow: BpmnWorkflow) -> list[tuple[str, Any]]:
+    return [(TOP, workflow), *((str(sid), sub) for sid, sub in workflow.subprocesses.items())]
+
+
+def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
+    """Bring ``saved`` up to date with ``workflow``; return the delta as JSON text (None: no change)."""
+    scopes = _scopes(workflow)
+    shells: list[str] = []
+    changed: list[str] = []
+    current = 0
+    with StateEncoder() as encode:
+        for scope, wf in scopes:
+            shell = encode.shell(wf)
+            if saved.shells.get(scope) != shell:
+                saved.shells[scope] = shell
+                shells.append(f'"{scope}": {shell}')
+            texts = []
+            for tid, task in wf.tasks.items():
+                entry = saved.tasks.get(tid)
+                sig = signature(task) if task.state & _FINISHED else None
+                if entry is not None and sig is not None and entry[1] == sig:
+                    continue
+                text = encode.task(task)
+                saved.tasks[tid] = (scope, sig, text)
+                if entry is None or entry[2] != text:
+                    texts.append(f'"{tid}": {text}')
+            current += len(wf.tasks)
+            if texts:
+                changed.append(f'"{scope}": {{{", ".join(texts)}}}')
+    live_scopes = {scope for scope, _ in scopes}
+    gone_scopes = [scope for scope in saved.shells if scope not in live_scopes]
+    for scope in gone_scopes:
+        del saved.shells[scope]
+    gone: dict[str, list[str]] = {}
+    if len(saved.tasks) != current:
+        live = {tid for _, wf in scopes for tid in wf.tasks}
+        for tid in [t for t in saved.tasks if t not in live]:
+            scope = saved.tasks.pop(tid)[0]
+            if scope not in gone_scopes:
+                gone.setdefault(scope, []).append(str(tid))
+    parts = []
+    if shells:
+        parts.append(f'"shells": {{{", ".join(shells)}}}')
+    if changed:
+        parts.append(f'"tasks": {{{", ".join(changed)}}}')
+    if gone:
+        parts.append(f'"gone": {json.dumps(gone)}')
+    if gone_scopes:
+        parts.append(f'"gone_scopes": {json.dumps(gone_scopes)}')
+    return "{" + ", ".join(parts) + "}" if parts else None
+
+
+def full_text(saved: Saved) -> str:
+    """Return the whole state document as ``saved`` knows it (what a full row holds)."""
+    members: dict[str, list[str]] = {scope: [] for scope in saved.shells}
+    for tid, (scope, _, text) in saved.tasks.items():
+        members[scope].append(f'"{tid}": {text}')
+    subs = ", ".join(f'"{scope}": {_extend(saved.shells[scope], _tasks_member(members[scope]))}'
+                     for scope in saved.shells if scope != TOP)
+    return _extend(saved.shells[TOP], f'{_tasks_member(members[TOP])}, "subprocesses": {{{subs}}}')
+
+
+def _tasks_member(texts: list[str]) -> str:
+    return f'"tasks": {{{", ".join(texts)}}}'
+
+
+def _extend(obj_text: str, members: str) -> str:
+    """Add members to a non-empty JSON object's text."""
+    return f"{obj_text[:-1]}, {members}}}"
+
+
+def fold(document: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    """Apply a delta row (parsed) to a state document (parsed); return the new document."""
+    subs = document["subprocesses"]
+    for scope in delta.get("gone_scopes", ()):
+        subs.pop(scope, None)
+    for scope, shell in delta.get("shells", {}).items():
+        if scope == TOP:
+            document = {**shell, "tasks": document["tasks"], "subprocesses": subs}
+        else:
+            subs[scope] = {**shell, "tasks": subs.get(scope, {}).get("tasks", {})}
+    for scope, tasks in delta.get("tasks", {}).items():
+        _tasks_of(document, scope).update(tasks)
+    for scope, tids in delta.get("gone", {}).items():
+        target = _tasks_of(document, scope)
+        for tid in tids:
+            target.pop(tid, None)
+    return document
+
+
+def _tasks_of(document: dict[str, Any], scope: str) -> dict[str, Any]:
+    return document["tasks"] if scope == TOP else document["subprocesses"][scope]["tasks"]
+
+
+def document_of(rows: list[tuple[int, str, str]]) -> dict[str, Any]:
+    """Fold rows ``(seq, kind, body)`` — a full document, then deltas — into one document."""
+    document: dict[str, Any] = json.loads(rows[0][2])
+    for _, _, body in rows[1:]:
+        document = fold(document, json.loads(body))
+    return document
+
+
+def remember(document: dict[str, Any]) -> Saved:
+    """Return what the store holds of a document it just read (before it is restored: that consumes it)."""
+    saved = Saved(outdated=document.get(VERSION_KEY) != SERIALIZER_VERSION)
+    pieces = [(TOP, document), *document["subprocesses"].items()]
+    for scope, piece in pieces:
+        saved.shells[scope] = json.dumps({k: v for k, v in piece.items() if k not in ("tasks", "subprocesses")})
+        for tid, task in piece["tasks"].items():
+            saved.tasks[UUID(tid)] = (scope, None, json.dumps(task))
+    return saved
+
+
+def attach(workflow: BpmnWorkflow, saved: Saved) -> None:
+    """Keep ``saved`` on the workflow it was read into, with the signatures of its finished tasks."""
+    for _, wf in _scopes(workflow):
+        for tid, task in wf.tasks.items():
+            entry = saved.tasks.get(tid)
+            if entry is not None and task.state & _FINISHED:
+                saved.tasks[tid] = (entry[0], signature(task), entry[2])
+    setattr(workflow, _ATTR, saved)
