@@ -320,6 +320,8 @@ def load_providers(session: Session, data: dict[str, Any]) -> int:
 # --- dispatched visits: who works them, moving and rescheduling ----------------------------------
 #: the technician-lane tasks done at the customer's site by the dispatched technician
 ON_SITE_TASKS = ("inspect_on_site", "repair_device")
+#: the supervisor's task when dispatch found no technician: a visit waiting to be booked by hand
+MANUAL_ASSIGNMENT = "assign_technician_manually"
 
 
 def open_assignment(session: Session, ticket_number: str) -> Assignment | None:
@@ -336,10 +338,13 @@ def dispatched_technician(session: Session, business_key: str | None, element_id
     if not business_key or role != "technician" or element_id not in ON_SITE_TASKS:
         return None
     visit = open_assignment(session, business_key)
-    if visit is None:
-        return None
-    user = session.scalars(select(User).where(User.username == visit.technician, User.active.is_(True))).first()
-    return visit.technician if user is not None and Actor.of(user).may_work_in(role) else None
+    return visit.technician if visit is not None and is_staff_technician(session, visit.technician) else None
+
+
+def is_staff_technician(session: Session, username: str) -> bool:
+    """Tell whether a technician of the catalogue is also an active staff user who works technician tasks."""
+    user = session.scalars(select(User).where(User.username == username, User.active.is_(True))).first()
+    return user is not None and Actor.of(user).may_work_in("technician")
 
 
 def _invalid(field: str, text: str, **values: Any) -> InvalidInput:
@@ -399,7 +404,8 @@ def move_visit(session: Session, runtime: Any, actor: Actor, visit_id: int, tech
     if technician != visit.technician:
         for item in session.scalars(select(WorkItem).where(WorkItem.business_key == visit.ticket_number,
                                                            WorkItem.element_id.in_(ON_SITE_TASKS))):
-            runtime.reassign(session, item.task_id, actor, technician,
+            owner = technician if is_staff_technician(session, technician) else None  # else: the group's
+            runtime.reassign(session, item.task_id, actor, owner,
                              f"visit moved on the dispatch board from {visit.technician}")
     visit.technician, visit.starts_at, visit.ends_at = technician, starts_at, ends_at
     instance = store.lock_instance(session, ticket.instance_id)
@@ -409,6 +415,34 @@ def move_visit(session: Session, runtime: Any, actor: Actor, visit_id: int, tech
     write_instance_events(session, instance, [PendingEvent("dispatch.visit_moved", actor.username, now, {
         "ticket": visit.ticket_number, "from": before, "to": after, "notice": notice.get("outbox_id")})])
     session.flush()
+    return visit
+
+
+def book_visit(session: Session, runtime: Any, actor: Actor, task_id: str, technician: str, starts_at: datetime,
+               ends_at: datetime, now: datetime) -> Assignment:
+    """Book the visit of a ticket dispatch could not place, and complete the supervisor's task with it.
+
+    The process then confirms the appointment to the customer, and the on-site task that
+    follows is the booked technician's (:func:`dispatched_technician`).
+    """
+    if not actor.is_supervisor:
+        raise PermissionDenied("only supervisors book visits on the dispatch board")
+    item = session.get(WorkItem, task_id)
+    if item is None or item.element_id != MANUAL_ASSIGNMENT or not item.business_key:
+        raise NotFound(f"task {task_id} is not a visit waiting for a technician", field="task")
+    tech = check_window(session, technician, starts_at, ends_at, now)
+    for previous in session.scalars(select(Assignment).where(Assignment.ticket_number == item.business_key,
+                                                             Assignment.status == "open")):
+        previous.status = "replaced"
+    reason = f"booked on the dispatch board by {actor.username}"
+    visit = Assignment(ticket_number=item.business_key, technician=technician,
+                       priority=item.priority if item.priority in PRIORITIES else "medium", starts_at=starts_at,
+                       ends_at=ends_at, reason=reason, created_at=now)
+    session.add(visit)
+    session.flush()
+    runtime.complete_task(session, task_id, actor, {
+        "technician": technician, "name": tech.name, "reason": reason[:500].capitalize(),
+        "appointment": {"start": starts_at.isoformat(), "end": ends_at.isoformat()}})
     return visit
 
 

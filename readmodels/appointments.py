@@ -20,7 +20,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.identity import Actor
 from engine.models import WorkItem
 from engine.privacy import mask_value, visible_categories
-from handlers.dispatch import ON_SITE_TASKS, Assignment, Technician
+from handlers.dispatch import MANUAL_ASSIGNMENT, ON_SITE_TASKS, Assignment, Technician
 from handlers.parts import Part, Reservation
 from handlers.ticketing import Ticket
 from handlers.values import business_timezone, local_date
@@ -145,6 +145,7 @@ class Board:
     load: dict[str, int]
     missed: list[Visit]
     on_leave: dict[tuple[str, date], bool]
+    waiting: list[WorkItem] = field(default_factory=list)
 
     @property
     def movable(self) -> list[Visit]:
@@ -166,7 +167,9 @@ def dispatch_board(session: Session, first: date, now: datetime, days: int = BOA
     load = {t.username: sum(len(cells.get((t.username, d), [])) for d in dates) for t in techs}
     leave = {(t.username, d): any(date.fromisoformat(p["from"]) <= d <= date.fromisoformat(p["to"])
                                   for p in t.leave) for t in techs for d in dates}
-    return Board(dates, techs, cells, load, missed_visits(session, now), leave)
+    waiting = list(session.scalars(select(WorkItem).where(WorkItem.element_id == MANUAL_ASSIGNMENT)
+                                   .order_by(WorkItem.created_at, WorkItem.task_id)))
+    return Board(dates, techs, cells, load, missed_visits(session, now), leave, waiting)
 
 
 def missed_visits(session: Session, now: datetime) -> list[Visit]:

@@ -865,6 +865,10 @@ ZH: dict[str, str] = {
     "{technician} already has the visit for {ticket} at that time.":
         "{technician} 在该时段已有工单 {ticket} 的上门预约。",
     "Only a supervisor can give the visit to another technician.": "只有主管可以把上门预约转给其他技术员。",
+    "Waiting for a technician": "待派技术员",
+    "Book the visit": "预约上门",
+    "The visit for {ticket} is booked with {technician}, {start}; the customer is told.":
+        "工单 {ticket} 已预约 {technician} 上门，时间 {start}，已通知客户。",
     "Photo": "照片",
     "Photo for the ticket": "为工单拍照",
     "Keep the photo": "保存照片",

@@ -16,7 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from engine import clock
 from engine.errors import InvalidInput, PermissionDenied
 from handlers import attachments
-from handlers.dispatch import move_visit
+from handlers.dispatch import book_visit, move_visit
 from handlers.values import business_timezone
 from readmodels import appointments
 from readmodels.texts import reader_texts
@@ -31,8 +31,8 @@ bp = Blueprint("technician", __name__)
 
 FIELD = frozenset({"technician", "supervisor", "admin"})
 SUPERVISING = frozenset({"supervisor", "admin"})
-LABELS = {"technician": "Technician", "day": "Date", "start": "Starts", "end": "Ends", "starts_at": "Starts",
-          "ends_at": "Ends", "visit": "Visit", "tech": "Technician"}
+LABELS = {"task": "Task", "technician": "Technician", "day": "Date", "start": "Starts", "end": "Ends",
+          "starts_at": "Starts", "ends_at": "Ends", "visit": "Visit", "tech": "Technician"}
 
 
 def error_text(exc: InvalidInput) -> tuple[str, str]:
@@ -118,7 +118,7 @@ def reschedule(visit_id: int):  # type: ignore[no-untyped-def]
                             tech=request.args.get("tech") or None))
 
 
-def _board(error: tuple[int, str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _board(error: tuple[Any, str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     now = clock.now()
     first = appointments.parse_day(request.args.get("week") or request.form.get("week"), now)
     with get_services().db.transaction(write=False) as s:
@@ -191,3 +191,23 @@ def photo(task_id: str):  # type: ignore[no-untyped-def]
         return back
     flash(_("The photo {name} is kept with ticket {ticket}.", name=kept, ticket=ticket), "ok")
     return back
+
+
+@bp.post("/dispatch/assign")
+@roles_required(SUPERVISING)
+def assign():  # type: ignore[no-untyped-def]
+    """Book a visit dispatch could not place: a technician and a window; the process goes on."""
+    services = get_services()
+    task_id = (request.form.get("task") or "").strip()[:36]
+    technician = (request.form.get("technician") or "").strip()[:64]
+    try:
+        starts_at, ends_at = _parse_window(request.form)
+        with services.db.transaction() as s:
+            ticket = book_visit(s, services.runtime, current_actor(), task_id, technician, starts_at, ends_at,
+                                clock.now()).ticket_number
+    except InvalidInput as exc:
+        field, message = error_text(exc)
+        return _board((task_id, field, message), 422)
+    flash(_("The visit for {ticket} is booked with {technician}, {start}; the customer is told.", ticket=ticket,
+            technician=technician, start=f"{starts_at:%Y-%m-%d %H:%M}"), "ok")
+    return redirect(url_for("technician.board", week=request.form.get("week") or None))

@@ -4,7 +4,7 @@ it changes hands."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.audit import events_for
 from engine.errors import InvalidInput, PermissionDenied, TaskClaimed
 from engine.models import WorkItem
-from handlers.dispatch import Assignment, Technician, move_visit
+from handlers.dispatch import Assignment, Technician, book_visit, move_visit
 from handlers.outbox import Outbox
 from handlers.values import business_timezone
 from readmodels import appointments
@@ -209,3 +209,31 @@ def test_the_week_board_shows_each_technicians_visits_load_and_leave(desk):
     assert board.load["tech.wang"] == 1 and board.load["tech.zhao"] == 0
     qian = desk.read(lambda s: s.get(Technician, "tech.qian"))
     assert qian.leave and board.on_leave[("tech.qian", day)] is True
+
+
+def test_a_visit_dispatch_could_not_place_is_booked_by_a_supervisor_and_the_task_follows(desk):
+    # Given every east washer technician is away today, so dispatch asks a supervisor
+    with desk.database.transaction() as s:
+        s.get(Technician, "tech.wang").leave = [{"from": "2026-03-01", "to": "2026-03-03"}]
+    case = inspection_booked(desk)
+    assert case.ready() == ["assign_technician_manually"]
+    task = case.work_items()[0]
+    board = desk.read(lambda s: appointments.dispatch_board(s, date(2026, 3, 2), desk.clock.now()))
+    assert [w.business_key for w in board.waiting] == [case.ticket_number]
+
+    # When the supervisor books tech.wang in the past, or on a day of his leave, nothing happens
+    for day, message in (("2026-03-01", "is in the past"), ("2026-03-03", "tech.wang is on leave on 2026-03-03")):
+        with pytest.raises(InvalidInput, match=message):
+            desk.trigger(lambda s, d=day: book_visit(s, desk.runtime, actor("sue"), task.task_id, "tech.wang",
+                                                     local(d, "10:00"), local(d, "12:00"), desk.clock.now()))
+        assert case.ready() == ["assign_technician_manually"]
+        assert desk.read(lambda s: s.scalar(select(func.count()).select_from(Assignment))) == 0
+
+    # When the supervisor books him on Thursday 10:00–12:00
+    desk.trigger(lambda s: book_visit(s, desk.runtime, actor("sue"), task.task_id, "tech.wang",
+                                      local("2026-03-05", "10:00"), local("2026-03-05", "12:00"), desk.clock.now()))
+    # Then the customer is told, and the on-site inspection is tech.wang's
+    assert case.notifications()[-1] == "scheduled"
+    assert on_site(case).assignee == "tech.wang"
+    assert the_visit(desk, case).starts_at == local("2026-03-05", "10:00")
+    assert case.data()["technician_assignment"]["technician"] == "tech.wang"

@@ -121,6 +121,7 @@ TABLE: dict[str, Access] = {
     "POST /tasks/<task_id>/photo": FIELD_PHOTO,
     "GET /dispatch": DISPATCH,
     "POST /dispatch/move": DISPATCH,
+    "POST /dispatch/assign": DISPATCH,
     "POST /requests/new": REGISTER,
     # warehouse
     "GET /warehouse/": STOCK_READ,

@@ -1,0 +1,66 @@
+"""My day and the dispatch board through the app: who sees whose day, and a visit dispatch could
+not place booked on the board — a bad window refused on its field with nothing changed."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engine.identity import Actor
+from engine.models import WorkItem
+from handlers.dispatch import Assignment, Technician
+from tests.process.driver import Desk
+
+
+def waiting_case(database, runtime, clock):  # type: ignore[no-untyped-def]
+    """A washer ticket whose on-site inspection no technician could take (all away today)."""
+    staff = {role: Actor(role, frozenset({role})) for role in ("agent", "technician", "warehouse", "supervisor", "qa")}
+    desk = Desk(database, runtime, clock, staff)
+    desk.deploy()
+    with database.transaction() as s:
+        s.get(Technician, "tech.wang").leave = [{"from": "2026-03-01", "to": "2026-03-03"}]
+    case = desk.open_case().register().respond().assist()
+    assert case.ready() == ["assign_technician_manually"]
+    return desk, case
+
+
+def test_a_technician_sees_their_own_day_and_not_a_colleagues(signed_in, database, runtime, clock):
+    waiting_case(database, runtime, clock)
+    tech = signed_in("technician")
+    page = tech.get("/my-day").get_data(as_text=True)
+    assert "technician is not set up as a field technician." in page
+    assert tech.get("/my-day?tech=tech.wang").status_code == 403
+    response = tech.get("/my-day?day=yesterday")
+    assert response.status_code == 400 and "day must be a date like 2026-03-02" in response.get_data(as_text=True)
+    boss = signed_in("supervisor")
+    page = boss.get("/my-day?tech=tech.wang&day=2026-03-02").get_data(as_text=True)
+    assert "Wang Lei" in page and "No visits on this day." in page
+
+
+def test_the_supervisor_books_a_waiting_visit_on_the_board(signed_in, database, runtime, clock):
+    desk, case = waiting_case(database, runtime, clock)
+    task = case.work_items()[0].task_id
+    boss = signed_in("supervisor")
+    board = boss.get("/dispatch?week=2026-03-02").get_data(as_text=True)
+    assert f'data-task="{task}"' in board and "Waiting for a technician (1)" in board
+
+    # a window in the past is refused on its field; nothing is booked, the task still waits
+    form = {"task": task, "technician": "tech.zhao", "day": "2026-03-01", "start": "10:00", "end": "12:00",
+            "week": "2026-03-02"}
+    response = boss.post("/dispatch/assign", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'data-field="starts_at">Starts: The appointment 2026-03-01 10:00 is in the past.' in page
+    assert desk.read(lambda s: s.scalar(select(func.count()).select_from(Assignment))) == 0
+    assert case.ready() == ["assign_technician_manually"]
+    # an unknown technician too
+    response = boss.post("/dispatch/assign", {**form, "day": "2026-03-05", "technician": "tech.nobody"})
+    assert "Technician: There is no active technician tech.nobody." in response.get_data(as_text=True)
+    assert case.ready() == ["assign_technician_manually"]
+
+    # a good one books the visit, the process goes on and the inspection is the technician's
+    response = boss.post("/dispatch/assign", {**form, "day": "2026-03-05"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dispatch?week=2026-03-02")
+    item = desk.read(lambda s: s.scalars(select(WorkItem).where(WorkItem.instance_id == case.instance_id)).one())
+    assert (item.element_id, item.assignee) == ("inspect_on_site", None)  # tech.zhao has no staff account here
+    board = boss.get("/dispatch?week=2026-03-02").get_data(as_text=True)
+    assert "Waiting for a technician" not in board and case.ticket_number in board
