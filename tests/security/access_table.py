@@ -99,6 +99,13 @@ TABLE: dict[str, Access] = {
     "POST /tasks/<task_id>/claim": TASKS,
     "POST /tasks/<task_id>/unclaim": TASKS,
     "POST /tasks/<task_id>/reassign": REASSIGN,
+    # the field: a technician's day, the dispatch board, photos from the phone
+    "GET /my-day": FIELD_DAY,
+    "POST /my-day/visits/<int:visit_id>/reschedule": FIELD_DAY,
+    "POST /tasks/<task_id>/photo": FIELD_PHOTO,
+    "GET /dispatch": DISPATCH,
+    "POST /dispatch/move": DISPATCH,
+    "POST /dispatch/assign": DISPATCH,
     "GET /tickets": TICKETS,
     "GET /tickets/<key>": TICKETS,
     "GET /tickets/<key>/quote/<int:quote_id>": TICKETS,
@@ -115,13 +122,6 @@ TABLE: dict[str, Access] = {
     "POST /privacy/export": PRIVACY,
     "POST /privacy/erase": PRIVACY,
     "GET /requests/new": REGISTER,
-    # the field: a technician's day, the dispatch board, photos from the phone
-    "GET /my-day": FIELD_DAY,
-    "POST /my-day/visits/<int:visit_id>/reschedule": FIELD_DAY,
-    "POST /tasks/<task_id>/photo": FIELD_PHOTO,
-    "GET /dispatch": DISPATCH,
-    "POST /dispatch/move": DISPATCH,
-    "POST /dispatch/assign": DISPATCH,
     "POST /requests/new": REGISTER,
     # warehouse
     "GET /warehouse/": STOCK_READ,
