@@ -26,7 +26,7 @@ from .audit import PendingEvent, write_system_event
 from .db import Base
 from .errors import InvalidInput, NotFound
 from .forms import EMAIL
-from .models import Role, User
+from .models import AuditEvent, Role, User
 from .settings import Problem, problem, refuse
 
 ROLES = {
@@ -254,6 +254,13 @@ def change_password(session: Session, username: str, current: str, new: str, rep
     refuse(problems, "the password change")
     user.password_hash = generate_password_hash(new)
     _audit_user(session, "user.password_changed", username, username)
+
+
+def user_history(session: Session, username: str, limit: int = 30) -> list[AuditEvent]:
+    """Return the audited changes of one account (``users`` stream), newest first."""
+    events = session.scalars(select(AuditEvent).where(AuditEvent.stream == "users")
+                             .order_by(AuditEvent.seq.desc()).limit(2000))
+    return [e for e in events if e.data.get("username") == username][:limit]
 
 
 def session_stamp(user: User) -> str:

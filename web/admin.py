@@ -24,6 +24,7 @@ from engine.identity import (
     reset_password,
     set_active,
     set_roles,
+    user_history,
 )
 from engine.models import User
 
@@ -87,7 +88,8 @@ def _user_page(username: str, errors: dict[str, str] | None = None, status: int 
     with get_services().db.transaction(write=False) as s:
         view = user_view(get_user(s, username))
         roles = _roles(s)
-    return render_template("admin/user.html", user=view, roles=roles, errors=errors or {}), status
+        history = [{"at": e.at, "actor": e.actor, "kind": e.kind, "data": e.data} for e in user_history(s, username)]
+    return render_template("admin/user.html", user=view, roles=roles, errors=errors or {}, history=history), status
 
 
 @bp.get("/users/<username>")

@@ -97,4 +97,15 @@ EN: dict[str, str] = {
     "movement:ship": "shipped out",
     "shipment:to_ship": "to ship",
     "shipment:shipped": "shipped",
+    # administration: users, accounts, teams, settings (web/admin*.py)
+    "event:user.created": "account created",
+    "event:user.updated": "profile changed",
+    "event:user.roles_changed": "roles changed",
+    "event:user.disabled": "account disabled",
+    "event:user.enabled": "account enabled",
+    "event:user.password_reset": "password reset",
+    "event:user.password_changed": "password changed by the user",
+    "field:display_name": "name",
+    "field:email": "e-mail",
+    "field:language": "language",
 }

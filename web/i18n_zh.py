@@ -1205,4 +1205,18 @@ ZH: dict[str, str] = {
     "Unknown movement kind “{kind}”; use one of {kinds}.": "未知的流水类型“{kind}”；可选：{kinds}。",
     "Enter a date as YYYY-MM-DD, not “{value}”.": "请按 YYYY-MM-DD 输入日期，而不是“{value}”。",
     "Unknown status “{status}”; use one of {states}.": "未知状态“{status}”；可选：{states}。",
+    # administration: users, accounts, teams, settings (web/admin*.py)
+    "Changes to this account": "账号变更记录",
+    "Details": "详情",
+    "No changes recorded.": "没有变更记录。",
+    "event:user.created": "创建账号",
+    "event:user.updated": "修改资料",
+    "event:user.roles_changed": "修改角色",
+    "event:user.disabled": "停用账号",
+    "event:user.enabled": "启用账号",
+    "event:user.password_reset": "重置密码",
+    "event:user.password_changed": "本人修改密码",
+    "field:display_name": "姓名",
+    "field:email": "邮箱",
+    "field:language": "语言",
 }

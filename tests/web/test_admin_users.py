@@ -170,3 +170,14 @@ def test_the_header_switch_also_saves_the_language_to_the_account(signed_in, ser
     agent = signed_in("agent")
     assert agent.get("/lang/zh?next=/tasks").status_code == 302
     assert _user(services, "agent")[2] == "zh"
+
+
+def test_the_user_page_lists_who_changed_the_account(signed_in):
+    admin = signed_in("admin")
+    admin.get("/admin/users/agent")
+    admin.post("/admin/users/agent/roles", {"roles": ["agent", "qa"]})
+    admin.post("/admin/users/agent/active", {"active": "0"})
+    page = admin.get("/admin/users/agent").get_data(as_text=True)
+    history = page[page.index('id="history"'):]
+    assert history.index("account disabled") < history.index("roles changed") < history.index("account created")
+    assert "agent → agent, qa" in history and "admin" in history
