@@ -38,7 +38,7 @@ class Workspace:
     """What the ticket page's workspace shows and offers to the reader."""
 
     contact: dict[str, Any]
-    has_record: bool
+    customer_id: int | None
     entries: list[Entry]
     files: list[attachments.Attachment]
     may_edit: bool
@@ -48,28 +48,28 @@ class Workspace:
     channel: str | None
 
 
-def current_contact(session: Session, ticket: str, data_customer: Any) -> tuple[dict[str, Any], bool]:
+def current_contact(session: Session, ticket: str, data_customer: Any) -> tuple[dict[str, Any], int | None]:
     """Return the customer's contact in clear: the process data's, overlaid by the customer record's.
 
-    The second value tells whether the ticket has a customer record (only then can it be edited).
+    The second value is the customer record's id (None: no record, so nothing to edit).
     """
     contact = dict(data_customer) if isinstance(data_customer, dict) else {}
     record = ticket_notes.customer_of(session, ticket)
     if record is None:
-        return contact, False
+        return contact, None
     contact.update({"name": record.name, "phone": record.phone or "", "email": record.email or "",
                     "language": record.language, "preferred_channel": record.preferred_channel})
     address = ticket_notes.address_of(session, record.id)
     if address:
         contact["address"] = address
-    return contact, True
+    return contact, record.id
 
 
 def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str, Any],
                      steps: list[Step], notifications: list[dict[str, Any]]) -> Workspace:
     """Return the workspace of ``ticket`` for ``actor``: its contact, activities, files and timeline."""
     visible = sees(actor)
-    contact, has_record = current_contact(session, ticket, data.get("customer"))
+    contact, record_id = current_contact(session, ticket, data.get("customer"))
     hidden = personal_values({**data, "customer": contact}, visible)
     entries = [Entry(s.at, s.actor, s.kind, s.name, s.detail) for s in steps]
     for row in ticket_notes.list_activities(session, ticket):
@@ -85,7 +85,7 @@ def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str
     chosen = ticket_notes.pick_channel(contact)
     return Workspace(
         contact=masked_customer(contact, visible),
-        has_record=has_record,
+        customer_id=record_id,
         entries=sorted(entries, key=lambda e: e.at),
         files=files,
         may_edit=bool(actor.roles & ticket_notes.CANCEL_ROLES),

@@ -41,12 +41,12 @@ def init_app(app: Flask) -> None:
     login_manager.localize_callback = _translate
     security.init_app(app)
 
-    from . import auth, i18n, intake, rendering, selfservice, task_page, tasks, tickets
+    from . import auth, customers, i18n, intake, rendering, selfservice, task_page, tasks, tickets
 
     i18n.init_app(app)
     rendering.init_app(app)
     auth.init_app(app)
-    for module in (tasks, task_page, intake, tickets, selfservice):
+    for module in (tasks, task_page, intake, tickets, customers, selfservice):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "index", tasks.index)
 

@@ -35,10 +35,35 @@ SORTS = (
 )
 
 
+#: where each role starts its day, the first role in this order that the user holds deciding; each
+#: role's pages in order of preference (a page this app does not have is skipped), then the tasklist
+LANDING: tuple[tuple[str, tuple[tuple[str, dict[str, str]], ...]], ...] = (
+    ("supervisor", (("tasks.tasklist", {"tab": "all"}),)),  # every open task: the team's queue
+    ("agent", (("tasks.tasklist", {}),)),
+    ("technician", (("technician.my_day", {}),)),
+    ("warehouse", (("warehouse.index", {}),)),
+    ("qa", (("qa.sample", {}), ("tasks.tasklist", {"tab": "group"}))),  # the QA reviews of the sample
+    ("process_owner", (("workbench.workbench", {}),)),
+    ("auditor", (("audit.instances", {}),)),
+    ("admin", (("admin.users", {}),)),
+)
+
+
+def landing_url(roles: frozenset[str]) -> str:
+    """Return the page a user with ``roles`` works from (:data:`LANDING`), else the tasklist."""
+    endpoints = current_app.view_functions
+    for role, places in LANDING:
+        if role in roles:
+            for endpoint, args in places:
+                if endpoint in endpoints:
+                    return url_for(endpoint, **args)
+    return url_for("tasks.tasklist")
+
+
 def index():  # type: ignore[no-untyped-def]
-    """Send staff to their tasklist and everybody else to sign in."""
+    """Send staff to the page their role works from and everybody else to sign in."""
     if current_user.is_authenticated:
-        return redirect(url_for("tasks.tasklist"))
+        return redirect(landing_url(current_actor().roles))
     return redirect(url_for("auth.login"))
 
 

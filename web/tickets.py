@@ -1,8 +1,12 @@
-"""Ticket pages for staff: one ticket as a workspace (notes, calls, messages, contact, files, cancel)."""
+"""Ticket pages for staff: lists with filters, search, one ticket as a workspace (notes, calls, messages,
+contact, files, cancel)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -11,15 +15,18 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import readmodels
+from engine import clock
 from engine.errors import FormValidationError, InvalidInput, PermissionDenied
 from handlers import attachments, ticket_notes
 from readmodels.texts import reader_texts
+from readmodels.ticket_list import SLA_FILTERS, STATES, TicketFilter, list_tickets, ticket_choices
 from readmodels.workspace import contact_for_message, ticket_page
 
 from . import get_services, tokens
 from .access import INTAKE, STAFF, current_actor, roles_required
 from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
+from .rendering import csv_response, display_tz
 from .setup import csrf
 
 bp = Blueprint("tickets", __name__)
@@ -197,10 +204,13 @@ def quote(key: str, quote_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/tickets")
 @roles_required(STAFF)
 def search():  # type: ignore[no-untyped-def]
-    """Find tickets by number, phone, e-mail, serial number or customer name."""
+    """List tickets by filters (state, stage, priority, channel, assignee, SLA, dates, product), or find one
+    by number, phone, e-mail, serial number or customer name."""
     text = request.args.get("q", "").strip()
+    if not text:
+        return _ticket_list()
     with get_services().db.transaction(write=False) as s:
-        hits = readmodels.search_tickets(s, current_actor(), text) if text else []
+        hits = readmodels.search_tickets(s, current_actor(), text)
     if len(hits) == 1 and hits[0].matched == "ticket" and hits[0].ticket.upper() == text.upper():
         return redirect(url_for("tickets.show", key=hits[0].ticket))
     return render_template(
@@ -209,3 +219,57 @@ def search():  # type: ignore[no-untyped-def]
         hits=hits,
         personal=readmodels.reveal_personal(current_actor()),
     )
+
+
+def read_filter() -> TicketFilter:
+    """Parse the ticket list's query string; a bad value is refused naming its filter."""
+    args = request.args
+    values = {k: (args.get(k) or "").strip()[:100] or None
+              for k in ("state", "stage", "priority", "channel", "assignee", "sla", "product")}
+    try:
+        page = max(1, int(args.get("page") or "1"))
+    except ValueError:
+        raise InvalidInput("page must be a number", field="page") from None
+    zone = display_tz()
+    dates = {}
+    for name, key, shift in (("opened_from", "from", 0), ("opened_before", "to", 1)):
+        raw = (args.get(key) or "").strip()
+        if raw:
+            try:
+                day = date.fromisoformat(raw)
+            except ValueError:
+                raise InvalidInput(f"{key}: {raw!r} is not a date (YYYY-MM-DD)", field=key) from None
+            dates[name] = datetime.combine(day + timedelta(days=shift), time(), zone)
+    return TicketFilter(page=page, per_page=current_app.config["TASKS_PER_PAGE"], **values, **dates)
+
+
+def _ticket_list():  # type: ignore[no-untyped-def]
+    f = read_filter()
+    with get_services().db.transaction(write=False) as s:
+        page = list_tickets(s, current_actor(), f, clock.now(), current_app.config["SLA_SOON_SECONDS"])
+        choices = ticket_choices(s)
+        use_bundle_texts(reader_texts(s, current_language(), get_services().settings.processes_dir / "data"))
+    pages = max(1, -(-page.total // f.per_page))
+    shown = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("tickets/list.html", f=f, page=page, pages=pages, choices=choices, args=shown,
+                           states=STATES, slas=SLA_FILTERS,
+                           personal=readmodels.reveal_personal(current_actor()))
+
+
+@bp.get("/tickets.csv")
+@roles_required(STAFF)
+def export():  # type: ignore[no-untyped-def]
+    """Download the filtered ticket list as CSV (UTF-8 with a byte order mark, so Excel reads Chinese)."""
+    f = read_filter()
+    with get_services().db.transaction(write=False) as s:
+        page = list_tickets(s, current_actor(), f, clock.now(), current_app.config["SLA_SOON_SECONDS"],
+                            everything=True)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["ticket", "status", "stage", "priority", "channel", "customer", "product", "assignees",
+                     "opened_at", "sla_due", "sla_breached"])
+    for r in page.rows:
+        writer.writerow([r.key, r.status, r.stage, r.priority, r.channel, r.customer, r.product,
+                         " ".join(r.assignees), r.opened_at.isoformat(), r.sla_due.isoformat() if r.sla_due else "",
+                         "yes" if r.breached else ""])
+    return csv_response(out.getvalue(), "tickets.csv")

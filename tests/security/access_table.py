@@ -58,6 +58,7 @@ PUBLIC = Access("Health check, static files, the API document", EVERYONE)
 TASKS = Access("Tasklist and task pages (lane roles decide which tasks)", STAFF)
 REASSIGN = Access("Reassign tasks", SUPERVISING)
 TICKETS = Access("Ticket pages and search", STAFF)
+CUSTOMERS = Access("Customer records: contact (masked by role), products, tickets, history", STAFF)
 CUSTOMER_CONTACT = Access("Log calls, message customers, edit their contact details", INTAKE)
 TICKET_FILES = Access("Attach and open tickets' files (roles that see customers' data)",
                       frozenset({"agent", "supervisor", "technician", "warehouse"}))
@@ -117,6 +118,9 @@ TABLE: dict[str, Access] = {
     "POST /tickets/<key>/cancel": Access("Cancel requests, with a reason", INTAKE),
     "POST /tickets/<key>/attachments": TICKET_FILES,
     "GET /tickets/<key>/attachments/<int:attachment_id>": TICKET_FILES,
+    "GET /tickets.csv": TICKETS,
+    "GET /customers": CUSTOMERS,
+    "GET /customers/<int:customer_id>": CUSTOMERS,
     "GET /mail/": MAIL,
     "GET /privacy/": PRIVACY,
     "POST /privacy/export": PRIVACY,
