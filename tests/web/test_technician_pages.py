@@ -64,3 +64,24 @@ def test_the_supervisor_books_a_waiting_visit_on_the_board(signed_in, database, 
     assert (item.element_id, item.assignee) == ("inspect_on_site", None)  # tech.zhao has no staff account here
     board = boss.get("/dispatch?week=2026-03-02").get_data(as_text=True)
     assert "Waiting for a technician" not in board and case.ticket_number in board
+
+
+def test_another_technician_cannot_take_the_dispatched_visit_from_the_tasklist(signed_in, database, runtime, clock,
+                                                                               make_user):
+    # Given tech.wang (a staff user) is dispatched to inspect the washer
+    make_user("tech.wang", "technician")
+    staff = {role: Actor(role, frozenset({role})) for role in ("agent", "technician", "warehouse", "supervisor", "qa")}
+    desk = Desk(database, runtime, clock, staff)
+    desk.deploy()
+    case = desk.open_case().register().respond().assist()
+    item = case.work_items()[0]
+    assert (item.element_id, item.assignee) == ("inspect_on_site", "tech.wang")
+
+    # When another technician tries to claim it, the page names the task, the ticket and the assignee
+    other = signed_in("technician")
+    other.get("/tasks")
+    response = other.post(f"/tasks/{item.task_id}/claim", {"next": "/tasks"})
+    assert response.status_code == 409
+    assert (f"task &#39;Inspect the device on site&#39; of {case.ticket_number} is the visit dispatched to "
+            "tech.wang; only a supervisor can reassign it") in response.get_data(as_text=True)
+    assert case.work_items()[0].assignee == "tech.wang"
