@@ -135,28 +135,33 @@ def board():  # type: ignore[no-untyped-def]
     return _board()
 
 
-@bp.post("/dispatch/move")
-@roles_required(SUPERVISING)
-def move():  # type: ignore[no-untyped-def]
-    """Give a visit to another technician, day or window; the task follows, the customer is told."""
+def _change_board(key: Any, change: Any, done: str):  # type: ignore[no-untyped-def]
+    """Run ``change(session, technician, starts_at, ends_at)`` on the posted window; re-draw the board
+    with the error on its field (nothing written), or flash ``done(ticket=, technician=, start=)``."""
     services = get_services()
-    try:
-        visit_id = int(request.form.get("visit", ""))
-    except ValueError as exc:
-        raise InvalidInput("visit must be a visit number", field="visit") from exc
     technician = (request.form.get("technician") or "").strip()[:64]
     try:
         starts_at, ends_at = _parse_window(request.form)
         with services.db.transaction() as s:
-            visit = move_visit(s, services.runtime, current_actor(), visit_id, technician, starts_at, ends_at,
-                               clock.now())
-            ticket = visit.ticket_number
+            ticket = change(s, technician, starts_at, ends_at).ticket_number
     except InvalidInput as exc:
         field, message = error_text(exc)
-        return _board((visit_id, field, message), 422)
-    flash(_("The visit for {ticket} is now {technician}'s, {start}; the customer is told.", ticket=ticket,
-            technician=technician, start=f"{starts_at:%Y-%m-%d %H:%M}"), "ok")
+        return _board((key, field, message), 422)
+    flash(done(ticket=ticket, technician=technician, start=f"{starts_at:%Y-%m-%d %H:%M}"), "ok")
     return redirect(url_for("technician.board", week=request.form.get("week") or None))
+
+
+@bp.post("/dispatch/move")
+@roles_required(SUPERVISING)
+def move():  # type: ignore[no-untyped-def]
+    """Give a visit to another technician, day or window; the task follows, the customer is told."""
+    try:
+        visit_id = int(request.form.get("visit", ""))
+    except ValueError as exc:
+        raise InvalidInput("visit must be a visit number", field="visit") from exc
+    return _change_board(visit_id, lambda s, tech, start, end: move_visit(
+        s, get_services().runtime, current_actor(), visit_id, tech, start, end, clock.now()),
+        lambda **values: _("The visit for {ticket} is now {technician}'s, {start}; the customer is told.", **values))
 
 
 @bp.post("/tasks/<task_id>/photo")
@@ -197,17 +202,8 @@ def photo(task_id: str):  # type: ignore[no-untyped-def]
 @roles_required(SUPERVISING)
 def assign():  # type: ignore[no-untyped-def]
     """Book a visit dispatch could not place: a technician and a window; the process goes on."""
-    services = get_services()
     task_id = (request.form.get("task") or "").strip()[:36]
-    technician = (request.form.get("technician") or "").strip()[:64]
-    try:
-        starts_at, ends_at = _parse_window(request.form)
-        with services.db.transaction() as s:
-            ticket = book_visit(s, services.runtime, current_actor(), task_id, technician, starts_at, ends_at,
-                                clock.now()).ticket_number
-    except InvalidInput as exc:
-        field, message = error_text(exc)
-        return _board((task_id, field, message), 422)
-    flash(_("The visit for {ticket} is booked with {technician}, {start}; the customer is told.", ticket=ticket,
-            technician=technician, start=f"{starts_at:%Y-%m-%d %H:%M}"), "ok")
-    return redirect(url_for("technician.board", week=request.form.get("week") or None))
+    return _change_board(task_id, lambda s, tech, start, end: book_visit(
+        s, get_services().runtime, current_actor(), task_id, tech, start, end, clock.now()),
+        lambda **values: _("The visit for {ticket} is booked with {technician}, {start}; the customer is told.",
+                           **values))
