@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from handlers.warranty import ProductLine
 
 from .alerts import KpiAlert, active_alerts, alert_rules, recent_alerts, title_of
+from .people import COLUMNS as PERSON_COLUMNS
 from .queries import (
     BASIS,
     Context,
@@ -65,8 +66,8 @@ TILES = (
 COLUMNS = (
     ("tickets", "count", "all"),
     ("response_sla_share", "share", "response_missed"),
-    ("response_avg_hours", "hours", "responded"),
-    ("resolution_avg_hours", "hours", "resolved"),
+    ("response_median_hours", "hours", "responded"),
+    ("resolution_median_hours", "hours", "resolved"),
     ("over_target_share", "share", "over_target"),
     ("fcr_share", "share", "not_fcr"),
     ("csat_satisfied_share", "share", "dissatisfied"),
@@ -88,16 +89,18 @@ COST_COLUMNS = (
 
 
 #: the columns of the handle-time table (per task type) and of the backlog (per priority and stage)
-HANDLE_COLUMNS = (("runs", "count"), ("waiting_avg_hours", "hours"), ("working_avg_minutes", "minutes"),
+HANDLE_COLUMNS = (("runs", "count"), ("waiting_median_hours", "hours"), ("working_median_minutes", "minutes"),
                   ("working_total_hours", "hours"))
 BACKLOG_COLUMNS = (("backlog_open", "count", "open"), ("open_over_target", "count", "open_over_target"))
-#: a tile's time shown with its 90th percentile beside the median
-P90 = {"response_median_hours": "response_p90_hours", "resolution_median_hours": "resolution_p90_hours"}
+#: a time (tile or table cell) shown with its 90th percentile beside the median
+P90 = {"response_median_hours": "response_p90_hours", "resolution_median_hours": "resolution_p90_hours",
+       "waiting_median_hours": "waiting_p90_hours", "working_median_minutes": "working_p90_minutes"}
 
 
 def shown_figures() -> set[str]:
     """Return the keys of every figure the dashboard shows (tiles and table columns)."""
-    return ({t.key for t in TILES} | {c[0] for c in (*COLUMNS, *COST_COLUMNS, *HANDLE_COLUMNS, *BACKLOG_COLUMNS)})
+    return ({t.key for t in TILES}
+            | {c[0] for c in (*COLUMNS, *COST_COLUMNS, *HANDLE_COLUMNS, *BACKLOG_COLUMNS, *PERSON_COLUMNS)})
 
 
 def status(tile: Tile, value: float | None, target: float | None) -> str:
@@ -120,6 +123,7 @@ def tiles(ctx: Context, values: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"key": tile.key, "unit": tile.unit, "value": value, "target": target,
                     "better": tile.better, "status": status(tile, value, target), "drill": tile.drill,
                     "p90": values.get(P90[tile.key]) if tile.key in P90 else None,
+                    "unregistered": values.get("unregistered") or 0,
                     "basis": values.get(BASIS.get(tile.key, "tickets"))})
     return out
 

@@ -38,7 +38,8 @@ DEFAULTS: dict[str, Any] = {
                 "fcr_share": 0.7, "repeat_contact_share": 0.1, "backorder_share": 0.15, "nps": 30, "qa_score": 4.0},
     "scales": {"satisfied_csat_min": 4, "promoter_nps_min": 9, "detractor_nps_max": 6},
     "costs": {"currency": "CNY", "labour_per_hour": {"default": 60}, "handling_per_contact": {"default": 5}},
-    "signals": {"intake": ["register_request"], "first_contact_resolution": ["end_resolved_first_contact"],
+    "signals": {"intake_process": ["after_sales"],
+                "intake": ["register_request"], "first_contact_resolution": ["end_resolved_first_contact"],
                 "resolution": ["resolve_request"], "reopen": ["end_not_solved"],
                 "qa_score": {"element": "review_ticket_quality", "field": "overall"}},
 }

@@ -24,6 +24,8 @@ from handlers.values import local_date
 
 from .facts import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
 from .rollup import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, KpiDaily, KpiDailyTeam, KpiTaskDaily
+from .timings import task_times, with_ticket_times
+from .unregistered import KNOWN, applies, waiting_counts, waiting_requests
 
 T = KpiTicket
 DIMENSIONS = ("channel", "product_line", "priority", "team")
@@ -212,7 +214,8 @@ def _scores(row: dict[str, Any], ctx: Context) -> dict[str, Any]:
             "nps_answered": sum(nps.values()),
             "promoters": sum(v for n, v in nps.items() if n >= s["promoter_nps_min"]),
             "detractors": sum(v for n, v in nps.items() if n <= s["detractor_nps_max"]),
-            "response_missed": (row.get("response_failed") or 0) + (row.get("response_overdue") or 0)}
+            "response_missed": ((row.get("response_failed") or 0) + (row.get("response_overdue") or 0)
+                                + (row.get("unregistered_overdue") or 0))}
 
 
 def _share(part: float | None, whole: float | None) -> float | None:
@@ -235,7 +238,7 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
         "fcr_share": _share(n["fcr"], n["resolved_ok"]),
         "csat_satisfied_share": _share(n["satisfied"], n["surveyed"]),
         "nps": None if nps is None else nps * 100,
-        "repeat_contact_share": _share(n["repeat_contacts"], n["tickets"]),
+        "repeat_contact_share": _share(n["repeat"], n["tickets"]),
         "backorder_share": _share(n["backordered"], n["parts"]),
         "qa_score": _share(n["qa_total"], n["qa_reviewed"]),
         "cost_total": cost, "cost_per_ticket": _share(cost, n["tickets"]),
@@ -248,6 +251,10 @@ def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     row = dict(session.execute(select(*_summed(table)).where(*rollup_conditions(flt, table))).one()._mapping)
     live = session.execute(select(*_live(ctx)).where(T.status == "open", *ticket_conditions(flt)), ctx.params).one()
     row.update(live._mapping)
+    row.update(unregistered=0, unregistered_overdue=0)
+    if applies(flt):
+        requests = waiting_requests(session, ctx.settings, flt.start, flt.end, flt.channel)
+        row.update(waiting_counts(requests, ctx.now).get(None, {}))
     return derive({**row, **_scores(row, ctx)})
 
 
@@ -299,15 +306,19 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dic
     for r in session.execute(live.group_by(live_key), ctx.params):
         if r.key in rows:
             rows[r.key].update(response_overdue=r.response_overdue, open_over_target=r.open_over_target)
+    if applies(flt) and by in (*PERIODS, *KNOWN):  # requests waiting for registration: their own rows if need be
+        requests = waiting_requests(session, ctx.settings, flt.start, flt.end, flt.channel)
+        for k, counts in waiting_counts(requests, ctx.now, by).items():
+            rows.setdefault(k, {name: 0 for name in COUNTERS}).update(counts)
     out = []
     for k in sorted(rows, key=lambda v: (v is None, v)):
         row = rows[k]
-        row.setdefault("response_overdue", 0)
-        row.setdefault("open_over_target", 0)
+        for name in ("response_overdue", "open_over_target", "unregistered", "unregistered_overdue"):
+            row.setdefault(name, 0)
         row = derive({**row, **_scores(row, ctx)})
         row["key"] = k.isoformat() if isinstance(k, date) else k
         out.append(row)
-    return out
+    return with_ticket_times(session, flt, by, out)
 
 
 def period_end(key: Any, period: str) -> date:
@@ -349,9 +360,11 @@ def handle_times(session: Session, flt: KpiFilter) -> list[dict[str, Any]]:
     rows = session.execute(select(D.element_id, func.max(D.name), D.role, runs, waited, func.sum(D.waiting_seconds),
                                   func.sum(D.working_seconds)).where(*conds).group_by(D.element_id, D.role)
                            .order_by(func.sum(D.working_seconds).desc(), D.element_id))
+    times = task_times(session, flt)
     return [{"element_id": e, "name": name, "role": role, "runs": int(n or 0),
              "waiting_avg_hours": _share(w, (nw or 0) * 3600), "working_avg_minutes": _share(h, (n or 0) * 60),
-             "working_total_hours": float(h or 0) / 3600} for e, name, role, n, nw, w, h in rows]
+             "working_total_hours": float(h or 0) / 3600, **times.get((e, role), {})}
+            for e, name, role, n, nw, w, h in rows]
 
 
 def distributions(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:

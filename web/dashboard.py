@@ -12,7 +12,7 @@ import io
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from analytics import catalogue
 from analytics.dashboard import (
@@ -20,30 +20,38 @@ from analytics.dashboard import (
     COLUMNS,
     COST_COLUMNS,
     HANDLE_COLUMNS,
+    P90,
     TABLES,
     chart_data,
     dashboard,
     line_names,
     table_rows,
 )
+from analytics.people import COLUMNS as PERSON_COLUMNS
+from analytics.people import person_rows
 from analytics.queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
+from analytics.verify import last_verification, verify
 from engine import clock
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound, PermissionDenied
 from readmodels.texts import reader_texts
 
 from . import get_services
-from .access import roles_required
+from .access import STAFF, current_actor, roles_required
 from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
 from .rendering import csv_response
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-READERS = frozenset({"supervisor", "process_owner", "admin"})
+READERS = frozenset({"supervisor", "process_owner", "admin", "auditor"})
+#: who may run ``kpi verify`` from the dashboard
+VERIFIERS = frozenset({"auditor", "supervisor"})
+#: who reads everyone's personal figures (each person also reads their own)
+PEOPLE_READERS = frozenset({"supervisor"})
 PER_PAGE = 100
 
 
 def _date(name: str) -> date | None:
-    text = request.args.get(name, "").strip()
+    text = request.values.get(name, "").strip()
     if not text:
         return None
     try:
@@ -53,10 +61,11 @@ def _date(name: str) -> date | None:
 
 
 def _filter() -> KpiFilter:
-    period = request.args.get("period", "week")
+    period = request.values.get("period", "week")
     if period not in PERIODS:
         raise InvalidInput(_("period must be day, week, month or quarter"), field="period")
-    dims = {d: (request.args.get(d, "").strip()[:64] or None) for d in ("channel", "product_line", "priority", "team")}
+    dims = {d: (request.values.get(d, "").strip()[:64] or None)
+            for d in ("channel", "product_line", "priority", "team")}
     return KpiFilter(period=period, start=_date("start"), end=_date("end"), **dims)
 
 
@@ -67,7 +76,7 @@ def labels() -> dict[str, str]:
         **catalogue.names(language), "partial": catalogue.ui_texts(language)["partial"],
         "channel": _("Channel"), "product_line": _("Product line"),
         "priority": _("Priority"), "team": _("Team"), "day": _("Day"), "week": _("Week"), "month": _("Month"),
-        "quarter": _("Quarter"), "waiting": _("Waiting (h)"), "working": _("Working (min)"),
+        "quarter": _("Quarter"), "waiting": _("Waiting, mean (h)"), "working": _("Working, mean (min)"),
         "resolution_hours": _("Resolution time (hours)"), "first_response_hours": _("First response (hours)"),
         "csat": _("CSAT answers (1–5)"), "nps_answers": _("NPS answers (0–10)"), "target": _("Target"),
         "trend": _("Trend"), "handle_times": _("Handle time per task type"), "backlog": _("Backlog"),
@@ -106,11 +115,13 @@ def index():  # type: ignore[no-untyped-def]
     flt = _filter()
     with get_services().db.transaction(write=False) as session:
         board = dashboard(session, flt, clock.now(), current_language())
+        checked = last_verification(session)
         _use_texts(session)
     return render_template("dashboard/index.html", d=board, f=board.filter, args=board.filter.args(),
+                           checked=checked, may_verify=bool(current_actor().roles & VERIFIERS),
                            line_names=board.line_names, handle_columns=HANDLE_COLUMNS,
                            backlog_columns=BACKLOG_COLUMNS, ui=catalogue.ui_texts(current_language()),
-                           labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS)
+                           labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS, p90=P90)
 
 
 @bp.get("/data.json")
@@ -220,3 +231,53 @@ def _csv(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 4)
     return "" if value is None else value
+
+
+@bp.post("/verify")
+@roles_required(VERIFIERS)
+def run_verification():  # type: ignore[no-untyped-def]
+    """Recount the figures of the dashboard's dates from the trail (``kpi verify``) and keep the result."""
+    flt = _filter()
+    now = clock.now()
+    with get_services().db.transaction() as session:
+        result = verify(session, now, current_actor().username, flt.start, flt.end)
+    if result.matched:
+        flash(_("All {count} figures match the audit trail.", count=result.figures), "ok")
+    else:
+        flash(_("{count} of {total} figures differ from the audit trail.", count=len(result.mismatches),
+                total=result.figures), "error")
+    return redirect(url_for("dashboard.index", **flt.args()) + "#verification")
+
+
+def _person_range() -> KpiFilter:
+    return _filter().bounded(clock.now())
+
+
+@bp.get("/people/")
+@roles_required(PEOPLE_READERS)
+def people():  # type: ignore[no-untyped-def]
+    """Show every agent's and technician's figures against the response standard (supervisors)."""
+    flt = _person_range()
+    with get_services().db.transaction(write=False) as session:
+        rows = person_rows(session, flt.start, flt.end, clock.now())
+    return render_template("dashboard/people.html", rows=rows, f=flt, args=flt.args(), person=None,
+                           columns=PERSON_COLUMNS, labels=labels(), ui=catalogue.ui_texts(current_language()),
+                           p90=P90)
+
+
+@bp.get("/people/<username>")
+@roles_required(STAFF)
+def person(username: str):  # type: ignore[no-untyped-def]
+    """Show one person's figures: to that person and to supervisors only."""
+    actor = current_actor()
+    if actor.username != username and not actor.roles & PEOPLE_READERS:
+        raise PermissionDenied(_("only {name} and supervisors see these figures", name=username))
+    flt = _person_range()
+    with get_services().db.transaction(write=False) as session:
+        rows = person_rows(session, flt.start, flt.end, clock.now(), username)
+    if not rows and actor.username != username:
+        raise NotFound(_("{name} completed no agent or technician task from {start} to {end}", name=username,
+                         start=flt.start, end=flt.end))
+    return render_template("dashboard/people.html", rows=rows, f=flt, args=flt.args(), person=username,
+                           columns=PERSON_COLUMNS, labels=labels(), ui=catalogue.ui_texts(current_language()),
+                           p90=P90)

@@ -1247,4 +1247,33 @@ ZH: dict[str, str] = {
     "field:display_name": "姓名",
     "field:email": "邮箱",
     "field:language": "语言",
+    # KPI verification and per-person figures (issue 19)
+    "Waiting, mean (h)": "等待，平均（小时）",
+    "Working, mean (min)": "处理，平均（分钟）",
+    "incl. {count} requests not yet registered": "含 {count} 个尚未登记的请求",
+    "Figures per person": "人员指标",
+    "These figures have not been verified against the audit trail yet.": "这些指标尚未与审计记录核对。",
+    "Last verified against the audit trail {when} by {who} ({start} to {end}): all {count} figures matched.":
+        "最近一次与审计记录核对：{when}，由 {who} 执行（{start} 至 {end}）：全部 {count} 项指标一致。",
+    "Last verified against the audit trail {when} by {who} ({start} to {end}): {count} of {total} figures differed.":
+        "最近一次与审计记录核对：{when}，由 {who} 执行（{start} 至 {end}）：{total} 项指标中有 {count} 项不一致。",
+    "Figures that differed": "不一致的指标",
+    "dashboard {shown}, audit trail {recount}": "看板 {shown}，审计记录 {recount}",
+    "Verify against the audit trail now": "立即与审计记录核对",
+    "All {count} figures match the audit trail.": "全部 {count} 项指标与审计记录一致。",
+    "{count} of {total} figures differ from the audit trail.": "{total} 项指标中有 {count} 项与审计记录不一致。",
+    "My figures": "我的指标",
+    "Figures of {name}": "{name} 的指标",
+    "Tasks completed {start} to {end}; a person's tickets are those they completed a task on.":
+        "{start} 至 {end} 完成的任务；个人的工单指其完成过任务的工单。",
+    "Response standard: first response within {hours} h for at least {share} of one's tickets; who falls short is offered training.":
+        "响应标准：至少 {share} 的工单在 {hours} 小时内首次响应；未达标者安排培训。",
+    "Person": "人员",
+    "Role": "角色",
+    "Review": "评估",
+    "Offer training": "安排培训",
+    "Meets the standard": "达标",
+    "No agent or technician task was completed in these dates.": "所选日期内没有完成的客服或技术员任务。",
+    "only {name} and supervisors see these figures": "只有 {name} 本人和主管可以查看这些指标",
+    "{name} completed no agent or technician task from {start} to {end}": "{name} 在 {start} 至 {end} 期间没有完成客服或技术员任务",
 }

@@ -25,7 +25,7 @@ AUDIT = frozenset({"auditor", "supervisor", "process_owner", "admin"})
 OWNERS = frozenset({"process_owner", "admin"})
 DEPLOYED_FILES = frozenset({"process_owner", "admin", "auditor", "supervisor"})
 OPERATIONS = frozenset({"process_owner", "admin", "supervisor"})
-DASHBOARD = frozenset({"supervisor", "process_owner", "admin"})
+DASHBOARD = frozenset({"supervisor", "process_owner", "admin", "auditor"})
 ADMIN = frozenset({"admin"})
 
 #: what a signed-in user may do through ``/api/v1``, by role: the API's own table (a key holds its scopes)
@@ -74,6 +74,8 @@ DEFINITIONS = Access("Deployed definitions, heat maps, deploying", OWNERS)
 FILES = Access("Read deployed files", DEPLOYED_FILES)
 OPERATE = Access("Incidents and undelivered messages", OPERATIONS)
 KPI = Access("KPI dashboard and exports", DASHBOARD)
+KPI_VERIFY = Access("Verify the KPI figures against the audit trail", frozenset({"auditor", "supervisor"}))
+PEOPLE = Access("Figures per person (each person also sees their own page)", frozenset({"supervisor"}))
 WORKBENCH = Access("Process workbench (drafts, pilots, migrations, what-if)", OWNERS)
 KEYS = Access("API keys", ADMIN)
 FIELD_DAY = Access("A technician's day of visits; rescheduling their own (supervisors: anyone's)",
@@ -217,6 +219,9 @@ TABLE: dict[str, Access] = {
     "GET /dashboard/export/<table>.csv": KPI,
     "GET /dashboard/kpi/": KPI,
     "GET /dashboard/kpi/<key>": KPI,
+    "POST /dashboard/verify": KPI_VERIFY,
+    "GET /dashboard/people/": PEOPLE,
+    "GET /dashboard/people/<username>": PEOPLE,
     "GET /admin/api-keys/": KEYS,
     "POST /admin/api-keys/": KEYS,
     "POST /admin/api-keys/<name>/revoke": KEYS,

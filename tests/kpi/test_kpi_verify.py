@@ -1,0 +1,145 @@
+"""``aftersales kpi verify`` recounts the dashboard from the trail: it matches on a simulated history
+of several hundred tickets and names exactly the figure whose roll-up row was corrupted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, update
+
+from analytics.queries import KpiFilter
+from analytics.refresh import refresh
+from analytics.rollup import KpiDaily
+from analytics.verify import KpiVerification, expected_figures, last_verification, shown_figures
+from cli import main
+from engine import clock as engine_clock
+from engine.bundle import read_bundle
+from engine.config import load_settings
+from engine.db import Database
+from engine.deploy import deploy
+from engine.runtime import Runtime
+from handlers.demo import DATA_DIR, load_catalogue
+from handlers.ticketing import Ticket
+from handlers.values import business_timezone
+from simulation.history import simulate_history
+from tests.conftest import BACKENDS, PROCESSES
+
+START, DAYS = date(2026, 3, 2), 21
+RANGE = ("--from", "2026-03-02", "--to", "2026-03-22")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, datetime]]:
+    """Several hundred requests simulated over three weeks through the real process, facts refreshed;
+    one history for the whole module (each test works on a copy of the database when it writes)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("kpi-verify") / "history.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        from tests.support.postgres import create_database
+
+        url = create_database(request.getfixturevalue("postgres_admin"), f"kpi_verify_{id(request)}",
+                              template="aftersales_template")
+    db = Database(url)
+    with db.transaction() as session:
+        deploy(session, read_bundle([PROCESSES], name="processes"), "owner")
+        load_catalogue(session, DATA_DIR)
+    simulate_history(db, Runtime(load_settings()), tickets=240, days=DAYS, seed=19, start=START)
+    end = datetime.combine(START + timedelta(days=DAYS), time(), business_timezone())  # the simulation's end
+    refresh(db, end, max_batches=1000)
+    db.dispose()
+    yield url, end
+
+
+@pytest.fixture
+def at_end(history: tuple[str, datetime], clock) -> Iterator[Database]:
+    """The history's database, the clock at the end of the simulated weeks."""
+    url, end = history
+    clock.set(end)
+    db = Database(url)
+    yield db
+    with db.transaction() as session:  # leave the history as it was for the next test
+        session.execute(KpiVerification.__table__.delete())
+    db.dispose()
+
+
+def flt() -> KpiFilter:
+    return KpiFilter(period="week", start=START, end=date(2026, 3, 22))
+
+
+@pytest.mark.slow
+def test_every_figure_of_the_dashboard_matches_its_recount_from_the_trail(at_end: Database) -> None:
+    # Given several hundred simulated tickets (some open, reopened, cancelled, paused, repeat contacts)
+    now = engine_clock.now()
+    with at_end.transaction(write=False) as session:
+        tickets = session.scalar(select(func.count()).select_from(Ticket))
+        expected, shown = expected_figures(session, flt(), now), shown_figures(session, flt(), now)
+    assert tickets >= 200
+
+    # Then every figure the dashboard shows is recounted from the trail, and each one matches
+    assert set(expected) == set(shown) and len(shown) > 500
+    differ = {k: (shown[k], expected[k]) for k in shown if shown[k] != pytest.approx(expected[k], abs=1 / 3600)}
+    assert differ == {}
+    assert expected["tiles.tickets"] == tickets and expected["tiles.open"] > 0
+
+
+@pytest.mark.slow
+def test_the_command_reports_a_match_and_keeps_the_result(at_end: Database, history) -> None:
+    # When an auditor runs the command over the three weeks
+    result = CliRunner().invoke(main, ["kpi", "verify", *RANGE, "--user", "audrey", "--json"],
+                                env={"DATABASE_URL": history[0]}, catch_exceptions=False)
+
+    # Then it exits 0 saying every figure matched, and the run is kept for the dashboard
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["matched"] is True and report["mismatches"] == [] and report["figures"] > 500
+    with at_end.transaction(write=False) as session:
+        run = last_verification(session)
+        assert (run.actor, run.start, run.end, run.mismatches) == ("audrey", START, date(2026, 3, 22), 0)
+
+
+@pytest.mark.slow
+def test_a_corrupted_roll_up_row_is_reported_as_exactly_the_figures_it_feeds(at_end: Database, history) -> None:
+    # Given one roll-up row of the first Monday whose count of first-contact resolutions is off by one
+    with at_end.transaction() as session:
+        row = session.scalars(select(KpiDaily).where(KpiDaily.day == START, KpiDaily.resolved_ok > 0)
+                              .order_by(KpiDaily.channel, KpiDaily.product_line, KpiDaily.priority).limit(1)).one()
+        key = (row.channel, row.product_line, row.priority)
+        session.execute(update(KpiDaily).where(KpiDaily.day == START, KpiDaily.channel == key[0],
+                                               KpiDaily.product_line == key[1], KpiDaily.priority == key[2])
+                        .values(fcr=KpiDaily.fcr + 1))
+    try:
+        # When the command runs
+        result = CliRunner().invoke(main, ["kpi", "verify", *RANGE], env={"DATABASE_URL": history[0]},
+                                    catch_exceptions=False)
+
+        # Then it fails, naming the first-contact resolution share of that row's groups and nothing else
+        assert result.exit_code == 7, result.output
+        named = sorted(line.split(":")[0].strip() for line in result.output.splitlines()[1:])
+        assert named == sorted(["tiles.fcr_share", f"trend[{START.isoformat()}].fcr_share",
+                                f"channel[{key[0]}].fcr_share", f"product_line[{key[1]}].fcr_share",
+                                f"priority[{key[2]}].fcr_share"]), result.output
+        with at_end.transaction(write=False) as session:
+            run = last_verification(session)
+            assert run.mismatches == 5 and {d["figure"] for d in run.details} == set(named)
+    finally:
+        with at_end.transaction() as session:
+            session.execute(update(KpiDaily).where(KpiDaily.day == START, KpiDaily.channel == key[0],
+                                                   KpiDaily.product_line == key[1], KpiDaily.priority == key[2])
+                            .values(fcr=KpiDaily.fcr - 1))
+
+
+def test_a_range_ending_before_it_starts_is_refused_naming_the_option(at_end: Database, history) -> None:
+    result = CliRunner().invoke(main, ["kpi", "verify", "--from", "2026-03-22", "--to", "2026-03-02"],
+                                env={"DATABASE_URL": history[0]})
+    assert result.exit_code != 0 and "--from" in result.output
+    with at_end.transaction(write=False) as session:
+        assert last_verification(session) is None
+
+
