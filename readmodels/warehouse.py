@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine import store
 from engine.errors import InvalidInput, NotFound
 from engine.identity import Actor
+from engine.models import MessageSubscription
 from engine.privacy import mask_value, visible_categories
 from handlers.dispatch import Assignment, RepairCentre, Rma, Technician
 from handlers.parts import MOVEMENT_KINDS, Backorder, Part, Reservation, Stock, StockMovement, Warehouse
@@ -181,30 +182,48 @@ class Parcel:
     received_by: str = ""
     condition: str = ""
     process_notified: bool = False
+    waiting: bool = True  # the ticket's process waits for the device (device_received)
+
+    @property
+    def state(self) -> str:
+        """Return ``received``, ``expected``, or ``closed`` (not received here, and no longer awaited)."""
+        if self.received_at is not None:
+            return "received"
+        return "expected" if self.waiting else "closed"
+
+
+def awaiting_device(session: Session) -> set[str]:
+    """Return the tickets whose process waits for the ``device_received`` message."""
+    return set(session.scalars(select(MessageSubscription.correlation_key)
+                               .where(MessageSubscription.message_name == "device_received")))
 
 
 def rma_inbox(session: Session, specs: store.SpecCache, actor: Actor, now: datetime) -> list[Parcel]:
-    """Return the RMAs, expected ones first (oldest first), then the received (newest first)."""
+    """Return the RMAs: expected ones first (oldest first), then the received (newest first), then the
+    ones no longer awaited (the ticket was cancelled, or the device was booked in another way)."""
     visible = visible_categories(actor.roles)
     centres = {c.code: c.name for c in session.scalars(select(RepairCentre))}
     rows = session.execute(select(Rma, RmaReceipt, Ticket)
                            .outerjoin(RmaReceipt, RmaReceipt.rma_number == Rma.rma_number)
                            .outerjoin(Ticket, Ticket.number == Rma.ticket_number).order_by(Rma.created_at))
     today = local_date(now)
+    waiting = awaiting_device(session)
     parcels = []
     for rma, receipt, ticket in rows:
         parcel = Parcel(rma.rma_number, rma.ticket_number, centres.get(rma.centre, rma.centre), rma.created_at,
                         (today - local_date(rma.created_at)).days,
                         _shown(visible, "name", ticket.customer.name if ticket else ""), "")
+        parcel.waiting = rma.ticket_number in waiting
         if receipt is not None:
             parcel.received_at, parcel.received_by = receipt.received_at, receipt.received_by
             parcel.condition, parcel.process_notified = receipt.condition, receipt.process_notified
-        else:
+        elif parcel.waiting:
             parcel.address = _shown(visible, "address", customer_address(session, specs, rma.ticket_number))
         parcels.append(parcel)
-    expected = [p for p in parcels if p.received_at is None]
-    received = sorted((p for p in parcels if p.received_at is not None), key=lambda p: p.received_at, reverse=True)
-    return expected + received
+    received = sorted((p for p in parcels if p.state == "received"), key=lambda p: p.received_at or now,
+                      reverse=True)
+    return ([p for p in parcels if p.state == "expected"] + received
+            + [p for p in parcels if p.state == "closed"][::-1])
 
 
 def customer_address(session: Session, specs: store.SpecCache, ticket: str) -> str:
@@ -305,7 +324,8 @@ def summary(session: Session, now: datetime) -> dict[str, int]:
         "backorders": int(session.scalar(select(func.count()).select_from(Backorder)
                                          .where(Backorder.status == "open")) or 0),
         "expected": int(session.scalar(select(func.count()).select_from(Rma).outerjoin(
-            RmaReceipt, RmaReceipt.rma_number == Rma.rma_number).where(RmaReceipt.rma_number.is_(None))) or 0),
+            RmaReceipt, RmaReceipt.rma_number == Rma.rma_number).where(
+            RmaReceipt.rma_number.is_(None), Rma.ticket_number.in_(awaiting_device(session)))) or 0),
         "to_ship": int(session.scalar(select(func.count()).select_from(Shipment)
                                       .where(Shipment.status == "to_ship")) or 0),
         "visits_today": sum(len(p.visits) for p in pick_lists(session, local_date(now))),

@@ -1233,6 +1233,8 @@ ZH: dict[str, str] = {
     "Unknown movement kind “{kind}”; use one of {kinds}.": "未知的流水类型“{kind}”；可选：{kinds}。",
     "Enter a date as YYYY-MM-DD, not “{value}”.": "请按 YYYY-MM-DD 输入日期，而不是“{value}”。",
     "Unknown status “{status}”; use one of {states}.": "未知状态“{status}”；可选：{states}。",
+    "No longer expected: the ticket does not wait for this device (booked in another way, or cancelled).":
+        "不再待收：工单已不在等待此设备（已通过其他方式登记，或已取消）。",
     # administration: users, accounts, teams, settings (web/admin*.py)
     "Changes to this account": "账号变更记录",
     "Details": "详情",

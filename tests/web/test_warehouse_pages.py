@@ -202,3 +202,14 @@ def test_the_pick_list_shows_the_parts_held_for_a_visit(desk, database, signed_i
     assert case.ticket_number in page and "WM-PUMP-01" in page
     bad = signed_in("warehouse").get("/warehouse/picking?day=tomorrow")
     assert bad.status_code == 400 and 'aria-invalid="true"' in bad.get_data(as_text=True)
+
+
+def test_an_rma_booked_in_another_way_is_no_longer_expected(desk, signed_in):
+    # Given a device the repair centre booked in through the API (the process heard device_received)
+    case = waiting_for_device(desk)
+    rma = case.data()["rma"]["rma_number"]
+    case.message("device_received", {"condition": "fine", "received_by": "centre"})
+    # Then the inbox does not offer to receive it again
+    page = signed_in("warehouse").get("/warehouse/rma").get_data(as_text=True)
+    assert re.search(rf'id="rma-{rma}" data-state="closed"', page)
+    assert f'action="/warehouse/rma/{rma}/receive"' not in page
