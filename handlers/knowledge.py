@@ -14,12 +14,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text, event, select
+from sqlalchemy import ForeignKey, String, Text, event, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column
 
 from engine.db import Base, is_sqlite
+from engine.errors import NotFound
 from engine.registry import HandlerContext, handler
 
 from .idempotency import idempotent
@@ -53,6 +54,18 @@ class Article(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Deflection(Base):
+    """A customer who said an article solved their problem before they sent a request."""
+
+    __tablename__ = "knowledge_deflection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_article.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 def spell_for_search(value: str) -> str:
@@ -147,10 +160,15 @@ def suggest(ctx: HandlerContext, text: str, model: str) -> dict[str, Any]:
     text: the fault description to search the knowledge base for (free text)
     model: the product's model code; articles for its product line rank higher, empty for all
     """
+    return {"articles": rank(ctx.session, text, model)}
+
+
+def rank(session: Session, text: str, model: str, limit: int = MAX_SUGGESTIONS) -> list[dict[str, Any]]:
+    """Return published articles for a fault description and model, best first, with reasons."""
     query = text if isinstance(text, str) else ""
-    found = get_model(ctx.session, model) if isinstance(model, str) and model.strip() else None
-    hits = search(ctx.session, query, limit=MAX_SUGGESTIONS * 4)
-    articles = {a.id: a for a in ctx.session.scalars(select(Article).where(Article.id.in_([i for i, _ in hits])))}
+    found = get_model(session, model) if isinstance(model, str) and model.strip() else None
+    hits = search(session, query, limit=limit * 4)
+    articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_([i for i, _ in hits])))}
     terms = query_terms(query)
     ranked: list[dict[str, Any]] = []
     for article_id, relevance in hits:
@@ -171,7 +189,36 @@ def suggest(ctx: HandlerContext, text: str, model: str) -> dict[str, Any]:
                        "score": round(relevance * boost, 4), "language": article.language,
                        "reasons": reasons})
     ranked.sort(key=lambda a: (-a["score"], a["id"]))
-    return {"articles": ranked[:MAX_SUGGESTIONS]}
+    return ranked[:limit]
+
+
+def published_article(session: Session, article_id: int) -> Article:
+    """Return a published article, or raise :class:`NotFound` (drafts are for staff only)."""
+    article = session.get(Article, article_id)
+    if article is None or article.status != "published":
+        raise NotFound(f"knowledge article {article_id} does not exist", field="article")
+    return article
+
+
+def record_deflection(session: Session, article_id: int, model: str, language: str, now: datetime) -> Deflection:
+    """Count a customer whose problem an article solved before any ticket was opened."""
+    published_article(session, article_id)
+    found = get_model(session, model) if isinstance(model, str) and model.strip() else None
+    deflection = Deflection(article_id=article_id, model=found.code if found else "",
+                            language=language if language in ("en", "zh") else "en", created_at=now)
+    session.add(deflection)
+    session.flush()
+    return deflection
+
+
+def deflection_counts(session: Session, since: datetime) -> dict[str, Any]:
+    """Return how many requests articles deflected since ``since``, in all and per article (most first)."""
+    rows = session.execute(
+        select(Article.id, Article.title, func.count(Deflection.id))
+        .join(Deflection, Deflection.article_id == Article.id).where(Deflection.created_at >= since)
+        .group_by(Article.id, Article.title).order_by(func.count(Deflection.id).desc(), Article.id))
+    articles = [{"id": i, "title": t, "count": int(c)} for i, t, c in rows]
+    return {"total": sum(a["count"] for a in articles), "articles": articles}
 
 
 def language_of(value: str) -> str:
@@ -211,8 +258,6 @@ def publish_article(session: Session, article_id: int, now: datetime) -> Article
     """Publish a draft so that agents get it suggested."""
     article = session.get(Article, article_id)
     if article is None:
-        from engine.errors import NotFound
-
         raise NotFound(f"knowledge article {article_id} does not exist")
     article.status, article.updated_at = "published", now
     session.flush()

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base, is_sqlite
+from engine.errors import InvalidInput
 from engine.registry import BusinessError, HandlerContext, handler
 
 from .idempotency import idempotent
@@ -272,6 +273,35 @@ def open_ticket(ctx: HandlerContext, channel: str, customer: dict[str, Any], pro
     return {"ticket_number": ticket.number, "customer_id": owner.id, "product_id": unit.id}
 
 
+@handler("ticketing.triage_ticket")
+@idempotent
+def triage_ticket(ctx: HandlerContext, ticket_number: str, customer: dict[str, Any], product: dict[str, Any],
+                  fault: dict[str, Any], expectation: str) -> dict[str, Any]:
+    """Record the agent's triage on the ticket opened when the request arrived (same number).
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001; must be open
+    customer: the customer as the agent confirmed it: {"name", "phone", "email", "tier", "language", …}
+    product: the product as the agent confirmed it: {"model", "serial_number", "purchase_date", …}
+    fault: the fault as the agent recorded it: {"category", "description", "symptoms": [codes]}
+    expectation: what the customer expects, in their own words (free text, may be empty)
+    """
+    mapping(customer, "customer")
+    mapping(product, "product")
+    mapping(fault, "fault")
+    ticket = get_ticket(ctx.session, ticket_number)
+    if ticket is None or ticket.status == "closed":
+        state = "does not exist" if ticket is None else "is closed"
+        raise BusinessError("TICKET_NOT_FOUND", f"ticket {ticket_number} {state}",
+                            {"ticket_number": ticket_number})
+    owner = _upsert_customer(ctx.session, customer, ctx.now)
+    unit = _upsert_product(ctx.session, product, owner, ctx.now)
+    ticket.customer_id, ticket.product_id = owner.id, unit.id
+    ticket.fault, ticket.expectation = fault, str(expectation or "")
+    ctx.session.flush()
+    return {"ticket_number": ticket.number, "customer_id": owner.id, "product_id": unit.id,
+            "triaged_at": ctx.now.isoformat()}
+
+
 @handler("ticketing.close_ticket")
 @idempotent
 def close_ticket(ctx: HandlerContext, ticket_number: str, outcome: str) -> dict[str, Any]:
@@ -289,3 +319,79 @@ def close_ticket(ctx: HandlerContext, ticket_number: str, outcome: str) -> dict[
         ctx.session.flush()
     closed_at = ticket.closed_at or ctx.now
     return {"closed_at": closed_at.isoformat(), "outcome": ticket.outcome}
+
+
+
+def open_visit(session: Session, ticket_number: str) -> Any:
+    """Return the ticket's open technician visit (``dispatch.Assignment``), the newest, if any."""
+    from . import dispatch  # dispatch imports this module
+
+    return session.scalars(select(dispatch.Assignment).where(dispatch.Assignment.ticket_number == ticket_number,
+                                                             dispatch.Assignment.status == "open")
+                           .order_by(dispatch.Assignment.id.desc()).limit(1)).first()
+
+
+def free_windows(session: Session, visit: Any, now: datetime, count: int = 6) -> list[tuple[datetime, datetime]]:
+    """Return the next free windows of the visit's technician after ``now``, the visit's own left out
+    (``dispatch.next_window``: working days and hours, leave, other visits)."""
+    from . import dispatch  # dispatch imports this module
+
+    tech = session.get(dispatch.Technician, visit.technician)
+    if tech is None or not tech.active:
+        return []
+    busy = [(s, e) for s, e in session.execute(
+        select(dispatch.Assignment.starts_at, dispatch.Assignment.ends_at).where(
+            dispatch.Assignment.technician == tech.username, dispatch.Assignment.status == "open",
+            dispatch.Assignment.ends_at > now, dispatch.Assignment.id != visit.id))]
+    windows: list[tuple[datetime, datetime]] = []
+    earliest = now
+    while len(windows) < count:
+        found = dispatch.next_window(tech, busy, earliest)
+        if found is None:
+            break
+        if found != (visit.starts_at, visit.ends_at):
+            windows.append(found)
+        earliest = found[1]
+    return windows
+
+
+def customer_moves_visit(session: Session, ticket_number: str, starts_at: datetime, ends_at: datetime,
+                         now: datetime) -> dict[str, Any]:
+    """Move the ticket's open visit to one of its technician's free windows, as the customer chose.
+
+    Only a window :func:`free_windows` offers is taken (so it is in the future, in working hours,
+    not on leave and free); the customer is told the new time on their channel (milestone
+    ``scheduled``) and the move is audited on the ticket.
+    """
+    from engine import store
+    from engine.audit import PendingEvent, write_instance_events
+
+    from . import dispatch, notifications  # dispatch imports this module
+
+    if ends_at <= starts_at:
+        raise InvalidInput("The window must end after it starts.", field="window")
+    ticket = get_ticket(session, ticket_number)
+    visit = open_visit(session, ticket_number) if ticket is not None else None
+    if ticket is None or visit is None:
+        raise InvalidInput("This request has no appointment to move.", field="window")
+    if (starts_at, ends_at) not in free_windows(session, visit, now, count=50):
+        raise InvalidInput("Choose one of the offered times.", field="window")
+    tech = session.get(dispatch.Technician, visit.technician)
+    before = {"start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}
+    visit.starts_at, visit.ends_at = starts_at, ends_at
+    instance = store.lock_instance(session, ticket.instance_id)
+    ctx = HandlerContext(session=session, instance_id=instance.id, deployment_id=instance.deployment_id,
+                         business_key=ticket.number, task_id=f"customer-visit-{visit.id}-{now.isoformat()}",
+                         element_id="status_page", now=now)
+    owner = ticket.customer
+    notice = notifications.send(ctx, ticket_number=ticket.number, milestone="scheduled", customer={
+        "name": owner.name, "phone": owner.phone, "email": owner.email, "language": owner.language,
+        "preferred_channel": owner.preferred_channel}, data={
+        "route": "field", "technician_name": tech.name if tech else "",
+        "appointment": {"start": starts_at.isoformat(), "end": ends_at.isoformat()}})
+    write_instance_events(session, instance, [PendingEvent("dispatch.visit_moved", "customer", now, {
+        "ticket": ticket.number, "from": {"technician": visit.technician, **before},
+        "to": {"technician": visit.technician, "start": starts_at.isoformat(), "end": ends_at.isoformat()},
+        "by": "customer", "notice": notice.get("outbox_id")})])
+    session.flush()
+    return {"start": starts_at.isoformat(), "end": ends_at.isoformat(), "technician": tech.name if tech else ""}

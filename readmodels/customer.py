@@ -1,21 +1,29 @@
-"""What a customer may see of a ticket: plain milestones and the answers awaited, no internals."""
+"""What a customer may see of a ticket: plain milestones, what comes next and the answers awaited.
+
+Beside the milestones the customer sees the facts that concern them, in their words: the
+appointment (time and technician's name, from the open visit, so a moved visit shows its new
+time), what the diagnosis found, the solution and its price — before they are asked to confirm —
+and the free windows they may move the visit to. No internal data (rules, notes, staff names
+other than the visiting technician)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import store
+from engine import clock, store
 from engine.errors import NotFound
 from engine.models import (
     AuditEvent,
     Instance,
+    WorkItem,
 )
+from handlers import dispatch, ticketing
 
 from .tickets import first_dict, instance_data, notifications_for, waiting_messages
 
@@ -34,6 +42,11 @@ class PublicStatus:
     quote: dict[str, Any]
     product: str
     language: str
+    next_step: str = "working"  # triage | answer | visit | working | closed | cancelled
+    appointment: dict[str, Any] = field(default_factory=dict)  # start, end (datetimes), technician (name)
+    diagnosis: str = ""
+    solution: str = ""  # repair | replace | refund | "" (none yet)
+    open: bool = True  # the customer may still add information, a photo, move the visit or cancel
 
 
 def _digits(value: Any) -> str:
@@ -94,6 +107,7 @@ def public_status(
             if all(key != ending for _at, key in milestones):  # the notification may have said it already
                 milestones.append((event.at, ending))
     quote = first_dict(data, "quote")
+    facts = _facts(session, instance, data, state)
     public_quote = {
         k: quote[k]
         for k in ("quote_id", "total", "customer_pays", "covered", "currency", "lines", "valid_until")
@@ -109,4 +123,34 @@ def public_status(
         public_quote,
         str(product.get("model") or ""),
         language,
+        **facts,
     )
+
+
+def _facts(session: Session, instance: Instance, data: dict[str, Any], state: str) -> dict[str, Any]:
+    """Return what comes next, the appointment, the diagnosis and the solution of a ticket."""
+    open_ = state not in ("closed", "cancelled")
+    visit = ticketing.open_visit(session, instance.business_key or "") if open_ else None
+    appointment: dict[str, Any] = {}
+    if visit is not None:
+        tech = session.get(dispatch.Technician, visit.technician)
+        appointment = {"start": visit.starts_at, "end": visit.ends_at, "technician": tech.name if tech else "",
+                       "visit_id": visit.id, "windows": ticketing.free_windows(session, visit, clock.now())}
+    inspection, remote = first_dict(data, "inspection"), first_dict(data, "remote_assistance")
+    diagnosis = str(inspection.get("cause") or remote.get("finding") or "")
+    solution = str(first_dict(data, "solution").get("solution") or "")
+    triage = session.scalars(select(WorkItem.task_id).where(
+        WorkItem.instance_id == instance.id, WorkItem.element_id == "register_request").limit(1)).first()
+    if not open_:
+        step = state
+    elif state == "waiting_for_customer":
+        step = "answer"
+    elif triage is not None:
+        step = "triage"
+    elif appointment:
+        step = "visit"
+    else:
+        step = "working"
+    return {"next_step": step, "appointment": appointment, "diagnosis": diagnosis[:1000], "solution": solution,
+            "open": open_}
+

@@ -120,4 +120,13 @@ EN: dict[str, str] = {
     "field:display_name": "name",
     "field:email": "e-mail",
     "field:language": "language",
+    "next:triage": "An agent is checking your request and will contact you soon.",
+    "next:answer": "We need your answer (see below).",
+    "next:visit": "A technician will visit you at the time below.",
+    "next:working": "We are working on your request and will tell you at each step.",
+    "next:closed": "Your request is completed.",
+    "next:cancelled": "Your request was cancelled.",
+    "solution:repair": "Repair",
+    "solution:replace": "Replacement",
+    "solution:refund": "Refund",
 }

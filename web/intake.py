@@ -3,15 +3,18 @@
 Staff fill in the form of the process's own first task (``INTAKE_FORM`` of the deployed
 ``INTAKE_PROCESS``, ``register_request`` in ``processes/forms``); submitting starts the
 process and completes that first task with the same data, so the agent fills one form.
-Customers on the self-service site fill a shorter form (``web/forms/intake.schema.json``);
-their request waits in the agents' queue at the first task, pre-filled. Data keys follow
-``docs/operators.md``.
+Customers on the self-service site fill a shorter form (``web/forms/intake.schema.json``):
+the process numbers and acknowledges their request as it arrives, and the ticket waits in
+the agents' queue for triage, pre-filled. A request the process recognises as a repeat
+contact is attached to the open ticket and passed on to its agents (message
+``customer_contact``), from the web and the API alike. Data keys follow ``docs/operators.md``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,12 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 import readmodels
-from engine import forms
-from engine.errors import FormValidationError, NotFound
+from engine import clock, forms
+from engine.errors import FieldError, FormValidationError, MessageNotCorrelated, NotFound
 from engine.identity import Actor
+from engine.message_contracts import Sender
+from handlers import knowledge
+from handlers.values import local_date
 
 from . import formdata, formgen, get_services
 from .access import INTAKE, current_actor, roles_required
@@ -101,6 +107,10 @@ def submitted(schema: dict[str, Any], ui: dict[str, Any]) -> dict[str, Any]:
 def prepare_request(schema: dict[str, Any], values: dict[str, Any], public: bool) -> dict[str, Any]:
     """Validate intake values and complete them into the process's start data."""
     forms.validate(schema, values, where="the request form")
+    bought = (values.get("product") or {}).get("purchase_date")
+    if isinstance(bought, str) and bought and bought > local_date(clock.now()).isoformat():
+        raise FormValidationError("the request form has 1 error", [
+            FieldError("product.purchase_date", _("The purchase date cannot be in the future."))])
     data = copy.deepcopy(values)
     customer = data.setdefault("customer", {})
     if public:
@@ -114,14 +124,41 @@ def prepare_request(schema: dict[str, Any], values: dict[str, Any], public: bool
     return data
 
 
+def pass_on_contact(session: Any, runtime: Any, ticket: str, data: dict[str, Any], sender: Sender) -> bool:
+    """Tell the open ticket's agents about a repeat contact (message ``customer_contact``).
+
+    Return False when the ticket's process no longer listens (the contact stays on the ticket)."""
+    fault = data.get("fault") if isinstance(data.get("fault"), dict) else {}
+    said: dict[str, Any] = {"description": str(fault.get("description") or "").strip()[:4000] or "–"}
+    said["symptoms"] = sorted({str(s)[:64] for s in fault.get("symptoms") or [] if isinstance(s, str)})
+    if fault.get("category") in ("hardware", "software", "usage", "complaint"):
+        said["category"] = fault["category"]
+    channel = data.get("channel") if data.get("channel") in ("hotline", "web", "chat", "email", "walk_in") else "web"
+    try:
+        with session.begin_nested():
+            runtime.deliver_message(session, "customer_contact", ticket, {"channel": channel, "fault": said},
+                                    sender=sender)
+    except MessageNotCorrelated:
+        return False
+    return True
+
+
 def start_request(data: dict[str, Any], actor: Actor | None, intake_form: str | None = None,
-                  form_data: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
-    """Start the intake process; return the ticket number and the actor's next task, if any."""
+                  form_data: dict[str, Any] | None = None) -> tuple[str | None, str | None, bool]:
+    """Start the intake process; return the ticket number, the actor's next task and whether the
+    request was a repeat contact attached to an open ticket (its agents are told)."""
     services = get_services()
     with services.db.transaction() as s:
         _id, ticket, following = readmodels.start_and_register(
             s, services.runtime, current_app.config["INTAKE_PROCESS"], data, actor, intake_form, form_data)
-    return ticket, following
+        attached = False
+        if ticket is None:  # the process attached the contact to the open ticket
+            ticket = readmodels.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
+            attached = ticket is not None
+            if ticket is not None:
+                sender = Sender.acting(actor) if actor is not None else Sender.customer()
+                pass_on_contact(s, services.runtime, ticket, data, sender)
+    return ticket, following, attached
 
 
 def render_form(template: str, schema: dict[str, Any], ui: dict[str, Any], values: dict[str, Any],
@@ -133,6 +170,12 @@ def render_form(template: str, schema: dict[str, Any], ui: dict[str, Any], value
                            error_count=len(by_name) + len(general), **extra), status
 
 
+def deflections() -> dict[str, Any]:
+    """Return how many requests the knowledge base deflected in the last 30 days (staff see it)."""
+    with get_services().db.transaction(write=False) as s:
+        return knowledge.deflection_counts(s, clock.now() - timedelta(days=30))
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @roles_required(INTAKE)
 def new():  # type: ignore[no-untyped-def]
@@ -140,7 +183,7 @@ def new():  # type: ignore[no-untyped-def]
     schema, ui, process_form = staff_form()
     if request.method == "GET":
         defaults = {"channel": request.args.get("channel", "hotline"), "customer": {"tier": "normal"}}
-        return render_form("intake/new.html", schema, ui, defaults)
+        return render_form("intake/new.html", schema, ui, defaults, deflections=deflections())
     values = submitted(schema, ui)
     try:
         data = prepare_request(schema, values, public=False)
@@ -152,10 +195,8 @@ def new():  # type: ignore[no-untyped-def]
             duplicate = readmodels.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
         if duplicate:
             return render_form("intake/new.html", schema, ui, values, duplicate=duplicate, confirm=serial)
-    ticket, following = start_request(data, current_actor(), process_form, values)
-    if ticket is None and request.form.get("confirm_duplicate"):
-        with get_services().db.transaction(write=False) as s:  # the process attached the contact
-            ticket = readmodels.open_duplicate(s, data.get("customer", {}), data.get("product", {}))
+    ticket, following, attached = start_request(data, current_actor(), process_form, values)
+    if attached:
         flash(_("The contact was added to {ticket}.", ticket=ticket or "–"), "ok")
     else:
         flash(_("Request registered as {ticket}.", ticket=ticket or "–"), "ok")

@@ -154,6 +154,11 @@ TABLE: dict[str, Access] = {
     "GET /service/respond/<token>/quote": SELF_SERVICE,
     "GET /s/<token>": SELF_SERVICE,
     "POST /s/<token>": SELF_SERVICE,
+    "GET /service/suggestions": SELF_SERVICE,
+    "GET /service/articles/<int:article_id>": SELF_SERVICE,
+    "POST /service/articles/<int:article_id>/solved": SELF_SERVICE,
+    "GET /service/status/<token>": SELF_SERVICE,
+    "POST /service/status/<token>/<action>": SELF_SERVICE,
     # audit
     "GET /audit/instances": TRAIL,
     "GET /audit/instances.csv": TRAIL,

@@ -45,14 +45,15 @@ def test_an_agent_integration_opens_a_real_ticket_and_a_repeat_contact_joins_it(
     assert status["status"] == "active" and status["current"]
 
 
-def test_a_channel_without_an_agent_role_leaves_the_request_for_an_agent_to_register(real, api_key, services):
+def test_a_channel_without_an_agent_role_gets_the_number_and_leaves_the_triage_to_an_agent(real, api_key, services):
     key = api_key("service-requests:write", "tasks:read", roles=())
     response = real.post("/api/v1/service-requests", json=_request(channel="web"), headers=key)
-    assert response.status_code == 202
-    assert (response.get_json()["ticket_number"], response.get_json()["registered"]) == (None, False)
+    assert response.status_code == 201
+    number = response.get_json()["ticket_number"]
+    assert number.startswith("AS-2026") and response.get_json()["duplicate"] is False
     agent = api_key("tasks:read", roles=("agent",))
     [task] = real.get("/api/v1/tasks?scope=group", headers=agent).get_json()["items"]
-    assert task["element_id"] == "register_request"
+    assert (task["element_id"], task["business_key"]) == ("register_request", number)
 
 
 def test_the_trace_of_a_real_instance_marks_its_path_into_the_called_processes(real, api_key, signed_in):
@@ -63,7 +64,8 @@ def test_the_trace_of_a_real_instance_marks_its_path_into_the_called_processes(r
     assert root["process_id"] == "after_sales"
     for element in ("register_request", "find_open_ticket", "open_new_ticket", "classify_request"):
         assert root["elements"][element]["status"] == "completed", element
-    assert "flow_start_request_to_register_request" in root["flows"]
+    assert "flow_merge_register_to_register_request" in root["flows"]
+    assert "flow_gw_number_given_to_record_triage" in root["flows"]  # numbered at arrival, then triaged
     assert root["elements"]["resolve_request"]["status"] == "active"
     [called] = [s for s in trace["scopes"] if s["called_from"] == "resolve_request"]
     assert called["process_id"] == "request_resolution"

@@ -17,7 +17,7 @@ from engine.message_contracts import Sender
 from engine.privacy import mask_for, mask_personal, record_unmasking, sees
 from engine.queries import TaskFilter
 
-from .. import get_services
+from .. import get_services, intake
 from . import body, bp, openapi
 from .auth import identify, requires
 from .uploads import bundle_from_upload
@@ -38,10 +38,14 @@ def openapi_document():  # type: ignore[no-untyped-def]
 def create_service_request():  # type: ignore[no-untyped-def]
     """Open a ticket from a channel system, or attach a repeat contact to the open one."""
     data = body.json_body("ServiceRequest")
+    caller = identify()
     services = get_services()
     with services.db.transaction() as s:
-        result = cockpit.open_request(s, services.runtime, current_app.config["INTAKE_PROCESS"], data, _actor(),
+        result = cockpit.open_request(s, services.runtime, current_app.config["INTAKE_PROCESS"], data, caller.actor,
                                       current_app.config.get("INTAKE_FORM"))
+        if result["duplicate"] and result["ticket_number"]:  # the open ticket's agents review the contact
+            sender = Sender.acting(caller.actor, caller.scopes if caller.via == "key" else None)
+            intake.pass_on_contact(s, services.runtime, result["ticket_number"], data, sender)
     status = 200 if result["duplicate"] else (201 if result["ticket_number"] else 202)
     return jsonify(result), status
 
