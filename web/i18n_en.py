@@ -101,6 +101,7 @@ EN: dict[str, str] = {
     "history:ticket.cancel": "request cancelled",
     "language:zh": "Chinese",
     "language:en": "English",
+    "milestone:message": "We sent you a message",
     "movement:goods_in": "goods-in",
     "movement:reserve": "reserve",
     "movement:release": "release",

@@ -1102,6 +1102,8 @@ ZH: dict[str, str] = {
     "history:ticket.cancel": "服务请求已取消",
     "language:zh": "中文",
     "language:en": "英文",
+    "milestone:message": "我们给您发送了消息",
+    "Internal note": "内部备注",
     # warehouse (web/warehouse.py, web/templates/warehouse/, handlers/stock.py)
     "Warehouse": "仓库",
     "Stock": "库存",
