@@ -109,8 +109,8 @@ class Runtime:
         authorize(actor, item)
         self._check_reserved(session, item, actor)
         if item.assignee not in (None, actor.username):
-            raise TaskClaimed(f"task {item.name!r} of {item.business_key or item.instance_id} is claimed "
-                              f"by {item.assignee}", task=task_id)
+            raise TaskClaimed("task '{task}' of {ticket} is claimed by {user}", task=task_id, params={
+                "task": item.name, "ticket": item.business_key or item.instance_id, "user": item.assignee})
         instance, trigger = self._begin(session, item.instance_id, actor.username)
         task = self._ready_task(trigger, task_id)
         schema_file = item.form
@@ -118,7 +118,8 @@ class Runtime:
             schema = forms.load_json_file(session, instance.deployment_id, schema_file)
             forms.validate(schema, data, where=item.name)
         elif data:
-            raise InvalidInput(f"task {item.name!r} has no form; it takes no data", task=task_id)
+            raise InvalidInput("task '{task}' has no form; it takes no data", task=task_id,
+                               params={"task": item.name})
         trigger.complete_human_task(task, data, actor.username)
         trigger.advance()
         trigger.finish()
@@ -132,7 +133,8 @@ class Runtime:
         if item.assignee == actor.username:
             return item
         if item.assignee is not None:
-            raise TaskClaimed(f"task {item.name!r} is already claimed by {item.assignee}", task=task_id)
+            raise TaskClaimed("task '{task}' is already claimed by {user}", task=task_id,
+                              params={"task": item.name, "user": item.assignee})
         return self._assign(session, item, actor.username, actor.username, "task.claimed", None)
 
     def unclaim(self, session: Session, task_id: str, actor: Actor) -> WorkItem:
@@ -140,10 +142,12 @@ class Runtime:
         item = self._work_item(session, task_id)
         authorize(actor, item)
         if item.assignee != actor.username and not actor.is_supervisor:
-            raise TaskClaimed(f"task {item.name!r} is claimed by {item.assignee}", task=task_id)
+            raise TaskClaimed("task '{task}' is claimed by {user}", task=task_id,
+                              params={"task": item.name, "user": item.assignee})
         if not actor.is_supervisor and reserved_assignee(session, item.business_key, item.element_id, item.role):
-            raise TaskClaimed(f"task {item.name!r} of {item.business_key} is the visit dispatched to "
-                              f"{item.assignee}; only a supervisor can give it to someone else", task=task_id)
+            raise TaskClaimed("task '{task}' of {ticket} is the visit dispatched to {user}; only a supervisor can "
+                              "give it to someone else", task=task_id,
+                              params={"task": item.name, "ticket": item.business_key, "user": item.assignee})
         return self._assign(session, item, None, actor.username, "task.unclaimed", None)
 
     @staticmethod
@@ -152,8 +156,9 @@ class Runtime:
         reserved = reserved_assignee(session, item.business_key, item.element_id, item.role)
         owner = item.assignee or reserved  # a supervisor's reassignment wins over the dispatch
         if reserved and owner != actor.username and not actor.is_supervisor:
-            raise TaskClaimed(f"task {item.name!r} of {item.business_key} is the visit dispatched to {owner}; "
-                              f"only a supervisor can reassign it", task=item.task_id, assignee=owner)
+            raise TaskClaimed("task '{task}' of {ticket} is the visit dispatched to {user}; only a supervisor can "
+                              "reassign it", task=item.task_id, assignee=owner,
+                              params={"task": item.name, "ticket": item.business_key, "user": owner})
 
     def reassign(self, session: Session, task_id: str, actor: Actor, assignee: str | None,
                  reason: str) -> WorkItem:
@@ -166,9 +171,10 @@ class Runtime:
         if assignee is not None:
             target = session.scalars(select(User).where(User.username == assignee, User.active.is_(True))).first()
             if target is None:
-                raise InvalidInput(f"there is no active user {assignee!r}", field="assignee")
+                raise InvalidInput("there is no active user '{user}'", field="assignee", params={"user": assignee})
             if not Actor.of(target).may_work_in(item.role):
-                raise InvalidInput(f"{assignee} does not hold role {item.role!r} for {item.name!r}", field="assignee")
+                raise InvalidInput("{user} does not hold role '{role}' for '{task}'", field="assignee",
+                                   params={"user": assignee, "role": item.role, "task": item.name})
         return self._assign(session, item, assignee, actor.username, "task.reassigned", reason.strip())
 
     def _assign(self, session: Session, item: WorkItem, assignee: str | None, by: str, kind: str,
@@ -201,14 +207,14 @@ class Runtime:
             MessageSubscription.message_name == name, MessageSubscription.correlation_key == str(key))
             .order_by(MessageSubscription.instance_id)))
         if not subs:
-            raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
-                                       message_name=name, key=key)
+            raise MessageNotCorrelated("no instance is waiting for message '{message}' with key '{key}'",
+                                       message_name=name, key=key, params={"message": name, "key": key})
         message = delivery.Thrown("message", name, payload, {}, str(key), None)
         delivered = [instance_id for instance_id in sorted({s.instance_id for s in subs})
                      if delivery.receive(self, session, instance_id, message, actor)]
         if not delivered:
-            raise MessageNotCorrelated(f"no instance is waiting for message {name!r} with key {key!r}",
-                                       message_name=name, key=key)
+            raise MessageNotCorrelated("no instance is waiting for message '{message}' with key '{key}'",
+                                       message_name=name, key=key, params={"message": name, "key": key})
         return delivered
 
     def signal(self, session: Session, name: str, payload: dict[str, Any] | None, actor: Actor) -> delivery.Outcome:
@@ -246,22 +252,24 @@ class Runtime:
         """Run a failed task again; the incident resolves if it now succeeds."""
         incident = session.get(Incident, incident_id)
         if incident is None:
-            raise NotFound(f"incident {incident_id} does not exist")
+            raise NotFound("incident {incident} does not exist", params={"incident": incident_id})
         ended = session.scalar(select(Instance.status).where(Instance.id == incident.instance_id))
         if ended in ("completed", "cancelled"):
-            raise InstanceEnded(f"incident {incident_id} belongs to instance {incident.instance_id}, which has "
-                                f"already ended ({ended}); there is nothing to retry",
-                                incident=incident_id, instance=incident.instance_id, status=ended)
+            raise InstanceEnded("incident {incident} belongs to instance {instance}, which has already ended "
+                                "({status}); there is nothing to retry",
+                                incident=incident_id, instance=incident.instance_id, status=ended,
+                                params={"incident": incident_id, "instance": incident.instance_id, "status": ended})
         if incident.status == "resolved":
-            raise IncidentError(f"incident {incident_id} is already resolved")
+            raise IncidentError("incident {incident} is already resolved", params={"incident": incident_id})
         instance, trigger = self._begin(session, incident.instance_id, actor,
                                         attempts={incident.task_id: incident.attempts})
         try:
             task = trigger.workflow.get_task_from_id(UUID(incident.task_id))
         except Exception as exc:
-            raise IncidentError(f"task of incident {incident_id} is gone from the instance") from exc
+            raise IncidentError("task of incident {incident} is gone from the instance",
+                                params={"incident": incident_id}) from exc
         if task.state != TaskState.ERROR:
-            raise IncidentError(f"task of incident {incident_id} is not failed any more")
+            raise IncidentError("task of incident {incident} is not failed any more", params={"incident": incident_id})
         trigger.audit("incident.retried", {"incident": incident_id, "attempt": incident.attempts + 1}, task)
         task.reset_branch(None)
         trigger.advance()
@@ -273,9 +281,9 @@ class Runtime:
                attempts: dict[str, int] | None = None) -> tuple[Instance, Trigger]:
         instance = store.lock_instance(session, instance_id)
         if instance.status in ("completed", "cancelled"):
-            raise InstanceEnded(f"instance {instance.business_key or instance_id} has already ended "
-                                f"({instance.status}); nothing can change it any more",
-                                instance=instance_id, status=instance.status)
+            raise InstanceEnded("instance {instance} has already ended ({status}); nothing can change it any more",
+                                instance=instance_id, status=instance.status,
+                                params={"instance": instance.business_key or instance_id, "status": instance.status})
         workflow = store.checkout(session, instance, self.specs, self.instances)
         return instance, Trigger(self, session, instance, workflow, actor, clock.now(), attempts)
 
@@ -287,14 +295,17 @@ class Runtime:
                                .join(AuditEvent, AuditEvent.instance_id == Instance.id)
                                .where(AuditEvent.task_id == task_id).limit(1)).first()
         if seen is not None and seen.status in ("completed", "cancelled"):
-            raise InstanceEnded(f"task {task_id} belongs to {seen.business_key or seen.id}, which has already "
-                                f"ended ({seen.status})", task=task_id, instance=seen.id, status=seen.status)
+            raise InstanceEnded("task {task} belongs to {instance}, which has already ended ({status})",
+                                task=task_id, instance=seen.id, status=seen.status,
+                                params={"task": task_id, "instance": seen.business_key or seen.id,
+                                        "status": seen.status})
         done = session.scalar(select(AuditEvent.kind).where(
             AuditEvent.task_id == task_id, AuditEvent.kind.in_(("task.completed", "task.cancelled")))
             .limit(1))
         if done:
-            raise TaskNotReady(f"task {task_id} was already completed", task=task_id)
-        raise NotFound(f"task {task_id} does not exist or is not waiting for anyone", task=task_id)
+            raise TaskNotReady("task {task} was already completed", task=task_id, params={"task": task_id})
+        raise NotFound("task {task} does not exist or is not waiting for anyone", task=task_id,
+                       params={"task": task_id})
 
     def _ready_task(self, trigger: Trigger, task_id: str) -> Any:
         try:
@@ -303,8 +314,8 @@ class Runtime:
             raise NotFound(f"task {task_id} is not part of instance {trigger.instance.id}") from exc
         if task.state != TaskState.READY:
             state = TaskState.get_name(task.state).lower()
-            raise TaskNotReady(f"task {projection_name(task)!r} is {state}, not ready "
-                               f"(already completed?)", task=task_id)
+            raise TaskNotReady("task '{task}' is {state}, not ready (already completed?)", task=task_id,
+                               params={"task": projection_name(task), "state": state})
         return task
 
 
@@ -316,8 +327,9 @@ def projection_name(task: Any) -> str:
 def authorize(actor: Actor, item: WorkItem) -> None:
     """Refuse unless ``actor`` holds the role of the task's lane."""
     if not actor.may_work_in(item.role):
-        raise PermissionDenied(f"{actor.username} may not work on {item.name!r} "
-                               f"(lane {item.lane!r} needs role {item.role!r})", task=item.task_id)
+        raise PermissionDenied("{user} may not work on '{task}' (lane '{lane}' needs role '{role}')",
+                               task=item.task_id, params={"user": actor.username, "task": item.name,
+                                                          "lane": item.lane, "role": item.role})
 
 
 def check_data(data: Any, what: str) -> dict[str, Any]:
