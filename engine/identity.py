@@ -308,6 +308,18 @@ def hit_limit(session: Session, keys: list[tuple[str, int]], window: float) -> b
 _FORGET = timedelta(days=1)  # a bucket idle this long is gone (no window is that long)
 
 
+def within_limit(session: Session, keys: list[tuple[str, int]], window: float) -> bool:
+    """Tell, without recording anything, whether every ``(key, limit)`` is still under its limit.
+
+    For attempts counted only when they fail (signing in): a success then needs no write.
+    """
+    cutoff = clock.now().timestamp() - window
+    rows = {b.key: b for b in session.scalars(select(RateLimitBucket).where(
+        RateLimitBucket.key.in_([key[:255] for key, _ in keys])))}
+    return all(len([h for h in (rows[k[:255]].hits if k[:255] in rows else []) if h > cutoff]) < limit
+               for k, limit in keys)
+
+
 def _bucket(session: Session, key: str, now: datetime) -> RateLimitBucket:
     bucket = session.get(RateLimitBucket, key, with_for_update=True)
     if bucket is not None:

@@ -67,11 +67,12 @@ def login():  # type: ignore[no-untyped-def]
         return render_template("login.html", username="")
     username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")
-    limits.check("login", username)
+    limits.check("login", username, record=False)  # failures are counted below
     with get_services().db.transaction(write=False) as s:
         user = authenticate(s, username, password)
         signed = SignedIn.of(user) if user else None
     if signed is None:
+        limits.record_failure("login", username)
         flash(_("Unknown user or wrong password."), "error")
         return render_template("login.html", username=username), 401
     _fresh_session()

@@ -62,3 +62,11 @@ def test_concurrent_attempts_are_each_counted_once(database):
         outcomes = list(pool.map(attempt, range(8)))
     # Then exactly five get through, whatever the interleaving
     assert outcomes.count(True) == 5 and outcomes.count(False) == 3
+
+
+def test_only_failed_sign_ins_count_towards_the_limit(two_apps):
+    first, second = (Browser(app.test_client()) for app in two_apps)
+    assert [(first if i % 2 else second).login("agent").status_code for i in range(6)] == [302] * 6
+    for _ in range(4):
+        first.login("agent", "wrong-guess-1")
+    assert second.login("agent").status_code == 429
