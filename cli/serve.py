@@ -96,9 +96,12 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int)
     _start_mail_sink()
     try:
         _load_catalogue(services, processes / "data")
-        _load_history(services, history)
-        if not no_serve:
-            ctx.invoke(serve, host=host, port=port, worker=True)
+        if no_serve:
+            _load_history(services, history)
+            return
+        # The UI answers at once; the history fills in behind it and the worker starts after it.
+        filling = _history_in_background(services, history)
+        ctx.invoke(serve, host=host, port=port, worker=filling is None)
     finally:
         while _sinks:
             _sinks.pop().stop()
@@ -131,17 +134,62 @@ def _start_mail_sink() -> None:
 _sinks: list[Any] = []  # the running mail sink, stopped when the command ends
 
 
+def _history_needed(services, tickets: int) -> bool:  # type: ignore[no-untyped-def]
+    """Tell whether the demo database still needs its simulated history (it has no instance yet)."""
+    from engine import history_status
+    from engine.models import Instance
+
+    with services.db.transaction() as session:
+        if history_status.clear(session):
+            click.echo("history: an earlier start was stopped while simulating; its tickets stay as they are")
+        return tickets > 0 and session.scalar(select(Instance.id).limit(1)) is None
+
+
 def _load_history(services, tickets: int) -> None:  # type: ignore[no-untyped-def]
     """Simulate a month of tickets through the real process, once, on an empty demo database."""
-    from engine.models import Instance
+    from engine import history_status
     from simulation.history import simulate_history
 
-    with services.db.transaction(write=False) as session:
-        if tickets == 0 or session.scalar(select(Instance.id).limit(1)) is not None:
-            return
-    click.echo(f"simulating {tickets} tickets over the last 30 days for the dashboard (first start only) …")
-    report = simulate_history(services.db, services.runtime, tickets, 30, seed=1)
+    if not _history_needed(services, tickets):
+        return
+    days = 30
+    click.echo(f"simulating {tickets} tickets over the last {days} days for the dashboard (first start only)")
+    shown = {"percent": -1}
+    with click.progressbar(length=days * 86400, label="history", show_percent=True, width=30) as bar:
+        def advanced(seconds: int) -> None:
+            bar.update(seconds)
+            percent = int(100 * bar.pos / bar.length) if bar.length else 100
+            if percent >= shown["percent"] + 5:  # every 5 %: what the web pages tell staff
+                shown["percent"] = percent
+                with services.db.transaction() as session:
+                    history_status.set_progress(session, percent, tickets)
+
+        with services.db.transaction() as session:
+            history_status.set_progress(session, 0, tickets)
+        try:
+            report = simulate_history(services.db, services.runtime, tickets, days, seed=1, progress=advanced)
+        finally:
+            with services.db.transaction() as session:
+                history_status.clear(session)
     click.echo(f"history: {report.tickets} tickets ({report.closed} closed) in {report.seconds:.0f} s")
+
+
+def _history_in_background(services, tickets: int) -> threading.Thread | None:  # type: ignore[no-untyped-def]
+    """Simulate the history in a thread (its own clock, in the past), then start the worker; None if not needed."""
+    if not _history_needed(services, tickets):
+        return None
+
+    def run() -> None:
+        try:
+            _load_history(services, tickets)
+        except Exception:
+            logging.getLogger("aftersales.demo").exception("simulating the demo history failed")
+        finally:
+            _start_worker_thread(services)
+
+    thread = threading.Thread(target=run, name="aftersales-history", daemon=True)
+    thread.start()
+    return thread
 
 
 def seed_demo_users(session) -> list[str]:  # type: ignore[no-untyped-def]

@@ -1,14 +1,18 @@
-"""One injectable clock for the whole process.
+"""One injectable clock for the whole process, which one thread may override for itself.
 
 SpiffWorkflow computes timer due times with ``datetime.now(timezone.utc)`` inside its
 timer module and offers no hook, so :func:`install` points that module's ``datetime``
 at a subclass whose ``now()`` asks our clock. Everything in aftersales reads time
-through :func:`now`.
+through :func:`now`. :func:`thread_clock` gives one thread its own clock (the demo's
+history is simulated in the past in a background thread while the web UI serves in the
+present).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -54,16 +58,28 @@ class FrozenClock:
 
 
 _current: Clock = SystemClock()
+_thread = threading.local()  # a clock one thread set for itself (thread_clock), else none
 
 
 def now() -> datetime:
-    """Return the current time of the installed clock."""
-    return _current.now()
+    """Return the current time of this thread's clock, else of the installed clock."""
+    return get_clock().now()
 
 
 def get_clock() -> Clock:
-    """Return the installed clock."""
-    return _current
+    """Return the clock this thread reads: its own (see :func:`thread_clock`), else the installed one."""
+    return getattr(_thread, "clock", None) or _current
+
+
+@contextmanager
+def thread_clock(clock: Clock) -> Iterator[Clock]:
+    """Let the calling thread, and only it, read ``clock`` until the block ends."""
+    previous = getattr(_thread, "clock", None)
+    _thread.clock = clock
+    try:
+        yield clock
+    finally:
+        _thread.clock = previous
 
 
 def set_clock(clock: Clock) -> Clock:
@@ -78,7 +94,7 @@ class _EngineDatetime(datetime):
 
     @classmethod
     def now(cls, tz=None):  # type: ignore[override]
-        current = _current.now()
+        current = get_clock().now()
         return current if tz is None else current.astimezone(tz)
 
 

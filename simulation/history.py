@@ -98,8 +98,7 @@ class Simulation:
         """
         began = time.monotonic()
         clock = engine_clock.FrozenClock(start)
-        previous = engine_clock.set_clock(clock)
-        try:
+        with engine_clock.thread_clock(clock):  # only this thread lives in the past: a web UI may serve meanwhile
             with self.db.transaction(write=False) as session:
                 catalogue = Catalogue.load(session)
             if not catalogue.models:
@@ -128,8 +127,6 @@ class Simulation:
             clock.set(max(end, clock.now()))
             self._on_worker(None, again=False)
             refresh(self.db, clock.now(), max_batches=10_000)
-        finally:
-            engine_clock.set_clock(previous)
         self._count()
         self.report.seconds = time.monotonic() - began
         return self.report

@@ -34,6 +34,9 @@ SURNAMES = ("Li", "Wang", "Zhang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou
             "Gao", "Lin", "He", "Guo", "Ma", "Luo")
 GIVEN = ("Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Yan", "Jie", "Tao", "Ming", "Chao", "Xiu", "Hua",
          "Ping", "Hong", "Yu", "Bo", "Ying", "Jun")
+#: the same names in characters: a Chinese-speaking customer writes their name as 郭伟, not "Guo Wei"
+HANZI = dict(zip(SURNAMES + GIVEN, "李王张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗伟芳娜敏静磊强燕杰涛明超秀华平红宇波英军",
+                 strict=True))
 
 
 def load_parameters(path: Path | None = None) -> dict[str, Any]:
@@ -129,15 +132,31 @@ class Profile:
     def intake(self) -> dict[str, Any]:
         """Return the request as the registration form takes it."""
         symptoms = list(self.rule.symptoms) if self.rule is not None and self.category != "complaint" else []
-        cause = self.rule.cause if self.rule is not None else "the unit"
-        description = {"usage": f"How do I deal with this: {cause.lower()}?",
-                       "software": f"Settings or firmware problem, maybe: {cause.lower()}",
-                       "hardware": f"The unit is faulty: {', '.join(self.rule.keywords[:3]) if self.rule else cause}",
-                       "complaint": "I am unhappy with how my last repair was handled and nobody called back"}
-        text = description[self.category] if self.repeat_of is None else "Any news about my ticket? Still waiting."
+        text, expectation = (self._chinese_description() if self.customer.get("language") == "zh"
+                             else self._english_description())
         return {"channel": self.channel, "customer": self.customer, "product": self.product,
                 "fault": {"category": self.category, "description": text, "symptoms": symptoms},
-                "expectation": "Fixed soon", "urgency": self.urgency, "impact": self.impact}
+                "expectation": expectation, "urgency": self.urgency, "impact": self.impact}
+
+    def _english_description(self) -> tuple[str, str]:
+        cause = self.rule.cause if self.rule is not None else "the unit"
+        english = [k for k in (self.rule.keywords if self.rule else []) if k.isascii()]
+        description = {"usage": f"How do I deal with this: {cause.lower()}?",
+                       "software": f"Settings or firmware problem, maybe: {cause.lower()}",
+                       "hardware": f"The unit is faulty: {', '.join(english[:3]) or cause}",
+                       "complaint": "I am unhappy with how my last repair was handled and nobody called back"}
+        text = description[self.category] if self.repeat_of is None else "Any news about my ticket? Still waiting."
+        return text, "Fixed soon"
+
+    def _chinese_description(self) -> tuple[str, str]:
+        """What a Chinese-speaking customer writes: the rule's Chinese keywords, in their words."""
+        words = "，".join([k for k in (self.rule.keywords if self.rule else []) if not k.isascii()][:3]) or "机器"
+        description = {"usage": f"请问这个怎么处理：{words}？",
+                       "software": f"可能是设置或固件问题：{words}",
+                       "hardware": f"机器坏了：{words}",
+                       "complaint": "上次维修处理得不好，说好回电话也没人打，我很不满意"}
+        text = description[self.category] if self.repeat_of is None else "我的工单有进展吗？还在等。"
+        return text, "尽快修好"
 
 
 def new_profile(params: dict[str, Any], catalogue: Catalogue, seed: int, number: int, today: date) -> Profile:
@@ -157,6 +176,8 @@ def new_profile(params: dict[str, Any], catalogue: Catalogue, seed: int, number:
                 "tier": "vip" if draw.chance(people["vip_share"]) else "normal",
                 "language": draw.pick(people["languages"]), "preferred_channel": draw.pick(people["preferred_channel"]),
                 "region": draw.pick(people["regions"])}
+    if customer["language"] == "zh":
+        customer["name"] = HANZI[surname] + HANZI[given]
     product = {"model": model, "serial_number": f"{model.replace('-', '')}-{number:06d}",
                "purchase_date": (today - timedelta(days=int(age))).isoformat(),
                "proof_of_purchase": f"INV-{number:06d}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from engine import clock
+from engine import clock, history_status
 from engine.errors import AftersalesError
 
 from .i18n import current_language, translate
@@ -285,6 +286,18 @@ def js_texts() -> Markup:
     return Markup('<script type="application/json" id="ui-texts">%s</script>') % payload
 
 
+def history_progress() -> tuple[int, int] | None:
+    """Return how far the demo's history simulation is (percent, tickets); each app reads it at most every 3 s."""
+    from . import get_services  # the package imports this module
+
+    seen = current_app.extensions.setdefault("aftersales.history", {"at": -10.0, "value": None})
+    if time.monotonic() - seen["at"] > 3:
+        with get_services().db.transaction(write=False) as session:
+            seen["value"] = history_status.progress(session)
+        seen["at"] = time.monotonic()
+    return seen["value"]
+
+
 def init_app(app: Flask) -> None:
     """Register the template filters and globals, and Flask-Babel for locale formatting."""
     Babel(app, locale_selector=babel_locale, configure_jinja=False,  # templates keep `_` of web.i18n
@@ -292,6 +305,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(when=when, age=age, span=span, duration=duration, sla_state=sla_state,
                                  sla_left=sla_left, iso=iso, option=option_label, money=money, number=number)
     app.jinja_env.globals["js_texts"] = js_texts
+    app.jinja_env.globals["history_progress"] = history_progress
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["step_labels"] = STEP_LABELS
 
