@@ -4,6 +4,7 @@ reads the status in their words, and an agent triages that same ticket."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -108,3 +109,48 @@ def test_a_customer_gets_a_number_at_once_sees_the_status_and_an_agent_triages_t
         assert text["triage_next"] in page.locator("#next-step").inner_text()
     with services.db.transaction(write=False) as s:
         assert s.scalars(select(Ticket.number)).all() == [number]  # triage opened no second ticket
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_the_customer_sees_the_visit_on_a_phone_and_moves_it_to_another_free_window(site, locale):
+    from engine import clock
+    from handlers import dispatch
+
+    base, services = site
+    lang = locale[:2]
+    with chromium(locale) as context:
+        page = context.new_page()
+        page.set_viewport_size({"width": 390, "height": 860})
+        page.goto(f"{base}/service/request")
+        page.fill("[name='customer.name']", "Li Na")
+        page.fill("[name='customer.phone']", "138 0000 0001")
+        page.select_option("[name='product.model']", "WM-F80")
+        page.fill("[name='product.serial_number']", "WMF80-VISIT")
+        page.fill("[name='fault.description']", "Drum does not turn")
+        page.click("button.primary")
+        number = page.locator("#ticket-number").inner_text()
+        page.click("#status-link")
+        status_url = page.url
+        # Given a technician's visit booked for the ticket
+        with services.db.transaction() as s:
+            tech = s.get(dispatch.Technician, "tech.wang")
+            start, end = dispatch.next_window(tech, [], clock.now())
+            s.add(dispatch.Assignment(ticket_number=number, technician="tech.wang", priority="medium", starts_at=start,
+                                      ends_at=end, reason="first free window", created_at=clock.now()))
+        page.goto(status_url)
+        # Then the page names the time and the technician
+        assert "Wang Lei" in page.locator("#appointment").inner_text()
+        assert fits(page)
+        shot(page, f"status-{lang}-phone-visit")
+        # When the customer picks the second offered window
+        chosen = page.locator("input[name=window]").nth(1)
+        value = chosen.get_attribute("value")
+        chosen.check()
+        page.click("#move-visit button")
+        # Then the visit moved there and the page says so
+        assert page.locator("#status-notice").is_visible()
+        shot(page, f"status-{lang}-phone-visit-moved")
+    with services.db.transaction(write=False) as s:
+        visit = s.scalars(select(dispatch.Assignment).where(dispatch.Assignment.ticket_number == number)).one()
+    picked = tuple(datetime.fromisoformat(part) for part in value.split("|"))
+    assert (visit.starts_at, visit.ends_at) == picked
