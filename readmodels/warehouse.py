@@ -263,9 +263,14 @@ def pick_lists(session: Session, day: date) -> list[Pick]:
     picks: dict[str, Pick] = {}
     for visit in visits:
         pick = picks.setdefault(visit.technician, Pick(visit.technician, names.get(visit.technician, "")))
+        lines: dict[tuple[str, str], Held] = {}
+        for h in held:
+            if h.ticket == visit.ticket_number:  # one line per shelf and part, however many reservations
+                line = lines.setdefault((h.warehouse, h.sku), Held(h.id, h.ticket, h.sku, h.name, h.name_zh,
+                                                                   h.warehouse, 0, 0, 0, h.created_at))
+                line.quantity += h.held
         pick.visits.append({"ticket": visit.ticket_number, "starts_at": visit.starts_at, "ends_at": visit.ends_at,
-                            "parts": sorted((h for h in held if h.ticket == visit.ticket_number),
-                                            key=lambda h: (h.warehouse, h.sku))})
+                            "parts": [lines[key] for key in sorted(lines)]})
     return list(picks.values())
 
 

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.identity import Actor
+from handlers.dispatch import Assignment
 from handlers.parts import Stock, StockMovement
+from handlers.values import local_date
 from tests.conftest import PROCESSES
 from tests.process.driver import Desk
 from tests.web.live import chromium, live_site, shot, sign_in
@@ -110,6 +112,14 @@ def test_the_warehouse_receives_a_restock_and_the_waiting_ticket_moves_on_in_chi
                 has_text=f"DN-{lang}-0042").count() == 1
             problems += too_wide(page, f"{lang} /warehouse/movements")
             shot(page, f"warehouse-{lang}-movements")
+            # And the technician's pick list of the visit day holds the ticket's parts
+            with services.db.transaction(write=False) as s:
+                visit = s.scalars(select(Assignment).where(Assignment.ticket_number == ticket)).first()
+            if visit is not None:
+                page.goto(f"{base}/warehouse/picking?day={local_date(visit.starts_at).isoformat()}")
+                assert ticket in page.locator(f"section.pick[data-technician='{visit.technician}']").inner_text()
+                problems += too_wide(page, f"{lang} /warehouse/picking")
+                shot(page, f"warehouse-{lang}-picking")
             for path in ("/warehouse/reservations", "/warehouse/rma", "/warehouse/picking", "/warehouse/shipments"):
                 page.goto(base + path)
                 problems += too_wide(page, f"{lang} {path}")
