@@ -348,8 +348,8 @@ def is_staff_technician(session: Session, username: str) -> bool:
 
 
 def _invalid(field: str, text: str, **values: Any) -> InvalidInput:
-    """Return the error for a bad field; ``text`` is the English sentence pages translate."""
-    return InvalidInput(text.format(**values), field=field, text=text, values=values)
+    """Return the error for a bad field; ``text`` is the English template pages translate."""
+    return InvalidInput(text, params=values, field=field)
 
 
 def check_window(session: Session, technician: str, starts_at: datetime, ends_at: datetime, now: datetime,

@@ -866,6 +866,10 @@ ZH: dict[str, str] = {
         "{technician} 在该时段已有工单 {ticket} 的上门预约。",
     "Only a supervisor can give the visit to another technician.": "只有主管可以把上门预约转给其他技术员。",
     "Waiting for a technician": "待派技术员",
+    "task '{task}' of {ticket} is the visit dispatched to {user}; only a supervisor can reassign it":
+        "任务“{task}”（工单 {ticket}）是派给 {user} 的上门任务，只有主管可以改派。",
+    "task '{task}' of {ticket} is the visit dispatched to {user}; only a supervisor can give it to someone else":
+        "任务“{task}”（工单 {ticket}）是派给 {user} 的上门任务，只有主管可以转给他人。",
     "Book the visit": "预约上门",
     "The visit for {ticket} is booked with {technician}, {start}; the customer is told.":
         "工单 {ticket} 已预约 {technician} 上门，时间 {start}，已通知客户。",

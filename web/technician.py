@@ -38,8 +38,7 @@ LABELS = {"task": "Task", "technician": "Technician", "day": "Date", "start": "S
 def error_text(exc: InvalidInput) -> tuple[str, str]:
     """Return the field at fault and the error in the reader's language, naming that field."""
     name = str(exc.details.get("field") or "")
-    text = exc.details.get("text")
-    message = _(text, **exc.details.get("values", {})) if text else _(exc.message)
+    message = _(exc.template, **exc.params) if exc.template else _(exc.message)
     return name, (_("{field}: {message}", field=_(LABELS[name]), message=message) if name in LABELS else message)
 
 
@@ -48,15 +47,13 @@ def _parse_window(form: Any) -> tuple[datetime, datetime]:
     try:
         day = date.fromisoformat(form.get("day", ""))
     except ValueError as exc:
-        raise InvalidInput("day must be a date like 2026-03-02", field="day",
-                           text="Enter the day as a date like 2026-03-02.") from exc
+        raise InvalidInput("Enter the day as a date like 2026-03-02.", params={}, field="day") from exc
     moments = []
     for name in ("start", "end"):
         try:
             moments.append(datetime.combine(day, time.fromisoformat(form.get(name, "")), business_timezone()))
         except ValueError as exc:
-            raise InvalidInput(f"{name} must be a time like 09:30", field=name,
-                               text="Enter a time like 09:30.") from exc
+            raise InvalidInput("Enter a time like 09:30.", params={}, field=name) from exc
     return moments[0], moments[1]
 
 
