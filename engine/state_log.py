@@ -7,8 +7,9 @@ the store writes only those: row ``n`` of an instance's ``instance_state`` rows 
 a ``full`` document or a ``delta`` holding the shells and tasks that changed since row
 ``n-1`` and the tasks and subprocesses that went away. Reading folds the deltas onto the
 full document before them. Once the deltas since the last full document add up to more
-than it (or number :data:`MAX_DELTAS`), the next save writes a full document again and
-drops the rows before it: a save costs about twice what changed however long the
+than it (and than :data:`MIN_LOG_CHARS`, so that small instances are not rewritten every
+other trigger) or number :data:`MAX_DELTAS`, the next save writes a full document again
+and drops the rows before it: a save costs about twice what changed however long the
 instance's history, and a load reads at most about twice the document.
 
 :class:`Saved` is the store's memory of what it wrote, kept on the workflow object while
@@ -33,6 +34,7 @@ from .spiff import SERIALIZER_VERSION, StateEncoder
 
 FULL, DELTA = "full", "delta"
 MAX_DELTAS = 100
+MIN_LOG_CHARS = 32_000
 TOP = ""  # the scope of the top workflow's tasks; a subprocess's scope is its id
 VERSION_KEY = "serializer_version"
 _ATTR = "_aftersales_saved"
@@ -61,7 +63,7 @@ class Saved:
     def wants_full(self, delta_bytes: int) -> bool:
         """Tell whether the next row should be a full document rather than ``delta_bytes`` of delta."""
         return (self.seq == 0 or self.outdated or self.deltas >= MAX_DELTAS
-                or self.log_bytes + delta_bytes > self.full_bytes)
+                or self.log_bytes + delta_bytes > max(self.full_bytes, MIN_LOG_CHARS))
 
     def wrote(self, seq: int, kind: str, size: int) -> None:
         """Note that row ``seq`` of ``kind`` and ``size`` characters was written."""

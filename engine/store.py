@@ -22,7 +22,6 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from . import spiff, state_log
 from .db import after_commit, is_sqlite
@@ -153,10 +152,9 @@ def _read(session: Session, instance: Instance) -> tuple[dict[str, Any], list[tu
 def replace_state(session: Session, instance: Instance, document: dict[str, Any]) -> None:
     """Overwrite the instance's state with ``document`` (e.g. scrubbed of personal data), in full.
 
-    The version moves on, so no cached copy of the old state is used again.
+    The instance row's version moves on with it, so no cached copy of the old state is used again.
     """
     _append(session, instance, state_log.FULL, json.dumps(document))
-    flag_modified(instance, "serializer_version")
 
 
 def save(session: Session, instance: Instance, workflow: BpmnWorkflow, cache: InstanceCache) -> None:

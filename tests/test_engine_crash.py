@@ -35,7 +35,8 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(database, database_u
     for round_no in range(6):
         child = subprocess.Popen([sys.executable, "-m", "tests.crash_child", database_url, str(log), str(round_no)],
                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(1.5, 3.0))
+        _wait_for_a_commit(child, log)  # a busy machine may take seconds just to import
+        time.sleep(rng.uniform(0.5, 2.0))
         # When it is killed without warning, wherever it is
         child.send_signal(signal.SIGKILL)
         _, err = child.communicate(timeout=30)
@@ -65,3 +66,16 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(database, database_u
             assert in_state == set(done), f"state and trail of instance {inst.id} disagree"
             assert all(workflow.get_task_from_id(UUID(t)) for t in done)
         assert completed <= seen_completed
+
+
+def _wait_for_a_commit(child: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the child has logged one more committed trigger (or has died: then fail)."""
+    before = len(log.read_text().splitlines()) if log.exists() else 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            pytest.fail(child.stderr.read().decode()[-2000:] if child.stderr else "the child died")
+        if log.exists() and len(log.read_text().splitlines()) > before:
+            return
+        time.sleep(0.05)
+    pytest.fail("the child committed nothing in two minutes")
