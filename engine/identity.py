@@ -139,7 +139,7 @@ def password_problems(password: str, username: str, field_name: str = "password"
         return [problem(field_name, "a password needs at least {n} characters", n=MIN_PASSWORD)]
     if password.isalpha() or not any(c.isalpha() for c in password):
         return [problem(field_name, "a password needs letters and at least one digit or symbol")]
-    if username and username.lower() in password.lower() or password.lower() in COMMON_PASSWORDS:
+    if (username and username.lower() in password.lower()) or password.lower() in COMMON_PASSWORDS:
         return [problem(field_name, "this password is too easy to guess (it contains the username or is common)")]
     return []
 
@@ -283,6 +283,9 @@ class RateLimitBucket(Base):
     updated_at: Mapped[datetime] = mapped_column(index=True)
 
 
+_FORGET = timedelta(days=1)  # a bucket idle this long is gone (no window is that long)
+
+
 def hit_limit(session: Session, keys: list[tuple[str, int]], window: float) -> bool:
     """Record one attempt under each ``(key, limit)``; tell whether all are still within their limit.
 
@@ -303,9 +306,6 @@ def hit_limit(session: Session, keys: list[tuple[str, int]], window: float) -> b
     session.flush()
     session.execute(delete(RateLimitBucket).where(RateLimitBucket.updated_at < now - _FORGET))
     return within
-
-
-_FORGET = timedelta(days=1)  # a bucket idle this long is gone (no window is that long)
 
 
 def within_limit(session: Session, keys: list[tuple[str, int]], window: float) -> bool:
