@@ -27,7 +27,7 @@ from .timings import spread
 T, K = KpiTicket, KpiTask
 ROLES = ("agent", "technician")
 #: the columns of the per-person table: (value key, unit); times show their p90 beside the median
-COLUMNS = (("tickets", "count"), ("response_median_hours", "hours"), ("response_within_standard_share", "share"),
+COLUMNS = (("tickets_worked", "count"), ("response_median_hours", "hours"), ("response_within_standard_share", "share"),
            ("working_median_minutes", "minutes"), ("fcr_share", "share"), ("csat_satisfied_share", "share"),
            ("qa_score", "score"), ("resolution_sla_share", "share"))
 
@@ -72,7 +72,7 @@ def person_rows(session: Session, start: Any, end: Any, now: datetime,
         judged = [f.resolution_met for f in mine if f.resolution_met is not None]
         within = _share(sum(s <= standard for s in responses), len(responses))
         out.append({
-            "username": actor, "roles": sorted(roles[actor]), "tasks": len(work[actor]), "tickets": len(mine),
+            "username": actor, "roles": sorted(roles[actor]), "tasks": len(work[actor]), "tickets_worked": len(mine),
             "responded": len(responses), **spread(responses, "response"), "response_within_standard_share": within,
             **spread(work[actor], "working", 60.0), "resolved_ok": len(ok),
             "fcr_share": _share(sum(bool(f.fcr) for f in ok), len(ok)), "surveyed": len(csat),
