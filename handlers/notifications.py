@@ -22,7 +22,7 @@ from engine.registry import BusinessError, HandlerContext, handler
 from .idempotency import idempotent
 from .outbox import Outbox
 from .templates import find_template, render
-from .transports import SmtpSettings, message_domain
+from .transports import current_sender, message_domain
 from .values import invalid, mapping, required_text
 
 CHANNELS = ("email", "sms", "wechat")
@@ -98,7 +98,7 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
                  created_at=ctx.now)
     ctx.session.add(row)
     ctx.session.flush()
-    row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
+    row.message_id = f"<outbox.{row.id}@{message_domain(current_sender(ctx.session))}>"
     ctx.session.flush()
     return {"outbox_id": row.id, "channel": channel, "template": path}
 

@@ -38,8 +38,8 @@ from engine.db import Base, Database, is_sqlite
 from .transports import (
     DeliveryRefused,
     OutboundMessage,
-    SmtpSettings,
     Transport,
+    current_sender,
     default_transports,
     message_domain,
 )
@@ -103,7 +103,7 @@ def queue_email(session: Session, recipient: str, language: str, subject: str, b
                  status="pending", attempts=0, next_attempt_at=now, created_at=now, audience="staff")
     session.add(row)
     session.flush()
-    row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
+    row.message_id = f"<outbox.{row.id}@{message_domain(current_sender(session))}>"
     return row
 
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import String, Text, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database
 from engine.errors import ConfigError
@@ -212,10 +212,14 @@ def message_domain(sender: str) -> str:
     return address.rpartition("@")[2] or socket.getfqdn()
 
 
+def current_sender(session: Session) -> str:
+    """Return the sender of e-mail: an admin's (``/admin/settings``), else ``AFTERSALES_SMTP_FROM``."""
+    return str(get_setting(session, MAIL_SENDER, SmtpSettings.from_env().sender))
+
+
 def default_transports(db: Database) -> dict[str, Transport]:
     """Return the transports for each channel: SMTP e-mail, recorded SMS and WeChat."""
     recorder = RecordingTransport(db)
-    settings = SmtpSettings.from_env()
-    with db.transaction(write=False) as session:  # the sender an admin set on /admin/settings comes first
-        settings = replace(settings, sender=get_setting(session, MAIL_SENDER, settings.sender))
+    with db.transaction(write=False) as session:
+        settings = replace(SmtpSettings.from_env(), sender=current_sender(session))
     return {"email": SmtpTransport(settings), "sms": recorder, "wechat": recorder}

@@ -13,6 +13,7 @@ from analytics.alerts import alert_rules
 from engine.models import AuditEvent
 from engine.registry import HandlerContext
 from engine.settings import stored_settings
+from handlers.outbox import queue_email
 from handlers.sla import _calendar
 from handlers.transports import default_transports
 
@@ -58,6 +59,10 @@ def test_saved_settings_are_audited_and_read_by_mail_sla_and_alerts(signed_in, s
     assert admin.post("/admin/settings", form).status_code == 302
     # Then the outbox sends as the new sender, the SLA calendar skips the holiday, the alert uses 0.9
     assert default_transports(services.db)["email"].settings.sender == "Service Desk <help@shop.example>"
+    with services.db.transaction() as s:
+        queued = queue_email(s, "sam@example.com", "en", "Alert", "Body", "KPI-1", "kpi_alert", "t", 0,
+                             datetime(2026, 3, 2, 9, tzinfo=UTC))
+        assert queued.message_id.endswith("@shop.example>")
     monday_5pm_shanghai = datetime(2026, 3, 2, 9, tzinfo=UTC)
     assert _calendar_now(services).add(monday_5pm_shanghai, 2 * 3600) == datetime(2026, 3, 4, 2, tzinfo=UTC)
     with services.db.transaction(write=False) as s:
