@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import store
 from engine.identity import Actor
 from engine.privacy import mask_for, mask_text, personal_values, sees
 from handlers import attachments, ticket_notes
+from handlers import ticketing as tk
 
 from .tickets import Step, TicketDetail, detail_of, find_ticket, instance_data, masked_customer
 
@@ -46,6 +48,7 @@ class Workspace:
     may_add_files: bool
     may_open_files: bool
     channel: str | None
+    earlier: list[dict[str, Any]] = field(default_factory=list)
 
 
 def current_contact(session: Session, ticket: str, data_customer: Any) -> tuple[dict[str, Any], int | None]:
@@ -83,6 +86,11 @@ def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str
                       {"channel": n.get("channel"), "status": n.get("status")})
                 for n in notifications if isinstance(n.get("created_at"), datetime) and n.get("milestone") != "message"]
     chosen = ticket_notes.pick_channel(contact)
+    earlier = [{"number": t.number, "status": t.status, "opened_at": t.opened_at,
+                "product": f"{t.product.model} {t.product.serial_number}".strip()}
+               for t in session.scalars(select(tk.Ticket).where(tk.Ticket.customer_id == record_id,
+                                                                tk.Ticket.number != ticket)
+                                        .order_by(tk.Ticket.opened_at.desc()).limit(10))] if record_id else []
     return Workspace(
         contact=masked_customer(contact, visible),
         customer_id=record_id,
@@ -93,6 +101,7 @@ def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str
         may_add_files=bool(actor.roles & attachments.MAY_ADD),
         may_open_files=attachments.may_read(actor),
         channel=chosen[0] if chosen else None,
+        earlier=earlier,
     )
 
 

@@ -1108,6 +1108,7 @@ ZH: dict[str, str] = {
     "language:en": "英文",
     "milestone:message": "我们给您发送了消息",
     "Internal note": "内部备注",
+    "Earlier tickets": "以往工单",
     # warehouse (web/warehouse.py, web/templates/warehouse/, handlers/stock.py)
     "Warehouse": "仓库",
     "Stock": "库存",

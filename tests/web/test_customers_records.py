@@ -95,3 +95,16 @@ def test_customer_pages_need_a_staff_role(app, database, browser, customer_id):
     browser.login("nobody")
     assert browser.get("/customers").status_code == 403
     assert browser.get(f"/customers/{customer_id}").status_code == 403
+
+
+def test_the_ticket_page_lists_the_customers_earlier_tickets(signed_in, database, customer_id):
+    from engine import clock
+    from handlers.ticketing import Product, Ticket
+
+    with database.transaction() as s:
+        product = s.scalars(select(Product)).one()
+        s.add(Ticket(number="AS-20250101-00009", customer_id=customer_id, product_id=product.id, channel="web",
+                     fault={"description": "no power"}, status="closed", outcome="resolved", instance_id=99,
+                     opened_at=clock.now().replace(year=2025)))
+    html = signed_in("agent").get(f"/tickets/{TICKET}").get_data(as_text=True)
+    assert "Earlier tickets" in html and 'href="/tickets/AS-20250101-00009"' in html

@@ -195,3 +195,16 @@ def test_the_workspace_needs_the_csrf_token(signed_in, database, ticket):
                                 content_type=f"multipart/form-data; boundary={boundary}")
     assert refused.status_code == 400
     assert count(database, TicketActivity) == 0 and count(database, Attachment) == 0
+
+
+def test_an_instance_without_a_ticket_number_shows_its_page_without_the_workspace(signed_in, services,
+                                                                                   deploy_fixture):
+    from tests.web.conftest import CUSTOMER, PRODUCT, WEB_FIXTURES
+
+    deploy_fixture(WEB_FIXTURES / "customer")
+    with services.db.transaction() as s:
+        started = services.runtime.start(s, "web_repair", {"customer": CUSTOMER, "product": PRODUCT,
+                                                           "fault": {"description": "x"}}, None, "agent")
+    response = signed_in("agent").get(f"/tickets/{started.instance_id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="workspace"' not in html and 'id="timeline"' in html
