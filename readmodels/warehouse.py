@@ -87,8 +87,8 @@ def parts(session: Session) -> list[Part]:
 
 
 @dataclass
-class Held:
-    """Parts a ticket holds in one warehouse."""
+class TicketLine:
+    """A quantity of one part in one warehouse for one ticket (names in English and Chinese)."""
 
     id: int
     ticket: str
@@ -97,6 +97,12 @@ class Held:
     name_zh: str
     warehouse: str
     quantity: int
+
+
+@dataclass
+class Held(TicketLine):
+    """Parts a ticket holds in one warehouse."""
+
     consumed: int
     released: int
     created_at: datetime
@@ -120,16 +126,9 @@ def reservations(session: Session, ticket: str = "", include_done: bool = False)
 
 
 @dataclass
-class Waiting:
+class Waiting(TicketLine):
     """An open back-order: what a ticket waits for, since when, until when."""
 
-    id: int
-    ticket: str
-    sku: str
-    name: str
-    name_zh: str
-    warehouse: str
-    quantity: int
     eta: date
     created_at: datetime
     age_days: int

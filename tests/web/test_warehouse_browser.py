@@ -22,9 +22,10 @@ pytestmark = pytest.mark.browser
 STAFF = {"ann": "agent", "tom": "technician", "wes": "warehouse", "sue": "supervisor", "quinn": "qa"}
 MOTORS = [{"sku": "WM-MOTOR-INV", "quantity": 5}]
 TEXTS = {
-    "zh": {"released": "以下工单备件已到齐", "refused": "库存不能低于零", "goods_in": "入库", "book": "入库"},
+    "zh": {"released": "以下工单备件已到齐", "refused": "库存不能低于零", "goods_in": "入库", "book": "入库",
+           "menu": "仓库"},
     "en": {"released": "These tickets had all their parts and moved on", "refused": "below zero",
-           "goods_in": "Goods-in", "book": "Book in"},
+           "goods_in": "Goods-in", "book": "Book in", "menu": "Warehouse"},
 }
 
 
@@ -47,6 +48,20 @@ def waiting_for_motors(desk: Desk, serial: str):
     return case
 
 
+def on_a_phone(context: Any, base: str, lang: str, path: str) -> tuple[Any, Any]:
+    """Sign the warehouse clerk in on a 390 px phone in ``lang``, find the warehouse in the menu, open ``path``."""
+    ctx = context.browser.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en-US",
+                                      has_touch=True, is_mobile=True)
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, base, "wes")
+    page.goto(f"{base}/lang/{lang}?next=/tasks")
+    page.click("header.top details.menu > summary")
+    assert page.locator("header.top details.menu nav.menu-links a", has_text=TEXTS[lang]["menu"]).count() == 1
+    page.goto(base + path)
+    return ctx, page
+
+
 def stock_and_ledger(services) -> tuple[int, int]:
     with services.db.transaction(write=False) as s:
         return (int(s.scalar(select(func.sum(Stock.available))) or 0),
@@ -62,12 +77,7 @@ def test_the_warehouse_receives_a_restock_and_the_waiting_ticket_moves_on_in_chi
             # Given a ticket waiting for back-ordered motors
             case = waiting_for_motors(desk, f"WMF80-{lang.upper()}-7")  # one ticket each
             ticket = case.ticket_number
-            ctx = context.browser.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en-US",
-                                              has_touch=True, is_mobile=True)
-            page = ctx.new_page()
-            page.set_default_timeout(15_000)
-            sign_in(page, base, "wes")
-            page.goto(f"{base}/lang/{lang}?next=/warehouse/")
+            ctx, page = on_a_phone(context, base, lang, "/warehouse/")
             problems += too_wide(page, f"{lang} /warehouse/")
             shot(page, f"warehouse-{lang}-stock")
             # When the warehouse opens the back-orders and books the delivery in from the ticket's row
@@ -138,12 +148,7 @@ def test_a_device_in_the_post_is_booked_in_and_shipped_back_on_a_phone_in_chines
             case.register(product={"serial_number": f"WMF80-RMA-{lang}"}).diagnose().propose(route="repair_centre")
             case.answer_quote(True)
             rma = case.data()["rma"]["rma_number"]
-            ctx = context.browser.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en-US",
-                                              has_touch=True, is_mobile=True)
-            page = ctx.new_page()
-            page.set_default_timeout(15_000)
-            sign_in(page, base, "wes")
-            page.goto(f"{base}/lang/{lang}?next=/warehouse/rma")
+            ctx, page = on_a_phone(context, base, lang, "/warehouse/rma")
             card = page.locator(f"#rma-{rma}")
             assert card.get_attribute("data-state") == "expected"
             # When the parcel is booked in without its return address, the field says so
