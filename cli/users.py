@@ -112,9 +112,7 @@ def _show(value: Any) -> str:
 @handled
 def users_disable(ctx: click.Context, username: str, by: str) -> None:
     """Disable an account: the user cannot sign in, and their open sessions end."""
-    with _services(ctx).db.transaction() as session:
-        set_active(session, username, False, by)
-    click.echo(f"user {username} disabled")
+    _set_active(ctx, username, False, by)
 
 
 @users.command("enable")
@@ -124,9 +122,13 @@ def users_disable(ctx: click.Context, username: str, by: str) -> None:
 @handled
 def users_enable(ctx: click.Context, username: str, by: str) -> None:
     """Enable a disabled account again."""
+    _set_active(ctx, username, True, by)
+
+
+def _set_active(ctx: click.Context, username: str, active: bool, by: str) -> None:
     with _services(ctx).db.transaction() as session:
-        set_active(session, username, True, by)
-    click.echo(f"user {username} enabled")
+        set_active(session, username, active, by)
+    click.echo(f"user {username} {'enabled' if active else 'disabled'}")
 
 
 @users.command("reset-password")

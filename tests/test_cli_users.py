@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import select
 
+import tests.handlers_for_tests  # noqa: F401  (the order bundle's test.* operators)
 from engine.identity import authenticate
 from engine.models import AuditEvent, User
 

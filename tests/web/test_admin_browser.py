@@ -41,6 +41,14 @@ def _fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def _signed_in_phone(context, base: str, user: str):
+    """Return a page at phone width with ``user`` signed in."""
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    sign_in(page, base, user)
+    return page
+
+
 def _error(page, field: str) -> str:
     return page.locator(f"#err-{field}").inner_text()
 
@@ -104,9 +112,7 @@ def test_the_admin_creates_a_lane_role_user_who_then_works_a_task_in_that_lane(s
 def test_a_bad_sender_or_holiday_is_refused_on_its_field_and_nothing_is_saved(site, lang):
     base, services = site
     with chromium(locale=LOCALES[lang]) as context:
-        page = context.new_page()
-        page.set_viewport_size(PHONE)
-        sign_in(page, base, "adam")
+        page = _signed_in_phone(context, base, "adam")
         page.goto(f"{base}/admin/settings")
         page.fill("[name=mail_sender]", "Service <service at shop>")
         holidays = page.locator("[name='cal.standard.holidays']")
@@ -126,9 +132,7 @@ def test_a_user_picks_chinese_and_reads_it_after_signing_in_again(site):
     base, services = site
     # Given an agent whose browser asks for English
     with chromium(locale="en-US") as context:
-        page = context.new_page()
-        page.set_viewport_size(PHONE)
-        sign_in(page, base, "ann")
+        page = _signed_in_phone(context, base, "ann")
         page.goto(f"{base}/account/")
         assert page.locator("h1").inner_text() == "My account"
         # A weak new password is refused on its field
@@ -168,9 +172,7 @@ def test_the_admin_edits_a_technicians_team_on_a_phone_in_chinese(site):
     with services.db.transaction() as s:
         load_technicians(s, json.loads(SHIPPED.read_text(encoding="utf-8")))
     with chromium(locale="zh-CN") as context:
-        page = context.new_page()
-        page.set_viewport_size(PHONE)
-        sign_in(page, base, "adam")
+        page = _signed_in_phone(context, base, "adam")
         page.goto(f"{base}/admin/teams")
         assert page.locator("h1").inner_text() == "班组与技能"
         tech = page.locator("#tech-tech\\.wang")
