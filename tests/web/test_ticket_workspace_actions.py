@@ -208,3 +208,19 @@ def test_an_instance_without_a_ticket_number_shows_its_page_without_the_workspac
     response = signed_in("agent").get(f"/tickets/{started.instance_id}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="workspace"' not in html and 'id="timeline"' in html
+
+
+def test_the_workspace_events_keep_the_audit_trail_intact(signed_in, database, ticket):
+    from engine.audit import verify
+
+    agent = signed_in("agent")
+    page(agent)
+    agent.post(f"/tickets/{TICKET}/notes", {"note": "one"})
+    agent.post(f"/tickets/{TICKET}/calls", {"direction": "inbound", "outcome": "reached", "minutes": "2"})
+    agent.post(f"/tickets/{TICKET}/contact", {"phone": "13912345678"})
+    agent.post(f"/tickets/{TICKET}/cancel", {"reason": "duplicate request"})
+    with database.transaction(write=False) as s:
+        kinds = list(s.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)))
+        report = verify(s)
+    assert {"ticket.note", "ticket.call", "ticket.contact", "ticket.cancel", "instance.cancelled"} <= set(kinds)
+    assert report.ok, report.to_dict()
