@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import select
 
 from engine.models import Instance
 from tests.web.conftest import TICKET
+from tests.web.test_ticket_workspace_actions import record_customer
 
 
 @pytest.fixture
 def customer_id(database, repair_ticket):
-    """Li Lei's record with her Aurora X1 and the repair ticket about it."""
+    """Li Lei's record with her Aurora X1 and the repair ticket about it, first reported on the hotline."""
     from engine import clock
-    from handlers.ticketing import Contact, Customer, Product, Ticket
+    from handlers.ticketing import Contact
 
-    now = clock.now()
     with database.transaction() as s:
+        customer, ticket = record_customer(s)
         instance_id = s.scalar(select(Instance.id).where(Instance.business_key == TICKET))
-        customer = Customer(name="Li Lei", phone="13800138000", email="li.lei@example.com", tier="vip",
-                            language="zh", preferred_channel="email", created_at=now, updated_at=now)
-        s.add(customer)
-        s.flush()
-        product = Product(customer_id=customer.id, model="Aurora X1", serial_number="SN-0042",
-                          purchase_date=date(2025, 6, 1), created_at=now)
-        s.add(product)
-        s.flush()
-        ticket = Ticket(number=TICKET, customer_id=customer.id, product_id=product.id, channel="hotline",
-                        fault={"description": "flickers"}, status="open", instance_id=instance_id, opened_at=now)
-        s.add(ticket)
-        s.flush()
-        s.add(Contact(ticket_id=ticket.id, channel="hotline", fault={"description": "Li Lei says it flickers"},
-                      instance_id=instance_id, received_at=now))
-        return customer.id
+        s.add(Contact(ticket_id=ticket, channel="hotline", fault={"description": "Li Lei says it flickers"},
+                      instance_id=instance_id, received_at=clock.now()))
+        return customer
 
 
 def test_the_customer_record_lists_contact_products_tickets_and_history(signed_in, customer_id):

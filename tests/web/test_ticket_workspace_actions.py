@@ -19,25 +19,34 @@ from tests.web.conftest import TICKET
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 2048
 
 
-@pytest.fixture
-def ticket(database, repair_ticket):
-    """The repair ticket with the customer and product records the ticketing handler keeps."""
+def record_customer(session, number: str = TICKET) -> tuple[int, int]:
+    """Record Li Lei, her Aurora X1 and ticket ``number`` as the ticketing handler does; return the
+    customer's and the ticket's ids."""
     from engine import clock
     from handlers.ticketing import Customer, Product, Ticket
 
     now = clock.now()
+    instance_id = session.scalar(select(Instance.id).where(Instance.business_key == number))
+    customer = Customer(name="Li Lei", phone="13800138000", email="li.lei@example.com", tier="vip",
+                        language="zh", preferred_channel="email", created_at=now, updated_at=now)
+    session.add(customer)
+    session.flush()
+    product = Product(customer_id=customer.id, model="Aurora X1", serial_number="SN-0042",
+                      purchase_date=date(2025, 6, 1), created_at=now)
+    session.add(product)
+    session.flush()
+    ticket = Ticket(number=number, customer_id=customer.id, product_id=product.id, channel="hotline",
+                    fault={"description": "flickers"}, status="open", instance_id=instance_id, opened_at=now)
+    session.add(ticket)
+    session.flush()
+    return customer.id, ticket.id
+
+
+@pytest.fixture
+def ticket(database, repair_ticket):
+    """The repair ticket with the customer and product records the ticketing handler keeps."""
     with database.transaction() as s:
-        instance_id = s.scalar(select(Instance.id).where(Instance.business_key == TICKET))
-        customer = Customer(name="Li Lei", phone="13800138000", email="li.lei@example.com", tier="vip",
-                            language="zh", preferred_channel="email", created_at=now, updated_at=now)
-        s.add(customer)
-        s.flush()
-        product = Product(customer_id=customer.id, model="Aurora X1", serial_number="SN-0042",
-                          purchase_date=date(2025, 6, 1), created_at=now)
-        s.add(product)
-        s.flush()
-        s.add(Ticket(number=TICKET, customer_id=customer.id, product_id=product.id, channel="hotline",
-                     fault={"description": "flickers"}, status="open", instance_id=instance_id, opened_at=now))
+        record_customer(s)
     return TICKET
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import email
 import socket
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,10 +20,10 @@ from sqlalchemy import func, select
 from engine import clock
 from handlers.attachments import Attachment
 from handlers.outbox import deliver_outbox
-from handlers.ticketing import Customer, Product, Ticket
 from handlers.transports import SmtpSettings, SmtpTransport
 from tests.web.conftest import CUSTOMER, PRODUCT, WEB_FIXTURES
 from tests.web.live import chromium, live_site, shot, sign_in
+from tests.web.test_ticket_workspace_actions import record_customer
 
 pytestmark = pytest.mark.browser
 KEY = "AS-20260302-00042"
@@ -80,24 +79,13 @@ def site(tmp_path, sqlite_template) -> Iterator[tuple[str, object, int]]:
     """The repair process served on loopback with an agent, and one ticket with its customer record."""
     users = {"agent": ["agent"], "qa": ["qa"]}
     with live_site(tmp_path, sqlite_template, [WEB_FIXTURES / "customer"], users) as (base, services):
-        now = clock.now()
         with services.db.transaction() as s:
-            started = services.runtime.start(s, "web_repair", {
+            services.runtime.start(s, "web_repair", {
                 "ticket_number": KEY, "channel": "hotline", "priority": "high", "customer_tier": "vip",
                 "customer": {**CUSTOMER, "name": "Li Lei"}, "product": PRODUCT,
                 "fault": {"description": "Screen flickers"}}, KEY, "agent")
-            customer = Customer(name="Li Lei", phone="13800138000", email="li.lei@example.com", tier="vip",
-                                language="zh", preferred_channel="email", created_at=now, updated_at=now)
-            s.add(customer)
-            s.flush()
-            product = Product(customer_id=customer.id, model="Aurora X1", serial_number="SN-0042",
-                              purchase_date=date(2025, 6, 1), created_at=now)
-            s.add(product)
-            s.flush()
-            s.add(Ticket(number=KEY, customer_id=customer.id, product_id=product.id, channel="hotline",
-                         fault={"description": "Screen flickers"}, status="open", instance_id=started.instance_id,
-                         opened_at=now))
-        yield base, services, customer.id
+            customer_id, _ticket = record_customer(s, KEY)
+        yield base, services, customer_id
 
 
 def files_kept(services) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,28 +14,15 @@ from engine.identity import Actor
 from engine.models import Instance
 from handlers.sla import SlaClock
 from tests.web.conftest import TICKET, open_tasks
+from tests.web.test_ticket_workspace_actions import record_customer
 
 
 @pytest.fixture
 def recorded(database, repair_ticket):
     """The repair ticket (high priority, hotline) with its ticketing records: Li Lei's Aurora X1."""
-    from engine import clock
-    from handlers.ticketing import Customer, Product, Ticket
-
-    now = clock.now()
     with database.transaction() as s:
-        instance_id = s.scalar(select(Instance.id).where(Instance.business_key == TICKET))
-        customer = Customer(name="Li Lei", phone="13800138000", email="li.lei@example.com", tier="vip",
-                            language="zh", preferred_channel="email", created_at=now, updated_at=now)
-        s.add(customer)
-        s.flush()
-        product = Product(customer_id=customer.id, model="Aurora X1", serial_number="SN-0042",
-                          purchase_date=date(2025, 6, 1), created_at=now)
-        s.add(product)
-        s.flush()
-        s.add(Ticket(number=TICKET, customer_id=customer.id, product_id=product.id, channel="hotline",
-                     fault={"description": "flickers"}, status="open", instance_id=instance_id, opened_at=now))
-    return instance_id
+        record_customer(s)
+        return s.scalar(select(Instance.id).where(Instance.business_key == TICKET))
 
 
 def listed(b, query: str = "") -> str:
