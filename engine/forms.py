@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -87,7 +90,7 @@ def schema_problems(schema: Any) -> list[str]:
         return [f"invalid JSON Schema at /{'/'.join(map(str, exc.path))}: {exc.message}"]
     if schema.get("type", "object") != "object":
         return ["a form schema must describe an object (\"type\": \"object\")"]
-    return []
+    return extension_problems(schema)
 
 
 def closed(schema: dict[str, Any]) -> dict[str, Any]:
@@ -97,15 +100,26 @@ def closed(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "additionalProperties": False}
 
 
-def validate(schema: dict[str, Any], data: Any, where: str) -> None:
-    """Raise :class:`FormValidationError` listing every field of ``data`` that breaks ``schema``."""
+def validate(schema: dict[str, Any], data: Any, where: str, session: Session | None = None,
+             scope: dict[str, Any] | None = None) -> None:
+    """Raise :class:`FormValidationError` listing every field of ``data`` that breaks ``schema``.
+
+    Beyond JSON Schema: the schema's ``x-rules`` (cross-field rules) always, and its
+    ``x-catalogue`` fields against the registered catalogues when a ``session`` is given
+    (``scope``, the instance's data, fills the catalogue filters the form does not).
+    """
     validator = Draft202012Validator(closed(schema), format_checker=FORMATS)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    if not errors:
-        return
     fields = [FieldError("/".join(str(p) for p in e.absolute_path) or _root_field(e), e.message)
               for e in errors]
-    raise FormValidationError(f"the form of {where} has {len(fields)} error(s)", fields, task=where)
+    if isinstance(data, dict):
+        taken = {f.field for f in fields}
+        more = rule_errors(schema, data)
+        if session is not None:
+            more += catalogue_errors(session, schema, data, scope or {})
+        fields += [f for f in more if f.field not in taken]
+    if fields:
+        raise FormValidationError(f"the form of {where} has {len(fields)} error(s)", fields, task=where)
 
 
 def _root_field(error: Any) -> str:
@@ -114,3 +128,252 @@ def _root_field(error: Any) -> str:
     if error.validator == "required" and error.message.startswith("'"):
         return error.message.split("'")[1]
     return "(form)"
+
+
+# --- catalogue pick lists (``x-catalogue``) ---------------------------------------------------
+#: the catalogues a form field may name; handlers register a resolver for each
+CATALOGUE_NAMES = ("parts", "models", "symptoms", "technicians", "skills", "knowledge")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One entry of a catalogue pick list: its value and what readers see (English, Chinese)."""
+
+    value: str
+    title: str
+    title_zh: str = ""
+    note: str = ""  # stock, load …: shown after the title
+    note_zh: str = ""
+
+    def label(self, language: str) -> str:
+        """Return the entry as a reader in ``language`` sees it."""
+        title = (self.title_zh or self.title) if language == "zh" else self.title
+        note = (self.note_zh or self.note) if language == "zh" else self.note
+        return f"{title} ({note})" if note else title
+
+
+#: ``resolver(session, **filters) -> list[Choice]``; filters are ``None`` when unknown
+Resolver = Callable[..., list[Choice]]
+_RESOLVERS: dict[str, Resolver] = {}
+
+
+def catalogue(name: str) -> Callable[[Resolver], Resolver]:
+    """Register the decorated function as the pick list of ``"x-catalogue": name``."""
+    if name not in CATALOGUE_NAMES:
+        raise ValueError(f"unknown catalogue {name!r} (known: {', '.join(CATALOGUE_NAMES)})")
+
+    def register(func: Resolver) -> Resolver:
+        _RESOLVERS[name] = func
+        return func
+
+    return register
+
+
+def _child(node: Any, root: dict[str, Any]) -> dict[str, Any]:
+    node = node if isinstance(node, dict) else {}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        return {**_child(target, root), **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def catalogue_fields(schema: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Yield ``(path, subschema)`` of every field naming a catalogue (``*`` stands for array rows)."""
+
+    def walk(node: dict[str, Any], path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+        if "x-catalogue" in node:
+            yield path, node
+        for key, sub in (node.get("properties") or {}).items():
+            yield from walk(_child(sub, schema), (*path, key))
+        if isinstance(node.get("items"), dict):
+            yield from walk(_child(node["items"], schema), (*path, "*"))
+
+    yield from walk(schema, ())
+
+
+def _lookup(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _filters(node: dict[str, Any], data: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for param, dotted in (node.get("x-catalogue-filter") or {}).items():
+        value = _lookup(data, dotted)
+        out[param] = value if value not in (None, "") else _lookup(scope, dotted)
+    return out
+
+
+def catalogue_choices(session: Session, node: dict[str, Any], data: dict[str, Any],
+                      scope: dict[str, Any]) -> list[Choice] | None:
+    """Return the pick list of one ``x-catalogue`` field (``None`` when no resolver is registered)."""
+    resolver = _RESOLVERS.get(str(node.get("x-catalogue")))
+    if resolver is None:
+        return None
+    return resolver(session, **_filters(node, data, scope))
+
+
+def _values_at(data: Any, path: tuple[str, ...], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    if not path:
+        yield "/".join(prefix), data
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        for index, row in enumerate(data if isinstance(data, list) else []):
+            yield from _values_at(row, rest, (*prefix, str(index)))
+    elif isinstance(data, dict) and head in data:
+        yield from _values_at(data[head], rest, (*prefix, head))
+
+
+def catalogue_errors(session: Session, schema: dict[str, Any], data: dict[str, Any],
+                     scope: dict[str, Any]) -> list[FieldError]:
+    """Return a field error for each value of ``data`` its catalogue does not have."""
+    errors = []
+    for path, node in catalogue_fields(schema):
+        choices = catalogue_choices(session, node, data, scope)
+        if choices is None:
+            continue
+        known = {c.value for c in choices}
+        name = str(node["x-catalogue"])
+        for field, value in _values_at(data, path):
+            for one in value if isinstance(value, list) else [value]:
+                if one not in (None, "") and str(one) not in known:
+                    errors.append(FieldError(field, f"{one!r} is not in the {name} catalogue"
+                                                    f"{' for this ticket' if node.get('x-catalogue-filter') else ''}"))
+                    break
+    return errors
+
+
+def with_catalogue(session: Session, schema: dict[str, Any], data: dict[str, Any], scope: dict[str, Any],
+                   language: str) -> dict[str, Any]:
+    """Return ``schema`` with each ``x-catalogue`` field's options filled in (``oneOf`` of ``const``).
+
+    A value already in ``data`` that the catalogue lacks stays an option, so a refused
+    submit shows what was typed beside its error.
+    """
+    out = json.loads(json.dumps(schema))
+    for path, _node in catalogue_fields(schema):
+        target = out
+        for part in path:
+            target = _child(target.get("items") if part == "*" else (target.get("properties") or {}).get(part), out)
+        choices = catalogue_choices(session, target, data, scope)
+        if choices is None:
+            continue
+        options = [{"const": c.value, "title": c.label(language)} for c in choices]
+        known = {c.value for c in choices}
+        for _field, value in _values_at(data, path):
+            for one in value if isinstance(value, list) else [value]:
+                if one not in (None, "") and str(one) not in known:
+                    known.add(str(one))
+                    options.append({"const": str(one), "title": str(one)})
+        target.pop("pattern", None)
+        if options:
+            target["oneOf"] = options
+    return out
+
+
+# --- cross-field rules (``x-rules``) ----------------------------------------------------------
+RULE_MESSAGES = {
+    "after": "must be after {than}",
+    "not_future": "must not be in the future",
+    "not_past": "must not be in the past",
+}
+_RULE_KEYS = {"after": {"rule", "field", "than"}, "not_future": {"rule", "field"}, "not_past": {"rule", "field"}}
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # the format check names it
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _is_future(value: Any, now: datetime) -> bool:
+    moment = _moment(value)
+    if moment is None:
+        return False
+    if len(value) == 10:  # a date: "today" somewhere on earth (UTC+14) is not the future
+        return moment.date() > (now + timedelta(hours=14)).date()
+    return moment > now + timedelta(minutes=5)
+
+
+def _is_past(value: Any, now: datetime) -> bool:
+    moment = _moment(value)
+    if moment is None:
+        return False
+    if len(value) == 10:
+        return moment.date() < (now - timedelta(hours=12)).date()
+    return moment < now - timedelta(minutes=5)
+
+
+def rule_errors(schema: dict[str, Any], data: dict[str, Any], now: datetime | None = None) -> list[FieldError]:
+    """Return the field errors of ``data`` under the schema's ``x-rules`` (a rule with a missing value passes)."""
+    now = now or datetime.now(UTC)
+    errors = []
+    for rule in schema.get("x-rules") or []:
+        field = str(rule.get("field", ""))
+        value = _lookup(data, field)
+        kind = rule.get("rule")
+        broken = False
+        if kind == "after":
+            start, end = _moment(_lookup(data, str(rule.get("than", "")))), _moment(value)
+            broken = start is not None and end is not None and end <= start
+        elif kind == "not_future":
+            broken = _is_future(value, now)
+        elif kind == "not_past":
+            broken = _is_past(value, now)
+        if broken:
+            text = RULE_MESSAGES[kind].format(than=rule.get("than", ""))
+            errors.append(FieldError(field.replace(".", "/"), rule.get("message") or text))
+    return errors
+
+
+def _field_exists(schema: dict[str, Any], dotted: str) -> bool:
+    node: dict[str, Any] = schema
+    for part in dotted.split("."):
+        props = node.get("properties") or {}
+        if part not in props:
+            return False
+        node = _child(props[part], schema)
+    return True
+
+
+def extension_problems(schema: dict[str, Any]) -> list[str]:
+    """Return what is wrong with the schema's ``x-catalogue`` fields and ``x-rules``."""
+    problems = []
+    for path, node in catalogue_fields(schema):
+        field = ".".join(path) or "(form)"
+        name = node.get("x-catalogue")
+        if name not in CATALOGUE_NAMES:
+            problems.append(f"field {field}: unknown catalogue {name!r} in x-catalogue "
+                            f"(known: {', '.join(CATALOGUE_NAMES)})")
+        filters = node.get("x-catalogue-filter", {})
+        if not isinstance(filters, dict) or not all(isinstance(v, str) for v in filters.values()):
+            problems.append(f"field {field}: x-catalogue-filter must map filter names to dotted data paths")
+    rules = schema.get("x-rules", [])
+    if not isinstance(rules, list):
+        return [*problems, "x-rules must be a list of rules"]
+    for index, rule in enumerate(rules):
+        kind = rule.get("rule") if isinstance(rule, dict) else None
+        if kind not in _RULE_KEYS:
+            problems.append(f"x-rules[{index}]: unknown rule {kind!r} (known: {', '.join(_RULE_KEYS)})")
+            continue
+        missing = sorted(_RULE_KEYS[kind] - set(rule))
+        if missing:
+            problems.append(f"x-rules[{index}] ({kind}): missing {', '.join(missing)}")
+            continue
+        for key in ("field", "than"):
+            if key in rule and not _field_exists(schema, str(rule[key])):
+                problems.append(f"x-rules[{index}] ({kind}): {key} {rule[key]!r} is not a field of the form")
+    return problems

@@ -116,7 +116,7 @@ class Runtime:
         schema_file = item.form
         if schema_file:
             schema = forms.load_json_file(session, instance.deployment_id, schema_file)
-            forms.validate(schema, data, where=item.name)
+            forms.validate(schema, data, where=item.name, session=session, scope=dict(task.data))
         elif data:
             raise InvalidInput("task '{task}' has no form; it takes no data", task=task_id,
                                params={"task": item.name})

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 import readmodels
+from engine import forms
 from engine.errors import FormValidationError
 from engine.privacy import keep_hidden_values
 from readmodels.texts import reader_texts
@@ -37,7 +38,11 @@ def _page(
     general: list[str],
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
-    fields = formgen.build(detail.schema, detail.ui_schema, values, errors, display_tz()) if detail.schema else []
+    fields: list[formgen.Field] = []
+    if detail.schema:
+        with get_services().db.transaction(write=False) as s:  # catalogue fields become pick lists
+            schema = forms.with_catalogue(s, detail.schema, values, detail.data, current_language())
+        fields = formgen.build(schema, detail.ui_schema, values, errors, display_tz())
     assignees: list[tuple[str, str]] = []
     if current_actor().is_supervisor:
         with get_services().db.transaction(write=False) as s:
