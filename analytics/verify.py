@@ -116,7 +116,10 @@ def expected_figures(session: Session, flt: KpiFilter, now: datetime) -> dict[st
     contacts = defaultdict(list)
     for c in session.execute(select(Contact.ticket_id, Contact.instance_id, Contact.channel).order_by(Contact.id)):
         contacts[c.ticket_id].append(c)
-    wanted = touched | {t.instance_id for t in tickets} | {c.instance_id for cs in contacts.values() for c in cs}
+    attached = {c.instance_id for cs in contacts.values() for c in cs} | {t.instance_id for t in tickets}
+    # the tickets a figure can count: opened (or worked) in the dates, or open now (the backlog)
+    tickets = [t for t in tickets if t.instance_id in touched or t.status != "closed"]
+    wanted = touched | {t.instance_id for t in tickets} | {c.instance_id for t in tickets for c in contacts[t.id]}
     trails = read_trails(session, wanted)
     instances = {i.id: i for i in session.execute(select(Instance.id, Instance.process_id, Instance.summary))}
     numbers = [t.number for t in tickets]
@@ -140,7 +143,6 @@ def expected_figures(session: Session, flt: KpiFilter, now: datetime) -> dict[st
         rows.append(recount.ticket(t, contacts.get(t.id, []), surveys.get(t.number), parts,
                                    lines.get(t.model, "unknown"), summary.get("priority") or "unknown"))
     processes = settings["signals"].get("intake_process", ["after_sales"])
-    attached = {c.instance_id for cs in contacts.values() for c in cs} | {t.instance_id for t in tickets}
     target = timedelta(hours=settings["targets"]["first_response_hours"])
     waiting = [{"due_at": tr.created_at + target, "channel": tr.created.get("channel") or "unknown",
                 **period_keys(tr.created_at)}
