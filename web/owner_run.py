@@ -35,6 +35,7 @@ from . import get_services
 from .access import current_actor, roles_required
 from .audit_views import diagram_texts, reader_names
 from .i18n import translate as _
+from .rendering import error_text
 
 bp = Blueprint("owner_run", __name__, url_prefix="/owner")
 OWNERS = frozenset({"process_owner", "admin"})
@@ -52,7 +53,7 @@ def run_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
     """Answer JSON clients with ``{error, code, message, field|element_id|file}``, the pages' forms with a page."""
     if _wants_json() or not request.accept_mimetypes.accept_html:
         return jsonify({"error": exc.code, **exc.to_dict()}), exc.http_status
-    return render_template("error.html", status=exc.http_status, message=exc.message), exc.http_status
+    return render_template("error.html", status=exc.http_status, message=error_text(exc)), exc.http_status
 
 
 def _body() -> dict[str, Any]:

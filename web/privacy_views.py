@@ -16,6 +16,7 @@ from handlers.privacy_requests import erase_customer, export_customer, requests_
 
 from . import get_services
 from .access import current_actor, roles_required
+from .rendering import error_text
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 HANDLERS = frozenset({"supervisor"})
@@ -43,7 +44,7 @@ def export():  # type: ignore[no-untyped-def]
         with get_services().db.transaction() as s:
             document = export_customer(s, request.form.get("customer", ""), current_actor().username)
     except AftersalesError as exc:
-        return _page(exc.http_status, error=exc.message, field=exc.details.get("field"))
+        return _page(exc.http_status, error=error_text(exc), field=exc.details.get("field"))
     body = json.dumps(document, indent=2, ensure_ascii=False, default=str)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="customer-data.json"'})
@@ -58,5 +59,5 @@ def erase():  # type: ignore[no-untyped-def]
             result = erase_customer(s, request.form.get("customer", ""), request.form.get("reason", ""),
                                     current_actor().username)
     except AftersalesError as exc:
-        return _page(exc.http_status, error=exc.message, field=exc.details.get("field"))
+        return _page(exc.http_status, error=error_text(exc), field=exc.details.get("field"))
     return _page(erased=result)
