@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from engine.errors import FormValidationError
 from tests.process.driver import Desk
 
 OUT_OF_WARRANTY = {"product": {"purchase_date": "2021-05-01"}}
@@ -110,17 +113,18 @@ def test_customer_answering_after_the_reminder_goes_ahead(desk: Desk) -> None:
     assert "repair_device" in case.ready()
 
 
-def test_unknown_part_in_the_proposal_sends_the_agent_back(desk: Desk) -> None:
+def test_unknown_part_in_the_proposal_is_refused_in_the_form(desk: Desk) -> None:
     # Given an inspection
     case = desk.open_case()
     case.register().diagnose()
 
     # When the agent proposes a part number that is not in the catalogue
-    case.propose([{"sku": "WM-NOPE-99", "quantity": 1}])
+    with pytest.raises(FormValidationError) as refused:
+        case.propose([{"sku": "WM-NOPE-99", "quantity": 1}])
 
-    # Then the quote is not priced: the agent corrects the proposal
+    # Then the form names the part's field, the task stays open, and the corrected proposal is priced
+    assert [e.field for e in refused.value.errors] == ["parts/0/sku"]
     assert case.ready() == ["propose_solution"]
-    assert "WM-NOPE-99" in case.data()["quote_error"]["message"]
     case.propose()
     assert case.waiting_for() == ["quote_response"]
 
