@@ -187,8 +187,8 @@ def table_rows(session: Session, flt: KpiFilter, table: str, now: datetime) -> t
     ctx = Context.of(session, now)
     if table == "handle_times":
         rows = handle_times(session, flt)
-        keys = ["element_id", "name", "role", *(c[0] for c in HANDLE_COLUMNS)]
-        return keys, [[r[k] for k in keys] for r in rows]
+        keys = ["element_id", "name", "role", *_with_p90(c[0] for c in HANDLE_COLUMNS)]
+        return keys, [[r.get(k) for k in keys] for r in rows]
     if table == "backlog":
         keys = ["priority", "stage", "open", "open_over_target"]
         return keys, [[r[k] for k in keys] for r in backlog(session, ctx, flt)]
@@ -196,5 +196,10 @@ def table_rows(session: Session, flt: KpiFilter, table: str, now: datetime) -> t
         raise ValueError(f"unknown table {table!r}; known: {', '.join(TABLES)}")
     by = flt.period if table == "trend" else ("channel" if table == "cost" else table)
     columns = COST_COLUMNS if table == "cost" else COLUMNS
-    header = [by, *(c[0] for c in columns)]
-    return header, [[r["key"], *(r.get(c[0]) for c in columns)] for r in grouped(session, ctx, flt, by)]
+    keys = _with_p90(c[0] for c in columns)
+    return [by, *keys], [[r["key"], *(r.get(k) for k in keys)] for r in grouped(session, ctx, flt, by)]
+
+
+def _with_p90(keys: Any) -> list[str]:
+    """Return the column keys with each time's p90 right after its median."""
+    return [k for key in keys for k in ((key, P90[key]) if key in P90 else (key,))]

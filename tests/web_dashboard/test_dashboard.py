@@ -91,6 +91,8 @@ def test_csv_export_of_a_table(supervisor) -> None:
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert [(r["channel"], r["tickets"]) for r in rows] == [("email", "1"), ("hotline", "3"), ("web", "1")]
     assert rows[0]["response_sla_share"] == "0.0" and rows[2]["response_sla_share"] == ""
+    # times come with their p90 beside the median: hotline resolved A in 10 h and E in 50 h
+    assert (rows[1]["resolution_median_hours"], rows[1]["resolution_p90_hours"]) == ("10.0", "50.0")
 
 
 def test_chart_data_has_the_series_translated_labels_and_drill_links(supervisor) -> None:
