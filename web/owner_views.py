@@ -71,11 +71,12 @@ def heatmap(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def
         dep = cockpit.get_deployment(s, deployment_id)
         data = rollup_elements.heatmap(s, deployment_id, process_id)
         file = next((p.file for p in dep.processes if p.process_id == process_id and p.kind == "process"), None)
+        if file is None:
+            raise NotFound(f"deployment {deployment_id} has no process {process_id!r}")
+        diagram = cockpit.deployment_file(s, deployment_id, file)[1].decode("utf-8")
         texts = diagram_texts(s, deployment_id)
-    if file is None:
-        raise NotFound(f"deployment {deployment_id} has no process {process_id!r}")
     return render_template("owner/heatmap.html", dep=dep, data=data, process_id=process_id, file=file,
-                           diagram_texts=texts)
+                           diagram=diagram, diagram_texts=texts)
 
 
 @bp.get("/heatmap/<int:deployment_id>/<process_id>.json")
