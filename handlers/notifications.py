@@ -7,6 +7,11 @@ has an address for it (else e-mail, then SMS), in the customer's language when a
 template exists for it (else English). An e-mail template starts with a ``Subject:``
 line. The rendered message goes to the outbox in the engine's transaction; the
 dispatcher (:mod:`handlers.outbox`) delivers it after commit.
+
+Staff may edit the customer's phone, e-mail or address on the ticket page
+(:func:`handlers.ticket_notes.change_contact`); from then on the edited value wins over the
+contact in the process data (:func:`current_contact`), and the result names the fields taken
+from the edit (``contact_edited``), so the audit trail shows why the address differs.
 """
 
 from __future__ import annotations
@@ -52,6 +57,22 @@ def choose_channel(customer: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def current_contact(session: Session, ticket: str, customer: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return the customer's contact for ``ticket``: the process data's, with the values staff edited on
+    the ticket page (phone, e-mail, address from the customer record) in place; and the edited fields."""
+    from . import ticket_notes  # ticket_notes sends through this module, so it is imported here
+
+    edits = session.scalars(select(ticket_notes.TicketActivity.details).where(
+        ticket_notes.TicketActivity.ticket_number == ticket, ticket_notes.TicketActivity.kind == "contact"))
+    edited = sorted({f for details in edits for f in (details or {}) if f in ("phone", "email", "address")})
+    record = ticket_notes.customer_of(session, ticket) if edited else None
+    if record is None:
+        return customer, []
+    values = {"phone": record.phone or "", "email": record.email or "",
+              "address": ticket_notes.address_of(session, record.id)}
+    return {**customer, **{f: values[f] for f in edited}}, edited
+
+
 def split_subject(text: str, fallback: str) -> tuple[str, str]:
     """Split an e-mail template's output into its ``Subject:`` line and the body."""
     first, _, rest = text.partition("\n")
@@ -76,6 +97,7 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
         raise invalid("milestone", f"milestone must be a lower-case name like 'received', got {milestone!r}")
     mapping(customer, "customer")
     details = mapping(data if data is not None else {}, "data")
+    customer, edited = current_contact(ctx.session, ticket, customer)
     reachable = choose_channel(customer)
     if reachable is None:
         return {"outbox_id": None, "channel": None, "template": None,
@@ -100,7 +122,8 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
     ctx.session.flush()
     row.message_id = f"<outbox.{row.id}@{message_domain(current_sender(ctx.session))}>"
     ctx.session.flush()
-    return {"outbox_id": row.id, "channel": channel, "template": path}
+    result = {"outbox_id": row.id, "channel": channel, "template": path}
+    return {**result, "contact_edited": edited} if edited else result
 
 
 def sent_for(session: Session, ticket_number: str) -> list[dict[str, Any]]:
