@@ -141,6 +141,11 @@ def _datetime(text: str, tz: tzinfo | None) -> str:
 _REQUIRED = re.compile(r"^'([^']+)' is a required property$")
 #: jsonschema's messages, said plainly (and translated): pattern → text with ``{n}`` for the limit
 PLAIN_MESSAGES = [
+    (re.compile(r"^'.*' is not in the \w+ catalogue(?: for this ticket)?$", re.S),
+     "Not in the catalogue: choose one of the options."),
+    (re.compile(r"^must be after (\S+)$"), "Must be after {n}."),
+    (re.compile(r"^must not be in the future$"), "Must not be in the future."),
+    (re.compile(r"^must not be in the past$"), "Must not be in the past."),
     (re.compile(r"is a required property$"), "Required."),
     (re.compile(r"is greater than or equal to the maximum of (\S+)$"), "Must be less than {n}."),
     (re.compile(r"is greater than the maximum of (\S+)$"), "Must be at most {n}."),

@@ -102,6 +102,10 @@ ZH: dict[str, str] = {
     "Enter a date and time.": "请输入日期和时间。",
     "Not in the expected format.": "格式不正确。",
     "Choose one of the options.": "请从选项中选择。",
+    "Not in the catalogue: choose one of the options.": "目录中没有此项，请从选项中选择。",
+    "Must be after {n}.": "必须晚于 {n}。",
+    "Must not be in the future.": "不能是将来的日期。",
+    "Must not be in the past.": "不能是过去的时间。",
     "Some details are missing or do not fit together.": "有信息缺失或相互矛盾。",
     "Remove": "删除",
     # context panel
