@@ -104,6 +104,9 @@ class Trigger:
     def complete_human_task(self, task: Task, data: dict[str, Any], actor: str) -> None:
         """Merge form data into a ready human task and complete it."""
         before = copy.deepcopy(task.data)
+        # merge into the task's own copy: restored data may share lists with finished tasks' data,
+        # which an in-place merge would change behind the state log's back
+        task.data = copy.deepcopy(before)
         add = getattr(task.task_spec, "add_data_from_form", None)
         if add is not None:
             add(task, data)
