@@ -361,6 +361,10 @@ def extension_problems(schema: dict[str, Any]) -> list[str]:
         filters = node.get("x-catalogue-filter", {})
         if not isinstance(filters, dict) or not all(isinstance(v, str) for v in filters.values()):
             problems.append(f"field {field}: x-catalogue-filter must map filter names to dotted data paths")
+    for key, sub in (schema.get("properties") or {}).items():
+        path = _child(sub, schema).get("x-prefill")
+        if path is not None and not (isinstance(path, str) and path):
+            problems.append(f"field {key}: x-prefill must be a dotted path into the instance data")
     rules = schema.get("x-rules", [])
     if not isinstance(rules, list):
         return [*problems, "x-rules must be a list of rules"]
@@ -377,3 +381,18 @@ def extension_problems(schema: dict[str, Any]) -> list[str]:
             if key in rule and not _field_exists(schema, str(rule[key])):
                 problems.append(f"x-rules[{index}] ({kind}): {key} {rule[key]!r} is not a field of the form")
     return problems
+
+
+# --- pre-filled answers (``x-prefill``) -------------------------------------------------------
+def prefill(schema: dict[str, Any], values: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    """Return ``values`` with each top-level field marked ``"x-prefill": "dotted.path"`` that has no
+    answer yet taken from the instance data ``scope`` (what the technician recorded, for the agent).
+    """
+    out = dict(values)
+    for key, sub in (schema.get("properties") or {}).items():
+        path = _child(sub, schema).get("x-prefill")
+        if isinstance(path, str) and out.get(key) in (None, "", []):
+            found = _lookup(scope, path)
+            if found not in (None, ""):
+                out[key] = json.loads(json.dumps(found))
+    return out

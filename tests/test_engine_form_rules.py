@@ -115,3 +115,26 @@ def test_the_shown_form_offers_the_catalogue_in_the_readers_language_and_keeps_a
     assert "in stock)" in pump_en
     assert {"const": "XX-NOPE-9", "title": "XX-NOPE-9"} in sku_zh
     assert "oneOf" not in PARTS["properties"]["parts"]["items"]["properties"]["sku"]  # the file's schema is untouched
+
+
+PROPOSAL = {"type": "object", "properties": {
+    "parts": {"type": "array", "x-prefill": "inspection.parts_needed"},
+    "labour_hours": {"type": "number", "x-prefill": "inspection.labour_hours"},
+    "note": {"type": "string"}}}
+
+
+@pytest.mark.parametrize(("values", "shown"), [
+    ({"inspection": {"parts_needed": [{"sku": "WM-PUMP-01", "quantity": 1}], "labour_hours": 1.5}},
+     {"parts": [{"sku": "WM-PUMP-01", "quantity": 1}], "labour_hours": 1.5}),
+    ({"inspection": {"parts_needed": [], "labour_hours": 2}, "parts": [{"sku": "WM-BELT-01", "quantity": 2}]},
+     {"parts": [{"sku": "WM-BELT-01", "quantity": 2}], "labour_hours": 2}),  # an earlier answer wins
+    ({}, {}),  # nothing recorded: nothing pre-filled
+])
+def test_what_the_technician_recorded_prefills_the_agents_answers(values, shown):
+    filled = forms.prefill(PROPOSAL, values, values)
+    assert {k: filled[k] for k in ("parts", "labour_hours") if k in filled} == shown
+
+
+def test_a_prefill_that_is_not_a_path_is_a_schema_problem():
+    assert forms.schema_problems({"type": "object", "properties": {"a": {"type": "string", "x-prefill": 3}}}) == [
+        "field a: x-prefill must be a dotted path into the instance data"]

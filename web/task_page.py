@@ -66,7 +66,8 @@ def _page(
 def show(task_id: str):  # type: ignore[no-untyped-def]
     """Show a task's form, instructions and ticket context."""
     detail = _detail(task_id)
-    return _page(detail, detail.shown, {}, [])
+    values = forms.prefill(detail.schema, detail.shown, detail.shown) if detail.schema else detail.shown
+    return _page(detail, values, {}, [])
 
 
 @bp.post("/tasks/<task_id>")
