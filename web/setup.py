@@ -65,9 +65,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(privacy_views.bp)
     app.register_blueprint(mail.bp)
 
-    from . import warehouse
+    from . import qa, warehouse
 
     app.register_blueprint(warehouse.bp)
+    app.register_blueprint(qa.bp)
 
     from . import account, admin
 

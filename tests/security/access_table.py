@@ -66,6 +66,8 @@ PRIVACY = Access("Privacy requests: export or erase a customer's data", frozense
 MAIL = Access("Read the mail sent to customers", INTAKE)
 STOCK_READ = Access("Warehouse: stock, reservations, back-orders, movements, RMA inbox, pick lists, shipments",
                     frozenset({"warehouse", "supervisor", "admin"}))
+QA_SAMPLE = Access("QA sample: closed tickets drawn for review, their reviews and scores",
+                   frozenset({"qa", "supervisor", "admin"}))
 STOCK_WORK = Access("Warehouse: goods-in, count corrections, device receipts, shipping", frozenset({"warehouse"}))
 REGISTER = Access("Register requests for customers", INTAKE)
 TRAIL = Access("Audit trail, traces, exports", AUDIT)
@@ -130,6 +132,7 @@ TABLE: dict[str, Access] = {
     "GET /requests/new": REGISTER,
     "POST /requests/new": REGISTER,
     # warehouse
+    "GET /qa/": QA_SAMPLE,
     "GET /warehouse/": STOCK_READ,
     "GET /warehouse/reservations": STOCK_READ,
     "GET /warehouse/backorders": STOCK_READ,
