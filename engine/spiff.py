@@ -5,6 +5,7 @@ The rest of the engine talks to SpiffWorkflow through this module and :mod:`engi
 
 from __future__ import annotations
 
+import copy
 import json
 from contextvars import ContextVar
 from datetime import date
@@ -67,6 +68,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock
@@ -77,6 +80,20 @@ if TYPE_CHECKING:
     from SpiffWorkflow.task import Task
 
     from .service import ServiceRunner
+
+
+def _inherit_data(self: Task) -> None:
+    """Merge the parent's data into this task's, as SpiffWorkflow does, but from a deep copy.
+
+    SpiffWorkflow 3.2 merges the parent's data in by reference, so a list or dict a later
+    task changes in place changes in the finished tasks before it too — but only while the
+    workflow stays in memory (a workflow read back from the database shares nothing). The
+    state log writes a finished task once (:mod:`engine.state_log`); its data must not move.
+    """
+    self.data = DeepMerge.merge(self.data, copy.deepcopy(self.parent.data))
+
+
+SpiffTask._inherit_data = _inherit_data  # type: ignore[method-assign]
 
 
 class UncaughtBusinessError(Exception):
