@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import store
+from engine import projection, store
 from engine.audit import PendingEvent, write_instance_events
 from engine.db import Base, is_sqlite
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.identity import Actor
-from engine.models import User, WorkItem
+from engine.models import Instance, User, WorkItem
 from engine.registry import BusinessError, HandlerContext, assignee_rule, handler
 
 from .idempotency import idempotent
@@ -377,12 +377,31 @@ def check_window(session: Session, technician: str, starts_at: datetime, ends_at
     return tech
 
 
+def visit_needs(session: Session, runtime: Any, ticket: Ticket) -> dict[str, str]:
+    """Return the skill and region the ticket's visit needs, as its process holds them now."""
+    instance = session.get(Instance, ticket.instance_id)
+    data = projection.current_data(store.read_workflow(session, instance, runtime.specs)) if instance else {}
+    return {need: str(data[key]) for need, key in (("skill", "service_skill"), ("region", "service_region"))
+            if data.get(key)}
+
+
+def check_fit(tech: Technician, needs: dict[str, str]) -> None:
+    """Refuse a technician without the skill the visit needs or outside the customer's region."""
+    if "skill" in needs and needs["skill"] not in tech.skills:
+        raise _invalid("technician", "{technician} does not have the skill {skill} this visit needs.",
+                       technician=tech.username, skill=needs["skill"])
+    if "region" in needs and needs["region"] != tech.region:
+        raise _invalid("technician", "{technician} works in region {their_region}, not in {region} where this "
+                       "visit is.", technician=tech.username, their_region=tech.region, region=needs["region"])
+
+
 def move_visit(session: Session, runtime: Any, actor: Actor, visit_id: int, technician: str,
                starts_at: datetime, ends_at: datetime, now: datetime) -> Assignment:
     """Move a visit to another technician or window; tell the customer; audit it on the ticket.
 
     A supervisor may move any visit; a technician may only reschedule the window of their own.
-    A new technician also becomes the assignee of the ticket's ready on-site task.
+    A new technician must have the skill and serve the region the ticket needs
+    (:func:`visit_needs`), and becomes the assignee of the ticket's ready on-site task.
     """
     visit = session.get(Assignment, visit_id)
     if visit is None or visit.status != "open":
@@ -397,6 +416,8 @@ def move_visit(session: Session, runtime: Any, actor: Actor, visit_id: int, tech
     ticket = session.scalars(select(Ticket).where(Ticket.number == visit.ticket_number)).first()
     if ticket is None:
         raise NotFound(f"ticket {visit.ticket_number} does not exist", field="visit")
+    if technician != visit.technician:
+        check_fit(tech, visit_needs(session, runtime, ticket))
     before = {"technician": visit.technician, "start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}
     after = {"technician": technician, "start": starts_at.isoformat(), "end": ends_at.isoformat()}
     if before == after:
@@ -416,6 +437,58 @@ def move_visit(session: Session, runtime: Any, actor: Actor, visit_id: int, tech
         "ticket": visit.ticket_number, "from": before, "to": after, "notice": notice.get("outbox_id")})])
     session.flush()
     return visit
+
+
+def _window_of(assignment: dict[str, Any]) -> tuple[datetime, datetime]:
+    """Read the ``appointment`` start and end of a manual assignment (a naive time is business time)."""
+    window = mapping(assignment.get("appointment"), "appointment")
+    moments = []
+    for key in ("start", "end"):
+        try:
+            moment = datetime.fromisoformat(str(window.get(key) or ""))
+        except ValueError as exc:
+            raise invalid(f"appointment.{key}", f"appointment.{key} must be a date and time, got "
+                          f"{str(window.get(key))[:40]!r}") from exc
+        moments.append(moment if moment.tzinfo else moment.replace(tzinfo=business_timezone()))
+    return moments[0], moments[1]
+
+
+@handler("dispatch.record_visit")
+@idempotent
+def record_visit(ctx: HandlerContext, ticket_number: str, assignment: dict[str, Any],
+                 priority: str) -> dict[str, Any]:
+    """Record the visit a supervisor assigned by hand, so it is on My day and the board and the on-site task is theirs.
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    assignment: the supervisor's assignment: technician (a catalogue username) and appointment (start, end)
+    priority: the ticket's priority: urgent, high, medium or low
+    A window that is past, on the technician's leave or over another of their visits, or an
+    unknown technician, raises the business error VISIT_REFUSED (its message names the field).
+    """
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    mapping(assignment, "assignment")
+    technician = str(assignment.get("technician") or "").strip()
+    starts_at, ends_at = _window_of(assignment)
+    current = open_assignment(ctx.session, ticket)
+    if current is None or (current.technician, current.starts_at, current.ends_at) != (technician, starts_at,
+                                                                                        ends_at):
+        try:
+            check_window(ctx.session, technician, starts_at, ends_at, ctx.now)
+        except InvalidInput as exc:
+            field = str(exc.details.get("field") or "technician")
+            raise BusinessError("VISIT_REFUSED", f"the visit was not recorded: {field}: {exc.message}",
+                                {"field": field}) from exc
+        for previous in ctx.session.scalars(select(Assignment).where(Assignment.ticket_number == ticket,
+                                                                     Assignment.status == "open")):
+            previous.status = "replaced"
+        reason = f"assigned by hand by {ctx.actor}: {assignment.get('reason') or ''}".strip(": ")
+        current = Assignment(ticket_number=ticket, technician=technician,
+                             priority=priority if priority in PRIORITIES else "medium", starts_at=starts_at,
+                             ends_at=ends_at, reason=reason[:1000], created_at=ctx.now)
+        ctx.session.add(current)
+        ctx.session.flush()
+    return {"visit": current.id, "technician": current.technician, "start": starts_at.isoformat(),
+            "end": ends_at.isoformat()}
 
 
 def book_visit(session: Session, runtime: Any, actor: Actor, task_id: str, technician: str, starts_at: datetime,

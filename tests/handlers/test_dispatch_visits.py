@@ -4,6 +4,7 @@ it changes hands."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ def desk(database, runtime, clock, make_user) -> Desk:
              "warehouse": make_user("wes", "warehouse"), "supervisor": make_user("sue", "supervisor"),
              "qa": make_user("quinn", "qa")}
     make_user("tech.zhao", "technician")
+    make_user("tech.qian", "technician")
     make_user("tom", "technician")
     desk = Desk(database, runtime, clock, staff)
     desk.deploy()
@@ -133,6 +135,25 @@ def test_a_bad_move_names_its_field_and_changes_nothing(desk, change, field, mes
     assert snapshot(desk, case) == before
 
 
+@pytest.mark.parametrize(("technician", "message"), [
+    ("tech.zhao", "tech.zhao does not have the skill washing_machine this visit needs"),
+    ("tech.liu", "tech.liu works in region north, not in east where this visit is"),
+])
+def test_a_move_to_a_technician_without_the_skill_or_outside_the_region_is_refused(desk, technician, message):
+    # Given tech.wang's inspection of an east-region washer
+    case = inspection_booked(desk)
+    before = snapshot(desk, case)
+    visit = the_visit(desk, case)
+    # When the supervisor gives it to a technician without washers, or one from the north
+    with pytest.raises(InvalidInput, match=message) as info:
+        desk.trigger(lambda s: move_visit(s, desk.runtime, actor("sue"), visit.id, technician,
+                                          local("2026-03-04", "10:00"), local("2026-03-04", "12:00"),
+                                          desk.clock.now()))
+    # Then the error names the technician field and nothing changed
+    assert info.value.details["field"] == "technician"
+    assert snapshot(desk, case) == before
+
+
 def test_a_visit_cannot_be_moved_onto_another_visit_of_the_technician(desk):
     first, second = inspection_booked(desk), inspection_booked(desk, "WMF80-0002")
     a, b = the_visit(desk, first), the_visit(desk, second)
@@ -150,23 +171,23 @@ def test_moving_a_visit_hands_over_the_task_tells_the_customer_and_is_audited(de
     visit = the_visit(desk, case)
     sent = len(case.notifications())
 
-    # When the supervisor gives it to tech.zhao on Wednesday 14:00–16:00
-    start, end = local("2026-03-04", "14:00"), local("2026-03-04", "16:00")
-    desk.trigger(lambda s: move_visit(s, desk.runtime, actor("sue"), visit.id, "tech.zhao", start, end,
+    # When the supervisor gives it to tech.qian (east, washers) on Monday 14:00–16:00, back from leave
+    start, end = local("2026-03-09", "14:00"), local("2026-03-09", "16:00")
+    desk.trigger(lambda s: move_visit(s, desk.runtime, actor("sue"), visit.id, "tech.qian", start, end,
                                       desk.clock.now()))
 
-    # Then the visit and the on-site task are tech.zhao's
+    # Then the visit and the on-site task are tech.qian's
     moved = the_visit(desk, case)
-    assert (moved.technician, moved.starts_at, moved.ends_at) == ("tech.zhao", start, end)
-    assert on_site(case).assignee == "tech.zhao"
+    assert (moved.technician, moved.starts_at, moved.ends_at) == ("tech.qian", start, end)
+    assert on_site(case).assignee == "tech.qian"
     # and the customer is told the new window through the outbox
     assert case.notifications()[sent:] == ["scheduled"]
     body = desk.read(lambda s: s.scalars(select(Outbox).order_by(Outbox.id.desc())).first().body)
-    assert "2026-03-04 14:00" in body and "Zhao Min" in body
+    assert "2026-03-09 14:00" in body and "Qian Yu" in body
     # and the ticket's trail says who moved it from where to where
     event = [e for e in desk.read(lambda s: events_for(s, case.instance_id)) if e.kind == "dispatch.visit_moved"][-1]
     assert event.actor == "sue"
-    assert event.data["from"]["technician"] == "tech.wang" and event.data["to"]["technician"] == "tech.zhao"
+    assert event.data["from"]["technician"] == "tech.wang" and event.data["to"]["technician"] == "tech.qian"
 
 
 def test_a_technician_reschedules_only_the_window_of_their_own_visit(desk):
@@ -237,3 +258,56 @@ def test_a_visit_dispatch_could_not_place_is_booked_by_a_supervisor_and_the_task
     assert on_site(case).assignee == "tech.wang"
     assert the_visit(desk, case).starts_at == local("2026-03-05", "10:00")
     assert case.data()["technician_assignment"]["technician"] == "tech.wang"
+
+
+def test_a_manual_assignment_on_the_supervisors_form_books_the_visit_and_the_task_follows(desk):
+    # Given every east washer technician is away today, so dispatch asks a supervisor
+    with desk.database.transaction() as s:
+        s.get(Technician, "tech.wang").leave = [{"from": "2026-03-01", "to": "2026-03-03"}]
+    case = inspection_booked(desk)
+    assert case.ready() == ["assign_technician_manually"]
+
+    # When the supervisor records tech.wang for Thursday 10:00–12:00 on the task's own form
+    case.complete("assign_technician_manually", {
+        "technician": "tech.wang", "name": "Wang Lei", "reason": "Back from leave on Wednesday",
+        "appointment": {"start": "2026-03-05T10:00:00+08:00", "end": "2026-03-05T12:00:00+08:00"}})
+
+    # Then the process records the visit, the customer is told, and the inspection is tech.wang's
+    assert case.took("record_manual_visit", "notify_appointment")
+    visit = the_visit(desk, case)
+    assert (visit.technician, visit.starts_at, visit.ends_at) == (
+        "tech.wang", local("2026-03-05", "10:00"), local("2026-03-05", "12:00"))
+    assert "Back from leave" in visit.reason
+    assert case.notifications()[-1] == "scheduled"
+    assert on_site(case).assignee == "tech.wang"
+    # and the visit is on tech.wang's day and on the board, no longer waiting
+    day = desk.read(lambda s: appointments.my_day(s, desk.runtime.specs, actor("tech.wang"), "tech.wang",
+                                                  date(2026, 3, 5), desk.clock.now()))
+    assert [v.ticket for v in day] == [case.ticket_number]
+    board = desk.read(lambda s: appointments.dispatch_board(s, date(2026, 3, 2), desk.clock.now()))
+    assert [v.ticket for v in board.cells[("tech.wang", date(2026, 3, 5))]] == [case.ticket_number]
+    assert board.waiting == []
+
+
+@pytest.mark.parametrize(("technician", "day", "message"), [
+    ("tech.wang", "2026-03-03", "starts_at: tech.wang is on leave on 2026-03-03|technician: tech.wang is on leave"),
+    ("tech.wang", "2026-03-01", "starts_at: The appointment 2026-03-01 10:00 is in the past"),
+])
+def test_a_manual_assignment_the_dispatch_cannot_keep_goes_back_to_the_supervisor(desk, technician, day, message):
+    # Given a visit waiting for a supervisor
+    with desk.database.transaction() as s:
+        s.get(Technician, "tech.wang").leave = [{"from": "2026-03-01", "to": "2026-03-03"}]
+    case = inspection_booked(desk)
+    sent = case.notifications()
+
+    # When the supervisor records a window on leave, in the past, or an unknown technician
+    case.complete("assign_technician_manually", {
+        "technician": technician, "name": "Somebody", "reason": "The only one I could reach",
+        "appointment": {"start": f"{day}T10:00:00+08:00", "end": f"{day}T12:00:00+08:00"}})
+
+    # Then nothing is booked or sent, and the task is back with the refusal naming the field
+    assert case.ready() == ["assign_technician_manually"]
+    assert "manual_visit_refused" in case.path()
+    assert desk.read(lambda s: s.scalar(select(func.count()).select_from(Assignment))) == 0
+    assert case.notifications() == sent
+    assert re.search(message, case.data()["assignment_error"]["message"])
