@@ -27,6 +27,7 @@ from engine.models import (
 from engine.privacy import CATEGORIES, mask_for, mask_text, mask_value, personal_values, sees
 from engine.runtime import Runtime, authorize, find_definition
 from handlers import notifications, quote, sla, survey
+from handlers.dispatch import Technician, open_assignment
 
 
 # --- one task ----------------------------------------------------------------------------
@@ -215,7 +216,8 @@ def ticket_context(
         warranty=first_dict(data, "entitlement", "warranty", "coverage"),
         diagnosis=[c for c in candidates if isinstance(c, dict)][:5],
         articles=[a for a in articles if isinstance(a, dict)][:5] if isinstance(articles, list) else [],
-        appointment=first_dict(data, "technician_assignment", "provider", "rma"),
+        appointment=current_visit(session, instance.business_key,
+                                  first_dict(data, "technician_assignment", "provider", "rma"), events),
         parts=parts,
         quote=first_dict(data, "quote"),
         notes=notes,
@@ -223,6 +225,21 @@ def ticket_context(
         masked=not visible >= CATEGORIES,
         facts=facts,
     )
+
+
+def current_visit(session: Session, ticket: str | None, recorded: dict[str, Any],
+                  events: list[AuditEvent]) -> dict[str, Any]:
+    """Return the service visit as dispatch holds it now (technician, window, its moves) over what
+    the process recorded when it was booked; the booking's reason only while its technician still goes."""
+    visit = open_assignment(session, ticket) if ticket else None
+    if visit is None:
+        return recorded
+    tech = session.get(Technician, visit.technician)
+    moves = [{"at": e.at, "by": e.actor, "from": e.data.get("from") or {}, "to": e.data.get("to") or {}}
+             for e in events if e.kind == "dispatch.visit_moved" and isinstance(e.data, dict)]
+    kept = recorded if recorded.get("technician") == visit.technician else {}
+    return {**kept, "technician": visit.technician, "name": tech.name if tech else visit.technician,
+            "appointment": {"start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}, "moves": moves}
 
 
 _NOTE_KEY = re.compile(r"(note|comment|remark|summary|resolution|work_done)", re.I)

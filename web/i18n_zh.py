@@ -869,6 +869,13 @@ ZH: dict[str, str] = {
     "{technician} already has the visit for {ticket} at that time.":
         "{technician} 在该时段已有工单 {ticket} 的上门预约。",
     "Only a supervisor can give the visit to another technician.": "只有主管可以把上门预约转给其他技术员。",
+    "{technician} does not have the skill {skill} this visit needs.":
+        "{technician} 不具备此次上门所需的技能 {skill}。",
+    "{technician} works in region {their_region}, not in {region} where this visit is.":
+        "{technician} 负责 {their_region} 区域，不负责此次上门所在的 {region} 区域。",
+    "Moved": "改约",
+    "{by} on {at}: {from_tech} {from_start} → {to_tech} {to_start}":
+        "{by} 于 {at} 改约：{from_tech} {from_start} → {to_tech} {to_start}",
     "Waiting for a technician": "待派技术员",
     "task '{task}' of {ticket} is the visit dispatched to {user}; only a supervisor can reassign it":
         "任务“{task}”（工单 {ticket}）是派给 {user} 的上门任务，只有主管可以改派。",

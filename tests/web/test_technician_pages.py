@@ -3,12 +3,17 @@ not place booked on the board — a bad window refused on its field with nothing
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 
 from engine.identity import Actor
 from engine.models import WorkItem
-from handlers.dispatch import Assignment, Technician
+from handlers.dispatch import Assignment, Technician, move_visit
+from handlers.values import business_timezone
 from tests.process.driver import Desk
+
+ZONE = business_timezone()
 
 
 def waiting_case(database, runtime, clock):  # type: ignore[no-untyped-def]
@@ -85,3 +90,26 @@ def test_another_technician_cannot_take_the_dispatched_visit_from_the_tasklist(s
     assert (f"task &#39;Inspect the device on site&#39; of {case.ticket_number} is the visit dispatched to "
             "tech.wang; only a supervisor can reassign it") in response.get_data(as_text=True)
     assert case.work_items()[0].assignee == "tech.wang"
+
+
+def test_the_ticket_page_shows_the_visit_as_moved_with_its_history(signed_in, database, runtime, clock):
+    # Given dispatch booked tech.wang for the washer's on-site inspection
+    staff = {role: Actor(role, frozenset({role})) for role in ("agent", "technician", "warehouse", "supervisor", "qa")}
+    desk = Desk(database, runtime, clock, staff)
+    desk.deploy()
+    case = desk.open_case().register().respond().assist()
+    visit = desk.read(lambda s: s.scalars(select(Assignment).where(Assignment.ticket_number == case.ticket_number))
+                      .one())
+    booked = f"{visit.starts_at.astimezone(ZONE):%Y-%m-%d %H:%M}"
+    # When the supervisor moves it to tech.qian on Monday 14:00–16:00
+    start = datetime(2026, 3, 9, 14, tzinfo=ZONE)
+    desk.trigger(lambda s: move_visit(s, runtime, Actor("sue", frozenset({"supervisor"})), visit.id, "tech.qian",
+                                      start, start + timedelta(hours=2), clock.now()))
+
+    # Then the ticket page's service visit is tech.qian's new window, and says who moved it from what
+    page = signed_in("agent").get(f"/tickets/{case.ticket_number}").get_data(as_text=True)
+    section = page[page.index("Service visit"):]
+    section = section[:section.index("</section>")]
+    assert "Qian Yu" in section and "tech.qian" in section and "2026-03-09 14:00" in section
+    assert "Wang Lei" not in section
+    assert "sue on " in section and f"tech.wang {booked} CST → tech.qian 2026-03-09 14:00 CST" in section
