@@ -12,6 +12,7 @@ from engine import forms
 from engine.errors import FormValidationError
 from engine.privacy import keep_hidden_values
 from readmodels.texts import reader_texts
+from readmodels.workspace import earlier_tickets
 
 from . import formdata, formgen, get_services
 from .access import current_actor
@@ -43,6 +44,10 @@ def _page(
         with get_services().db.transaction(write=False) as s:  # catalogue fields become pick lists
             schema = forms.with_catalogue(s, detail.schema, values, detail.data, current_language())
         fields = formgen.build(schema, detail.ui_schema, values, errors, display_tz())
+    earlier: list[dict[str, Any]] = []
+    if detail.instance.business_key:  # the customer's earlier tickets, as the ticket page lists them
+        with get_services().db.transaction(write=False) as s:
+            earlier = earlier_tickets(s, detail.instance.business_key)
     assignees: list[tuple[str, str]] = []
     if current_actor().is_supervisor:
         with get_services().db.transaction(write=False) as s:
@@ -57,6 +62,7 @@ def _page(
         general_errors=general,
         instructions=instructions_html(detail.instructions, detail.shown),
         assignees=assignees,
+        earlier=earlier,
         error_count=len(errors) + len(general),
     ), status
 
@@ -89,7 +95,10 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
             following = readmodels.next_task_for(s, current_actor(), detail.item.instance_id)
     except FormValidationError as exc:
         errors, general = formdata.field_errors(exc.errors)
-        return _page(detail, {**detail.shown, **typed}, errors, general, 422)
+        # what was typed, and a field the user emptied stays empty (not the task's earlier value)
+        asked = set((detail.schema or {}).get("properties") or {})
+        kept = {k: v for k, v in detail.shown.items() if k not in asked}
+        return _page(detail, {**kept, **typed}, errors, general, 422)
     flash(_("“{name}” is done.", name=_(detail.item.name)), "ok")
     if following:
         return redirect(url_for("task.show", task_id=following))
