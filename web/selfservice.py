@@ -20,7 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import readmodels
 from engine import clock, forms
@@ -33,6 +34,8 @@ from . import formdata, get_services, intake, limits, tokens
 from .i18n import current_language
 from .i18n import translate as _
 from .intake import render_form
+from .setup import csrf
+from .tickets import FORM_OVERHEAD
 from .tokens import CustomerAction
 
 bp = Blueprint("selfservice", __name__)
@@ -129,11 +132,25 @@ def status_page(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/service/status/<token>/<action>")
+@csrf.exempt
 def status_action(token: str, action: str):  # type: ignore[no-untyped-def]
-    """Add information or a photo, move the visit or cancel, from the status page."""
+    """Add information or a photo, move the visit or cancel, from the status page.
+
+    A photo may be up to the attachment store's 10 MB, above the app's request limit, so this
+    view raises the limit for a photo and checks the CSRF token once the form is read.
+    """
     if action not in ACTIONS:
         raise NotFound("this page does not exist")
     ticket = _status_ticket(token)
+    if action == "photo":
+        request.max_content_length = attachments.MAX_BYTES + FORM_OVERHEAD
+        try:
+            request.files.get("photo")
+        except RequestEntityTooLarge:
+            text = _("The photo is larger than {mb} MB; nothing was kept.", mb=attachments.MAX_BYTES // 2**20)
+            return _status_page(ticket, token, {"photo": text}, 413)
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
     limits.check("status", ticket)
     services = get_services()
     try:
@@ -179,7 +196,7 @@ def _status_page(ticket: str, token: str, errors: dict[str, str] | None = None, 
     links = {m: tokens.action_url(view.ticket, m) for m in view.actions}
     return render_template("public/status.html", view=view, links=links, token=token, errors=errors or {},
                            windows=view.appointment.get("windows", []), notice=notice,
-                           typed=request.form if errors else {}), code
+                           typed=request.form if errors and code != 413 else {}), code  # 413: form unread
 
 
 def _text(name: str, empty: str) -> str:
