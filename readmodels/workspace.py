@@ -68,6 +68,20 @@ def current_contact(session: Session, ticket: str, data_customer: Any) -> tuple[
     return contact, record.id
 
 
+def _earlier(session: Session, record_id: int, ticket: str) -> list[dict[str, Any]]:
+    return [{"number": t.number, "status": t.status, "opened_at": t.opened_at,
+             "product": f"{t.product.model} {t.product.serial_number}".strip()}
+            for t in session.scalars(select(tk.Ticket).where(tk.Ticket.customer_id == record_id,
+                                                             tk.Ticket.number != ticket)
+                                     .order_by(tk.Ticket.opened_at.desc()).limit(10))]
+
+
+def earlier_tickets(session: Session, ticket: str) -> list[dict[str, Any]]:
+    """Return the ticket's customer's ten latest other tickets, newest first (none without a record)."""
+    record = ticket_notes.customer_of(session, ticket)
+    return _earlier(session, record.id, ticket) if record else []
+
+
 def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str, Any],
                      steps: list[Step], notifications: list[dict[str, Any]]) -> Workspace:
     """Return the workspace of ``ticket`` for ``actor``: its contact, activities, files and timeline."""
@@ -86,11 +100,7 @@ def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str
                       {"channel": n.get("channel"), "status": n.get("status")})
                 for n in notifications if isinstance(n.get("created_at"), datetime) and n.get("milestone") != "message"]
     chosen = ticket_notes.pick_channel(contact)
-    earlier = [{"number": t.number, "status": t.status, "opened_at": t.opened_at,
-                "product": f"{t.product.model} {t.product.serial_number}".strip()}
-               for t in session.scalars(select(tk.Ticket).where(tk.Ticket.customer_id == record_id,
-                                                                tk.Ticket.number != ticket)
-                                        .order_by(tk.Ticket.opened_at.desc()).limit(10))] if record_id else []
+    earlier = _earlier(session, record_id, ticket) if record_id else []
     return Workspace(
         contact=masked_customer(contact, visible),
         customer_id=record_id,
