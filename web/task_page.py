@@ -95,7 +95,10 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
             following = readmodels.next_task_for(s, current_actor(), detail.item.instance_id)
     except FormValidationError as exc:
         errors, general = formdata.field_errors(exc.errors)
-        return _page(detail, {**detail.shown, **typed}, errors, general, 422)
+        # what was typed, and a field the user emptied stays empty (not the task's earlier value)
+        asked = set((detail.schema or {}).get("properties") or {})
+        kept = {k: v for k, v in detail.shown.items() if k not in asked}
+        return _page(detail, {**kept, **typed}, errors, general, 422)
     flash(_("“{name}” is done.", name=_(detail.item.name)), "ok")
     if following:
         return redirect(url_for("task.show", task_id=following))
