@@ -138,3 +138,22 @@ def test_what_the_technician_recorded_prefills_the_agents_answers(values, shown)
 def test_a_prefill_that_is_not_a_path_is_a_schema_problem():
     assert forms.schema_problems({"type": "object", "properties": {"a": {"type": "string", "x-prefill": 3}}}) == [
         "field a: x-prefill must be a dotted path into the instance data"]
+
+
+FAULT = {"type": "object", "properties": {
+    "model": {"type": "string", "x-catalogue": "models"},
+    "symptoms": {"type": "array", "uniqueItems": True, "items": {
+        "type": "string", "x-catalogue": "symptoms", "x-catalogue-filter": {"model": "model"}}}}}
+
+
+def test_symptoms_are_those_of_the_models_product_line_and_a_choice_list_is_checked_item_by_item(catalogue):
+    with catalogue.transaction(write=False) as s:
+        washer = {c.value for c in forms.catalogue_choices(s, FAULT["properties"]["symptoms"]["items"],
+                                                           {"model": "WM-F80"}, {})}
+        every = {c.value for c in forms.catalogue_choices(s, FAULT["properties"]["symptoms"]["items"], {}, {})}
+        errors = forms.catalogue_errors(s, FAULT, {"model": "WM-F80", "symptoms": ["not_draining", "bogus"]}, {})
+        shown = forms.with_catalogue(s, FAULT, {}, {}, "zh")
+    assert "not_draining" in washer and washer < every
+    assert [(e.field, e.message) for e in errors] == [
+        ("symptoms/1", "'bogus' is not in the symptoms catalogue for this ticket")]
+    assert {"const": "not_draining", "title": "不排水"} in shown["properties"]["symptoms"]["items"]["oneOf"]
