@@ -6,6 +6,8 @@ part reserved from stock. Screenshots: ``test-artifacts/screenshots/technician-*
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -30,14 +32,20 @@ USERS = {"tech.wang": ["technician"], "tech.zhao": ["technician"], "sue": ["supe
 ZONE = business_timezone()
 
 
-@pytest.fixture
-def field(tmp_path, sqlite_template, clock):
-    """A live site on the real processes; a washer ticket quoted, accepted and dispatched to tech.wang."""
+@contextmanager
+def field_site(tmp_path: Any, sqlite_template: Any, clock: Any) -> Iterator[tuple[str, Any, Desk]]:
+    """Serve the real processes and catalogue; the desk's staff are the site's users (tech.wang the technician)."""
     with live_site(tmp_path, sqlite_template, [PROCESSES], USERS, catalogue=PROCESSES / "data") as (base, services):
         staff = {role: Actor(name, frozenset({role})) for name, role in
                  (("ann", "agent"), ("tech.wang", "technician"), ("wes", "warehouse"), ("sue", "supervisor"),
                   ("quinn", "qa"))}
-        desk = Desk(services.db, services.runtime, clock, staff)
+        yield base, services, Desk(services.db, services.runtime, clock, staff)
+
+
+@pytest.fixture
+def field(tmp_path, sqlite_template, clock):
+    """A live site on the real processes; a washer ticket quoted, accepted and dispatched to tech.wang."""
+    with field_site(tmp_path, sqlite_template, clock) as (base, _services, desk):
         case = desk.open_case().register().diagnose().propose()
         case.answer_quote(True)
         assert case.ready() == ["repair_device"]
@@ -71,6 +79,14 @@ def phone(browser: Any, base: str, user: str, lang: str) -> Any:
     return page
 
 
+def refused_as_past(form: Any) -> None:
+    """Assert that a window form says, on its start field and in Chinese, that 2026-03-01 10:00 is past."""
+    alert = form.locator("[role=alert]")
+    assert alert.get_attribute("data-field") == "starts_at"
+    assert alert.inner_text() == "开始：预约时间 2026-03-01 10:00 已经过去。"
+    assert form.locator("input[name=start]").get_attribute("aria-invalid") == "true"
+
+
 def move(page: Any, technician: str, day: str, start: str, end: str) -> None:
     """Fill the board's move form (any technician name, even one the list does not offer) and send it."""
     page.evaluate("""(name) => { const s = document.querySelector('#move select[name=technician]');
@@ -100,10 +116,7 @@ def test_the_supervisor_moves_a_visit_and_the_technician_does_it_on_a_phone(fiel
             .startswith(ticket)
         assert too_wide(page, "dispatch board zh") == []
         move(page, "tech.wang", "2026-03-01", "10:00", "12:00")
-        alert = page.locator("#move [role=alert]")
-        assert alert.get_attribute("data-field") == "starts_at"
-        assert alert.inner_text() == "开始：预约时间 2026-03-01 10:00 已经过去。"
-        assert page.locator("#move input[name=start]").get_attribute("aria-invalid") == "true"
+        refused_as_past(page.locator("#move"))
         shot(page, "technician-board-past-zh")
         assert state(desk, ticket) == before
         move(page, "tech.nobody", "2026-03-04", "10:00", "12:00")
@@ -183,7 +196,12 @@ def test_the_supervisor_moves_a_visit_and_the_technician_does_it_on_a_phone(fiel
         assert page.locator(".flash.ok").inner_text() == f"The photo pump.png is kept with ticket {ticket}."
         assert photos(desk, ticket) == [("pump.png", "task:photo", "tech.wang")]
         page.fill("[name=work_done]", "Replaced the jammed drain pump; drains again")
-        page.fill("[name='parts_used.0.sku']", "WM-PUMP-01")
+        sku = page.locator("[name='parts_used.0.sku']")
+        if sku.evaluate("e => e.tagName") == "SELECT":  # the catalogue's parts picker: each part with its stock
+            assert "in stock" in sku.locator("option[value='WM-PUMP-01']").inner_text()
+            sku.select_option("WM-PUMP-01")
+        else:  # a bundle whose form types the part number
+            sku.fill("WM-PUMP-01")
         page.fill("[name='parts_used.0.quantity']", "1")
         page.fill("[name=time_spent_minutes]", "75")
         assert too_wide(page, "repair task en") == []
