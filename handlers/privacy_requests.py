@@ -7,7 +7,14 @@ notifications and survey answers, and the data the process holds about the custo
 first: a running process still needs the contact data); otherwise it overwrites the
 personal data wherever it is stored — the customer record, the texts the customer typed,
 notifications, quote documents, knowledge drafts, handler results, undelivered messages,
-the workflow state and the audit events of the tickets' instances — with ``[erased]``.
+the workflow state and the audit events of the tickets' instances — with ``[erased]``. The
+ticket workspace and the warehouse are covered too: the postal address and the phone/e-mail
+values staff edited on the ticket page (the address row is deleted, the old → new values of
+each edit are overwritten), the texts of notes, call logs and messages (scrubbed of the
+customer's data), the ship-to name and address of the warehouse's shipments, and the
+condition notes of RMA receipts (scrubbed). **Files attached to the customer's tickets are
+deleted** (photos and documents from or about the customer cannot be scrubbed), and the export
+lists them (name, type, size, SHA-256, not the content).
 
 The audit trail stays verifiable: each rewritten event is listed, with its original hash
 and the hash of its redacted content, in one ``personal_data.erased`` event of the
@@ -37,11 +44,14 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import AuditEvent, Incident, Instance, UndeliveredMessage
 from engine.privacy import PERSON_FIELDS, PERSON_RECORDS, PERSONAL_KEYS
 
+from .attachments import Attachment
 from .idempotency import HandlerCall
 from .knowledge import Article
 from .outbox import Outbox
 from .quote import Quote
+from .stock import RmaReceipt, Shipment
 from .survey import Response
+from .ticket_notes import CustomerAddress, TicketActivity
 from .ticketing import Contact, Customer, Ticket, normalize_email, normalize_phone
 from .transports import Delivery
 
@@ -109,9 +119,24 @@ def find_subject(session: Session, key: str) -> Subject:
     instances = list(session.scalars(select(Instance).where(
         (Instance.id.in_(ids)) | (Instance.business_key.in_(numbers))).order_by(Instance.id)))
     values = [v for c in customers for v in (c.name, c.phone, c.email) if v]
+    for address in session.scalars(select(CustomerAddress.address).where(
+            CustomerAddress.customer_id.in_([c.id for c in customers]))):
+        values += _address_parts(address)
+    for edit in session.scalars(select(TicketActivity.details).where(
+            TicketActivity.ticket_number.in_(numbers), TicketActivity.kind == "contact")):
+        values += [p for change in (edit or {}).values() if isinstance(change, dict)
+                   for v in (change.get("old"), change.get("new")) if v for p in _address_parts(str(v))]
+    for shipment in session.scalars(select(Shipment).where(Shipment.ticket_number.in_(numbers))):
+        values += [shipment.ship_to_name, *_address_parts(shipment.ship_to_address)]
     for instance in instances:
         values += _personal_strings(instance.summary) + _personal_strings(_state(session, instance).get("data"))
     return Subject(text, customers, tickets, instances, subject_ref(normal), values)
+
+
+def _address_parts(address: str) -> list[str]:
+    """Return an address and its comma-separated parts (a note may quote the street without the district)."""
+    parts = [p.strip() for p in re.split(r"[,，;；\n]", address) if len(p.strip()) >= 5]
+    return [address, *parts] if len(parts) > 1 else [address]
 
 
 def _state(session: Session, instance: Instance) -> dict[str, Any]:
@@ -152,7 +177,13 @@ def export_customer(session: Session, key: str, actor: str) -> dict[str, Any]:
         "tickets": [_ticket_export(session, t) for t in subject.tickets],
         "process_data": {i.business_key or str(i.id): _jsonable(_state(session, i).get("data") or {})
                          for i in subject.instances},
-        "attachments": [],  # the service stores no files from customers
+        "contact_addresses": [{"address": a.address, "updated_at": a.updated_at.isoformat()}
+                              for a in session.scalars(select(CustomerAddress).where(
+                                  CustomerAddress.customer_id.in_([c.id for c in subject.customers])))],
+        "attachments": [{"ticket": a.ticket_number, "filename": a.filename, "content_type": a.content_type,
+                         "size": a.size, "sha256": a.sha256, "created_at": a.created_at.isoformat()}
+                        for a in session.scalars(select(Attachment).where(Attachment.ticket_number.in_(numbers))
+                                                 .order_by(Attachment.id))],
     }
     _record(session, "export", subject, "", actor, now, {"tickets": len(numbers)})
     write_system_event(session, PendingEvent("personal_data.exported", actor, now, {
@@ -165,6 +196,11 @@ def _ticket_export(session: Session, ticket: Ticket) -> dict[str, Any]:
     messages = session.scalars(select(Outbox).where(Outbox.ticket_number == ticket.number).order_by(Outbox.id))
     quotes = session.scalars(select(Quote).where(Quote.ticket_number == ticket.number).order_by(Quote.id))
     answers = session.scalars(select(Response).where(Response.ticket_number == ticket.number).order_by(Response.id))
+    activities = session.scalars(select(TicketActivity).where(TicketActivity.ticket_number == ticket.number)
+                                 .order_by(TicketActivity.id))
+    shipments = session.scalars(select(Shipment).where(Shipment.ticket_number == ticket.number).order_by(Shipment.id))
+    receipts = session.scalars(select(RmaReceipt).where(RmaReceipt.ticket_number == ticket.number)
+                               .order_by(RmaReceipt.rma_number))
     return {
         "number": ticket.number, "channel": ticket.channel, "status": ticket.status, "outcome": ticket.outcome,
         "opened_at": ticket.opened_at.isoformat(),
@@ -186,6 +222,13 @@ def _ticket_export(session: Session, ticket: Ticket) -> dict[str, Any]:
                    for q in quotes],
         "survey_answers": [{"csat": a.csat, "nps": a.nps, "comment": a.comment, "via": a.via,
                             "recorded_at": a.recorded_at.isoformat()} for a in answers],
+        "workspace": [{"kind": a.kind, "body": a.body, "details": a.details, "created_at": a.created_at.isoformat()}
+                      for a in activities],
+        "shipments": [{"rma": m.rma_number, "ship_to_name": m.ship_to_name, "ship_to_address": m.ship_to_address,
+                       "status": m.status, "carrier": m.carrier, "tracking_number": m.tracking_number,
+                       "created_at": m.created_at.isoformat()} for m in shipments],
+        "rma_receipts": [{"rma": r.rma_number, "condition": r.condition, "received_at": r.received_at.isoformat()}
+                         for r in receipts],
     }
 
 
@@ -298,6 +341,7 @@ def _erase_rows(session: Session, subject: Subject, scrub: Scrubber) -> dict[str
         message.correlation_key = scrub.text(message.correlation_key or "") or message.correlation_key
     for incident in session.scalars(select(Incident).where(Incident.instance_id.in_(ids))):
         incident.message, incident.details = scrub.text(incident.message), scrub.data(incident.details)
+    workspace = _erase_workspace(session, subject, scrub)
     for instance in subject.instances:
         instance.summary = scrub.data(instance.summary)
         instance.projection = scrub.data(instance.projection)
@@ -306,7 +350,31 @@ def _erase_rows(session: Session, subject: Subject, scrub: Scrubber) -> dict[str
             store.replace_state(session, instance, scrub.data(state))
     session.flush()
     return {"customers": len(subject.customers), "tickets": len(subject.tickets), "contacts": len(contacts),
-            "notifications": len(messages), "survey_answers": len(answers), "instances": len(ids)}
+            "notifications": len(messages), "survey_answers": len(answers), "instances": len(ids), **workspace}
+
+
+def _erase_workspace(session: Session, subject: Subject, scrub: Scrubber) -> dict[str, int]:
+    """Erase what the ticket page and the warehouse keep: edited contacts, notes, shipments, receipts, files."""
+    numbers = [t.number for t in subject.tickets]
+    addresses = list(session.scalars(select(CustomerAddress).where(
+        CustomerAddress.customer_id.in_([c.id for c in subject.customers]))))
+    for address in addresses:
+        session.delete(address)
+    activities = list(session.scalars(select(TicketActivity).where(TicketActivity.ticket_number.in_(numbers))))
+    for activity in activities:
+        activity.body = scrub.text(activity.body)
+        activity.details = ({k: {"old": ERASED, "new": ERASED} for k in activity.details}
+                            if activity.kind == "contact" else scrub.data(activity.details))
+    shipments = list(session.scalars(select(Shipment).where(Shipment.ticket_number.in_(numbers))))
+    for shipment in shipments:
+        shipment.ship_to_name, shipment.ship_to_address = ERASED, ERASED
+    for receipt in session.scalars(select(RmaReceipt).where(RmaReceipt.ticket_number.in_(numbers))):
+        receipt.condition = scrub.text(receipt.condition)
+    files = list(session.scalars(select(Attachment).where(Attachment.ticket_number.in_(numbers))))
+    for file in files:
+        session.delete(file)
+    return {"contact_addresses": len(addresses), "workspace_entries": len(activities),
+            "shipments": len(shipments), "attachments_deleted": len(files)}
 
 
 def _call_keys(session: Session, instance_ids: list[int]) -> list[str]:
