@@ -34,7 +34,11 @@ def fill_rows(page, name: str, rows: list[dict[str, str]]) -> None:
     """Fill array rows ``name.N.key`` (the page renders blank rows)."""
     for index, row in enumerate(rows):
         for key, value in row.items():
-            page.fill(f"[name='{name}.{index}.{key}']", value)
+            field = page.locator(f"[name='{name}.{index}.{key}']")
+            if field.evaluate("e => e.tagName") == "SELECT":  # a pick list from the catalogue
+                field.select_option(value)
+            else:
+                field.fill(value)
 
 
 def complete(page) -> None:
@@ -98,6 +102,8 @@ def test_a_request_goes_from_intake_to_closure_through_the_ui(site):
 
         # --- the technician inspects on site: the diagnosis -----------------------------------
         sign_in(staff, base, "tech")
+        assert "/my-day" in staff.url  # a technician lands on their day; the group's queue is one click away
+        staff.goto(f"{base}/tasks")
         staff.click("text=My groups' tasks")
         assert staff.locator("table.tasklist tbody tr", has_text=ticket).locator(".sla").inner_text() != ""
         shot(staff, "04-tasklist-technician")
@@ -183,6 +189,7 @@ def test_a_request_goes_from_intake_to_closure_through_the_ui(site):
         assert "You rated our service" in customer.locator("ol.timeline").inner_text()
 
         sign_in(staff, base, "qa")
+        staff.goto(f"{base}/tasks?tab=group")
         if staff.locator("table.tasklist td.col-name a:text-is('Review the ticket')").count():
             pytest.fail("a QA review is not expected for this ticket number")  # pragma: no cover
         staff.goto(f"{base}/tickets/{ticket}")
