@@ -1,6 +1,7 @@
-"""Chinese and English UI text: a dictionary keyed by the English text.
+"""Chinese and English UI text from the gettext catalogues (``web/translations``, see i18n_catalogues).
 
-Keys of coded values (``state:closed``, ``walk_in``) have English text too.
+Msgids are the English text; keys of coded values (``state:closed``, ``walk_in``) have English
+text in the ``en`` catalogue too.
 The language comes from the session (set by the switch in the header), else from the
 signed-in user's account (``/account``), else from the browser's ``Accept-Language``.
 Templates call ``_("English text")``; ``{name}`` placeholders are filled after translation.
@@ -14,8 +15,7 @@ from flask import Blueprint, Flask, g, has_request_context, redirect, request, s
 from flask_login import current_user
 
 from .access import safe_next
-from .i18n_en import EN
-from .i18n_zh import ZH
+from .i18n_catalogues import translations
 
 LANGUAGES = ("en", "zh")
 bp = Blueprint("i18n", __name__)
@@ -47,9 +47,14 @@ def translate(text: str, **values: Any) -> str:
     if bundle and text in bundle:
         text = bundle[text]
     else:
-        table = ZH if language == "zh" else EN
-        text = table.get(text, text)
+        text = translations(language).gettext(text)
     return text.format(**values) if values else text
+
+
+def translate_plural(singular: str, plural: str, n: int, **values: Any) -> str:
+    """Return the singular or plural of a text as the reader's language counts ``n`` (``{n}`` filled too)."""
+    text = translations(current_language()).ngettext(singular, plural, n)
+    return text.format(n=n, **values)
 
 
 @bp.get("/lang/<code>")
@@ -67,4 +72,5 @@ def init_app(app: Flask) -> None:
     """Make ``_`` and the current language available to every template."""
     app.register_blueprint(bp)
     app.jinja_env.globals["_"] = translate
+    app.jinja_env.globals["ngettext"] = translate_plural
     app.jinja_env.globals["current_language"] = current_language

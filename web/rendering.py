@@ -270,11 +270,16 @@ def number(value: Any, digits: int | None = None) -> str:
     return format_decimal(amount, format=pattern)
 
 
+#: parameters of an error that name things the reader's language has words for (not users, keys or ids)
+NAMED_PARAMS = frozenset({"task", "lane", "role", "status", "state", "stage", "process", "element"})
+
+
 def error_text(exc: AftersalesError) -> str:
-    """Say an error in the reader's language: its template from the catalogue, names in its parameters too."""
+    """Say an error in the reader's language: its template from the catalogue, the names in it too."""
     if exc.template is None:
         return translate(exc.message)
-    params = {key: translate(value) if isinstance(value, str) else value for key, value in exc.params.items()}
+    params = {key: translate(value) if key in NAMED_PARAMS and isinstance(value, str) else value
+              for key, value in exc.params.items()}
     return translate(exc.template, **params)
 
 

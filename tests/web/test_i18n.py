@@ -16,13 +16,13 @@ from readmodels import CUSTOMER_MESSAGES
 from web.formdata import PLAIN_MESSAGES
 from web.formgen import enum_options
 from web.i18n_catalogues import catalogue
-from web.i18n_en import EN
-from web.i18n_zh import ZH
 from web.rendering import STEP_LABELS
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 LITERAL = re.compile(r"""(?:\b_|\btranslate)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 STATES = ("received", "in_progress", "waiting_for_customer", "closed", "cancelled")
+ZH = catalogue("zh")  # msgid → Chinese
+EN = catalogue("en")  # coded key → English
 MILESTONES = ("received", "attached", "diagnosed", "quote", "approved", "scheduled", "parts_delayed", "repaired",
               "resolved", "closed", "survey", "cancelled", "escalated", "reminder")
 
@@ -60,7 +60,7 @@ def coded_texts() -> set[str]:
 
 def test_every_literal_text_has_a_chinese_translation():
     missing = sorted((literal_texts() | {text for _pattern, text in PLAIN_MESSAGES}) - ZH.keys())
-    assert not missing, f"add the Chinese of these texts to web/i18n_zh.py: {missing}"
+    assert not missing, f"add the Chinese of these texts to web/translations/zh/LC_MESSAGES/messages.po: {missing}"
 
 
 def test_every_form_label_and_option_has_a_chinese_translation():
@@ -110,7 +110,7 @@ def templates() -> dict[str, Path]:
 def test_templates_show_no_text_without_translation():
     bare = {name: texts for name, path in sorted(templates().items())
             if name not in NOT_YET_TRANSLATED and (texts := bare_texts(path.read_text(encoding="utf-8")))}
-    assert not bare, f"pass these texts through _() and add their Chinese to web/i18n_zh.py: {bare}"
+    assert not bare, f"pass these texts through _() and add their Chinese to web/translations/zh/LC_MESSAGES/messages.po: {bare}"
 
 
 def test_the_list_of_templates_not_yet_translated_is_current():

@@ -18,8 +18,7 @@ import readmodels
 
 from .. import get_services
 from ..i18n import LANGUAGES
-from ..i18n_en import EN
-from ..i18n_zh import ZH
+from ..i18n_catalogues import texts
 from ..rendering import code_words
 from . import body, bp, openapi
 from .auth import identify, requires
@@ -69,7 +68,7 @@ def get_task_form(task_id: str):  # type: ignore[no-untyped-def]
     services = get_services()
     with services.db.transaction(write=False) as s:
         detail = readmodels.task_detail(s, services.runtime.specs, identify().actor, task_id, language)
-    words = {**(ZH if language == "zh" else EN), **detail.texts}
+    words = {**texts(language), **detail.texts}
     response = jsonify(
         task_id=task_id, name=words.get(detail.item.name, detail.item.name), role=detail.item.role,
         business_key=detail.item.business_key, language=language,

@@ -4,22 +4,15 @@
 (function () {
   "use strict";
 
-  /* The page's own texts in Chinese, keyed by the English; the page's <html lang> chooses. */
-  var ZH = {
-    "{n} s": "{n} 秒",
-    "{n} min": "{n} 分钟",
-    "{n} h": "{n} 小时",
-    "{count}× · wait p90 {wait} · work p90 {work}": "{count} 次 · 等待 p90 {wait} · 处理 p90 {work}",
-    "average waiting {wait}, average working {work}": "平均等待 {wait}，平均处理 {work}",
-    ", {n} running now": "，当前 {n} 个执行中",
-    ", {n} failed now": "，当前 {n} 个失败",
-    "{count} instance(s); the busiest element has {max} execution(s).": "{count} 个实例；执行最多的元素执行了 {max} 次。",
-    "The heatmap could not be drawn: {error}": "无法绘制热力图：{error}"
-  };
-  var CHINESE = (document.documentElement.lang || "").slice(0, 2) === "zh";
+  /* The page's own texts in the reader's language, keyed by the English: the gettext catalogue
+     web/translations/<lang>/LC_MESSAGES/js.po, embedded by the page as JSON in #ui-texts. */
+  var TEXTS = (function () {
+    var node = document.getElementById("ui-texts");
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  }());
 
   function t(text, values) {
-    var out = CHINESE && ZH.hasOwnProperty(text) ? ZH[text] : text;
+    var out = TEXTS.hasOwnProperty(text) ? TEXTS[text] : text;
     Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
     return out;
   }
