@@ -14,6 +14,7 @@ compiled again when it is first loaded, so an edited catalogue is never read sta
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -52,8 +53,10 @@ def compile_catalogue(language: str, domain: str, force: bool = False) -> bool:
     mo = po.with_suffix(".mo")
     if not po.exists() or (not force and mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime):
         return False
-    with mo.open("wb") as handle:
+    partial = mo.with_name(f"{mo.name}.{os.getpid()}.tmp")  # several processes may compile at once
+    with partial.open("wb") as handle:
         write_mo(handle, read_catalogue(language, domain), use_fuzzy=False)
+    os.replace(partial, mo)
     return True
 
 
