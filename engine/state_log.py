@@ -16,11 +16,15 @@ instance's history, and a load reads at most about twice the document.
 it is cached: each task's JSON text and each shell's. A save serializes the unfinished
 tasks and the finished ones whose :func:`signature` moved, and writes those whose text
 differs. Finished tasks keep their JSON while their state, state time, parent and children
-stay the same; ``AFTERSALES_VERIFY_STATE=1`` checks every save against a full dump.
+stay the same and their parent's JSON does (SpiffWorkflow writes a task's data as a delta on
+its parent's); once written, a finished task gets its own copy of its data, so that a live
+task sharing a list with it cannot change it. ``AFTERSALES_VERIFY_STATE=1`` checks every
+save against a full dump.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +98,7 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
     shells: list[str] = []
     changed: list[str] = []
     current = 0
+    rewritten: set[UUID] = set()
     with StateEncoder() as encode:
         for scope, wf in scopes:
             shell = encode.shell(wf)
@@ -101,15 +106,20 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
                 saved.shells[scope] = shell
                 shells.append(f'"{scope}": {shell}')
             texts = []
-            for tid, task in wf.tasks.items():
+            for tid, task in wf.tasks.items():  # parents come before their children
                 entry = saved.tasks.get(tid)
                 sig = signature(task) if task.state & _FINISHED else None
-                if entry is not None and sig is not None and entry[1] == sig:
+                # SpiffWorkflow writes a task's data as a delta on its parent's: a changed parent
+                # changes the JSON of its finished children too
+                if entry is not None and sig is not None and entry[1] == sig and task._parent not in rewritten:
                     continue
                 text = encode.task(task)
                 saved.tasks[tid] = (scope, sig, text)
+                if sig is not None:  # written once: it must not share lists or dicts with live tasks
+                    task.data = copy.deepcopy(task.data)
                 if entry is None or entry[2] != text:
                     texts.append(f'"{tid}": {text}')
+                    rewritten.add(tid)
             current += len(wf.tasks)
             if texts:
                 changed.append(f'"{scope}": {{{", ".join(texts)}}}')
