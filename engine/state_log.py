@@ -117,9 +117,9 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
                 saved.tasks[tid] = (scope, sig, text)
                 if sig is not None:  # written once: it must not share lists or dicts with live tasks
                     task.data = copy.deepcopy(task.data)
+                rewritten.add(tid)  # its data may have moved even if its own delta did not
                 if entry is None or entry[2] != text:
                     texts.append(f'"{tid}": {text}')
-                    rewritten.add(tid)
             current += len(wf.tasks)
             if texts:
                 changed.append(f'"{scope}": {{{", ".join(texts)}}}')
