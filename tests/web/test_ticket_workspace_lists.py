@@ -144,7 +144,7 @@ def test_search_still_finds_a_ticket_by_number(signed_in, recorded):
     ("supervisor", "tasks.tasklist", "/tasks?tab=all"),
     ("technician", "technician.my_day", "/my-day"),
     ("warehouse", "warehouse.index", "/warehouse/"),
-    ("qa", "tasks.tasklist", "/tasks?tab=group"),
+    ("qa", "qa.sample", "/qa/"),
     ("process_owner", "workbench.workbench", "/owner/workbench"),
     ("auditor", "audit.instances", "/audit/instances"),
     ("admin", "admin.users", "/admin/users"),
