@@ -13,18 +13,13 @@ and drops the rows before it: a save costs about twice what changed however long
 instance's history, and a load reads at most about twice the document.
 
 :class:`Saved` is the store's memory of what it wrote, kept on the workflow object while
-it is cached: each task's JSON text and each shell's. A save serializes the unfinished
-tasks and the finished ones whose :func:`signature` moved, and writes those whose text
-differs. Finished tasks keep their JSON while their state, state time, parent and children
-stay the same and their parent's JSON does (SpiffWorkflow writes a task's data as a delta on
-its parent's); once written, a finished task gets its own copy of its data, so that a live
-task sharing a list with it cannot change it. ``AFTERSALES_VERIFY_STATE=1`` checks every
-save against a full dump.
+it is cached: each task's JSON text and each shell's. A save serializes every task and
+writes those whose text differs (what is written shrinks; encoding does not, yet).
+``AFTERSALES_VERIFY_STATE=1`` checks every save against a full dump.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,7 +93,6 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
     shells: list[str] = []
     changed: list[str] = []
     current = 0
-    rewritten: set[UUID] = set()
     with StateEncoder() as encode:
         for scope, wf in scopes:
             shell = encode.shell(wf)
@@ -109,15 +103,11 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
             for tid, task in wf.tasks.items():  # parents come before their children
                 entry = saved.tasks.get(tid)
                 sig = signature(task) if task.state & _FINISHED else None
-                # SpiffWorkflow writes a task's data as a delta on its parent's: a changed parent
-                # changes the JSON of its finished children too
-                if entry is not None and sig is not None and entry[1] == sig and task._parent not in rewritten:
-                    continue
+                # Every task is encoded again and written when its text differs: SpiffWorkflow writes
+                # a task's data as a delta on its parent's, and tasks share lists with one another,
+                # so a finished task's JSON can change although nothing about the task itself did.
                 text = encode.task(task)
                 saved.tasks[tid] = (scope, sig, text)
-                if sig is not None:  # written once: it must not share lists or dicts with live tasks
-                    task.data = copy.deepcopy(task.data)
-                rewritten.add(tid)  # its data may have moved even if its own delta did not
                 if entry is None or entry[2] != text:
                     texts.append(f'"{tid}": {text}')
             current += len(wf.tasks)
