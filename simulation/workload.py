@@ -193,6 +193,25 @@ def repeat_profile(params: dict[str, Any], first: Profile, number: int) -> Profi
 
 
 # --- what staff write in the forms -------------------------------------------------------------
+def honour_rules(schema: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+    """Make a sampled value keep the schema's ``after`` rules (an end two hours after its start)."""
+    for rule in schema.get("x-rules", []):
+        if rule.get("rule") != "after":
+            continue
+        *where, last = str(rule.get("field", "")).split(".")
+        *_, than = str(rule.get("than", "")).split(".")
+        holder = value
+        for key in where:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(than), str):
+            try:
+                start = datetime.fromisoformat(holder[than].replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            holder[last] = (start + timedelta(hours=2)).isoformat()
+    return value
+
+
 def sample_value(schema: dict[str, Any], draw: Draw, now: datetime) -> Any:
     """Return a value ``schema`` accepts (required fields only, the first ``anyOf`` branch)."""
     if "const" in schema:
@@ -265,7 +284,7 @@ class Answers:
     def form(self, element_id: str, schema: dict[str, Any], profile: Profile | None, now: datetime) -> dict[str, Any]:
         """Return the form data for task ``element_id`` of ``profile``'s ticket."""
         draw = profile.draw if profile is not None else Draw(element_id)
-        base = sample_value(schema, draw, now)
+        base = honour_rules(schema, sample_value(schema, draw, now))
         choose = getattr(self, element_id, None)
         if choose is None or profile is None:
             return base

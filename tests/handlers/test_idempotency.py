@@ -44,6 +44,10 @@ CASES = [
     ("survey.invite", None, {"ticket_number": TICKET, "customer": CUSTOMER}),
     ("survey.record", None, {"ticket_number": TICKET, "csat": 4, "nps": 8, "comment": "", "via": "web"}),
     ("qa.sample", None, {"ticket_number": TICKET, "rate": 0.5}),
+    ("ticketing.triage_ticket", open_ticket, {"ticket_number": TICKET, "customer": CUSTOMER, "product": PRODUCT,
+                                              "fault": FAULT, "expectation": "fixed this week"}),
+    ("dispatch.record_visit", open_ticket, {"ticket_number": TICKET, "priority": "high", "assignment": {
+        "technician": "tech.wang", "appointment": {"start": "2026-03-10T02:00:00Z", "end": "2026-03-10T04:00:00Z"}}}),
 ]
 
 

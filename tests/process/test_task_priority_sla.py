@@ -56,7 +56,8 @@ def missing_priority_or_sla(desk: Desk, instance_id: int) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize(("journey", "scenario"), JOURNEYS, ids=[name for name, _ in JOURNEYS])
+# ids without "::", so pytest-xdist keeps the whole walk (and the check after it) in one worker
+@pytest.mark.parametrize(("journey", "scenario"), JOURNEYS, ids=[name.replace("::", "/") for name, _ in JOURNEYS])
 def test_every_ready_task_of_a_journey_has_a_priority_and_a_due_time(
         desk: Desk, monkeypatch: pytest.MonkeyPatch, journey: str, scenario: Callable[[Desk], None]) -> None:
     seen: list[str] = []

@@ -152,8 +152,8 @@ def test_a_value_the_form_allows_round_trips_through_the_page_or_gets_a_field_na
     @PROPERTY
     def check(value):
         data = parse(schema, ui, MultiDict(encode(schema, ui, value, schema)), {}, UTC)
-        try:
-            forms.validate(schema, data, where=name)
+        try:  # the schema's cross-field x-rules lie outside what the generator knows: tests/test_engine_form_rules.py
+            forms.validate({k: v for k, v in schema.items() if k != "x-rules"}, data, where=name)
         except FormValidationError as exc:
             # only what the page trims (surrounding blanks, blank text) may turn a valid value invalid
             by_name, general = field_errors(exc.errors)
