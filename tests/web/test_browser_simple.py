@@ -97,7 +97,8 @@ def test_rows_are_added_and_removed_in_the_browser_and_arrive_in_order(repair_si
                                "AS-20260302-00042", "agent")
     with chromium() as context:
         page = context.new_page()
-        sign_in(page, base, "tom")
+        sign_in(page, base, "tom")  # a technician lands on My day; the group's queue is on the tasklist
+        page.goto(f"{base}/tasks")
         page.click("text=My groups' tasks")
         page.click("td.col-name a")
         rows = page.locator("fieldset[data-rows='parts_used'] tbody tr")
