@@ -44,10 +44,7 @@ def translate(text: str, **values: Any) -> str:
     """Return ``text`` in the request's language, placeholders filled."""
     language = current_language()
     bundle = g.get("bundle_texts") if has_request_context() else None
-    if bundle and text in bundle:
-        text = bundle[text]
-    else:
-        text = translations(language).gettext(text)
+    text = bundle[text] if bundle and text in bundle else translations(language).gettext(text)
     return text.format(**values) if values else text
 
 

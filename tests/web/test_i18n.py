@@ -22,6 +22,7 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 LITERAL = re.compile(r"""(?:\b_|\btranslate)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 STATES = ("received", "in_progress", "waiting_for_customer", "closed", "cancelled")
 ZH = catalogue("zh")  # msgid → Chinese
+ZH_CATALOGUE = "web/translations/zh/LC_MESSAGES/messages.po"
 EN = catalogue("en")  # coded key → English
 MILESTONES = ("received", "attached", "diagnosed", "quote", "approved", "scheduled", "parts_delayed", "repaired",
               "resolved", "closed", "survey", "cancelled", "escalated", "reminder")
@@ -110,7 +111,7 @@ def templates() -> dict[str, Path]:
 def test_templates_show_no_text_without_translation():
     bare = {name: texts for name, path in sorted(templates().items())
             if name not in NOT_YET_TRANSLATED and (texts := bare_texts(path.read_text(encoding="utf-8")))}
-    assert not bare, f"pass these texts through _() and add their Chinese to web/translations/zh/LC_MESSAGES/messages.po: {bare}"
+    assert not bare, f"pass these texts through _() and add their Chinese to {ZH_CATALOGUE}: {bare}"
 
 
 def test_the_list_of_templates_not_yet_translated_is_current():
