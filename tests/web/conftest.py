@@ -171,3 +171,17 @@ def complete(services: Services, task_id: str, username: str, roles: tuple[str, 
     """Complete a task directly through the engine (to set up a later step)."""
     with services.db.transaction() as s:
         services.runtime.complete_task(s, task_id, Actor(username, frozenset(roles)), data)
+
+
+@pytest.fixture
+def desk(database: Database, runtime: Any, clock: Any, make_user: Callable[..., Any],
+         users: dict[str, str]) -> Iterator[Any]:
+    """The real processes and catalogue, with staff to drive cases (the web users sign in too)."""
+    from tests.process.driver import Desk
+
+    staff = {role: make_user(name, role) for role, name in
+             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"),
+              ("qa", "quinn"))}
+    desk = Desk(database, runtime, clock, staff)
+    desk.deploy()
+    yield desk

@@ -3,8 +3,6 @@ filters by review state and sampled dates, bad dates refused on their field; QA 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.process.driver import Desk
@@ -12,17 +10,6 @@ from tests.web.conftest import open_tasks
 from tests.web.test_browser_qa_review import closed_ticket_for_qa
 
 SCORES = {"response": 5, "diagnosis": 4, "communication": 3, "documentation": 4, "overall": 4}
-
-
-@pytest.fixture
-def desk(database, runtime, clock, make_user, users) -> Iterator[Desk]:
-    """The real processes and catalogue, with staff to drive cases."""
-    staff = {role: make_user(name, role) for role, name in
-             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"),
-              ("qa", "quinn"))}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    yield desk
 
 
 def closed_and_sampled(desk: Desk, clock, services):

@@ -5,7 +5,6 @@ process, shipments carry the address the warehouse may see, readers cannot post.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -18,17 +17,6 @@ from handlers.stock import RmaReceipt, Shipment
 from tests.process.driver import Desk
 
 MOTORS = [{"sku": "WM-MOTOR-INV", "quantity": 5}]
-
-
-@pytest.fixture
-def desk(database, runtime, clock, make_user, users) -> Iterator[Desk]:
-    """The real processes and catalogue, with staff to drive cases (the web users sign in)."""
-    staff = {role: make_user(name, role) for role, name in
-             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"),
-              ("qa", "quinn"))}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    yield desk
 
 
 def waiting_for_motors(desk: Desk):
