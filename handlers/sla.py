@@ -172,6 +172,43 @@ def resume_clock(ctx: HandlerContext, kind: str) -> dict[str, Any]:
     return view(clock)
 
 
+def _worked(clock: SlaClock, cal: Calendar, now: datetime) -> float:
+    """Return the working time ``clock`` has run since it started, on ``cal``, leaving out its pauses."""
+    worked, since = 0.0, clock.started_at
+    for pause in clock.pauses:
+        began = datetime.fromisoformat(pause["from"])
+        worked += cal.between(since, began)
+        if pause.get("to") is None:
+            return worked
+        since = datetime.fromisoformat(pause["to"])
+    return worked + cal.between(since, now)
+
+
+@handler("sla.retarget_clock")
+@idempotent
+def retarget_clock(ctx: HandlerContext, kind: str, target: str, calendar: str = "standard") -> dict[str, Any]:
+    """Give a clock that is still open a new target (triage changed the priority), counted from its start.
+
+    kind: which clock: response or resolution
+    target: the new target as an ISO 8601 duration in working time, e.g. PT2H (from the priority DMN)
+    calendar: the business calendar the clock now counts on, e.g. standard or 24x7; default standard
+    """
+    clock = _clock_of(ctx, kind)
+    before = {"target": clock.target, "calendar": clock.calendar,
+              "due_at": clock.due_at.isoformat() if clock.due_at else None}
+    if clock.status not in ("running", "paused") or (clock.target, clock.calendar) == (target, calendar):
+        return {**view(clock), "retargeted": None}
+    seconds, cal = parse_duration(target), _calendar(ctx, calendar)
+    clock.consumed_seconds = _worked(clock, cal, ctx.now)
+    clock.target, clock.target_seconds, clock.calendar = target, seconds, calendar
+    if clock.warned_at is not None and clock.consumed_seconds < seconds * clock.warn_share:
+        clock.warned_at = None  # a looser target: its own warning is still to come
+    if clock.status == "running":
+        clock.running_since = ctx.now
+        _schedule(clock, cal, ctx.now)
+    return {**view(clock), "retargeted": {"from": before, "at": ctx.now.isoformat()}}
+
+
 @handler("sla.stop_clock")
 @idempotent
 def stop_clock(ctx: HandlerContext, kind: str) -> dict[str, Any]:
