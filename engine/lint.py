@@ -29,6 +29,7 @@ from .lint_scripts import check_scripts
 from .lint_timers import check_timers
 from .lint_translations import check_translations
 from .lint_xml import BPMN_NS, SPIFF_NS, owner_id
+from .message_templates import lint_message_templates
 from .registry import get_handler
 from .spiff import AftersalesParser, HandlerServiceTask
 
@@ -85,6 +86,7 @@ def lint_bundle(bundle: Bundle) -> LintResult:
     _check_json(bundle, result)
     _lint_forms(bundle, trees, result)
     check_translations(bundle, trees, result.add)
+    lint_message_templates(bundle, result.add)
     result.problems.extend(message_contracts.lint_contracts(bundle, trees))
     _build_specs(parser, trees, result)
     for name, spec in result.specs.items():
