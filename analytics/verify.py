@@ -281,7 +281,7 @@ def verify(session: Session, now: datetime, actor: str, start: date | None = Non
            end: date | None = None) -> Verification:
     """Recount the dashboard's figures between ``start`` and ``end`` from the trail, compare, keep the result."""
     if start and end and start > end:
-        raise InvalidInput(f"--from {start} is after --to {end}", field="from")
+        raise InvalidInput("--from {start} is after --to {end}", field="from", params={"start": start, "end": end})
     flt = KpiFilter(period="week", start=start, end=end).bounded(now)
     expected = expected_figures(session, flt, now)
     shown = shown_figures(session, flt, now)

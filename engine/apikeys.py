@@ -87,9 +87,10 @@ def create_key(session: Session, name: str, scopes: list[str], roles: list[str] 
                            if unknown else "a key needs at least one scope", field="scopes")
     bad_roles = sorted(set(roles or []) - set(ROLES))
     if bad_roles:
-        raise InvalidInput(f"unknown role(s) {', '.join(bad_roles)}", field="roles")
+        raise InvalidInput("unknown role(s) {bad_roles}", field="roles", params={"bad_roles": ", ".join(bad_roles)})
     if session.scalars(select(ApiKey).where(ApiKey.name == name)).first() is not None:
-        raise InvalidInput(f"an API key named {name!r} exists already; revoke it first", field="name")
+        raise InvalidInput("an API key named '{name}' exists already; revoke it first",
+                           field="name", params={"name": name})
     secret = secrets.token_bytes(32).hex()
     token = f"{PREFIX}{secret[:8]}_{secret[8:]}"
     now = clock.now()
@@ -106,7 +107,7 @@ def revoke_key(session: Session, name: str, by: str = "admin") -> ApiKey:
     """Revoke the key of integration ``name``; it stops working at once."""
     key = session.scalars(select(ApiKey).where(ApiKey.name == name)).one_or_none()
     if key is None:
-        raise NotFound(f"no API key named {name!r}")
+        raise NotFound("no API key named '{name}'", params={"name": name})
     if key.revoked_at is None:
         key.revoked_at = clock.now()
         write_system_event(session, PendingEvent("apikey.revoked", by, key.revoked_at,

@@ -32,7 +32,7 @@ def export_trail(session: Session, instance_id: int, reveal: bool, exported_by: 
     """Return the instance's trail as a self-contained, verifiable document."""
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     page = events_page(session, instance_id, reveal, 0, 10**9)
     events = page["events"]
     return {"format": FORMAT, "stream": instance_stream(instance_id),
@@ -95,7 +95,7 @@ def events_page(session: Session, instance_id: int, reveal: bool, after_seq: int
     """Return a page of an instance's events with their hashes (personal data masked unless ``reveal``)."""
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     events = []
     for ev in instance_events(session, instance_id):
         if ev.seq <= after_seq:

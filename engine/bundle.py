@@ -54,8 +54,8 @@ def read_bundle(paths: list[Path | str], name: str | None = None) -> Bundle:
         elif path.is_file():
             files[path.name] = path.read_bytes()
         else:
-            raise InvalidInput(f"{path} does not exist", path=str(path))
+            raise InvalidInput("{path} does not exist", path=str(path), params={"path": path})
     if not files:
-        raise InvalidInput(f"no files found in {', '.join(map(str, resolved))}")
+        raise InvalidInput("no files found in {resolved}", params={"resolved": ", ".join(map(str, resolved))})
     default = resolved[0].resolve().name if resolved[0].is_dir() else resolved[0].resolve().parent.name
     return Bundle(name or default, files)

@@ -169,7 +169,7 @@ def get_deployment(session: Session, deployment_id: int) -> Deployment:
     """Return a deployment."""
     dep = session.get(Deployment, deployment_id)
     if dep is None:
-        raise NotFound(f"deployment {deployment_id} does not exist")
+        raise NotFound("deployment {deployment_id} does not exist", params={"deployment_id": deployment_id})
     return dep
 
 
@@ -187,7 +187,8 @@ def deployment_file(session: Session, deployment_id: int, path: str) -> tuple[st
     row = session.execute(select(DeploymentFile.kind, DeploymentFile.content).where(
         DeploymentFile.deployment_id == deployment_id, DeploymentFile.path == path)).first()
     if row is None:
-        raise NotFound(f"deployment {deployment_id} has no file {path!r}")
+        raise NotFound("deployment {deployment_id} has no file '{path}'",
+                       params={"deployment_id": deployment_id, "path": path})
     return row[0], row[1]
 
 
@@ -252,7 +253,7 @@ def get_instance_or_404(session: Session, instance_id: int) -> Instance:
     """Return an instance (NotFound when there is none)."""
     instance = session.get(Instance, instance_id) if 0 < instance_id < 2**31 else None
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     return instance
 
 
@@ -324,7 +325,7 @@ def request_status(session: Session, ticket: str) -> dict[str, Any]:
     instance = session.scalars(select(Instance).where(Instance.business_key == ticket)
                                .order_by(Instance.id.desc()).limit(1)).first()
     if instance is None:
-        raise NotFound(f"ticket {ticket} does not exist")
+        raise NotFound("ticket {ticket} does not exist", params={"ticket": ticket})
     summary = instance.summary or {}
     waiting = sorted(set(session.scalars(select(MessageSubscription.message_name).where(
         MessageSubscription.instance_id == instance.id))))

@@ -201,9 +201,10 @@ def _check_thrown_payload(session: Session, event: Thrown, sender: Instance) -> 
         check_delivery(session, event.name, event.key, event.payload if isinstance(event.payload, dict) else {},
                        None)
     except FormValidationError as exc:
-        raise FormValidationError(f"{event.describe()} thrown by {event.element_id!r} of "
-                                  f"{sender.business_key or sender.id}: {exc.message}", exc.errors,
-                                  task=event.element_id, message_name=event.name) from None
+        raise FormValidationError("{event} thrown by '{element_id}' of {value}: {message}",
+                                  exc.errors, task=event.element_id, message_name=event.name,
+                                  params={"event": event.describe(), "element_id": event.element_id,
+                                          "value": sender.business_key or sender.id, "message": exc.message}) from None
 
 
 def receive(rt: Runtime, session: Session, instance_id: int, event: Thrown, actor: str,
@@ -287,7 +288,8 @@ def _start(rt: Runtime, session: Session, process_id: str, deployment_id: int, e
         wf = trigger.workflow
         task = next((t for t in projection.waiting_event_tasks(wf) if t.task_spec.name == element_id), None)
         if task is None:
-            raise MessageNotCorrelated(f"process {process_id!r} does not wait at its start event {element_id!r}")
+            raise MessageNotCorrelated("process '{process_id}' does not wait at its start event '{element_id}'",
+                                       params={"process_id": process_id, "element_id": element_id})
         wf.send_event(BpmnEvent(task.task_spec.event_definition, payload=copy.deepcopy(event.payload),
                                 correlations=event.correlations))
         trigger.audit(f"{event.kind}.received", _received(event, origin), task)
@@ -334,8 +336,8 @@ def _hop(session: Session, sender: Instance, thrown: list[Thrown]) -> Iterator[N
 def authorize_signal(actor: Actor) -> None:
     """Refuse unless ``actor`` may broadcast signals from outside (supervisors and admins)."""
     if not actor.roles & SUPERVISING:
-        raise PermissionDenied(f"{actor.username} may not broadcast signals (needs the role "
-                               f"{' or '.join(sorted(SUPERVISING))})")
+        raise PermissionDenied("{username} may not broadcast signals (needs the role {roles})",
+                               params={"username": actor.username, "roles": " or ".join(sorted(SUPERVISING))})
 
 
 def broadcast(rt: Runtime, session: Session, name: str, payload: dict[str, Any], actor: str) -> Outcome:

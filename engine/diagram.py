@@ -89,11 +89,13 @@ def process_file(session: Session, deployment_id: int, process_id: str) -> tuple
     path = session.scalar(select(ProcessDefinition.file).where(
         ProcessDefinition.deployment_id == deployment_id, ProcessDefinition.process_id == process_id))
     if path is None:
-        raise NotFound(f"process {process_id!r} is not part of deployment {deployment_id}")
+        raise NotFound("process '{process_id}' is not part of deployment {deployment_id}",
+                       params={"process_id": process_id, "deployment_id": deployment_id})
     content = session.scalar(select(DeploymentFile.content).where(
         DeploymentFile.deployment_id == deployment_id, DeploymentFile.path == path))
     if content is None:
-        raise NotFound(f"file {path!r} of deployment {deployment_id} is missing")
+        raise NotFound("file '{path}' of deployment {deployment_id} is missing",
+                       params={"path": path, "deployment_id": deployment_id})
     return path, content
 
 
@@ -102,7 +104,7 @@ def graph_for(session: Session, deployment_id: int, process_id: str) -> Graph:
     path, content = process_file(session, deployment_id, process_id)
     graph = parse_graphs(path, content).get(process_id)
     if graph is None:
-        raise NotFound(f"process {process_id!r} is not in {path}")
+        raise NotFound("process '{process_id}' is not in {path}", params={"process_id": process_id, "path": path})
     return graph
 
 

@@ -248,7 +248,7 @@ def _jsonable(value: Any) -> Any:
 def translations(bundle: Bundle, lang: str) -> dict[str, Any]:
     """Return the texts of a bundle a person reads, each with its ``lang`` translation, and how many lack one."""
     if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", lang or ""):
-        raise InvalidInput(f"{lang!r} is not a language code (en, zh, zh-TW …)", field="lang")
+        raise InvalidInput("'{lang}' is not a language code (en, zh, zh-TW …)", field="lang", params={"lang": lang})
     path = next((p for p in sorted(bundle.files) if p.rsplit("/", 1)[-1] == f"translations.{lang}.json"), None)
     table = _dict(bundle.files[path]) if path else {}
     trees = {p: root for p, c in bundle.files.items() if p.endswith(".bpmn") and (root := _xml(c)) is not None}

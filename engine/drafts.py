@@ -88,12 +88,12 @@ def check_path(path: str) -> str:
     """Return ``path`` if a draft may hold a file there; else raise :class:`InvalidInput` naming it."""
     shown = path if isinstance(path, str) else repr(path)
 
-    def refuse(why: str) -> InvalidInput:
+    def refuse(why: str, **values: Any) -> InvalidInput:
         quoted = f"'{shown}'" if shown.isprintable() else repr(shown)
-        return InvalidInput(f"{quoted}: {why}", file=shown, field="path")
+        return InvalidInput("{quoted}: " + why, file=shown, field="path", params={"quoted": quoted, **values})
 
     if not isinstance(path, str) or not path or len(path) > MAX_PATH:
-        raise refuse(f"a file path is 1-{MAX_PATH} characters")
+        raise refuse("a file path is 1-{max_path} characters", max_path=MAX_PATH)
     if "\\" in path:
         raise refuse("use '/' between folders (a backslash could leave the bundle)")
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
@@ -104,19 +104,20 @@ def check_path(path: str) -> str:
     if any(p.startswith(".") or not _SEGMENT.match(p) for p in parts):
         raise refuse("folder and file names may not start with '.' nor hold control characters or :*?\"<>|")
     if PurePosixPath(path).suffix.lower() not in EXTENSIONS:
-        raise refuse(f"only {', '.join(EXTENSIONS)} files belong in a bundle")
+        raise refuse("only {extensions} files belong in a bundle", extensions=", ".join(EXTENSIONS))
     return path
 
 
 def check_content(path: str, content: bytes) -> bytes:
     """Return ``content`` if it fits :data:`MAX_FILE_BYTES` and is UTF-8 text; else refuse, naming ``path``."""
     if len(content) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path!r} is {len(content) // 1024} KiB; a file may hold at most "
-                           f"{MAX_FILE_BYTES // 2**20} MiB", file=path, field="content")
+        raise InvalidInput("'{path}' is {size} KiB; a file may hold at most {limit} MiB", file=path, field="content",
+                           params={"path": path, "size": len(content) // 1024, "limit": MAX_FILE_BYTES // 2 ** 20})
     try:
         content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path!r} is not UTF-8 text (byte {exc.start})", file=path, field="content") from exc
+        raise InvalidInput("'{path}' is not UTF-8 text (byte {start})",
+                           file=path, field="content", params={"path": path, "start": exc.start}) from exc
     return content
 
 
@@ -134,7 +135,7 @@ def _draft_dict(draft: Draft) -> dict[str, Any]:
 def _get(session: Session, draft_id: int) -> Draft:
     draft = session.get(Draft, draft_id)
     if draft is None:
-        raise NotFound(f"draft {draft_id} does not exist", draft_id=draft_id)
+        raise NotFound("draft {draft_id} does not exist", draft_id=draft_id, params={"draft_id": draft_id})
     return draft
 
 
@@ -158,11 +159,13 @@ def create_draft(session: Session, name: str, actor: str, from_deployment_id: in
     if from_deployment_id is not None:
         base = session.get(Deployment, from_deployment_id)
         if base is None:
-            raise NotFound(f"deployment {from_deployment_id} does not exist", field="from_deployment_id")
+            raise NotFound("deployment {from_deployment_id} does not exist",
+                           field="from_deployment_id", params={"from_deployment_id": from_deployment_id})
     if bundle is None:  # the version's bundle, or one named after the draft
         bundle = base.name if base is not None else re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.")[:100]
     if not BUNDLE_NAME.fullmatch(bundle):
-        raise InvalidInput(f"the bundle name {bundle!r} is 1-100 letters, digits, '_', '.' or '-'", field="bundle")
+        raise InvalidInput("the bundle name '{bundle}' is 1-100 letters, digits, '_', '.' or '-'",
+                           field="bundle", params={"bundle": bundle})
     now = clock.now()
     draft = Draft(name=name, bundle=bundle, base_deployment_id=base.id if base else None,
                   created_at=now, created_by=actor, updated_at=now, updated_by=actor)
@@ -204,7 +207,7 @@ def read_file(session: Session, draft_id: int, path: str) -> bytes:
     content = session.scalar(select(DraftFile.content).where(DraftFile.draft_id == draft_id,
                                                              DraftFile.path == path))
     if content is None:
-        raise NotFound(f"draft {draft_id} has no file {path!r}", file=path)
+        raise NotFound("draft {draft_id} has no file '{path}'", file=path, params={"draft_id": draft_id, "path": path})
     return content
 
 
@@ -220,14 +223,14 @@ def delete_file(session: Session, draft_id: int, path: str, actor: str) -> None:
     draft = _get(session, draft_id)
     gone = session.execute(delete(DraftFile).where(DraftFile.draft_id == draft_id, DraftFile.path == path))
     if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"draft {draft_id} has no file {path!r}", file=path)
+        raise NotFound("draft {draft_id} has no file '{path}'", file=path, params={"draft_id": draft_id, "path": path})
     _touch(draft, actor)
 
 
 def _store(session: Session, draft: Draft, files: dict[str, bytes], actor: str) -> None:
     existing = {f.path: f for f in session.scalars(select(DraftFile).where(DraftFile.draft_id == draft.id))}
     if len(set(existing) | set(files)) > MAX_FILES:
-        raise InvalidInput(f"a draft holds at most {MAX_FILES} files", field="files")
+        raise InvalidInput("a draft holds at most {max_files} files", field="files", params={"max_files": MAX_FILES})
     now = clock.now()
     for path, content in sorted(files.items()):
         row = existing.get(path)
@@ -252,7 +255,8 @@ def upload(session: Session, draft_id: int, uploads: list[tuple[str, bytes]], ac
     if not files:
         raise InvalidInput("choose a zip or BPMN, DMN, JSON or Markdown files to upload", field="files")
     if sum(map(len, files.values())) > MAX_UPLOAD_BYTES:
-        raise InvalidInput(f"the upload unpacks to more than {MAX_UPLOAD_BYTES // 2**20} MiB", field="files")
+        raise InvalidInput("the upload unpacks to more than {max_upload_bytes} MiB",
+                           field="files", params={"max_upload_bytes": MAX_UPLOAD_BYTES // 2 ** 20})
     _store(session, draft, files, actor)
     return get_draft(session, draft_id)
 
@@ -262,7 +266,8 @@ def unzip(filename: str, content: bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise InvalidInput(f"{filename} is not a zip archive", file=filename, field="files") from exc
+        raise InvalidInput("{filename} is not a zip archive",
+                           file=filename, field="files", params={"filename": filename}) from exc
     files: dict[str, bytes] = {}
     total = 0
     with archive:
@@ -273,15 +278,19 @@ def unzip(filename: str, content: bytes) -> dict[str, bytes]:
             try:
                 check_path(info.filename)
             except InvalidInput as exc:
-                raise InvalidInput(f"{shown} — {exc.message}", file=shown, field="files") from exc
+                raise InvalidInput("{shown} — {message}",
+                                   file=shown, field="files", params={"shown": shown, "message": exc.message}) from exc
             total += info.file_size
             if total > MAX_UPLOAD_BYTES or len(files) >= MAX_FILES:
-                raise InvalidInput(f"{filename} unpacks to more than {MAX_UPLOAD_BYTES // 2**20} MiB or "
-                                   f"{MAX_FILES} files", file=filename, field="files")
+                raise InvalidInput("{filename} unpacks to more than {max_upload_bytes} MiB or {max_files} files",
+                                   file=filename, field="files", params={
+                                       "filename": filename, "max_upload_bytes": MAX_UPLOAD_BYTES // 2 ** 20,
+                                       "max_files": MAX_FILES})
             try:
                 data = archive.read(info)
             except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError) as exc:
-                raise InvalidInput(f"{shown} cannot be read: {exc}", file=shown, field="files") from exc
+                raise InvalidInput("{shown} cannot be read: {exc}",
+                                   file=shown, field="files", params={"shown": shown, "exc": exc}) from exc
             files[info.filename] = check_content(shown, data)
     if files and all("/" in p for p in files) and len({p.split("/", 1)[0] for p in files}) == 1:
         files = {p.split("/", 1)[1]: c for p, c in files.items()}  # a zipped folder: its contents
@@ -301,7 +310,8 @@ def zip_files(files: dict[str, bytes]) -> bytes:
 def deployment_files(session: Session, deployment_id: int) -> dict[str, bytes]:
     """Return ``{path: content}`` of a deployed version."""
     if session.get(Deployment, deployment_id) is None:
-        raise NotFound(f"deployment {deployment_id} does not exist", deployment_id=deployment_id)
+        raise NotFound("deployment {deployment_id} does not exist",
+                       deployment_id=deployment_id, params={"deployment_id": deployment_id})
     rows = session.execute(select(DeploymentFile.path, DeploymentFile.content)
                            .where(DeploymentFile.deployment_id == deployment_id))
     return {p: c for p, c in rows}
@@ -313,7 +323,7 @@ def deploy_draft(session: Session, draft_id: int, note: str, actor: str) -> dict
         raise InvalidInput("say in a note (1-2000 characters) what this version changes", field="note")
     bundle = draft_bundle(session, draft_id)
     if not bundle.files:
-        raise InvalidInput(f"draft {draft_id} has no files to deploy", field="files")
+        raise InvalidInput("draft {draft_id} has no files to deploy", field="files", params={"draft_id": draft_id})
     result = deploy(session, bundle, actor)
     now = clock.now()
     session.add(DraftDeployment(draft_id=draft_id, deployment_id=result.deployment_id, note=note.strip(),

@@ -94,10 +94,21 @@ class InvalidInput(AftersalesError):
 
 @dataclass(frozen=True)
 class FieldError:
-    """One field of a form or request body that failed validation."""
+    """One field of a form or request body that failed validation.
+
+    ``message`` is English; with a ``template`` (``"at most {limit} characters"``) and its ``values``
+    a page says it in the reader's language, as :class:`AftersalesError` does with ``params``.
+    """
 
     field: str
     message: str
+    template: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, field_name: str, template: str, **values: Any) -> FieldError:
+        """Return the error of ``field_name`` whose message is ``template`` filled with ``values``."""
+        return cls(field_name, template.format(**values), template, values)
 
     def to_dict(self) -> dict[str, str]:
         """Return the error as a JSON-able mapping."""

@@ -34,9 +34,9 @@ def is_email(value: object) -> bool:
 def check_address(value: Any, field: str, where: str) -> None:
     """Refuse an e-mail address that is not header-safe (422 naming ``field``); absent is fine."""
     if value is not None and value != "" and not (isinstance(value, str) and EMAIL.fullmatch(value)):
-        raise FormValidationError(f"{where} has 1 error(s)", [FieldError(
+        raise FormValidationError("{where} has an error", [FieldError(
             field, "not a valid e-mail address (one local@domain, no spaces, line breaks or separators)")],
-            task=where)
+            task=where, params={"where": where})
 
 
 _cache: dict[tuple[str, int, str], dict[str, Any]] = {}
@@ -62,7 +62,8 @@ def load_file(session: Session, deployment_id: int, path: str) -> bytes:
         (DeploymentFile.path == path) | DeploymentFile.path.like(f"%/{path}"))).all()
     exact = [c for p, c in rows if p == path] or [c for _p, c in sorted(rows)]
     if not exact:
-        raise NotFound(f"deployment {deployment_id} has no file {path!r}")
+        raise NotFound("deployment {deployment_id} has no file '{path}'",
+                       params={"deployment_id": deployment_id, "path": path})
     with _lock:
         _files[key] = exact[0]
     return exact[0]
@@ -119,7 +120,8 @@ def validate(schema: dict[str, Any], data: Any, where: str, session: Session | N
             more += catalogue_errors(session, schema, data, scope or {})
         fields += [f for f in more if f.field not in taken]
     if fields:
-        raise FormValidationError(f"the form of {where} has {len(fields)} error(s)", fields, task=where)
+        raise FormValidationError("the form of {where} has {count} error(s)",
+                                  fields, task=where, params={"where": where, "count": len(fields)})
 
 
 def _root_field(error: Any) -> str:
@@ -244,8 +246,9 @@ def catalogue_errors(session: Session, schema: dict[str, Any], data: dict[str, A
         for field, value in _values_at(data, path):
             for one in value if isinstance(value, list) else [value]:
                 if one not in (None, "") and str(one) not in known:
-                    errors.append(FieldError(field, f"{one!r} is not in the {name} catalogue"
-                                                    f"{' for this ticket' if node.get('x-catalogue-filter') else ''}"))
+                    errors.append(FieldError.of(field, "'{value}' is not in the {name} catalogue for this ticket"
+                                                if node.get("x-catalogue-filter") else
+                                                "'{value}' is not in the {name} catalogue", value=one, name=name))
                     break
     return errors
 

@@ -81,11 +81,12 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
                 display_name: str = "", email: str = "", by: str = "system", language: str = "") -> User:
     """Create a user with a hashed password and the given roles (created when missing: seeding)."""
     if not username or not username.replace("_", "").replace(".", "").isalnum():
-        raise InvalidInput(f"username {username!r} must be letters, digits, '.' or '_'", field="username")
+        raise InvalidInput("username '{username}' must be letters, digits, '.' or '_'",
+                           field="username", params={"username": username})
     if len(password) < 8:
         raise InvalidInput("a password needs at least 8 characters", field="password")
     if session.scalars(select(User).where(User.username == username)).first() is not None:
-        raise InvalidInput(f"user {username!r} exists already", field="username")
+        raise InvalidInput("user '{username}' exists already", field="username", params={"username": username})
     user = User(username=username, display_name=display_name or username, email=email, language=language,
                 password_hash=generate_password_hash(password), created_at=clock.now())
     user.roles = [ensure_role(session, r)[0] for r in roles]
@@ -108,7 +109,7 @@ def get_user(session: Session, username: str) -> User:
     """Return the user ``username``."""
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound("user '{username}' does not exist", params={"username": username})
     return user
 
 

@@ -57,9 +57,9 @@ def plan(session: Session, runtime: Runtime, instance_id: int, to_deployment: in
     """Check whether an instance can move to ``to_deployment`` and list its active elements."""
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     if session.get(Deployment, to_deployment) is None:
-        raise NotFound(f"deployment {to_deployment} does not exist")
+        raise NotFound("deployment {to_deployment} does not exist", params={"to_deployment": to_deployment})
     result = MigrationPlan(instance_id, instance.deployment_id, to_deployment)
     if instance.deployment_id == to_deployment:
         result.problems.append(f"instance {instance_id} already runs on deployment {to_deployment}")
@@ -99,7 +99,8 @@ def migrate(session: Session, runtime: Runtime, instance_id: int, to_deployment:
     try:
         workflow = store.load(session, instance, specs)
     except Exception as exc:  # a spec the plan could not foresee (e.g. changed structure)
-        raise InvalidInput(f"instance {instance_id} cannot be loaded on deployment {to_deployment}: {exc}") from exc
+        raise InvalidInput("instance {instance_id} cannot be loaded on deployment {to_deployment}: {exc}",
+                           params={"instance_id": instance_id, "to_deployment": to_deployment, "exc": exc}) from exc
     workflow.subprocess_specs = {n: specs[n] for n in runtime.specs.dependencies(session, to_deployment,
                                                                                  instance.process_id)}
     _repredict(workflow)

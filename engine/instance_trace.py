@@ -125,7 +125,7 @@ def instance_trace(session: Session, specs: store.SpecCache, instance_id: int, r
     """Return everything the trace page draws: scopes with markers, tokens, runs and the timeline."""
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     deployment = session.get(Deployment, instance.deployment_id)
     assert deployment is not None
     graphs = graphs_of(session, instance.deployment_id)
@@ -200,7 +200,8 @@ def data_at_step(session: Session, instance_id: int, seq: int, reveal: bool) -> 
     """Return the instance data as it was right after audit event ``seq``."""
     events = instance_events(session, instance_id)
     if not events or seq < 1 or seq > events[-1].seq:
-        raise NotFound(f"instance {instance_id} has no audit event {seq}")
+        raise NotFound("instance {instance_id} has no audit event {seq}",
+                       params={"instance_id": instance_id, "seq": seq})
     data = data_as_of(events, seq)
     return {"instance_id": instance_id, "seq": seq, "at": events[seq - 1].at.isoformat(),
             "masked": not reveal, "data": data if reveal else mask_personal(data)}

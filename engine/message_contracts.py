@@ -129,8 +129,9 @@ def check_delivery(session: Session, name: str, key: str | None, payload: dict[s
     for deployment_id in deployments:
         contract = contract_for(session, deployment_id, name)
         if sender is not None and not contract.allows(sender):
-            raise PermissionDenied(f"{sender.name} may not send message {name!r} (it may come from "
-                                   f"{contract.senders_text()})", field="name", message_name=name)
+            raise PermissionDenied("{sender} may not send message '{message}' (it may come from {senders})",
+                                   field="name", message_name=name,
+                                   params={"sender": sender.name, "message": name, "senders": contract.senders_text()})
         try:
             forms.validate(contract.schema, payload, where=f"message {name!r}")
         except FormValidationError as exc:
@@ -149,8 +150,10 @@ def contract_for(session: Session, deployment_id: int, name: str) -> Contract:
         declared = _declared(session, source) if source is not None else None
     entry = (declared or {}).get(name)
     if source is None or not isinstance(entry, dict):
-        raise InvalidInput(f"message {name!r} has no contract in deployment {deployment_id}: declare its "
-                           f"payload schema and senders in {CONTRACTS_FILE} and deploy", field="name")
+        raise InvalidInput("message '{name}' has no contract in deployment {deployment_id}: declare its payload "
+                           "schema and senders in {contracts_file} and deploy",
+                           field="name",
+                           params={"name": name, "deployment_id": deployment_id, "contracts_file": CONTRACTS_FILE})
     schema = entry.get("schema")
     if isinstance(schema, str):
         schema = forms.load_json_file(session, source, schema)

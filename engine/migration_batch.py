@@ -33,7 +33,8 @@ def pick(session: Session, process_id: str | None = None, deployment_id: int | N
          older_than_days: int | None = None, limit: int = MAX_BATCH) -> list[dict[str, Any]]:
     """Return the running instances matching the filters, the oldest first."""
     if status is not None and status not in RUNNING:
-        raise InvalidInput(f"status is one of {', '.join(RUNNING)} (only running tickets move)", field="status")
+        raise InvalidInput("status is one of {running} (only running tickets move)",
+                           field="status", params={"running": ", ".join(RUNNING)})
     query = (select(Instance, Deployment.name, Deployment.version)
              .join(Deployment, Deployment.id == Instance.deployment_id)
              .where(Instance.status.in_([status] if status else RUNNING)))
@@ -79,7 +80,8 @@ def check_batch(instance_ids: Any, to_deployment_id: Any) -> tuple[list[int], in
     """Refuse a malformed batch: ids must be a non-empty list of instance numbers, the target a number."""
     if (not isinstance(instance_ids, list) or not instance_ids or len(instance_ids) > MAX_BATCH
             or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in instance_ids)):
-        raise InvalidInput(f"instance_ids is a list of 1 to {MAX_BATCH} instance numbers", field="instance_ids")
+        raise InvalidInput("instance_ids is a list of 1 to {max_batch} instance numbers",
+                           field="instance_ids", params={"max_batch": MAX_BATCH})
     if not isinstance(to_deployment_id, int) or isinstance(to_deployment_id, bool) or to_deployment_id <= 0:
         raise InvalidInput("to_deployment_id is the number of a deployed version", field="to_deployment_id")
     return list(dict.fromkeys(instance_ids)), to_deployment_id
@@ -91,7 +93,8 @@ def migrate_batch(database: Database, runtime: Any, instance_ids: Any, to_deploy
     ids, target = check_batch(instance_ids, to_deployment_id)
     with database.transaction(write=False) as session:
         if session.get(Deployment, target) is None:
-            raise InvalidInput(f"deployment {target} does not exist", field="to_deployment_id")
+            raise InvalidInput("deployment {target} does not exist",
+                               field="to_deployment_id", params={"target": target})
     verdicts = []
     for instance_id in ids:
         try:

@@ -117,8 +117,9 @@ def find_definition(session: Session, process_id: str, deployment_id: int | None
                                  .limit(1)).first()
     if definition is None:
         if deployment_id is not None:
-            raise NotFound(f"deployment {deployment_id} has no process {process_id!r}", process=process_id,
-                           deployment_id=deployment_id)
+            raise NotFound("deployment {deployment_id} has no process '{process_id}'",
+                           process=process_id, deployment_id=deployment_id,
+                           params={"deployment_id": deployment_id, "process_id": process_id})
         known = sorted(set(session.scalars(select(ProcessDefinition.process_id)
                                            .where(ProcessDefinition.kind == "process"))))
         raise NotFound(f"process {process_id!r} is not deployed"
@@ -149,18 +150,20 @@ def start_pilot(session: Session, process_id: str, deployment_id: int, actor: st
         raise InvalidInput("share is a whole percentage from 1 to 100", field="share")
     for name, value in (("channel", channel), ("region", region), ("product_line", product_line)):
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 32):
-            raise InvalidInput(f"{name} is a code of at most 32 characters", field=name)
+            raise InvalidInput("{name} is a code of at most 32 characters", field=name, params={"name": name})
     if session.get(Deployment, deployment_id) is None:
-        raise NotFound(f"deployment {deployment_id} does not exist", field="deployment_id")
+        raise NotFound("deployment {deployment_id} does not exist",
+                       field="deployment_id", params={"deployment_id": deployment_id})
     find_definition(session, process_id, deployment_id)
     current = find_definition(session, process_id)
     if current.deployment_id == deployment_id:
-        raise InvalidInput(f"deployment {deployment_id} is already the current version of {process_id!r}; "
-                           f"pilot another one", field="deployment_id")
+        raise InvalidInput("deployment {deployment_id} is already the current version of '{process_id}'; pilot "
+                           "another one",
+                           field="deployment_id", params={"deployment_id": deployment_id, "process_id": process_id})
     running = session.scalars(select(Pilot).where(Pilot.process_id == process_id, Pilot.status == "active")).first()
     if running is not None:
-        raise Conflict(f"pilot {running.id} of {process_id!r} is running; stop or promote it first",
-                       pilot_id=running.id)
+        raise Conflict("pilot {pilot} of '{process_id}' is running; stop or promote it first",
+                       pilot_id=running.id, params={"pilot": running.id, "process_id": process_id})
     now = clock.now()
     pilot = Pilot(process_id=process_id, deployment_id=deployment_id, base_deployment_id=current.deployment_id,
                   share=share, channel=channel or None, region=region or None, product_line=product_line or None,
@@ -176,7 +179,7 @@ def get_pilot(session: Session, pilot_id: int) -> Pilot:
     """Return a pilot or raise :class:`NotFound`."""
     pilot = session.get(Pilot, pilot_id)
     if pilot is None:
-        raise NotFound(f"pilot {pilot_id} does not exist", pilot_id=pilot_id)
+        raise NotFound("pilot {pilot_id} does not exist", pilot_id=pilot_id, params={"pilot_id": pilot_id})
     return pilot
 
 
@@ -189,7 +192,8 @@ def end_pilot(session: Session, pilot_id: int, actor: str, promote: bool) -> Pil
     """Stop a running pilot; with ``promote`` its version becomes the current one for everyone."""
     pilot = get_pilot(session, pilot_id)
     if pilot.status != "active":
-        raise Conflict(f"pilot {pilot_id} has ended already ({pilot.status})", pilot_id=pilot_id)
+        raise Conflict("pilot {pilot_id} has ended already ({status})",
+                       pilot_id=pilot_id, params={"pilot_id": pilot_id, "status": pilot.status})
     pilot.status, pilot.ended_at, pilot.ended_by = ("promoted" if promote else "stopped"), clock.now(), actor
     write_system_event(session, PendingEvent(f"pilot.{pilot.status}", actor, pilot.ended_at, pilot.to_dict()),
                        "deployments")

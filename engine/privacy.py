@@ -193,8 +193,8 @@ def record_unmasking(session: Session, actor: Actor, what: str, reason: str,
                      instance_id: int | None = None) -> None:
     """Refuse unless ``actor`` may unmask; else write who looked at what and why."""
     if not may_unmask(actor):
-        raise PermissionDenied("your roles do not include the right to see personal data "
-                               f"(one of {', '.join(sorted(UNMASK_ROLES))})")
+        raise PermissionDenied("your roles do not include the right to see personal data (one of {roles})",
+                               params={"roles": ", ".join(sorted(UNMASK_ROLES))})
     reason = reason.strip()
     if not reason:
         raise InvalidInput("give a reason for looking at personal data", field="reason")

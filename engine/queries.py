@@ -79,7 +79,7 @@ def get_work_item(session: Session, task_id: str) -> WorkItem:
     """Return a ready task's work item."""
     item = session.get(WorkItem, task_id)
     if item is None:
-        raise NotFound(f"task {task_id} is not waiting for anyone")
+        raise NotFound("task {task_id} is not waiting for anyone", params={"task_id": task_id})
     return item
 
 
@@ -87,7 +87,7 @@ def get_instance(session: Session, instance_id: int) -> Instance:
     """Return an instance row."""
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     return instance
 
 

@@ -37,7 +37,8 @@ def get_purpose(session: Session) -> str:
 def set_purpose(session: Session, purpose: str, actor: str) -> None:
     """Mark the database as being for ``purpose`` (production, demo or test), in the audit trail too."""
     if purpose not in PURPOSES:
-        raise InvalidInput(f"purpose must be one of {', '.join(PURPOSES)}, not {purpose!r}", field="purpose")
+        raise InvalidInput("purpose must be one of {purposes}, not '{purpose}'",
+                           field="purpose", params={"purposes": ", ".join(PURPOSES), "purpose": purpose})
     now = clock.now()
     mark = session.get(DatabaseMark, "purpose")
     previous = mark.value if mark is not None else None
@@ -66,11 +67,12 @@ def run_as_of(db: Database, runtime: Runtime, as_of: datetime, actor: str) -> Re
     with db.transaction() as session:
         purpose = get_purpose(session)
         if purpose not in REHEARSABLE:
-            raise PermissionDenied(f"running due work as of a later time is only allowed on a demo or test "
-                                   f"database; this one is marked {purpose!r} (aftersales db mark demo|test)")
+            raise PermissionDenied("running due work as of a later time is only allowed on a demo or test database; "
+                                   "this one is marked '{purpose}' (aftersales db mark demo|test)",
+                                   params={"purpose": purpose})
         if as_of < now:
-            raise InvalidInput(f"as-of time {as_of.isoformat()} is before now ({now.isoformat()}): "
-                               f"time only moves forward", field="as_of")
+            raise InvalidInput("as-of time {as_of} is before now ({now}): time only moves forward",
+                               field="as_of", params={"as_of": as_of.isoformat(), "now": now.isoformat()})
         write_system_event(session, PendingEvent("worker.rehearsed", actor, now, {"as_of": as_of.isoformat()}))
     previous = clock.set_clock(clock.FrozenClock(as_of))
     total, passes = PassStats(), 0

@@ -398,7 +398,8 @@ def heatmap(session: Session, deployment_id: int, process_id: str) -> dict[str, 
     :func:`engine.trace.heatmap` computes them from the trail), read from the roll-ups."""
     graph = deployment_graphs(session, deployment_id).get(process_id)
     if graph is None:
-        raise NotFound(f"process {process_id!r} is not part of deployment {deployment_id}")
+        raise NotFound("process '{process_id}' is not part of deployment {deployment_id}",
+                       params={"process_id": process_id, "deployment_id": deployment_id})
     counts: dict[tuple[str, str], dict[int, tuple[int, float | None, float | None]]] = defaultdict(dict)
     for element_id, measure, bucket, runs, low, high in session.execute(
             select(ElementFigureBucket.element_id, ElementFigureBucket.measure, ElementFigureBucket.bucket,

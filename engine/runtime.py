@@ -146,7 +146,8 @@ class Runtime:
                               params={"task": item.name, "user": item.assignee})
         if not actor.is_supervisor and reserved_assignee(session, item.business_key, item.element_id, item.role):
             raise TaskClaimed("task '{task}' of {ticket} is the visit dispatched to {user}; only a supervisor can "
-                              "give it to someone else", task=task_id,
+                              "give it to someone else",
+                              task=task_id,
                               params={"task": item.name, "ticket": item.business_key, "user": item.assignee})
         return self._assign(session, item, None, actor.username, "task.unclaimed", None)
 
@@ -157,7 +158,8 @@ class Runtime:
         owner = item.assignee or reserved  # a supervisor's reassignment wins over the dispatch
         if reserved and owner != actor.username and not actor.is_supervisor:
             raise TaskClaimed("task '{task}' of {ticket} is the visit dispatched to {user}; only a supervisor can "
-                              "reassign it", task=item.task_id, assignee=owner,
+                              "reassign it",
+                              task=item.task_id, assignee=owner,
                               params={"task": item.name, "ticket": item.business_key, "user": owner})
 
     def reassign(self, session: Session, task_id: str, actor: Actor, assignee: str | None,
@@ -311,7 +313,8 @@ class Runtime:
         try:
             task = trigger.workflow.get_task_from_id(UUID(task_id))
         except Exception as exc:
-            raise NotFound(f"task {task_id} is not part of instance {trigger.instance.id}") from exc
+            raise NotFound("task {task_id} is not part of instance {instance}",
+                           params={"task_id": task_id, "instance": trigger.instance.id}) from exc
         if task.state != TaskState.READY:
             state = TaskState.get_name(task.state).lower()
             raise TaskNotReady("task '{task}' is {state}, not ready (already completed?)", task=task_id,
@@ -335,10 +338,12 @@ def authorize(actor: Actor, item: WorkItem) -> None:
 def check_data(data: Any, what: str) -> dict[str, Any]:
     """Refuse data that is not a JSON object or that SpiffWorkflow could not store."""
     if not isinstance(data, dict):
-        raise InvalidInput(f"{what} must be a JSON object, got {type(data).__name__}")
+        raise InvalidInput("{what} must be a JSON object, got {type}",
+                           params={"what": what, "type": type(data).__name__})
     bad = _find_reserved(data, "")
     if bad:
-        raise InvalidInput(f"{what} may not use the reserved key 'typename' (at {bad})", field=bad)
+        raise InvalidInput("{what} may not use the reserved key 'typename' (at {bad})",
+                           field=bad, params={"what": what, "bad": bad})
     return data
 
 

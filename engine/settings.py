@@ -14,7 +14,7 @@ module only stores them. Field errors carry an English template and its values
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import available_timezones
@@ -48,9 +48,6 @@ class Setting(Base):
 class Problem(FieldError):
     """A field error with its English ``template`` and ``values``, for translation."""
 
-    template: str = ""
-    values: dict[str, Any] = field(default_factory=dict)
-
 
 def problem(field_name: str, template: str, **values: Any) -> Problem:
     """Return a field error whose message is ``template`` filled with ``values``."""
@@ -61,7 +58,8 @@ def refuse(problems: list[Problem], what: str = "the form") -> None:
     """Raise one :class:`FormValidationError` naming every field at fault, if there are any."""
     if problems:
         fields = ", ".join(dict.fromkeys(p.field for p in problems))
-        raise FormValidationError(f"{what} has errors in: {fields}", list(problems))
+        raise FormValidationError("{what} has errors in: {fields}",
+                                  list(problems), params={"what": what, "fields": fields})
 
 
 def get_setting(session: Session, key: str, default: Any = None) -> Any:

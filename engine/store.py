@@ -43,7 +43,7 @@ class SpecCache:
         if specs is None:
             deployment = session.get(Deployment, deployment_id)
             if deployment is None:
-                raise NotFound(f"deployment {deployment_id} does not exist")
+                raise NotFound("deployment {deployment_id} does not exist", params={"deployment_id": deployment_id})
             specs = {name: spiff.spec_from_dict(d) for name, d in deployment.specs["specs"].items()}
             with self._lock:
                 self._specs[deployment_id] = specs
@@ -102,7 +102,7 @@ def lock_instance(session: Session, instance_id: int) -> Instance:
         query = query.with_for_update()
     instance = session.scalars(query).one_or_none()
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     return instance
 
 
@@ -143,9 +143,10 @@ def _read(session: Session, instance: Instance) -> tuple[dict[str, Any], list[tu
     seqs = [r[0] for r in rows]
     if not rows or rows[0][1] != state_log.FULL or seqs != list(range(seqs[0], instance.state_seq + 1)):
         found = ", ".join(f"{seq} {kind}" for seq, kind, _ in rows) or "none"
-        raise NotFound(f"the stored state of instance {instance.id} is incomplete: it should end at row "
-                       f"{instance.state_seq} and start with a full document; rows found: {found}",
-                       instance=instance.id)
+        raise NotFound("the stored state of instance {instance} is incomplete: it should end at row {state_seq} and "
+                       "start with a full document; rows found: {found}",
+                       instance=instance.id,
+                       params={"instance": instance.id, "state_seq": instance.state_seq, "found": found})
     return state_log.document_of(rows), rows
 
 

@@ -173,7 +173,7 @@ def before_and_after(events: list[AuditEvent], seq: int) -> tuple[dict[str, Any]
 def instance_events(session: Session, instance_id: int) -> list[AuditEvent]:
     """Return an instance's events in order (NotFound for an unknown instance)."""
     if session.get(Instance, instance_id) is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     return list(session.scalars(select(AuditEvent).where(AuditEvent.stream == f"instance:{instance_id}")
                                 .order_by(AuditEvent.seq)))
 

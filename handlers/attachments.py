@@ -137,15 +137,19 @@ def add_attachment(session: Session, ticket: str, filename: str, content: bytes,
     if not content:
         raise InvalidInput("file: choose a file to attach (the one sent was empty)", field="file", reason="empty")
     if len(content) > MAX_BYTES:
-        raise InvalidInput(f"file: {filename or 'the file'} is {len(content) / 2**20:.1f} MB; "
-                           f"the limit is {MAX_BYTES // 2**20} MB", field="file", reason="too_large")
+        raise InvalidInput("file: {filename} is {size:.1f} MB; the limit is {limit} MB" if filename else
+                           "file: the file is {size:.1f} MB; the limit is {limit} MB", field="file", reason="too_large",
+                           params={"filename": filename, "size": len(content) / 2 ** 20, "limit": MAX_BYTES // 2 ** 20})
     kind = sniff(content)
     if kind is None:
-        raise InvalidInput(f"file: {filename or 'the file'} is not a photo (JPEG, PNG, WebP, HEIC), "
-                           "a PDF or plain text; other files (programs, web pages, SVG) are refused",
-                           field="file", reason="type", claimed=content_type)
+        raise InvalidInput("file: {filename} is not a photo (JPEG, PNG, WebP, HEIC), a PDF or plain text; other "
+                           "files (programs, web pages, SVG) are refused" if filename else
+                           "file: the file is not a photo (JPEG, PNG, WebP, HEIC), a PDF or plain text; other "
+                           "files (programs, web pages, SVG) are refused",
+                           field="file", reason="type", claimed=content_type, params={"filename": filename})
     if not SOURCE.match(source):
-        raise InvalidInput(f"source {source!r} is not ticket, intake, customer or task:<field>", field="source")
+        raise InvalidInput("source '{source}' is not ticket, intake, customer or task:<field>",
+                           field="source", params={"source": source})
     instance = instance_of(session, ticket)
     store.lock_instance(session, instance.id)
     now = clock.now()
@@ -174,7 +178,8 @@ def read_attachment(session: Session, ticket: str, attachment_id: int, actor: Ac
         raise PermissionDenied("your roles do not see customers' data, so they do not open a ticket's files")
     row = session.get(Attachment, attachment_id)
     if row is None or row.ticket_number != ticket:
-        raise NotFound(f"ticket {ticket} has no attachment {attachment_id}")
+        raise NotFound("ticket {ticket} has no attachment {attachment_id}",
+                       params={"ticket": ticket, "attachment_id": attachment_id})
     return row, bytes(row.content)
 
 
@@ -183,5 +188,5 @@ def instance_of(session: Session, ticket: str) -> Instance:
     instance = session.scalars(select(Instance).where(Instance.business_key == ticket)
                                .order_by(Instance.id.desc()).limit(1)).first()
     if instance is None:
-        raise NotFound(f"ticket {ticket} does not exist")
+        raise NotFound("ticket {ticket} does not exist", params={"ticket": ticket})
     return instance

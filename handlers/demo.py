@@ -55,7 +55,8 @@ def load_catalogue(session: Session, folder: Path = DATA_DIR) -> dict[str, int]:
             data = json.loads(path.read_text(encoding="utf-8"))
             counts[name] = load(session, data)
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput(f"{path}: {type(exc).__name__}: {exc}", path=str(path)) from exc
+            raise InvalidInput("{path}: {type}: {exc}",
+                               path=str(path), params={"path": path, "type": type(exc).__name__, "exc": exc}) from exc
         session.flush()
     return counts
 

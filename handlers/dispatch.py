@@ -405,17 +405,18 @@ def move_visit(session: Session, runtime: Any, actor: Actor, visit_id: int, tech
     """
     visit = session.get(Assignment, visit_id)
     if visit is None or visit.status != "open":
-        raise NotFound(f"visit {visit_id} is not open", field="visit")
+        raise NotFound("visit {visit_id} is not open", field="visit", params={"visit_id": visit_id})
     if not actor.is_supervisor:
         if visit.technician != actor.username:
-            raise PermissionDenied(f"the visit for {visit.ticket_number} is {visit.technician}'s; "
-                                   "only a supervisor can move it")
+            raise PermissionDenied("the visit for {ticket_number} is {technician}'s; only a supervisor can move it",
+                                   params={"ticket_number": visit.ticket_number, "technician": visit.technician})
         if technician != visit.technician:
             raise _invalid("technician", "Only a supervisor can give the visit to another technician.")
     tech = check_window(session, technician, starts_at, ends_at, now, ignore=visit.id)
     ticket = session.scalars(select(Ticket).where(Ticket.number == visit.ticket_number)).first()
     if ticket is None:
-        raise NotFound(f"ticket {visit.ticket_number} does not exist", field="visit")
+        raise NotFound("ticket {ticket_number} does not exist",
+                       field="visit", params={"ticket_number": visit.ticket_number})
     if technician != visit.technician:
         check_fit(tech, visit_needs(session, runtime, ticket))
     before = {"technician": visit.technician, "start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}
@@ -502,7 +503,8 @@ def book_visit(session: Session, runtime: Any, actor: Actor, task_id: str, techn
         raise PermissionDenied("only supervisors book visits on the dispatch board")
     item = session.get(WorkItem, task_id)
     if item is None or item.element_id != MANUAL_ASSIGNMENT or not item.business_key:
-        raise NotFound(f"task {task_id} is not a visit waiting for a technician", field="task")
+        raise NotFound("task {task_id} is not a visit waiting for a technician",
+                       field="task", params={"task_id": task_id})
     tech = check_window(session, technician, starts_at, ends_at, now)
     for previous in session.scalars(select(Assignment).where(Assignment.ticket_number == item.business_key,
                                                              Assignment.status == "open")):

@@ -196,7 +196,8 @@ def published_article(session: Session, article_id: int) -> Article:
     """Return a published article, or raise :class:`NotFound` (drafts are for staff only)."""
     article = session.get(Article, article_id)
     if article is None or article.status != "published":
-        raise NotFound(f"knowledge article {article_id} does not exist", field="article")
+        raise NotFound("knowledge article {article_id} does not exist",
+                       field="article", params={"article_id": article_id})
     return article
 
 
@@ -258,7 +259,7 @@ def publish_article(session: Session, article_id: int, now: datetime) -> Article
     """Publish a draft so that agents get it suggested."""
     article = session.get(Article, article_id)
     if article is None:
-        raise NotFound(f"knowledge article {article_id} does not exist")
+        raise NotFound("knowledge article {article_id} does not exist", params={"article_id": article_id})
     article.status, article.updated_at = "published", now
     session.flush()
     return article

@@ -109,8 +109,8 @@ def find_subject(session: Session, key: str) -> Subject:
     else:
         raise InvalidInput("give the customer's phone number or e-mail address", field="customer")
     if not customers:
-        raise NotFound(f"no customer has the {'e-mail address' if email else 'phone number'} {text}",
-                       field="customer")
+        raise NotFound("no customer has the e-mail address {text}" if email else
+                       "no customer has the phone number {text}", field="customer", params={"text": text})
     tickets = list(session.scalars(select(Ticket).where(Ticket.customer_id.in_([c.id for c in customers]))
                                    .order_by(Ticket.opened_at, Ticket.id)))
     numbers = [t.number for t in tickets]
@@ -292,8 +292,8 @@ def erase_customer(session: Session, key: str, reason: str, actor: str) -> dict[
     open_tickets += [i.business_key or str(i.id) for i in subject.instances
                      if i.status not in ENDED and (i.business_key or str(i.id)) not in open_tickets]
     if open_tickets:
-        raise Conflict(f"the customer has open tickets ({', '.join(open_tickets)}): close or cancel them "
-                       "before erasing", field="customer", tickets=open_tickets)
+        raise Conflict("the customer has open tickets ({open_tickets}): close or cancel them before erasing",
+                       field="customer", tickets=open_tickets, params={"open_tickets": ", ".join(open_tickets)})
     scrub = Scrubber(subject.values)
     counts = _erase_rows(session, subject, scrub)
     redacted = _redact_audit(session, subject, scrub)

@@ -70,9 +70,11 @@ class CustomerAddress(Base):
     updated_by: Mapped[str] = mapped_column(String(120))
 
 
-def refuse(field: str, message: str) -> FormValidationError:
-    """Return the error for one bad field (the form shows it beside the field)."""
-    return FormValidationError(f"{field}: {message}", [FieldError(field, message)], field=field)
+def refuse(field: str, message: str, **values: Any) -> FormValidationError:
+    """Return the error for one bad field (shown beside the field); ``message`` is a template of ``values``."""
+    error = FieldError.of(field, message, **values)
+    return FormValidationError("{field}: {message}", [error], field=field,
+                               params={"field": field, "message": error.message})
 
 
 def _text(value: Any, field: str, limit: int, required: bool = True) -> str:
@@ -80,7 +82,7 @@ def _text(value: Any, field: str, limit: int, required: bool = True) -> str:
     if required and not text:
         raise refuse(field, "this field is required")
     if len(text) > limit:
-        raise refuse(field, f"at most {limit} characters (this has {len(text)})")
+        raise refuse(field, "at most {limit} characters (this has {length})", limit=limit, length=len(text))
     if _CONTROL.search(text):
         raise refuse(field, "control characters are not allowed")
     return text
@@ -162,7 +164,7 @@ def change_contact(session: Session, ticket: str, author: str, phone: str | None
     """
     customer = customer_of(session, ticket)
     if customer is None:
-        raise NotFound(f"ticket {ticket} has no customer record to edit")
+        raise NotFound("ticket {ticket} has no customer record to edit", params={"ticket": ticket})
     wanted: dict[str, str] = {}
     if phone is not None:
         wanted["phone"] = check_phone(phone)
@@ -197,11 +199,12 @@ def pick_channel(customer: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def message_customer(session: Session, ticket: str, author: str, customer: dict[str, Any], subject: str,
-                     body: str, channel: str | None = None) -> TicketActivity:
-    """Queue a free-text message to the customer on their channel (or ``channel``) and record it.
+                     body: str, channel: str | None = None, template: str = "") -> TicketActivity:
+    """Queue a message to the customer on their channel (or ``channel``) and record it.
 
     ``customer`` is the customer's current contact (``email``, ``phone``, ``preferred_channel``,
-    ``language``); the outbox sends it after commit.
+    ``language``); ``template`` names the bundle's template the text began as ("" for free text,
+    see :mod:`handlers.message_templates`); the outbox sends it after commit.
     """
     if channel:
         if channel not in CHANNELS:
@@ -224,14 +227,16 @@ def message_customer(session: Session, ticket: str, author: str, customer: dict[
     instance: Instance = instance_of(session, ticket)
     now = clock.now()
     row = Outbox(ticket_number=ticket, milestone="message", channel=chosen, recipient=recipient,
-                 language=str(customer.get("language") or "en")[:8], template=f"message from {author}"[:300],
+                 language=str(customer.get("language") or "en")[:8],
+                 template=(f"{template} from {author}" if template else f"message from {author}")[:300],
                  subject=title or f"{ticket}", body=text, instance_id=instance.id, status="pending", attempts=0,
                  next_attempt_at=now, created_at=now, audience="customer")
     session.add(row)
     session.flush()
     row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
-    details = {"channel": chosen, "outbox_id": row.id, "subject": title}
-    return _record(session, ticket, "message", author, text, details, {"channel": chosen, "outbox_id": row.id})
+    details = {"channel": chosen, "outbox_id": row.id, "subject": title, **({"template": template} if template else {})}
+    audit = {"channel": chosen, "outbox_id": row.id, **({"template": template} if template else {})}
+    return _record(session, ticket, "message", author, text, details, audit)
 
 
 def record_cancel(session: Session, ticket: str, author: str, reason: str) -> TicketActivity:

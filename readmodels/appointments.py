@@ -64,7 +64,8 @@ def parse_day(value: str | None, now: datetime) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(f"day must be a date like 2026-03-02, got {value[:20]!r}", field="day") from exc
+        raise InvalidInput("day must be a date like 2026-03-02, got '{value}'",
+                           field="day", params={"value": value[:20]}) from exc
 
 
 def _on_site_tasks(session: Session, tickets: list[str]) -> dict[str, WorkItem]:
@@ -102,7 +103,7 @@ def my_day(session: Session, specs: store.SpecCache, actor: Actor, technician: s
            now: datetime) -> list[Visit]:
     """Return a technician's visits of ``day`` in time order, with customer, product, fault and parts."""
     if session.get(Technician, technician) is None:
-        raise NotFound(f"there is no technician {technician!r}", field="tech")
+        raise NotFound("there is no technician '{technician}'", field="tech", params={"technician": technician})
     start, end = day_bounds(day)
     visits = _visits(session, _open_between(start, end).where(Assignment.technician == technician), now)
     visible = visible_categories(actor.roles)
@@ -182,7 +183,7 @@ def visit(session: Session, visit_id: int) -> Visit:
     """Return one open visit."""
     row = session.get(Assignment, visit_id)
     if row is None or row.status != "open":
-        raise NotFound(f"visit {visit_id} is not open", field="visit")
+        raise NotFound("visit {visit_id} is not open", field="visit", params={"visit_id": visit_id})
     return Visit(row.id, row.ticket_number, row.technician, row.starts_at, row.ends_at)
 
 
@@ -190,7 +191,8 @@ def ticket_of_task(session: Session, task_id: str) -> str:
     """Return the ticket number of a ready task (refused when the task has none)."""
     item = session.get(WorkItem, task_id)
     if item is None:
-        raise NotFound(f"task {task_id} is not waiting for anyone", task=task_id)
+        raise NotFound("task {task_id} is not waiting for anyone", task=task_id, params={"task_id": task_id})
     if not item.business_key:
-        raise InvalidInput(f"task {item.name!r} belongs to no ticket; a photo needs one", field="photo")
+        raise InvalidInput("task '{name}' belongs to no ticket; a photo needs one",
+                           field="photo", params={"name": item.name})
     return item.business_key

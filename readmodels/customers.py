@@ -95,7 +95,7 @@ def customer_record(session: Session, actor: Actor, customer_id: int) -> Custome
     """Return one customer's record for staff, masked by role: contact, products, tickets, history."""
     customer = session.get(tk.Customer, customer_id)
     if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound("customer {customer_id} does not exist", params={"customer_id": customer_id})
     visible = sees(actor)
     clear = {"name": customer.name, "phone": customer.phone or "", "email": customer.email or "",
              "address": ticket_notes.address_of(session, customer.id)}

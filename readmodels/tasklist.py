@@ -186,18 +186,18 @@ def check_assignee(session: Session, username: str, role: str | None) -> None:
     """Refuse a reassignment target that does not exist, is inactive or lacks the lane's role."""
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None or not user.active:
-        raise InvalidInput(f"user {username!r} does not exist or is inactive", field="assignee")
+        raise InvalidInput("user '{username}' does not exist or is inactive",
+                           field="assignee", params={"username": username})
     if not Actor.of(user).may_work_in(role):
-        raise InvalidInput(
-            f"user {username!r} does not hold the role {role!r} of this task", field="assignee"
-        )
+        raise InvalidInput("user '{username}' does not hold the role '{role}' of this task",
+                           field="assignee", params={"username": username, "role": role})
 
 
 def task_role(session: Session, task_id: str) -> str | None:
     """Return the role of a ready task's lane."""
     item = session.get(WorkItem, task_id)
     if item is None:
-        raise NotFound(f"task {task_id} is not waiting for anyone", task=task_id)
+        raise NotFound("task {task_id} is not waiting for anyone", task=task_id, params={"task_id": task_id})
     return item.role
 
 

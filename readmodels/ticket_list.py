@@ -48,9 +48,10 @@ class TicketFilter:
     def check(self) -> None:
         """Refuse a filter value no ticket can have, naming the filter."""
         if self.state and self.state not in STATES:
-            raise InvalidInput(f"state: choose one of {', '.join(STATES)}", field="state")
+            raise InvalidInput("state: choose one of {states}", field="state", params={"states": ", ".join(STATES)})
         if self.sla and self.sla not in SLA_FILTERS:
-            raise InvalidInput(f"sla: choose one of {', '.join(SLA_FILTERS)}", field="sla")
+            raise InvalidInput("sla: choose one of {sla_filters}",
+                               field="sla", params={"sla_filters": ", ".join(SLA_FILTERS)})
         if self.opened_from and self.opened_before and self.opened_before <= self.opened_from:
             raise InvalidInput("opened_to: the end date is before the start date", field="opened_to")
 

@@ -67,9 +67,8 @@ def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id:
     """Return a ready task the actor may work on, with its form and the ticket's context."""
     item = session.get(WorkItem, task_id)
     if item is None:
-        raise NotFound(
-            f"task {task_id} is not waiting for anyone (completed or cancelled?)", task=task_id
-        )
+        raise NotFound("task {task_id} is not waiting for anyone (completed or cancelled?)",
+                       task=task_id, params={"task_id": task_id})
     authorize(actor, item)
     instance = session.get(Instance, item.instance_id)
     assert instance is not None
@@ -77,7 +76,8 @@ def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id:
     try:
         task = workflow.get_task_from_id(UUID(task_id))
     except Exception as exc:
-        raise NotFound(f"task {task_id} is not part of instance {instance.id}") from exc
+        raise NotFound("task {task_id} is not part of instance {instance}",
+                       params={"task_id": task_id, "instance": instance.id}) from exc
     spec = task.task_spec
     extensions = getattr(spec, "extensions", None) or {}
     props = extensions.get("properties", {}) or {}
@@ -316,7 +316,7 @@ def find_ticket(session: Session, key: str) -> Instance:
     if instance is None and key.isdigit():
         instance = session.get(Instance, int(key))
     if instance is None:
-        raise NotFound(f"ticket {key} does not exist")
+        raise NotFound("ticket {key} does not exist", params={"key": key})
     return instance
 
 
@@ -446,7 +446,8 @@ def quote_document(session: Session, ticket_number: str, quote_id: int) -> str:
     """Return the stored HTML document of a ticket's quote as the customer received it."""
     html = quote.get_quote_document(session, ticket_number, quote_id)
     if html is None:
-        raise NotFound(f"ticket {ticket_number} has no quote {quote_id}")
+        raise NotFound("ticket {ticket_number} has no quote {quote_id}",
+                       params={"ticket_number": ticket_number, "quote_id": quote_id})
     return str(html)
 
 

@@ -45,19 +45,20 @@ def _filter() -> InstanceFilter:
         try:
             return date.fromisoformat(raw) if raw else None
         except ValueError as exc:
-            raise InvalidInput(f"{name} must be a date (YYYY-MM-DD)", field=name) from exc
+            raise InvalidInput("{name} must be a date (YYYY-MM-DD)", field=name, params={"name": name}) from exc
 
     def number(name: str, default: int | None) -> int | None:
         raw = args.get(name, "").strip()
         if not raw:
             return default
         if not raw.isdigit() or len(raw) > 9:
-            raise InvalidInput(f"{name} must be a whole number", field=name)
+            raise InvalidInput("{name} must be a whole number", field=name, params={"name": name})
         return int(raw)
 
     status = args.get("status") or None
     if status and status not in cockpit.STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(cockpit.STATUSES)}", field="status")
+        raise InvalidInput("status must be one of {statuses}",
+                           field="status", params={"statuses": ", ".join(cockpit.STATUSES)})
     return InstanceFilter(process_id=args.get("process") or None, version=number("version", None),
                           status=status, stage=args.get("stage") or None, priority=args.get("priority") or None,
                           sla_breached=args.get("sla") == "breached", started_from=day("from"),

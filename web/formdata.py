@@ -176,7 +176,14 @@ def plain(message: str) -> str:
         found = pattern.search(message)
         if found:
             return translate(text, n=found.group(1)) if found.groups() else translate(text)
-    return message
+    return translate(message)
+
+
+def said(error: FieldError) -> str:
+    """Say a field error in the page's language: its template with its values, else its message in plain words."""
+    from .i18n import translate
+
+    return translate(error.template, **error.values) if error.template else plain(error.message)
 
 
 def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:
@@ -193,8 +200,8 @@ def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:
                 else required.group(1)
             )
         if path.startswith("("):
-            general.append(plain(error.message))
+            general.append(said(error))
             continue
         name = path.replace("/", ".")
-        by_name.setdefault(name, plain(error.message))
+        by_name.setdefault(name, said(error))
     return by_name, general

@@ -35,7 +35,7 @@ def _keys(action: str, subject: str) -> tuple[list[tuple[str, int]], float]:
 
 
 def _refuse(window: float) -> None:
-    raise TooManyRequests(f"too many attempts; wait {int(window)} seconds and try again")
+    raise TooManyRequests("too many attempts; wait {window} seconds and try again", params={"window": int(window)})
 
 
 def check(action: str, subject: str = "", record: bool = True) -> None:

@@ -26,7 +26,8 @@ def index():  # type: ignore[no-untyped-def]
     """List the newest notifications, optionally of one status or ticket."""
     status = request.args.get("status", "").strip() or None
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(STATUSES)}", field="status")
+        raise InvalidInput("unknown status '{status}'; use one of {statuses}",
+                           field="status", params={"status": status, "statuses": ", ".join(STATUSES)})
     ticket = request.args.get("ticket", "").strip()[:32] or None
     with get_services().db.transaction(write=False) as session:
         rows, counts = sent_mail(session, status, ticket)

@@ -73,15 +73,15 @@ def _int(value: Any, name: str, required: bool = True) -> Any:
     """Read a whole number from JSON or a form field, naming the field when it is not one."""
     if value is None or value == "":
         if required:
-            raise InvalidInput(f"{name} is required", field=name)
+            raise InvalidInput("{name} is required", field=name, params={"name": name})
         return None
     if isinstance(value, bool):
-        raise InvalidInput(f"{name} must be a whole number", field=name)
+        raise InvalidInput("{name} must be a whole number", field=name, params={"name": name})
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
         return int(value.strip())
-    raise InvalidInput(f"{name} must be a whole number", field=name)
+    raise InvalidInput("{name} must be a whole number", field=name, params={"name": name})
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:
@@ -89,7 +89,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be text", field=name)
+        raise InvalidInput("{name} must be text", field=name, params={"name": name})
     return value.strip() or None
 
 
@@ -262,7 +262,8 @@ def _whatif_request(body: dict[str, Any]) -> dict[str, int]:
         value = _int(body.get(name, default), name)
         low, high = WHATIF_LIMITS[name]
         if not low <= value <= high:
-            raise InvalidInput(f"{name} is from {low} to {high}", field=name)
+            raise InvalidInput("{name} is from {low} to {high}",
+                               field=name, params={"name": name, "low": low, "high": high})
         asked[name] = value
     return asked
 
@@ -307,7 +308,7 @@ def whatif_versions():  # type: ignore[no-untyped-def]
 
 def _job_status(job_id: str) -> dict[str, Any]:
     if not JOB_ID.match(job_id) or not (_jobs_dir() / job_id / "request.json").is_file():
-        raise NotFound(f"what-if job {job_id!r} does not exist", job_id=job_id)
+        raise NotFound("what-if job '{job_id}' does not exist", job_id=job_id, params={"job_id": job_id})
     folder = _jobs_dir() / job_id
     path = folder / "status.json"
     status = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"state": "running", "progress": 0}
@@ -393,9 +394,9 @@ def whatif_file(job_id: str, side: str, path: str):  # type: ignore[no-untyped-d
     """Return a diagram of one side (``tried`` or ``deployed``) of a what-if, for its heatmap."""
     _job_status(job_id)
     if side not in ("tried", "deployed"):
-        raise NotFound(f"a what-if has no side {side!r}: tried or deployed", field="side")
+        raise NotFound("a what-if has no side '{side}': tried or deployed", field="side", params={"side": side})
     folder = (_jobs_dir() / job_id / side).resolve()
     target = (folder / path).resolve()
     if folder not in target.parents or not target.is_file() or target.suffix not in (".bpmn", ".dmn"):
-        raise NotFound(f"the what-if has no diagram {path!r}", file=path)
+        raise NotFound("the what-if has no diagram '{path}'", file=path, params={"path": path})
     return current_app.response_class(target.read_bytes(), mimetype="application/xml")

@@ -72,7 +72,8 @@ def heatmap(deployment_id: int, process_id: str):  # type: ignore[no-untyped-def
         data = rollup_elements.heatmap(s, deployment_id, process_id)
         file = next((p.file for p in dep.processes if p.process_id == process_id and p.kind == "process"), None)
         if file is None:
-            raise NotFound(f"deployment {deployment_id} has no process {process_id!r}")
+            raise NotFound("deployment {deployment_id} has no process '{process_id}'",
+                           params={"deployment_id": deployment_id, "process_id": process_id})
         diagram = cockpit.deployment_file(s, deployment_id, file)[1].decode("utf-8")
         texts = diagram_texts(s, deployment_id)
     return render_template("owner/heatmap.html", dep=dep, data=data, process_id=process_id, file=file,

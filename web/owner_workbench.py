@@ -284,7 +284,7 @@ def _form_parts(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], d
     ui, data = {} if ui is None else ui, {} if data is None else data
     problems = forms.schema_problems(schema)
     if problems:
-        raise InvalidInput(f"schema: {problems[0]}", field="schema")
+        raise InvalidInput("schema: {problems}", field="schema", params={"problems": problems[0]})
     if not isinstance(ui, dict):
         raise InvalidInput("uischema is a JSON object", field="uischema")
     if not isinstance(data, dict):

@@ -73,10 +73,10 @@ def read_worklist() -> readmodels.Worklist:
     actor = current_actor()
     scope = args.get("tab") or ("mine" if not actor.is_supervisor else "all")
     if scope not in TABS:
-        raise InvalidInput(f"unknown tab {scope!r}", field="tab")
+        raise InvalidInput("unknown tab '{scope}'", field="tab", params={"scope": scope})
     sort = args.get("sort", "due_at")
     if sort not in SORTS:
-        raise InvalidInput(f"cannot sort by {sort!r}", field="sort")
+        raise InvalidInput("cannot sort by '{sort}'", field="sort", params={"sort": sort})
     try:
         page = max(1, int(args.get("page", "1")))
     except ValueError as exc:

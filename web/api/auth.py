@@ -92,8 +92,8 @@ def requires(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             caller = identify()
             if scope not in caller.scopes:
-                raise PermissionDenied(f"this {'key' if caller.via == 'key' else 'account'} lacks the "
-                                       f"scope {scope!r}")
+                raise PermissionDenied("this key lacks the scope '{scope}'" if caller.via == "key" else
+                                       "this account lacks the scope '{scope}'", params={"scope": scope})
             return view(*args, **kwargs)
 
         wrapper.scope = scope  # type: ignore[attr-defined]

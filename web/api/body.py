@@ -38,7 +38,7 @@ def json_body(schema_name: str, *, branches: bool = True) -> dict[str, Any]:
     try:
         value = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {_short(exc)}") from exc
+        raise InvalidInput("the body is not valid JSON: {value}", params={"value": _short(exc)}) from exc
     check_storable(value)
     schema = openapi.schema(schema_name)
     check_against(schema if branches else request_schemas.envelope_only(schema), value, "the request body")
@@ -115,7 +115,8 @@ def _short(exc: BaseException) -> str:
 def check_storable(value: Any, path: str = "", depth: int = 0) -> None:
     """Refuse data nested too deeply or holding what the databases cannot store."""
     if depth > MAX_DEPTH:
-        raise InvalidInput(f"the body is nested more than {MAX_DEPTH} levels deep", field=path or "(body)")
+        raise InvalidInput("the body is nested more than {max_depth} levels deep",
+                           field=path or "(body)", params={"max_depth": MAX_DEPTH})
     if isinstance(value, dict):
         for key, item in value.items():
             check_text(key, f"{path}/{key}")
@@ -146,7 +147,8 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     if not re.fullmatch(r"[0-9]{1,10}", raw) or not low <= int(raw) <= high:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}", field=name)
+        raise InvalidInput("{name} must be a whole number from {low} to {high}",
+                           field=name, params={"name": name, "low": low, "high": high})
     return int(raw)
 
 
@@ -165,7 +167,8 @@ def query_choice(name: str, choices: tuple[str, ...]) -> str | None:
     if raw is None:
         return None
     if raw not in choices:
-        raise InvalidInput(f"{name} must be one of {', '.join(choices)}", field=name)
+        raise InvalidInput("{name} must be one of {choices}",
+                           field=name, params={"name": name, "choices": ", ".join(choices)})
     return raw
 
 
@@ -175,19 +178,19 @@ def query_pattern(name: str, pattern: str) -> str | None:
     if raw is None:
         return None
     if not re.fullmatch(pattern.strip("^$"), raw):
-        raise InvalidInput(f"{name} has an unexpected form", field=name)
+        raise InvalidInput("{name} has an unexpected form", field=name, params={"name": name})
     return raw
 
 
 def path_match(value: str, pattern: str, what: str) -> str:
     """Return a path parameter, or 404 when it cannot name anything."""
     if not re.fullmatch(pattern.strip("^$"), value):
-        raise NotFound(f"{what} {value[:80]!r} does not exist")
+        raise NotFound("{what} '{value}' does not exist", params={"what": what, "value": value[:80]})
     return value
 
 
 def instance_id_of(value: int) -> int:
     """Return an instance id path parameter, or 404 outside the ids an instance can have."""
     if not 1 <= value <= openapi.INT32:
-        raise NotFound(f"instance {value} does not exist")
+        raise NotFound("instance {value} does not exist", params={"value": value})
     return value

@@ -39,14 +39,14 @@ def bundle_from_upload(name: str, uploads: list[FileStorage]) -> Bundle:
     if not files:
         raise InvalidInput("choose BPMN, DMN and form files (or a zip of them) to deploy", field="files")
     if len(files) > MAX_FILES:
-        raise InvalidInput(f"a bundle holds at most {MAX_FILES} files", field="files")
+        raise InvalidInput("a bundle holds at most {max_files} files", field="files", params={"max_files": MAX_FILES})
     return Bundle(name, files)
 
 
 def _clean_path(path: str, shown: str) -> str:
     parts = PurePosixPath(path).parts
     if not parts or path.startswith("/") or any(p in ("..", "") for p in parts) or "\x00" in path:
-        raise InvalidInput(f"{shown!r} is not an acceptable file name", field="files")
+        raise InvalidInput("'{shown}' is not an acceptable file name", field="files", params={"shown": shown})
     return "/".join(parts)
 
 
@@ -54,7 +54,7 @@ def _unzip(filename: str, content: bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile as exc:
-        raise InvalidInput(f"{filename} is not a zip archive", field="files") from exc
+        raise InvalidInput("{filename} is not a zip archive", field="files", params={"filename": filename}) from exc
     files: dict[str, bytes] = {}
     total = 0
     with archive:
@@ -66,13 +66,15 @@ def _unzip(filename: str, content: bytes) -> dict[str, bytes]:
                 continue  # __MACOSX/, .DS_Store and the like
             total += info.file_size
             if total > MAX_UNPACKED or len(files) >= MAX_FILES:
-                raise InvalidInput(f"{filename} unpacks to more than {MAX_UNPACKED // 2**20} MiB or "
-                                   f"{MAX_FILES} files", field="files")
+                raise InvalidInput("{filename} unpacks to more than {max_unpacked} MiB or {max_files} files",
+                                   field="files", params={"filename": filename, "max_unpacked": MAX_UNPACKED // 2 ** 20,
+                                                          "max_files": MAX_FILES})
             path = _clean_path(info.filename, f"{filename}:{info.filename}")
             try:
                 files[path] = archive.read(info)
             except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
-                raise InvalidInput(f"{filename}:{info.filename} cannot be read: {exc}", field="files") from exc
+                raise InvalidInput("{filename}:{member} cannot be read: {exc}", field="files",
+                                   params={"filename": filename, "member": info.filename, "exc": exc}) from exc
     return _strip_common_folder(files)
 
 
