@@ -440,7 +440,7 @@ def list_handlers(as_json: bool) -> None:
         f"\n    {r['doc']}" for r in rs))
 
 
-from . import kpi, privacy, serve, simulate  # noqa: E402,F401  (register kpi, privacy, serve, demo and simulate)
+from . import kpi, mail_intake, privacy, serve, simulate  # noqa: E402,F401  (register kpi, mail-intake, privacy, serve, demo, simulate)
 from .apikeys import apikeys  # noqa: E402
 
 main.add_command(apikeys)

@@ -94,6 +94,9 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int)
             set_purpose(session, "demo", "demo")  # so testers may run timers as of a later time
     click.echo(f"demo users: {', '.join(seeded) or 'already there'} (password: see README)")
     _start_mail_sink()
+    from .mail_intake import start_demo_listener
+
+    _sinks.extend(filter(None, [start_demo_listener(services)]))  # the demo's inbound e-mail is real too
     try:
         _load_catalogue(services, processes / "data")
         if no_serve:

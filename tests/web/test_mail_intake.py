@@ -288,3 +288,16 @@ def test_the_maildir_job_takes_in_new_messages_once_and_marks_them_seen(desk, se
 
 def test_no_maildir_configured_reads_nothing(desk):
     assert read_maildir(desk.database, desk.runtime, desk.clock.now(), IntakeSettings(maildir="")) == 0
+
+
+def test_the_mail_intake_command_reads_the_configured_maildir_once(desk, cli, tmp_path: Path, monkeypatch):
+    box = mailbox.Maildir(str(tmp_path / "in"), create=True)
+    box.add(mail().as_bytes())
+    monkeypatch.setenv("AFTERSALES_MAIL_INTAKE_MAILDIR", str(tmp_path / "in"))
+    assert "1 message(s) taken" in cli("mail-intake", "--maildir-once").output
+    assert [r.outcome for r in log_rows(desk)] == ["opened"]
+
+
+def test_a_bad_intake_port_is_a_configuration_error_naming_the_variable(desk, cli, monkeypatch):
+    monkeypatch.setenv("AFTERSALES_MAIL_INTAKE_PORT", "smtp")
+    assert "AFTERSALES_MAIL_INTAKE_PORT" in cli("mail-intake", code=78).output
