@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import bleach
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_babel import Babel, format_currency, format_decimal
 from jinja2 import ChainableUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
@@ -281,6 +281,22 @@ def error_text(exc: AftersalesError) -> str:
     params = {key: translate(value) if key in NAMED_PARAMS and isinstance(value, str) else value
               for key, value in exc.params.items()}
     return translate(exc.template, **params)
+
+
+def error_body(exc: AftersalesError) -> dict[str, Any]:
+    """Return an error's JSON body: its stable ``code`` and English ``message`` (and parameters), plus
+    ``localized_message`` in ``language`` when the client asked with ``Accept-Language``."""
+    body = exc.to_dict()
+    if request.headers.get("Accept-Language"):
+        body["language"] = current_language()
+        body["localized_message"] = error_text(exc)
+        errors = getattr(exc, "errors", None)
+        if errors and isinstance(body.get("errors"), list):
+            from .formdata import said
+
+            for shown, error in zip(body["errors"], errors, strict=False):
+                shown["localized_message"] = said(error)
+    return body
 
 
 def js_texts() -> Markup:

@@ -81,10 +81,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(AftersalesError)
     def aftersales_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            return jsonify(exc.to_dict()), exc.http_status
-        from .rendering import error_text  # the reader's language, from the error's code and parameters
+        from .rendering import error_body, error_text  # the reader's language, from the error's code and parameters
 
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return jsonify(error_body(exc)), exc.http_status
         return render_template(
             "error.html", status=exc.http_status, message=error_text(exc)
         ), exc.http_status

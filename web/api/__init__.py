@@ -34,7 +34,9 @@ def limit_and_protect():  # type: ignore[no-untyped-def]
 @bp.errorhandler(AftersalesError)
 def aftersales_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
     """Answer an engine error with its JSON body and status."""
-    response = jsonify(exc.to_dict())
+    from ..rendering import error_body
+
+    response = jsonify(error_body(exc))
     response.status_code = exc.http_status
     if exc.http_status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="aftersales"'
