@@ -242,7 +242,9 @@ def current_visit(session: Session, ticket: str | None, recorded: dict[str, Any]
             "appointment": {"start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}, "moves": moves}
 
 
-_NOTE_KEY = re.compile(r"(note|comment|remark|summary|resolution|work_done)", re.I)
+#: the free-text answers people write in the bundle's task forms (what QA reads to score documentation)
+_NOTE_KEY = re.compile(r"(note|comment|remark|summary|resolution|work_done|answer|cause|finding|justification|"
+                       r"reason|remedy|action|description)", re.I)
 
 
 def _notes(form: dict[str, Any]) -> list[str]:
