@@ -199,11 +199,12 @@ def pick_channel(customer: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def message_customer(session: Session, ticket: str, author: str, customer: dict[str, Any], subject: str,
-                     body: str, channel: str | None = None) -> TicketActivity:
-    """Queue a free-text message to the customer on their channel (or ``channel``) and record it.
+                     body: str, channel: str | None = None, template: str = "") -> TicketActivity:
+    """Queue a message to the customer on their channel (or ``channel``) and record it.
 
     ``customer`` is the customer's current contact (``email``, ``phone``, ``preferred_channel``,
-    ``language``); the outbox sends it after commit.
+    ``language``); ``template`` names the bundle's template the text began as ("" for free text,
+    see :mod:`handlers.message_templates`); the outbox sends it after commit.
     """
     if channel:
         if channel not in CHANNELS:
@@ -226,14 +227,16 @@ def message_customer(session: Session, ticket: str, author: str, customer: dict[
     instance: Instance = instance_of(session, ticket)
     now = clock.now()
     row = Outbox(ticket_number=ticket, milestone="message", channel=chosen, recipient=recipient,
-                 language=str(customer.get("language") or "en")[:8], template=f"message from {author}"[:300],
+                 language=str(customer.get("language") or "en")[:8],
+                 template=(f"{template} from {author}" if template else f"message from {author}")[:300],
                  subject=title or f"{ticket}", body=text, instance_id=instance.id, status="pending", attempts=0,
                  next_attempt_at=now, created_at=now, audience="customer")
     session.add(row)
     session.flush()
     row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
-    details = {"channel": chosen, "outbox_id": row.id, "subject": title}
-    return _record(session, ticket, "message", author, text, details, {"channel": chosen, "outbox_id": row.id})
+    details = {"channel": chosen, "outbox_id": row.id, "subject": title, **({"template": template} if template else {})}
+    audit = {"channel": chosen, "outbox_id": row.id, **({"template": template} if template else {})}
+    return _record(session, ticket, "message", author, text, details, audit)
 
 
 def record_cancel(session: Session, ticket: str, author: str, reason: str) -> TicketActivity:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from engine import store
 from engine.identity import Actor
+from engine.message_templates import BASE_LANGUAGE
 from engine.privacy import mask_for, mask_text, personal_values, sees
-from handlers import attachments, ticket_notes
+from handlers import attachments, message_templates, ticket_notes
 from handlers import ticketing as tk
 
 from .tickets import Step, TicketDetail, detail_of, find_ticket, instance_data, masked_customer
@@ -132,3 +133,39 @@ def contact_for_message(session: Session, specs: store.SpecCache, key: str) -> d
     instance = find_ticket(session, key)
     return current_contact(session, instance.business_key or key, instance_data(session, specs, instance)
                            .get("customer"))[0]
+
+
+@dataclass
+class TemplatePicker:
+    """The message templates an agent may pick on a ticket, filled in the customer's language."""
+
+    language: str
+    titles: dict[str, dict[str, str]]
+    filled: dict[str, message_templates.Filled | str]
+    chosen: message_templates.Filled | None = None
+
+
+def message_picker(session: Session, specs: store.SpecCache, key: str, agent_name: str,
+                   chosen: str | None = None) -> TemplatePicker:
+    """Return the templates for a message to the ticket's customer, each filled from the ticket (or why not).
+
+    With ``chosen``, that template is filled for the form; an unknown one, or one that needs a value
+    the ticket lacks, raises :class:`~engine.errors.FormValidationError` on the ``template`` field.
+    """
+    instance = find_ticket(session, key)
+    ticket = instance.business_key or key
+    contact = contact_for_message(session, specs, key)
+    deployment_id, index = message_templates.templates_of(session, instance)
+    language = str(contact.get("language") or BASE_LANGUAGE)
+    filled: dict[str, message_templates.Filled | str] = {}
+    if index:
+        language = message_templates.customer_language(contact, session, deployment_id, next(iter(index)))
+        values = message_templates.ticket_values(session, ticket, contact, language, agent_name)
+        filled = message_templates.fill_all(session, deployment_id, index, language, values)
+    picked = None
+    if chosen is not None:
+        found = filled.get(chosen)
+        if not isinstance(found, message_templates.Filled):
+            raise ticket_notes.refuse("template", found or message_templates.UNKNOWN)
+        picked = found
+    return TemplatePicker(language, index, filled, picked)

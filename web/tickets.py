@@ -11,16 +11,17 @@ from io import BytesIO
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import readmodels
 from engine import clock
 from engine.errors import FormValidationError, InvalidInput, PermissionDenied
-from handlers import attachments, ticket_notes
+from handlers import attachments, message_templates, ticket_notes
 from readmodels.texts import reader_texts
 from readmodels.ticket_list import SLA_FILTERS, STATES, TicketFilter, list_tickets, ticket_choices
-from readmodels.workspace import contact_for_message, ticket_page
+from readmodels.workspace import TemplatePicker, contact_for_message, message_picker, ticket_page
 
 from . import formdata, get_services, tokens
 from .access import INTAKE, STAFF, current_actor, roles_required
@@ -39,26 +40,60 @@ NOT_ALLOWED = "{name} is not a photo (JPEG, PNG, WebP, HEIC), a PDF or plain tex
 
 
 def _page(key: str, errors: dict[str, str] | None = None, status: int = 200, section: str = "",  # type: ignore[no-untyped-def]
-          form: Any = None):
+          form: Any = None, template: str | None = None):
     services = get_services()
+    errors, form = dict(errors or {}), form if form is not None else {}
     with services.db.transaction(write=False) as s:
         detail, ws = ticket_page(s, services.runtime.specs, current_actor(), key)
         use_bundle_texts(reader_texts(s, current_language(), services.settings.processes_dir / "data",
                                       detail.instance.deployment_id))
+        picker = None
+        if detail.instance.business_key and current_actor().roles & INTAKE:
+            picker, status = _picker(s, detail.instance.business_key, template, errors, status)
+    if picker is not None and picker.chosen is not None:
+        form, section = {"template": picker.chosen.name, "subject": picker.chosen.subject,
+                         "body": picker.chosen.body}, "message"
+    elif template is not None:
+        section = "message"
     links = {}
     if detail.instance.business_key and current_actor().roles & INTAKE:
         links = {m: tokens.action_url(detail.instance.business_key, m, external=True)
                  for m in detail.waiting_for if m in readmodels.CUSTOMER_MESSAGES}
     return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance, links=links,
-                           ws=ws, errors=errors or {}, form=form or {}, section=section,
+                           ws=ws, errors=errors, form=form, section=section, picker=picker,
+                           filled=_filled_texts(picker), sms=message_templates.sms_parts(form.get("body", "")),
                            max_mb=attachments.MAX_BYTES // 2**20, note_roles=NOTE_ROLES), status
+
+
+def _picker(s: Session, key: str, template: str | None, errors: dict[str, str],
+            status: int) -> tuple[TemplatePicker | None, int]:
+    """Return the ticket's message templates, ``template`` filled for the form; a bad one is an error on its field."""
+    try:
+        return message_picker(s, get_services().runtime.specs, key, _signature(), template), status
+    except FormValidationError as exc:
+        errors["template"] = exc.errors[0].message
+        return message_picker(s, get_services().runtime.specs, key, _signature()), 422
+
+
+def _signature() -> str:
+    """Return the name the sender signs a message with."""
+    return str(getattr(current_user, "display_name", "") or current_actor().username)
+
+
+def _filled_texts(picker: TemplatePicker | None) -> dict[str, dict[str, str]]:
+    """Return each template's filled subject and body (or why it cannot be filled), for the page's script."""
+    if picker is None:
+        return {}
+    return {name: {"subject": f.subject, "body": f.body} if isinstance(f, message_templates.Filled)
+            else {"error": _(f)} for name, f in picker.filled.items()}
 
 
 @bp.get("/tickets/<key>")
 @roles_required(STAFF)
 def show(key: str):  # type: ignore[no-untyped-def]
-    """Show a ticket: status, tasks, clocks, contact, workspace, files and one timeline."""
-    return _page(key)
+    """Show a ticket: status, tasks, clocks, contact, workspace, files and one timeline; with ``template``,
+    the message form filled from that message template in the customer's language."""
+    return _page(key, template=request.args.get("template") or None)
 
 
 def _act(key: str, section: str, roles: frozenset[str], action: Callable[[Session], str]):  # type: ignore[no-untyped-def]
@@ -108,8 +143,14 @@ def message(key: str):  # type: ignore[no-untyped-def]
     """Send the customer a message on their channel (through the outbox)."""
     def action(s: Session) -> str:
         customer = contact_for_message(s, get_services().runtime.specs, key)
+        template = _form("template")
+        if template:
+            picker = message_picker(s, get_services().runtime.specs, key, _signature())
+            if template not in picker.titles:
+                raise ticket_notes.refuse("template", message_templates.UNKNOWN)
+            template = message_templates.template_path(template, picker.language)
         row = ticket_notes.message_customer(s, key, current_actor().username, customer, _form("subject"),
-                                            _form("body"), _form("channel") or None)
+                                            _form("body"), _form("channel") or None, template)
         return _("Message queued for the customer by {channel}.", channel=_(row.details["channel"]))
     return _act(key, "message", INTAKE, action)
 
