@@ -58,12 +58,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(owner_workbench.bp)
     app.register_blueprint(owner_workbench.api)
 
-    from . import dashboard, mail, privacy_views, technician
+    from . import dashboard, mail, mail_intake, privacy_views, technician
 
     app.register_blueprint(technician.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(privacy_views.bp)
     app.register_blueprint(mail.bp)
+    app.register_blueprint(mail_intake.bp)
 
     from . import qa, warehouse
 

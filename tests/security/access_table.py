@@ -126,6 +126,8 @@ TABLE: dict[str, Access] = {
     "GET /customers": CUSTOMERS,
     "GET /customers/<int:customer_id>": CUSTOMERS,
     "GET /mail/": MAIL,
+    "GET /mail/intake/": Access("Mail intake log: customers' e-mail received, the ticket made or joined, "
+                                "refusals with their reason", SUPERVISING),
     "GET /privacy/": PRIVACY,
     "POST /privacy/export": PRIVACY,
     "POST /privacy/erase": PRIVACY,

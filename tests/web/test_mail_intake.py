@@ -301,3 +301,37 @@ def test_the_mail_intake_command_reads_the_configured_maildir_once(desk, cli, tm
 def test_a_bad_intake_port_is_a_configuration_error_naming_the_variable(desk, cli, monkeypatch):
     monkeypatch.setenv("AFTERSALES_MAIL_INTAKE_PORT", "smtp")
     assert "AFTERSALES_MAIL_INTAKE_PORT" in cli("mail-intake", code=78).output
+
+
+def test_supervisors_read_the_intake_log_in_chinese_and_english(desk, listener, settings, signed_in):
+    send(settings, mail())
+    send(settings, mail(Auto_Submitted="auto-replied"))
+    sue = signed_in("supervisor")
+    page = sue.get("/mail/intake/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    number = log_rows(desk)[0].ticket_number
+    assert "Request opened" in page and number in page and "wang.fang@example.cn" in page
+    assert "An automatic message (Auto-Submitted: auto-replied)." in page
+    zh = sue.get("/mail/intake/?outcome=refused", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    assert "邮件接收" in zh and "自动发送的邮件（Auto-Submitted：auto-replied）。" in zh and number not in zh
+
+
+def test_admins_see_the_log_with_customers_addresses_and_subjects_masked(desk, listener, settings, signed_in):
+    send(settings, mail())
+    page = signed_in("admin").get("/mail/intake/").get_data(as_text=True)
+    assert "Request opened" in page and "wang.fang@example.cn" not in page and "will not drain" not in page
+
+
+def test_the_intake_log_refuses_agents_and_an_unknown_outcome_naming_the_field(desk, signed_in):
+    assert signed_in("agent").get("/mail/intake/").status_code == 403
+    refused = signed_in("supervisor").get("/mail/intake/?outcome=lost")
+    assert refused.status_code == 400 and "outcome" in refused.get_data(as_text=True)
+
+
+def test_the_mail_is_on_the_tickets_timeline_with_refused_files_named(desk, listener, settings, signed_in):
+    msg = mail()
+    msg.add_attachment(b"MZ\x90\x00" + b"\x00" * 64, maintype="application", subtype="octet-stream",
+                       filename="driver.exe")
+    send(settings, msg)
+    number = log_rows(desk)[0].ticket_number
+    page = signed_in("supervisor").get(f"/tickets/{number}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "E-mail from the customer" in page and "driver.exe" in page and "stops with water inside" in page
