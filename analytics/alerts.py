@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database
 from engine.models import DeploymentFile, Role, User, UserRole
-from engine.settings import KPI_THRESHOLDS, get_setting, with_thresholds
+from engine.settings import KPI_THRESHOLDS, get_setting, language_of, with_thresholds
 from handlers.outbox import Outbox, queue_email
 from handlers.values import local_date
 
@@ -197,7 +198,7 @@ def notify_supervisors(session: Session, alert: KpiAlert, rule: dict[str, Any], 
     """Queue the alert e-mail for every active supervisor with an address; return how many."""
     count = 0
     for user in _supervisors(session):
-        language = user.language if user.language in ("en", "zh") else "en"
+        language = language_of(session, user.language)
         queue_email(session, user.email, language, title_of(rule, language), _body(alert, rule, language),
                     f"KPI-{alert.id}", "kpi_alert", RULES_FILE, 0, now)
         count += 1
@@ -219,13 +220,16 @@ def recent_alerts(session: Session, limit: int = 20) -> list[KpiAlert]:
 
 # --- customer notifications that failed for good ----------------------------------------------
 FAILED_RULE = "notifications_failed"
-FAILED_TITLES = {"en": "{n} customer notification(s) failed for good",
-                 "zh": "{n} 条客户通知最终发送失败"}
+#: the title in each language, by the language's CLDR plural category (Chinese has one form)
+FAILED_TITLES = {"en": {"one": "{n} customer notification failed for good",
+                        "other": "{n} customer notifications failed for good"},
+                 "zh": {"other": "{n} 条客户通知最终发送失败"}}
 
 
 def failed_title(count: int, language: str) -> str:
-    """Return the title of the failed-notifications alert in ``language``."""
-    return FAILED_TITLES.get(language, FAILED_TITLES["en"]).format(n=count)
+    """Return the title of the failed-notifications alert in ``language``, in the plural form ``count`` takes."""
+    forms = FAILED_TITLES.get(language, FAILED_TITLES["en"])
+    return forms.get(Locale.parse(language).plural_form(count), forms["other"]).format(n=count)
 
 
 def check_failed_notifications(db: Database, now: datetime) -> int:
@@ -271,7 +275,7 @@ def _tell_supervisors_of_failures(session: Session, alert: KpiAlert, rows: list[
     """Queue the failed-notifications e-mail for every active supervisor with an address."""
     count = 0
     for user in _supervisors(session):
-        language = user.language if user.language in ("en", "zh") else "en"
+        language = language_of(session, user.language)
         lines = [f"- {r.ticket_number} {r.milestone} → {r.recipient}: {(r.last_error or '')[:200]}" for r in rows]
         intro = ("以下客户通知无法送达，请联系客户或更正地址（员工页面“邮件”）：" if language == "zh" else
                  "These customer notifications could not be delivered; contact the customers or correct the "

@@ -13,6 +13,7 @@ module only stores them. Field errors carry an English template and its values
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,6 +32,8 @@ from .forms import EMAIL
 MAIL_SENDER = "mail.sender"
 CALENDARS = "calendars"
 KPI_THRESHOLDS = "kpi.alert_thresholds"
+BUSINESS_LANGUAGE = "business.language"
+LANGUAGES = ("zh", "en")
 
 
 class Setting(Base):
@@ -66,6 +69,18 @@ def get_setting(session: Session, key: str, default: Any = None) -> Any:
     """Return the stored value of ``key``, else ``default``."""
     row = session.get(Setting, key)
     return default if row is None else row.value.get("value", default)
+
+
+def business_language(session: Session) -> str:
+    """Return the language the business works in, for mail to staff who never chose one: the admin's
+    setting, else ``AFTERSALES_LANGUAGE``, else Chinese."""
+    value = get_setting(session, BUSINESS_LANGUAGE) or os.environ.get("AFTERSALES_LANGUAGE", "")
+    return value if value in LANGUAGES else "zh"
+
+
+def language_of(session: Session, chosen: str | None) -> str:
+    """Return the language to write to a person in: the one they chose, else the business language."""
+    return chosen if chosen in LANGUAGES else business_language(session)
 
 
 def stored_settings(session: Session) -> dict[str, Setting]:

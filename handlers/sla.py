@@ -22,7 +22,7 @@ from engine import clock as engine_clock
 from engine.db import Base, Database, is_sqlite
 from engine.errors import HandlerError, MessageNotCorrelated
 from engine.registry import HandlerContext, handler
-from engine.settings import CALENDARS, get_setting
+from engine.settings import CALENDARS, get_setting, language_of
 
 from .calendar import Calendar, default_calendars, load_calendars
 from .idempotency import idempotent
@@ -309,7 +309,7 @@ def notify_staff(session: Session, clock: SlaClock, message: str, payload: dict[
 
     count = 0
     for user in _staff_to_tell(session, clock, message):
-        language = user.language if user.language in ("en", "zh") else "en"
+        language = language_of(session, user.language)
         subject, body = STAFF_TEXT[(message, language)]
         values = {"ticket": clock.business_key or clock.instance_id, "kind": clock.kind, "target": clock.target,
                   "due": payload["due_at"]}

@@ -34,6 +34,7 @@ from . import formdata, get_services, intake, limits, tokens
 from .i18n import current_language
 from .i18n import translate as _
 from .intake import render_form
+from .rendering import error_text
 from .setup import csrf
 from .tickets import FORM_OVERHEAD
 from .tokens import CustomerAction
@@ -168,7 +169,7 @@ def status_action(token: str, action: str):  # type: ignore[no-untyped-def]
             raise
         field = str(exc.details.get("field") or "form")
         text = exc.details.get("text")
-        message = _(text, **exc.details.get("values", {})) if isinstance(text, str) else exc.message
+        message = _(text, **exc.details.get("values", {})) if isinstance(text, str) else error_text(exc)
         return _status_page(ticket, token, {field: message}, 422)
     return _status_page(ticket, token, notice=notice)
 
@@ -224,7 +225,7 @@ def _add_photo(s: Any, view: readmodels.PublicStatus) -> str:
         attachments.add_attachment(s, view.ticket, upload.filename, content, upload.mimetype, "customer",
                                    source="customer")
     except AftersalesError as exc:
-        reason = exc.message.removeprefix("file: ")
+        reason = error_text(exc).removeprefix("file: ").removeprefix("文件：")  # the field is named already
         raise _Refused("photo", "This file cannot be added: {reason}", reason=reason) from exc
     return _("Thank you. We added your photo to the request.")
 

@@ -124,7 +124,7 @@ def test_final_failures_raise_one_alert_a_day_for_the_supervisors_and_count(call
         [alert] = session.scalars(select(KpiAlert).where(KpiAlert.rule == FAILED_RULE))
         mails = list(session.scalars(select(Outbox).where(Outbox.audience == "staff")))
     assert (alert.basis, alert.notified, alert.cleared_at) == (2, 1, None)
-    assert alert.title == "2 customer notification(s) failed for good"
+    assert alert.title == "2 customer notifications failed for good"
     assert [m.recipient for m in mails] == [supervisor] and "gone@example.com" in mails[0].body
     # And nothing is reported twice
     assert check_failed_notifications(database, clock.now()) == 0
