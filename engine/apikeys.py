@@ -83,8 +83,9 @@ def create_key(session: Session, name: str, scopes: list[str], roles: list[str] 
         raise InvalidInput("an integration name is 1-64 letters, digits, '-' or '_'", field="name")
     unknown = sorted(set(scopes) - set(SCOPES))
     if not scopes or unknown:
-        raise InvalidInput(f"unknown scope(s) {', '.join(unknown)}; choose from {', '.join(SCOPES)}"
-                           if unknown else "a key needs at least one scope", field="scopes")
+        raise InvalidInput("unknown scope(s) {unknown}; choose from {scopes}" if unknown else
+                           "a key needs at least one scope", field="scopes",
+                           params={"unknown": ", ".join(unknown), "scopes": ", ".join(SCOPES)})
     bad_roles = sorted(set(roles or []) - set(ROLES))
     if bad_roles:
         raise InvalidInput("unknown role(s) {bad_roles}", field="roles", params={"bad_roles": ", ".join(bad_roles)})

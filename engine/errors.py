@@ -171,7 +171,7 @@ class DeploymentInvalid(InvalidInput):
 
     def __init__(self, problems: list[Problem]) -> None:
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} problem(s) found; nothing was deployed")
+        super().__init__("{count} problem(s) found; nothing was deployed", params={"count": len(errors)})
         self.problems = problems
 
     def to_dict(self) -> dict[str, Any]:

@@ -62,6 +62,8 @@ def _built(node: ast.expr) -> bool:
     """Tell whether an expression builds text from values: an f-string with values, ``%`` or ``.format``."""
     if isinstance(node, ast.JoinedStr):
         return any(isinstance(part, ast.FormattedValue) for part in node.values)
+    if isinstance(node, ast.IfExp):
+        return _built(node.body) or _built(node.orelse)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         return isinstance(node.left, (ast.Constant, ast.JoinedStr))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
