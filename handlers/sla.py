@@ -12,9 +12,10 @@ back-dated: the event records both when it was due and when it was raised.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from babel.dates import format_datetime, format_timedelta
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -26,6 +27,7 @@ from engine.settings import CALENDARS, get_setting, language_of
 
 from .calendar import Calendar, default_calendars, load_calendars
 from .idempotency import idempotent
+from .values import business_timezone
 
 KINDS = ("response", "resolution")
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -287,6 +289,20 @@ STAFF_TEXT = {
 }
 
 
+CLOCK_NAMES = {("response", "zh"): "响应", ("resolution", "zh"): "解决"}
+LOCALES = {"zh": "zh_CN", "en": "en_GB"}
+
+
+def said_in(language: str, kind: str, target: str, due_at: str) -> dict[str, str]:
+    """Return a clock's kind, target and due time as a person reads them in ``language``: the kind in words,
+    the target as a duration ("8 hours", "8小时"), the due time in the business time zone, labelled."""
+    locale = LOCALES.get(language, "en_GB")
+    due = format_datetime(datetime.fromisoformat(due_at), "yyyy-MM-dd HH:mm zzzz", tzinfo=business_timezone(),
+                          locale=locale)
+    return {"kind": CLOCK_NAMES.get((kind, language), kind), "due": due,
+            "target": format_timedelta(timedelta(seconds=parse_duration(target)), locale=locale)}
+
+
 def _staff_to_tell(session: Session, clock: SlaClock, message: str) -> list[Any]:
     """Return the assignees of the ticket's open tasks (else their roles' members), plus supervisors on a breach."""
     from engine.models import Role, User, UserRole, WorkItem
@@ -311,8 +327,8 @@ def notify_staff(session: Session, clock: SlaClock, message: str, payload: dict[
     for user in _staff_to_tell(session, clock, message):
         language = language_of(session, user.language)
         subject, body = STAFF_TEXT[(message, language)]
-        values = {"ticket": clock.business_key or clock.instance_id, "kind": clock.kind, "target": clock.target,
-                  "due": payload["due_at"]}
+        values = {"ticket": clock.business_key or clock.instance_id, **said_in(language, clock.kind, clock.target,
+                                                                           payload["due_at"])}
         queue_email(session, user.email, language, subject.format(**values), body.format(**values),
                     clock.business_key or f"instance-{clock.instance_id}", message, "handlers/sla.py",
                     clock.instance_id, engine_clock.now())
