@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, func, select
+from sqlalchemy import String, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -337,6 +337,22 @@ def intake_log(session: Session, outcome: str | None = None,
     counts.update({str(o): int(n) for o, n in session.execute(
         select(MailIntake.outcome, func.count()).group_by(MailIntake.outcome))})
     return list(session.scalars(query)), counts
+
+
+def erase_from_log(session: Session, values: list[str], tickets: list[str], scrub: Any) -> int:
+    """Scrub one customer's addresses and words from the intake log (a privacy erasure); return the rows.
+
+    ``values`` are the customer's personal strings, ``scrub`` the erasure's ``Scrubber`` (``text``, ``data``).
+    """
+    addresses = {v.strip().lower() for v in values if isinstance(v, str) and "@" in v}
+    rows = list(session.scalars(select(MailIntake).where(or_(MailIntake.sender.in_(addresses),
+                                                             MailIntake.ticket_number.in_(tickets)))))
+    for row in rows:
+        row.sender = "" if row.sender in addresses else scrub.text(row.sender)
+        row.subject = scrub.text(row.subject)
+        row.details = scrub.data(row.details)
+    session.flush()
+    return len(rows)
 
 
 def maildir_path(settings: IntakeSettings) -> Path | None:

@@ -125,6 +125,8 @@ def read_mail(raw: bytes, own_addresses: frozenset[str], max_bytes: int = MAX_BY
         assert isinstance(msg, EmailMessage)
         mail = IncomingMail(message_key(raw, _header(msg, "Message-ID")), len(raw))
         mail.subject = " ".join(_header(msg, "Subject").split())[:300]
+        claimed = parseaddr(_header(msg, "From"))[1].strip().lower()
+        mail.sender = claimed[:200] if "@" in claimed else ""  # logged even when the message is refused
     except (email.errors.MessageError, ValueError, TypeError, LookupError, AssertionError) as exc:
         mail = IncomingMail(message_key(raw, None), len(raw))
         mail.refusal = Refusal("malformed", "The message cannot be read: {detail}", {"detail": str(exc)[:200]})

@@ -44,6 +44,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import AuditEvent, Incident, Instance, UndeliveredMessage
 from engine.privacy import PERSON_FIELDS, PERSON_RECORDS, PERSONAL_KEYS
 
+from . import mail_intake
 from .attachments import Attachment
 from .idempotency import HandlerCall
 from .knowledge import Article
@@ -296,6 +297,8 @@ def erase_customer(session: Session, key: str, reason: str, actor: str) -> dict[
                        field="customer", tickets=open_tickets, params={"open_tickets": ", ".join(open_tickets)})
     scrub = Scrubber(subject.values)
     counts = _erase_rows(session, subject, scrub)
+    counts["mail_intake"] = mail_intake.erase_from_log(session, subject.values, [t.number for t in subject.tickets],
+                                                       scrub)
     redacted = _redact_audit(session, subject, scrub)
     counts["audit_events"] = len(redacted)
     now = clock.now()

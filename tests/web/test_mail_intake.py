@@ -335,3 +335,22 @@ def test_the_mail_is_on_the_tickets_timeline_with_refused_files_named(desk, list
     number = log_rows(desk)[0].ticket_number
     page = signed_in("supervisor").get(f"/tickets/{number}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "E-mail from the customer" in page and "driver.exe" in page and "stops with water inside" in page
+
+
+def test_a_privacy_erasure_clears_the_customers_address_and_name_from_the_intake_log(desk, listener, settings):
+    from handlers.privacy_requests import erase_customer
+    from handlers.ticket_notes import cancel_ticket
+
+    # Given Wang Fang's mail (a request, later cancelled) and an auto-reply from the same address
+    send(settings, mail(subject="Wang Fang: washer WM-F80 broken"))
+    send(settings, mail(subject="Wang Fang is away", Auto_Submitted="auto-replied"))
+    number = log_rows(desk)[0].ticket_number
+    with desk.database.transaction() as s:
+        cancel_ticket(s, desk.runtime, number, desk.staff["agent"], "Customer withdrew the request")
+    # When the customer's data is erased
+    with desk.database.transaction() as s:
+        result = erase_customer(s, "wang.fang@example.cn", "Customer's request #PR-1", "sue")
+    # Then no intake log row keeps the address or the name
+    assert result["mail_intake"] == 2
+    for row in log_rows(desk):
+        assert row.sender == "" and "Wang" not in row.subject and "wang.fang" not in str(row.details)
