@@ -15,6 +15,11 @@ has just chained, in the same transaction, and folds them into
   logarithmic bucket of seconds (each 2 % wider than the last), from which the 90th
   percentile is read to within 1 %.
 
+A trigger writes each table with one upsert (an ``executemany``) and does not read the
+instance's runs back: :data:`runs_cache` keeps them per process, keyed by the instance's
+audit head, from one committed trigger to the next (a rollback drops them; a miss reads
+the rows).
+
 A run counts for the deployment its instance was on when the run last changed (an
 ``instance.migrated`` event moves the instance: later runs count for the new version).
 :func:`rebuild` recomputes everything from the trail with the same fold;
@@ -24,8 +29,9 @@ A run counts for the deployment its instance was on when the run last changed (a
 from __future__ import annotations
 
 import math
+import threading
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +40,7 @@ from sqlalchemy import Float, ForeignKey, String, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import Base
+from .db import Base, after_commit
 from .diagram import Graph, graphs_of
 from .errors import NotFound
 from .models import AuditEvent, Instance
@@ -195,7 +201,8 @@ class Fold:
         self.process_id = process_id
         self.deployment_id = deployment_id
         self.runs = runs
-        self.before = {t: r.contribution() for t, r in runs.items()}
+        # what each changed run contributed before this fold touched it (None: a new run)
+        self.before: dict[str, tuple[int, str, str, str | None, float | None, float | None] | None] = {}
         self.changed: set[str] = set()
         self.completed_at: dict[str, datetime] = {}
         self.reached: dict[str, datetime] = {}
@@ -224,9 +231,11 @@ class Fold:
     def _event(self, ev: Any, kind: str, task_id: str, element_id: str) -> None:
         at, seq, data = _get(ev, "at"), _get(ev, "seq"), _get(ev, "data") or {}
         run = self.runs.get(task_id)
+        if task_id not in self.changed:
+            self.changed.add(task_id)
+            self.before[task_id] = run.contribution() if run is not None else None
         if run is None:
             run = self.runs[task_id] = RunState(task_id, element_id, first_seq=seq, deployment_id=self.deployment_id)
-        self.changed.add(task_id)
         run.deployment_id = self.deployment_id
         run.name = str(data.get("name") or run.name or element_id)
         run.type = str(data.get("type") or run.type)
@@ -295,63 +304,129 @@ def _add(figures: dict[tuple[int, str], dict[str, Any]], buckets: Buckets,
 
 
 # --- writing -------------------------------------------------------------------------------
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+class RunCache:
+    """Each instance's runs as the last committed trigger left them, per database.
+
+    A trigger *takes* an instance's runs if they are at the instance's audit head (its seq and
+    hash), so it need not read ``element_run`` back; they go back only once its transaction
+    commits, so a rolled-back trigger leaves nothing behind and the next one reads the rows.
+    """
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self._items: weakref.WeakKeyDictionary[Any, OrderedDict[int, tuple[int, str, dict[str, RunState]]]] = (
+            weakref.WeakKeyDictionary())
+        self._lock = threading.Lock()
+
+    def take(self, bind: Any, instance_id: int, seq: int, head: str) -> dict[str, RunState] | None:
+        """Remove and return the runs of an instance whose trail ends at event ``seq`` with ``head``."""
+        with self._lock:
+            item = self._items.get(bind, {}).pop(instance_id, None)
+        return item[2] if item is not None and item[:2] == (seq, head) else None
+
+    def put(self, bind: Any, instance_id: int, seq: int, head: str, runs: dict[str, RunState]) -> None:
+        """Keep the runs of an instance whose trail now ends at event ``seq`` with ``head``."""
+        with self._lock:
+            items = self._items.setdefault(bind, OrderedDict())
+            items[instance_id] = (seq, head, runs)
+            items.move_to_end(instance_id)
+            while len(items) > self.size:
+                items.popitem(last=False)
+
+    def clear(self, bind: Any) -> None:
+        """Forget every instance's runs on one database (its rows were rewritten)."""
+        with self._lock:
+            self._items.pop(bind, None)
+
+
+runs_cache = RunCache()
+
+
+@dataclass(frozen=True)
+class _Upserts:
+    """The three upserts of the roll-ups on one dialect, built once (each runs as one executemany)."""
+
+    runs: Any
+    figures: Any
+    buckets: Any
+
+
+_upserts: dict[str, _Upserts] = {}
+_COUNTERS = ("executions", "active", "failed", "waiting_count", "waiting_sum", "working_count", "working_sum")
+_RUN_COLUMNS = [c.name for c in ElementRun.__table__.columns]
+
+
+def _statements(session: Session) -> _Upserts:
+    dialect = session.get_bind().dialect.name
+    built = _upserts.get(dialect)
+    if built is None:
+        pg = dialect == "postgresql"
+        insert = postgresql.insert if pg else sqlite.insert
+        runs = insert(ElementRun.__table__)
+        runs = runs.on_conflict_do_update(index_elements=["task_id"], set_={
+            c: runs.excluded[c] for c in _RUN_COLUMNS if c != "task_id"})
+        fig_table = ElementFigure.__table__
+        figures = insert(fig_table)
+        figures = figures.on_conflict_do_update(
+            index_elements=["deployment_id", "element_id"],
+            set_={c: fig_table.c[c] + figures.excluded[c] for c in _COUNTERS})
+        table = ElementFigureBucket.__table__
+        buckets = insert(table)
+        least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
+        new = buckets.excluded
+        buckets = buckets.on_conflict_do_update(
+            index_elements=["deployment_id", "element_id", "measure", "bucket"],
+            set_={"runs": table.c.runs + new.runs,
+                  "low": case((new.low.is_(None), table.c.low), (table.c.low.is_(None), new.low),
+                              else_=least(table.c.low, new.low)),
+                  "high": case((new.high.is_(None), table.c.high), (table.c.high.is_(None), new.high),
+                               else_=greatest(table.c.high, new.high))})
+        built = _upserts[dialect] = _Upserts(runs, figures, buckets)
+    return built
 
 
 def _save(session: Session, instance_id: int, fold: Fold) -> None:
     if not fold.changed:
         return
-    insert = _insert(session)
     rows = [fold.runs[t].to_row(instance_id) for t in sorted(fold.changed)]
-    stmt = insert(ElementRun)
-    session.execute(stmt.on_conflict_do_update(index_elements=["task_id"], set_={
-        c: stmt.excluded[c] for c in rows[0] if c != "task_id"}), rows)
+    session.execute(_statements(session).runs, rows)
     _add_totals(session, *fold.deltas())
 
 
 def _add_totals(session: Session, figures: dict[tuple[int, str], dict[str, Any]], buckets: Buckets) -> None:
-    insert = _insert(session)
+    statements = _statements(session)
     if figures:
-        stmt = insert(ElementFigure)
-        counters = ("executions", "active", "failed", "waiting_count", "waiting_sum", "working_count",
-                    "working_sum")
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["deployment_id", "element_id"],
-            set_={c: getattr(ElementFigure, c) + stmt.excluded[c] for c in counters}),
-            [figures[k] for k in sorted(figures)])
+        session.execute(statements.figures, [figures[k] for k in sorted(figures)])
     rows = [{"deployment_id": d, "element_id": e, "measure": m, "bucket": b, "runs": n, "low": low, "high": high}
             for (d, e, m, b), (n, low, high) in sorted(buckets.items()) if n or low is not None]
     if rows:
-        stmt = insert(ElementFigureBucket)
-        least = func.least if session.get_bind().dialect.name == "postgresql" else func.min
-        greatest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
-        table = ElementFigureBucket
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["deployment_id", "element_id", "measure", "bucket"],
-            set_={"runs": table.runs + stmt.excluded.runs,
-                  "low": case((stmt.excluded.low.is_(None), table.low), (table.low.is_(None), stmt.excluded.low),
-                              else_=least(table.low, stmt.excluded.low)),
-                  "high": case((stmt.excluded.high.is_(None), table.high), (table.high.is_(None), stmt.excluded.high),
-                               else_=greatest(table.high, stmt.excluded.high))}), rows)
+        session.execute(statements.buckets, rows)
 
 
 def record(session: Session, instance: Instance, events: list[dict[str, Any]]) -> None:
-    """Fold events just written to an instance's trail into its runs and its deployment's figures."""
-    if not any(e["task_id"] and e["element_id"] or e["kind"] == "instance.migrated" for e in events):
-        return
-    runs: dict[str, RunState] = {}
-    if events[0]["seq"] > 1:
-        runs = {r.task_id: _from_row(r) for r in session.scalars(
-            select(ElementRun).where(ElementRun.instance_id == instance.id))}
-    fold = Fold(session, instance.process_id, instance.deployment_id, runs)
-    fold.feed(events)
-    _save(session, instance.id, fold)
+    """Fold events just written to an instance's trail into its runs and its deployment's figures.
+
+    Called before the instance row's audit head moves on to ``events[-1]``.
+    """
+    bind = session.get_bind()
+    first = events[0]["seq"]
+    runs = runs_cache.take(bind, instance.id, instance.audit_seq, instance.audit_head or "") if first > 1 else {}
+    if any(e["task_id"] and e["element_id"] or e["kind"] == "instance.migrated" for e in events):
+        if runs is None:
+            runs = {r.task_id: _from_row(r) for r in session.scalars(
+                select(ElementRun).where(ElementRun.instance_id == instance.id))}
+        fold = Fold(session, instance.process_id, instance.deployment_id, runs)
+        fold.feed(events)
+        _save(session, instance.id, fold)
+    if runs is not None:
+        instance_id, seq, head, kept = instance.id, events[-1]["seq"], events[-1]["hash"], runs
+        after_commit(session, lambda: runs_cache.put(bind, instance_id, seq, head, kept))
 
 
 # --- rebuilding ------------------------------------------------------------------------------
 def rebuild(session: Session, batch: int = 500) -> int:
     """Recompute every run and figure from the audit trail; return the number of runs."""
+    runs_cache.clear(session.get_bind())
     session.execute(delete(ElementFigureBucket))
     session.execute(delete(ElementFigure))
     session.execute(delete(ElementRun))
@@ -375,6 +450,7 @@ def rebuild(session: Session, batch: int = 500) -> int:
 
 def rebuild_totals(session: Session) -> None:
     """Recompute the figures and buckets from ``element_run`` (after runs were copied in bulk)."""
+    runs_cache.clear(session.get_bind())
     session.execute(delete(ElementFigureBucket))
     session.execute(delete(ElementFigure))
     figures: dict[tuple[int, str], dict[str, Any]] = {}
