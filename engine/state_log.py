@@ -13,23 +13,27 @@ and drops the rows before it: a save costs about twice what changed however long
 instance's history, and a load reads at most about twice the document.
 
 :class:`Saved` is the store's memory of what it wrote, kept on the workflow object while
-it is cached: each task's JSON text and each shell's. A save serializes every task and
-writes those whose text differs (what is written shrinks; encoding does not, yet).
+it is cached: each shell's JSON text, and each task's with the :func:`key_of` it was encoded
+at — its state, links and a fingerprint of its data and of its parent's. A save encodes
+only the tasks whose key moved (a digest of the data as exact as its JSON, so data changed
+in place through a list another task shares is seen too) and writes those whose text differs.
 ``AFTERSALES_VERIFY_STATE=1`` checks every save against a full dump.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.task import TaskState
 
-from .spiff import SERIALIZER_VERSION, StateEncoder
+from .spiff import _STATE, SERIALIZER_VERSION, StateEncoder
 
 FULL, DELTA = "full", "delta"
 MAX_DELTAS = 100
@@ -37,21 +41,47 @@ MIN_LOG_CHARS = 32_000
 TOP = ""  # the scope of the top workflow's tasks; a subprocess's scope is its id
 VERSION_KEY = "serializer_version"
 _ATTR = "_aftersales_saved"
-_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 
-Signature = tuple[Any, ...]
+Key = tuple[Any, ...]
 
 
-def signature(task: Task) -> Signature:
-    """Return what must change before a finished task's JSON can change."""
-    return (task.state, task.last_state_change, task._parent, tuple(task._children))
+_REGISTRY = _STATE.registry  # the state serializer's converters of non-JSON values (dates, decimals …)
+_unknown = itertools.count()
+
+
+def _exact(value: Any) -> list[Any]:
+    """Stand for a value JSON does not know the way the state serializer writes it; a value it
+    does not know never matches again (its task is encoded every time)."""
+    typename = _REGISTRY.typenames.get(value.__class__)
+    if typename in _REGISTRY.convert_to_dict:
+        return [typename, _REGISTRY.convert_to_dict[typename](value)]
+    if callable(value) or isinstance(value, ModuleType):
+        return ["dropped"]  # the serializer leaves functions and modules out of task data
+    return [type(value).__qualname__, next(_unknown)]
+
+
+_FINGERPRINT = json.JSONEncoder(default=_exact, separators=(",", ":"))
+
+
+def fingerprint(value: Any) -> bytes:
+    """Return a digest of a task's data as exact as its JSON: ``1``, ``1.0`` and ``True`` differ,
+    and so does the order of keys, so equal fingerprints mean equal JSON text."""
+    return hashlib.blake2b(_FINGERPRINT.encode(value).encode(), digest_size=16).digest()
+
+
+def key_of(task: Task, own: bytes, parent: bytes | None) -> Key:
+    """Return everything a task's JSON is made of: its own fields, its data's and internal data's
+    fingerprint ``own`` and its parent's ``parent`` (SpiffWorkflow writes the data as a delta on the
+    parent's). A task whose key did not change since it was encoded encodes to the same text."""
+    return (task.state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
+            task.task_spec.name, own, parent)
 
 
 @dataclass
 class Saved:
     """What the store last wrote of one workflow, and how long its log has grown."""
 
-    tasks: dict[UUID, tuple[str, Signature | None, str]] = field(default_factory=dict)
+    tasks: dict[UUID, tuple[str, Key | None, str]] = field(default_factory=dict)
     shells: dict[str, str] = field(default_factory=dict)
     seq: int = 0
     full_bytes: int = 0
@@ -93,6 +123,7 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
     shells: list[str] = []
     changed: list[str] = []
     current = 0
+    prints: dict[UUID, bytes] = {}
     with StateEncoder() as encode:
         for scope, wf in scopes:
             shell = encode.shell(wf)
@@ -102,12 +133,22 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
             texts = []
             for tid, task in wf.tasks.items():  # parents come before their children
                 entry = saved.tasks.get(tid)
-                sig = signature(task) if task.state & _FINISHED else None
-                # Every task is encoded again and written when its text differs: SpiffWorkflow writes
-                # a task's data as a delta on its parent's, and tasks share lists with one another,
-                # so a finished task's JSON can change although nothing about the task itself did.
+                # A task is encoded again only when something its JSON is made of changed; data is
+                # compared by content (tasks share lists with one another, so a finished task's data
+                # can change in place although nothing about the task itself did).
+                own = prints[tid] = fingerprint([task.data, task.internal_data])
+                parent_id = task._parent
+                parent = None
+                if parent_id is not None:
+                    parent = prints.get(parent_id)
+                    if parent is None:
+                        above = task.parent
+                        parent = fingerprint([above.data, above.internal_data]) if above is not None else None
+                key = key_of(task, own, parent)
+                if entry is not None and entry[1] == key:
+                    continue
                 text = encode.task(task)
-                saved.tasks[tid] = (scope, sig, text)
+                saved.tasks[tid] = (scope, key, text)
                 if entry is None or entry[2] != text:
                     texts.append(f'"{tid}": {text}')
             current += len(wf.tasks)
@@ -198,10 +239,6 @@ def remember(document: dict[str, Any]) -> Saved:
 
 
 def attach(workflow: BpmnWorkflow, saved: Saved) -> None:
-    """Keep ``saved`` on the workflow it was read into, with the signatures of its finished tasks."""
-    for _, wf in _scopes(workflow):
-        for tid, task in wf.tasks.items():
-            entry = saved.tasks.get(tid)
-            if entry is not None and task.state & _FINISHED:
-                saved.tasks[tid] = (entry[0], signature(task), entry[2])
+    """Keep ``saved`` on the workflow it was read into; its first save encodes every task once
+    (the texts read are kept only where that encoding gives the same)."""
     setattr(workflow, _ATTR, saved)
