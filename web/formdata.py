@@ -168,22 +168,31 @@ PLAIN_MESSAGES = [
 ]
 
 
-def plain(message: str) -> str:
-    """Say a validation message in plain words, in the page's language."""
+def _plainly(message: str) -> str | None:
+    """Return a known validation message said in plain words, in the page's language; None for others."""
     from .i18n import translate
 
     for pattern, text in PLAIN_MESSAGES:
         found = pattern.search(message)
         if found:
             return translate(text, n=found.group(1)) if found.groups() else translate(text)
-    return translate(message)
+    return None
+
+
+def plain(message: str) -> str:
+    """Say a validation message in plain words, in the page's language."""
+    from .i18n import translate
+
+    return _plainly(message) or translate(message)
 
 
 def said(error: FieldError) -> str:
-    """Say a field error in the page's language: its template with its values, else its message in plain words."""
+    """Say a field error in the page's language: in plain words when it is a known one (a catalogue miss names
+    no catalogue key), else its template with its values, else its message."""
     from .i18n import translate
 
-    return translate(error.template, **error.values) if error.template else plain(error.message)
+    return _plainly(error.message) or (translate(error.template, **error.values) if error.template
+                                       else translate(error.message))
 
 
 def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:

@@ -17,6 +17,8 @@ a multiple select), ``ui:readonly``,
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
@@ -234,7 +236,29 @@ def build(schema: dict[str, Any], ui: dict[str, Any] | None, values: dict[str, A
     Date-times are shown in ``tz`` (the zone :func:`web.formdata.parse` reads them back in).
     """
     builder = _Builder(schema, errors or {}, tz)
-    return builder.object_field(_Spot("", "", schema, ui or {}, values or {})).children
+    fields = builder.object_field(_Spot("", "", schema, ui or {}, values or {})).children
+    if errors:
+        _name_fields_in_errors(fields)
+    return fields
+
+
+def _walk(fields: list[Field]) -> Iterator[Field]:
+    for node in fields:
+        yield node
+        yield from _walk([*node.children, *node.rows])
+
+
+def _name_fields_in_errors(fields: list[Field]) -> None:
+    """Say another field an error refers to (``must be after appointment.start``) by its label, as the reader
+    sees it on the form, not by its key."""
+    from .i18n import translate
+
+    nodes = list(_walk(fields))
+    labels = {n.name: n.label for n in nodes if "." in n.name or "_" in n.name}
+    for node in nodes:
+        for name, label in labels.items():
+            if node.error and name != node.name:
+                node.error = re.sub(rf"(?<![\w.]){re.escape(name)}(?!\w|\.\w)", f"“{translate(label)}”", node.error)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def test_unknown_part_technician_and_end_before_start_are_refused_on_their_field
         assert page.locator("#f-technician-error").inner_text() == (
             "目录中没有此项，请从选项中选择。" if lang == "zh" else "Not in the catalogue: choose one of the options.")
         assert page.locator("#f-appointment-end-error").inner_text() == (
-            "必须晚于 appointment.start。" if lang == "zh" else "Must be after appointment.start.")
+            "必须晚于 “开始时间”。" if lang == "zh" else "Must be after “From”.")
         assert page.locator("select[name=technician]").input_value() == "tech.nobody"
         assert page.locator("input[name='appointment.start']").input_value() == "2026-03-05T12:00"
         assert page.locator("input[name='appointment.end']").input_value() == "2026-03-05T10:00"

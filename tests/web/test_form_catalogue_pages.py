@@ -51,8 +51,8 @@ def test_parts_are_offered_from_the_catalogue_with_their_stock(signed_in, catalo
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"parts_used.0.sku": "XX-NOPE-9"}, "f-parts_used-0-sku", "Not in the catalogue: choose one of the options."),
-    ({"finished_at": "2026-03-02T08:00"}, "f-finished_at", "Must be after started_at."),
-    ({"finished_at": "2026-03-02T09:00"}, "f-finished_at", "Must be after started_at."),
+    ({"finished_at": "2026-03-02T08:00"}, "f-finished_at", "Must be after “Started at”."),
+    ({"finished_at": "2026-03-02T09:00"}, "f-finished_at", "Must be after “Started at”."),
 ])
 def test_a_refused_submit_names_the_field_keeps_what_was_typed_and_changes_nothing(
         signed_in, services, catalogue_repair, changes, field, message):
