@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 import readmodels
 from engine import clock, forms
@@ -28,6 +28,7 @@ from engine.identity import Actor
 from engine.message_contracts import Sender
 from handlers import knowledge
 from handlers.values import local_date
+from readmodels.caller import CallerLookup, lookup_caller
 
 from . import formdata, formgen, get_services
 from .access import INTAKE, current_actor, roles_required
@@ -182,8 +183,15 @@ def new():  # type: ignore[no-untyped-def]
     """Register a customer's request from any channel."""
     schema, ui, process_form = staff_form()
     if request.method == "GET":
-        defaults = {"channel": request.args.get("channel", "hotline"), "customer": {"tier": "normal"}}
-        return render_form("intake/new.html", schema, ui, defaults, deflections=deflections())
+        defaults: dict[str, Any] = {"channel": request.args.get("channel", "hotline"), "customer": {"tier": "normal"}}
+        if "lookup" not in request.args:
+            return render_form("intake/new.html", schema, ui, defaults, deflections=deflections())
+        caller, errors = look_up_caller()
+        if caller is not None and caller.found:
+            defaults = {"channel": defaults["channel"], **caller.values}
+        return render_form("intake/new.html", schema, ui, defaults, status=422 if errors else 200,
+                           deflections=deflections(), caller=caller, lookup=request.args.get("lookup", ""),
+                           lookup_errors=errors)
     values = submitted(schema, ui)
     try:
         data = prepare_request(schema, values, public=False)
@@ -203,3 +211,39 @@ def new():  # type: ignore[no-untyped-def]
     if following:
         return redirect(url_for("task.show", task_id=following))
     return redirect(url_for("tickets.show", key=ticket) if ticket else url_for("tasks.tasklist"))
+
+
+def look_up_caller() -> tuple[CallerLookup | None, dict[str, str]]:
+    """Look the caller up by the request's ``lookup`` (phone or e-mail) and ``product``; errors by field."""
+    try:
+        product = int(request.args.get("product") or 0) or None
+    except ValueError:
+        product = None
+    services = get_services()
+    try:
+        with services.db.transaction(write=False) as s:
+            return lookup_caller(s, services.runtime.specs, current_actor(), request.args.get("lookup", ""),
+                                 product), {}
+    except FormValidationError as exc:
+        return None, {e.field: _(e.message) for e in exc.errors}
+
+
+@bp.get("/requests/lookup")
+@roles_required(INTAKE)
+def lookup():  # type: ignore[no-untyped-def]
+    """Look a caller up for the intake form's script: the form values, and the caller panel as HTML."""
+    caller, errors = look_up_caller()
+    panel = render_template("intake/_caller.html", caller=caller, lookup=request.args.get("lookup", ""),
+                            lookup_errors=errors)
+    values = flat(caller.values) if caller is not None and caller.found else {}
+    return jsonify({"found": bool(caller and caller.found), "values": values, "panel": panel,
+                    "errors": errors}), 422 if errors else 200
+
+
+def flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Return nested form values keyed by the form's field names (``customer.name``)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        out |= flat(value, f"{name}.") if isinstance(value, dict) else {name: value}
+    return out

@@ -133,6 +133,7 @@ TABLE: dict[str, Access] = {
     "POST /privacy/erase": PRIVACY,
     "GET /requests/new": REGISTER,
     "POST /requests/new": REGISTER,
+    "GET /requests/lookup": REGISTER,
     # warehouse
     "GET /qa/": QA_SAMPLE,
     "GET /warehouse/": STOCK_READ,
