@@ -1,4 +1,5 @@
-"""In Chromium at 390 px, in Chinese and English: an agent messages a customer from a template.
+"""In Chromium at 390 px, in Chinese and English: an agent messages a customer from a template, and
+looks a repeat caller up on the intake form.
 
 Given a web request by Li Na (she reads Chinese) numbered at arrival on the real processes, the
 agent opens the ticket on a phone-sized screen, picks "Appointment confirmed" (refused on the
@@ -94,3 +95,51 @@ def test_an_agent_fills_a_template_in_the_customers_language_edits_it_and_sends_
         page.wait_for_url(f"{base}/tickets/{key}#message")
         assert messages(services) == [("sms", "13800000001", short)]
         shot(page, f"message-templates-{lang}-sent")
+
+
+LOOKUP = {
+    "en": {"look_up": "Look up", "known": "Known caller: Li Na", "open": "Open tickets of this caller",
+           "unknown": "No customer has this phone number"},
+    "zh": {"look_up": "查找", "known": "来电客户：Li Na", "open": "该客户有未结工单", "unknown": "没有客户使用此电话号码"},
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_repeat_caller_is_found_by_phone_and_fills_the_intake_form_in_place(site, lang):
+    base, _services, key = site
+    t = LOOKUP[lang]
+    with chromium("zh-CN" if lang == "zh" else "en-US") as context:
+        page = context.new_page()
+        page.set_viewport_size({"width": 390, "height": 844})
+        sign_in(page, base, "agent")
+        page.goto(f"{base}/lang/{lang}?next=/requests/new")
+        # Given the agent noted what the caller says before asking who she is
+        page.fill("[name='fault.description']", "Still E21 after the filter was cleaned")
+
+        # When she types the caller's phone and looks it up, the form fills in place
+        page.fill("#caller-lookup", "138 0000 0001")
+        page.click(f"#caller-submit:has-text('{t['look_up']}')")
+        page.locator("#caller-known").wait_for()
+        assert t["known"] in page.locator("#caller-known").inner_text()
+        assert page.url == f"{base}/requests/new"  # no round trip: the script asked /requests/lookup
+        assert page.input_value("[name='customer.name']") == "Li Na"
+        assert page.input_value("[name='customer.email']") == "li.na@example.com"
+        assert page.input_value("[name='product.serial_number']") == "WMF80-0001"
+        assert page.input_value("[name='fault.description']") == "Still E21 after the filter was cleaned"
+        # and her open ticket is offered, so the call is not a new ticket
+        assert t["open"] in page.locator("#caller-open").inner_text()
+        assert page.locator(f"#caller-open a:has-text('{key}')").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(page, f"caller-lookup-{lang}-known")
+
+        # A number nobody has gets a clear message, and the form is not touched
+        page.fill("#caller-lookup", "139 1234 5678")
+        page.click("#caller-submit")
+        page.locator("#caller-unknown").wait_for()
+        assert t["unknown"] in page.locator("#caller-unknown").inner_text()
+        # a lookup that is no phone number is refused on its field
+        page.fill("#caller-lookup", "call me")
+        page.click("#caller-submit")
+        page.locator("#err-lookup").wait_for()
+        assert page.locator("#caller-lookup").get_attribute("aria-invalid") == "true"
+        shot(page, f"caller-lookup-{lang}-refused")
