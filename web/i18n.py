@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from .access import safe_next
 from .i18n_catalogues import translations
@@ -45,7 +46,14 @@ def translate(text: str, **values: Any) -> str:
     language = current_language()
     bundle = g.get("bundle_texts") if has_request_context() else None
     text = bundle[text] if bundle and text in bundle else translations(language).gettext(text)
+    if any(isinstance(v, Markup) for v in values.values()):  # a value marked as data: keep its mark
+        return Markup.escape(text).format(**values)
     return text.format(**values) if values else text
+
+
+def data_text(value: Any) -> Markup:
+    """Mark a value a page shows as data (a name someone typed, a user name) as not to be translated."""
+    return Markup('<span translate="no">{}</span>').format(value)
 
 
 def translate_plural(singular: str, plural: str, n: int, **values: Any) -> str:
@@ -70,4 +78,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["_"] = translate
     app.jinja_env.globals["ngettext"] = translate_plural
+    app.jinja_env.filters["data"] = data_text
     app.jinja_env.globals["current_language"] = current_language

@@ -40,8 +40,21 @@ def _finalize(value: Any) -> str:
     ``[link](…)`` stays words), a zoned ISO timestamp as a local time."""
     if value is None or isinstance(value, Undefined):
         return ""
-    text = local_time(value) if isinstance(value, str) and _ISO_TIME.match(value) else str(value)
-    return escape_markdown(text)
+    if isinstance(value, _Said):  # already in the reader's words (``| t``): not data
+        return escape_markdown(value)
+    if not isinstance(value, str) or _ISO_TIME.match(value):  # numbers; times in the reader's zone and words
+        return escape_markdown(local_time(value) if isinstance(value, str) else str(value))
+    text = value
+    # data is marked translate="no" (each line on its own, so Markdown blocks never split a mark)
+    return "\n".join(f"{_DATA_OPEN}{escape_markdown(line)}{_DATA_CLOSE}" if line.strip() else line
+                     for line in text.split("\n"))
+
+
+class _Said(str):
+    """A value the instructions already say in the reader's words (a translated option)."""
+
+
+_DATA_OPEN, _DATA_CLOSE = "\ue000", "\ue001"  # private-use marks around printed data, made spans at the end
 
 
 _sandbox = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, finalize=_finalize)
@@ -94,7 +107,8 @@ def instructions_html(source: str, data: dict[str, Any]) -> Markup:
         protocols=["http", "https", "mailto"],
         strip=True,
     )
-    return Markup(clean)  # noqa: S704  (bleach-sanitised above)
+    clean = clean.replace(_DATA_OPEN, '<span translate="no">').replace(_DATA_CLOSE, "</span>")
+    return Markup(clean)  # noqa: S704  (bleach-sanitised above; the marks became spans of our own)
 
 
 #: what each kind of audit event is called on timelines (translated by ``_``)
@@ -118,7 +132,7 @@ def local_time(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return when(value if isinstance(value, (datetime, str)) else str(value), pattern)
 
 
-_sandbox.filters["local_time"] = local_time
+_sandbox.filters["local_time"] = lambda value, *args: _Said(local_time(value, *args))
 #: zones whose readers call it 北京时间
 CHINA_ZONES = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi", "PRC"})
 
@@ -133,8 +147,11 @@ def code_words(text: str) -> str:
 
 def option_label(text: str) -> str:
     """Translate an option's label; a bare code with no translation reads as words (``not_repairable``)."""
+    if text is None or isinstance(text, Undefined):
+        return _Said("")  # a value the task data does not have yet (a form not filled in)
+    text = str(text)
     label = translate(text)
-    return code_words(text) if label == text else label
+    return _Said(code_words(text) if label == text else label)
 
 
 _sandbox.filters["span"] = lambda value: span(value)

@@ -162,7 +162,9 @@ def test_task_page_shows_the_form_instructions_and_context(signed_in, services, 
     assert 'name="work_done"' in html and 'name="parts_used.0.sku"' in html and "<template>" in html
     assert 'name="labour_hours"' in html and 'min="0"' in html and 'max="40"' in html and "required" in html
     assert 'name="ticket_number"' in html and "readonly" in html
-    assert "Repair the <strong>Aurora X1</strong> of Li &lt;b&gt;Lei&lt;/b&gt;" in html
+    # the printed data is marked translate="no" (a name someone typed is not UI text)
+    assert ('Repair the <strong><span translate="no">Aurora X1</span></strong> of '
+            '<span translate="no">Li &lt;b&gt;Lei&lt;/b&gt;</span>') in html
     assert "<script>alert" not in html and "href=\"javascript" not in html
     assert "+86 138 0013 8000" in html  # technicians see contact data
     assert "Screen &lt;img src=x onerror=alert(1)&gt; flickers" in html
@@ -245,7 +247,8 @@ def test_a_bundle_translates_its_own_forms_and_instructions(signed_in, services,
     b = signed_in("technician")
     html = b.get(f"/tasks/{task.task_id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "维修记录" in html and "维修内容" in html and "已修复" in html and "完成任务" in html
-    assert "维修 <strong>Aurora X1</strong>（客户：Li &lt;b&gt;Lei&lt;/b&gt;）。" in html
+    assert ('维修 <strong><span translate="no">Aurora X1</span></strong>（客户：'
+            '<span translate="no">Li &lt;b&gt;Lei&lt;/b&gt;</span>）。') in html
     html = b.get(f"/tasks/{task.task_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Repair record" in html and "维修记录" not in html
 

@@ -122,7 +122,7 @@
     var rows = runs.map(function (r) {
       return el("tr", {}, [el("td", { text: r.reached_at ? r.reached_at.slice(0, 19).replace("T", " ") : "–" }),
         el("td", { text: r.completed_at ? r.completed_at.slice(0, 19).replace("T", " ") : (r.failed_at ? t("failed") : t("not yet")) }),
-        el("td", { text: r.actor || "–" }), el("td", { text: fmt(r.waiting_seconds) }), el("td", { text: fmt(r.working_seconds) })]);
+        who(r.actor), el("td", { text: fmt(r.waiting_seconds) }), el("td", { text: fmt(r.working_seconds) })]);
     });
     return el("table", { "class": "grid" }, [el("thead", {}, [el("tr", {}, ["Reached", "Done", "By", "Waited", "Worked"].map(
       function (h) { return el("th", { text: t(h) }); }))]), el("tbody", {}, rows)]);
@@ -161,6 +161,13 @@
     }).catch(function (err) { panel.appendChild(el("p", { "class": "flash error", text: err.message })); });
   }
 
+  // who acted: the system's own actors by name, a person's user name as data (translate="no")
+  function who(actor) {
+    var names = { system: t("system"), sla: t("SLA watch"), customer: t("customer"), worker: t("system") };
+    if (!actor) { return el("td", { text: "–" }); }
+    return names[actor] ? el("td", { text: names[actor] }) : el("td", { text: actor, translate: "no" });
+  }
+
   function summary(ev) {
     var d = ev.data || {}, delta = d.delta || {};
     var keys = Object.keys(delta.set || {}).concat((delta.unset || []).map(function (k) { return "−" + k; }));
@@ -179,9 +186,9 @@
       var btn = el("button", { type: "button", "class": "small", "data-seq": ev.seq, text: t("data as of #{seq}", { seq: ev.seq }) });
       btn.addEventListener("click", function () { dataAsOf(ev.seq); });
       var tr = el("tr", { "data-kind": ev.kind, "data-seq": ev.seq }, [el("td", { text: String(ev.seq) }),
-        el("td", { text: ev.at_text, title: ev.at }), el("td", { text: ev.actor }),
+        el("td", { text: ev.at_text, title: ev.at }), who(ev.actor),
         el("td", { text: kindText(ev.kind), title: ev.kind }), el("td", { text: (ev.name || "") + (ev.element_id && ev.name !== ev.element_id ? " [" + ev.element_id + "]" : "") }),
-        el("td", { text: summary(ev) }), el("td", {}, [btn])]);
+        el("td", { text: summary(ev), translate: "no" }), el("td", {}, [btn])]);
       tr.setAttribute("data-text", (ev.kind + " " + kindText(ev.kind) + " " + ev.actor + " " + (ev.element_id || "") + " " + (ev.name || "") + " " + summary(ev)).toLowerCase());
       body.appendChild(tr);
     });
