@@ -85,6 +85,7 @@ def product_line_models(session: Session, product_line: str) -> list[str]:
     models = sorted(session.scalars(select(Model.code).where(Model.product_line == product_line)))
     if not models:
         known = sorted(session.scalars(select(ProductLine.code)))
-        raise InvalidInput(f"product line {product_line!r} is not in the catalogue"
-                           + (f"; known: {', '.join(known)}" if known else ""), field="product_line")
+        raise InvalidInput("product line '{product_line}' is not in the catalogue; known: {known}" if known else
+                           "product line '{product_line}' is not in the catalogue", field="product_line",
+                           params={"product_line": product_line, "known": ", ".join(known)})
     return models

@@ -28,6 +28,7 @@ SQLAlchemy, jsonschema) are translated at the boundary with ``raise ... from exc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from gettext import NullTranslations
 from typing import Any
 
 
@@ -37,17 +38,22 @@ class AftersalesError(Exception):
     ``message`` is English. With ``params`` it is a template (``"Task {task} is held by
     {user}"``) filled with them: the web layer then says it in the reader's language from
     the gettext catalogue, keyed by the template, and the API and CLI print the code, the
-    English message and the parameters.
+    English message and the parameters. With ``plural`` too, the template counts
+    ``params["count"]`` the gettext way (``message`` singular, ``plural`` plural; ngettext).
     """
 
     http_status = 500
     exit_code = 1
     code = "error"
 
-    def __init__(self, message: str, *, params: dict[str, Any] | None = None, **details: Any) -> None:
+    def __init__(self, message: str, *, params: dict[str, Any] | None = None, plural: str | None = None,
+                 **details: Any) -> None:
         self.template = message if params is not None else None
+        self.plural = plural if params is not None else None
         self.params = dict(params or {})
-        self.message = message.format(**self.params) if params is not None else message
+        english = NullTranslations().ngettext(message, plural, int(self.params.get("count", 1))) if self.plural \
+            else message
+        self.message = english.format(**self.params) if params is not None else message
         super().__init__(self.message)
         self.details = details
 
@@ -171,7 +177,8 @@ class DeploymentInvalid(InvalidInput):
 
     def __init__(self, problems: list[Problem]) -> None:
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__("{count} problem(s) found; nothing was deployed", params={"count": len(errors)})
+        super().__init__("{count} problem found; nothing was deployed", plural="{count} problems found; nothing was "
+                         "deployed", params={"count": len(errors)})
         self.problems = problems
 
     def to_dict(self) -> dict[str, Any]:

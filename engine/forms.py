@@ -120,8 +120,9 @@ def validate(schema: dict[str, Any], data: Any, where: str, session: Session | N
             more += catalogue_errors(session, schema, data, scope or {})
         fields += [f for f in more if f.field not in taken]
     if fields:
-        raise FormValidationError("the form of {where} has {count} error(s)",
-                                  fields, task=where, params={"where": where, "count": len(fields)})
+        raise FormValidationError("the form of {where} has {count} error", fields,
+                                  plural="the form of {where} has {count} errors", task=where,
+                                  params={"where": where, "count": len(fields)})
 
 
 def _root_field(error: Any) -> str:

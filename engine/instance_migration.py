@@ -91,8 +91,9 @@ def migrate(session: Session, runtime: Runtime, instance_id: int, to_deployment:
     if dry_run:
         return result
     if not result.ok:
-        raise Conflict(f"instance {instance_id} cannot move to deployment {to_deployment}: "
-                       + "; ".join(result.problems), problems=result.problems)
+        raise Conflict("instance {instance_id} cannot move to deployment {to_deployment}: {problems}",
+                       problems=result.problems, params={"instance_id": instance_id, "to_deployment": to_deployment,
+                                                         "problems": "; ".join(result.problems)})
     instance = store.lock_instance(session, instance_id)
     runtime.instances.take(instance.id, instance.version)  # drop any cached copy on the old specs
     specs = runtime.specs.get(session, to_deployment)

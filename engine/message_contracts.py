@@ -135,9 +135,10 @@ def check_delivery(session: Session, name: str, key: str | None, payload: dict[s
         try:
             forms.validate(contract.schema, payload, where=f"message {name!r}")
         except FormValidationError as exc:
-            raise FormValidationError(f"the payload of message {name!r} has {len(exc.errors)} error(s): "
-                                      + "; ".join(f"{e.field}: {e.message}" for e in exc.errors),
-                                      exc.errors, message_name=name) from None
+            raise FormValidationError("the payload of message '{message}' has {count} error: {errors}", exc.errors,
+                                      plural="the payload of message '{message}' has {count} errors: {errors}",
+                                      message_name=name, params={"message": name, "count": len(exc.errors), "errors": (
+                                          "; ".join(f"{e.field}: {e.message}" for e in exc.errors))}) from None
 
 
 def contract_for(session: Session, deployment_id: int, name: str) -> Contract:

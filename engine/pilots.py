@@ -122,8 +122,9 @@ def find_definition(session: Session, process_id: str, deployment_id: int | None
                            params={"deployment_id": deployment_id, "process_id": process_id})
         known = sorted(set(session.scalars(select(ProcessDefinition.process_id)
                                            .where(ProcessDefinition.kind == "process"))))
-        raise NotFound(f"process {process_id!r} is not deployed"
-                       + (f"; deployed: {', '.join(known)}" if known else ""), process=process_id)
+        raise NotFound("process '{process_id}' is not deployed; deployed: {known}" if known else
+                       "process '{process_id}' is not deployed", process=process_id,
+                       params={"process_id": process_id, "known": ", ".join(known)})
     return definition
 
 

@@ -136,7 +136,8 @@ def take_in(db: Database, runtime: Any, raw: bytes, source: str, settings: Intak
             envelope_sender: str | None = None) -> IntakeResult:
     """Take one RFC 5322 message in: open a request, append it to its open ticket, or refuse it (logged)."""
     if source not in SOURCES:
-        raise InvalidInput(f"source {source!r} is not one of {', '.join(SOURCES)}", field="source")
+        raise InvalidInput("source '{source}' is not one of {sources}", field="source",
+                           params={"source": source, "sources": ", ".join(SOURCES)})
     settings = settings or IntakeSettings.from_env()
     with db.transaction(write=False) as session:
         mail = read_mail(raw, own_addresses(session), settings.stored(session).max_bytes, envelope_sender)

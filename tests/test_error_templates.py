@@ -64,6 +64,8 @@ def _built(node: ast.expr) -> bool:
         return any(isinstance(part, ast.FormattedValue) for part in node.values)
     if isinstance(node, ast.IfExp):
         return _built(node.body) or _built(node.orelse)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):  # "a template: " + another template is fine
+        return any(_built(side) or isinstance(side, ast.Call) for side in (node.left, node.right))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         return isinstance(node.left, (ast.Constant, ast.JoinedStr))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
@@ -116,7 +118,7 @@ def _templates() -> Iterator[tuple[str, str]]:
             if not isinstance(node, ast.Call):
                 continue
             if _name(node.func) in people and node.args and any(k.arg == "params" for k in node.keywords):
-                texts = _texts(node.args[0])
+                texts = _texts(node.args[0]) + [t for k in node.keywords if k.arg == "plural" for t in _texts(k.value)]
             elif _name(node.func) == "of" and len(node.args) > 1 and _name(node.func.value) == "FieldError":
                 texts = _texts(node.args[1])
             else:
@@ -127,8 +129,13 @@ def _templates() -> Iterator[tuple[str, str]]:
 def test_every_error_template_has_its_chinese():
     with CATALOGUE.open("rb") as po:
         catalogue = pofile.read_po(po)
-    missing = [f"{where}: {template}" for where, template in _templates()
-               if not (catalogue.get(template) and catalogue.get(template).string)]
+    plurals = {m.id[1]: m for m in catalogue if isinstance(m.id, tuple)}
+    missing = []
+    for where, template in _templates():
+        entry = catalogue.get(template) or plurals.get(template)
+        said = entry.string if entry else ""
+        if not (all(said) if isinstance(said, tuple) else said):
+            missing.append(f"{where}: {template}")
     assert not missing, "add the Chinese of these error templates to messages.po:\n" + "\n".join(missing)
 
 

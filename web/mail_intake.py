@@ -26,7 +26,8 @@ def index():  # type: ignore[no-untyped-def]
     """List the newest inbound messages, optionally of one outcome."""
     outcome = request.args.get("outcome", "").strip() or None
     if outcome is not None and outcome not in OUTCOMES:
-        raise InvalidInput(f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}", field="outcome")
+        raise InvalidInput("unknown outcome '{outcome}'; use one of {outcomes}", field="outcome",
+                           params={"outcome": outcome, "outcomes": ", ".join(OUTCOMES)})
     visible = sees(current_actor())
     with get_services().db.transaction(write=False) as session:
         rows, counts = intake_log(session, outcome)

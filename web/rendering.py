@@ -20,7 +20,7 @@ from markupsafe import Markup
 from engine import clock, history_status
 from engine.errors import AftersalesError
 
-from .i18n import current_language, translate
+from .i18n import current_language, translate, translate_plural
 from .i18n_catalogues import texts
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
@@ -297,6 +297,9 @@ def error_text(exc: AftersalesError) -> str:
         return translate(exc.message)
     params = {key: translate(value) if key in NAMED_PARAMS and isinstance(value, str) else value
               for key, value in exc.params.items()}
+    if exc.plural:
+        return translate_plural(exc.template, exc.plural, int(params.pop("count", 1)), count=exc.params["count"],
+                                **{k: v for k, v in params.items() if k != "n"})
     return translate(exc.template, **params)
 
 

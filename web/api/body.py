@@ -56,8 +56,9 @@ def check_against(schema: dict[str, Any], value: Any, where: str, root: str = ""
             found.setdefault(name, message)
     if found:
         errors = [FieldError(name, message) for name, message in sorted(found.items())]
-        raise FormValidationError(f"{where} has {len(errors)} error(s): "
-                                  + "; ".join(f"{e.field}: {e.message}" for e in errors[:10]), errors)
+        raise FormValidationError("{where} has {count} error: {errors}", errors, plural="{where} has {count} "
+                                  "errors: {errors}", params={"where": where, "count": len(errors), "errors": "; ".join(
+                                      f"{e.field}: {e.message}" for e in errors[:10])})
 
 
 def _join(*parts: Any) -> str:
