@@ -39,7 +39,7 @@ from engine.db import Base, Database
 from engine.errors import ConfigError, InvalidInput, MessageNotCorrelated
 from engine.identity import Actor
 from engine.message_contracts import Sender
-from engine.settings import get_setting
+from engine.settings import get_setting, problem, refuse
 
 from . import attachments, ticketing
 from .mail_intake_parse import MAX_BYTES, IncomingMail, Refusal, read_mail
@@ -110,6 +110,31 @@ class IntakeSettings:
         limit = stored.get("max_bytes", self.max_bytes)
         return IntakeSettings(self.host, self.port, str(maildir) if isinstance(maildir, str) else self.maildir,
                               limit if isinstance(limit, int) and limit >= 1024 else self.max_bytes, self.process)
+
+
+def check_intake_settings(maildir: str, max_mb: str) -> dict[str, Any]:
+    """Return the ``mail.intake`` setting to store from the admin's entries, refusing bad ones by field."""
+    problems = []
+    folder = str(maildir or "").strip()
+    if folder and (not Path(folder).is_absolute() or not all((Path(folder) / sub).is_dir()
+                                                               for sub in ("new", "cur", "tmp"))):
+        problems.append(problem("mail_intake_maildir", "{value!r} is not a Maildir: an absolute path to a folder "
+                                                       "with new/, cur/ and tmp/ (empty: SMTP only)", value=folder))
+    size = 0.0
+    try:
+        size = float(str(max_mb or "").strip().replace(",", "."))
+        if not 0.1 <= size <= 100:
+            raise ValueError
+    except ValueError:
+        problems.append(problem("mail_intake_max_mb", "a size in MB from 0.1 to 100, such as 25"))
+    refuse(problems, "the settings")
+    return {"maildir": folder, "max_bytes": int(size * 2**20)}
+
+
+def effective_intake_settings(session: Session) -> dict[str, Any]:
+    """Return the Maildir and size limit in force (stored by an admin, else from the environment)."""
+    settings = IntakeSettings.from_env().stored(session)
+    return {"maildir": settings.maildir, "max_bytes": settings.max_bytes}
 
 
 @dataclass(frozen=True)

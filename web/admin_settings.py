@@ -23,6 +23,7 @@ from engine.settings import (
     stored_settings,
 )
 from handlers.calendar import calendar_data
+from handlers.mail_intake import MAIL_INTAKE, check_intake_settings, effective_intake_settings
 from handlers.transports import SmtpSettings
 
 from . import get_services
@@ -37,6 +38,8 @@ def _current(session: Any) -> dict[str, Any]:
     calendars = calendar_data(session)
     return {
         "mail_sender": get_setting(session, MAIL_SENDER, SmtpSettings.from_env().sender),
+        "mail_intake_maildir": effective_intake_settings(session)["maildir"],
+        "mail_intake_max_mb": f"{effective_intake_settings(session)['max_bytes'] / 2**20:g}",
         "calendars": {name: {"description": c.get("description", ""), "timezone": c.get("timezone", "UTC"),
                              "hours": {d: ", ".join(f"{a}-{b}" for a, b in c.get("hours", {}).get(d, []))
                                        for d in DAYS},
@@ -64,12 +67,16 @@ def _entered() -> dict[str, Any]:
                 entry[parts[2]] = value
         elif parts[0] == "kpi" and len(parts) == 3:
             rules.setdefault(parts[1], {})[parts[2]] = value
-    return {"mail_sender": form.get("mail_sender", ""), "calendars": calendars, "rules": rules}
+    return {"mail_sender": form.get("mail_sender", ""), "calendars": calendars, "rules": rules,
+            "mail_intake_maildir": form.get("mail_intake_maildir", ""),
+            "mail_intake_max_mb": form.get("mail_intake_max_mb", "")}
 
 
 def _shown(current: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
     """Return the page's values with what was entered in place (a refused form keeps the input)."""
     current["mail_sender"] = entered["mail_sender"]
+    current["mail_intake_maildir"], current["mail_intake_max_mb"] = (entered["mail_intake_maildir"],
+                                                                     entered["mail_intake_max_mb"])
     for name, values in entered["calendars"].items():
         if name in current["calendars"]:
             shown = current["calendars"][name]
@@ -102,7 +109,9 @@ def save_settings():  # type: ignore[no-untyped-def]
             values: dict[str, Any] = {}
             for key, check in ((MAIL_SENDER, lambda: check_sender(entered["mail_sender"])),
                                (CALENDARS, lambda: check_calendars(entered["calendars"], calendar_data(s))),
-                               (KPI_THRESHOLDS, lambda: check_thresholds(alert_rules(s), entered["rules"]))):
+                               (KPI_THRESHOLDS, lambda: check_thresholds(alert_rules(s), entered["rules"])),
+                               (MAIL_INTAKE, lambda: check_intake_settings(entered["mail_intake_maildir"],
+                                                                           entered["mail_intake_max_mb"]))):
                 try:
                     values[key] = check()
                 except FormValidationError as exc:
@@ -110,7 +119,7 @@ def save_settings():  # type: ignore[no-untyped-def]
             if errors:
                 raise FormValidationError("the settings have errors", [])
             effective = {MAIL_SENDER: get_setting(s, MAIL_SENDER, SmtpSettings.from_env().sender),
-                         CALENDARS: calendar_data(s),
+                         CALENDARS: calendar_data(s), MAIL_INTAKE: effective_intake_settings(s),
                          KPI_THRESHOLDS: {r["id"]: {"threshold": next(r[k] for k in ("below", "above", "falls_by")
                                                                       if k in r), "min_count": r.get("min_count", 1)}
                                           for r in alert_rules(s)}}
