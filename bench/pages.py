@@ -310,16 +310,24 @@ class Cloner:
 
 
 def rebuild_rollups(url: str) -> None:
-    """Bring derived roll-ups up to date with the cloned rows (when the code has any)."""
-    try:
-        from engine import rollup_elements
-    except ImportError:
-        return
+    """Bring derived roll-ups up to date with the cloned rows: the KPI dashboard's daily roll-ups
+    (the cloned ticket and task facts summed), and the elements' figures (when the code has them)."""
     from sqlalchemy import inspect
 
+    from analytics.facts import kpi_settings
+    from analytics.rollup import roll_up
     from engine.db import Database
 
     db = Database(url)
+    began = time.perf_counter()
+    with db.transaction() as s:
+        roll_up(s, kpi_settings(s), None)
+    print(f"  KPI daily roll-ups summed from the cloned facts in {time.perf_counter() - began:.1f} s")
+    try:
+        from engine import rollup_elements
+    except ImportError:
+        db.dispose()
+        return
     if not inspect(db.engine).has_table("element_figure"):
         db.dispose()
         return
@@ -384,8 +392,8 @@ def pages(url: str, repeat: int) -> list[tuple[str, list[str]]]:
     ]
 
 
-def measure(url: str, repeat: int) -> list[tuple[str, float, float]]:
-    """Request every page through the real app and return p50/p95 per page."""
+def measure(url: str, repeat: int, only: str = "") -> list[tuple[str, float, float]]:
+    """Request every page (those whose label contains ``only``) through the real app; return p50/p95 per page."""
     from engine.config import load_settings
     from web import create_app
     from web.services import Services
@@ -400,6 +408,8 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float]]:
         clients[user] = client
     out = []
     for label, paths in pages(url, repeat):
+        if only and not any(word.strip() in label for word in only.split(",")):
+            continue
         if not paths:
             print(f"  {label}: nothing to request (no such rows)")
             continue
@@ -441,6 +451,9 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite", help="sqlite, postgresql or both, comma-separated")
     parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database to fill (implies it)")
     parser.add_argument("--url", help="a database to fill, or to measure again when it is already filled")
+    parser.add_argument("--pages", default="", help="measure only pages whose label contains one of these "
+                                                    "comma-separated words (e.g. dashboard)")
+    parser.add_argument("--fill-only", action="store_true", help="fill the database, measure nothing")
     args = parser.parse_args()
     given = args.url or args.postgres
     kinds = [given.split(":")[0].split("+")[0]] if given else [k.strip() for k in args.databases.split(",")
@@ -458,8 +471,10 @@ def main() -> None:
                 cloner.close()
                 rebuild_rollups(url)
                 print(f"  {made:,} instances, {events:,} audit events in {time.perf_counter() - began:.0f} s")
+            if args.fill_only:
+                continue
             print(f"  {'page (server time, ms)':34} {'p50':>9} {'p95':>9} {'target':>7}")
-            measure(url, args.repeat)
+            measure(url, args.repeat, args.pages)
 
 
 def filled(url: str) -> bool:
