@@ -12,15 +12,16 @@
 
   function translate(viewer) {
     var words = texts(), registry = viewer.get("elementRegistry"), graphics = viewer.get("graphicsFactory");
-    var renamed = [];
+    if (!Object.keys(words).length) { return; }  /* an English page: nothing to draw again */
+    var renamed = new Set();
     registry.getAll().forEach(function (element) {
       var bo = element.businessObject;
       if (!element.parent || !bo || !bo.name) { return; }
-      if (renamed.indexOf(bo) < 0 && Object.prototype.hasOwnProperty.call(words, bo.name)) {
+      if (!renamed.has(bo) && Object.prototype.hasOwnProperty.call(words, bo.name)) {
         bo.name = words[bo.name];
-        renamed.push(bo);
+        renamed.add(bo);
       }
-      if (renamed.indexOf(bo) >= 0) {
+      if (renamed.has(bo)) {
         graphics.update(element.waypoints ? "connection" : "shape", element, registry.getGraphics(element));
       }
     });
