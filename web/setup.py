@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import AftersalesError
 
-from . import security
+from . import security, static_cache
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.localize_callback = _translate
     security.init_app(app)
+    static_cache.init_app(app)
 
     from . import auth, customers, i18n, intake, rendering, selfservice, task_page, tasks, tickets
 
