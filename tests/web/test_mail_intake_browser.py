@@ -65,7 +65,9 @@ def test_a_supervisor_reads_the_intake_log_and_finds_the_mail_on_its_ticket(tmp_
         with chromium("zh-CN" if lang == "zh" else "en-US") as context:
             page = context.new_page()
             sign_in(page, base, "supervisor")
-            page.goto(f"{base}/lang/{lang}?next=/mail/intake/")
+            page.goto(f"{base}/lang/{lang}?next=/mail/")  # the sent mail's page leads to the intake log
+            page.click(f"main a:has-text('{t['title']}')")
+            page.wait_for_url(f"{base}/mail/intake/")
             assert page.locator("h1").inner_text() == t["title"]
             opened = page.locator("article.intake-opened")
             assert t["opened"] in opened.inner_text() and t["subject"].lower() in opened.inner_text().lower()
