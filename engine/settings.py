@@ -78,6 +78,14 @@ def business_language(session: Session) -> str:
     return value if value in LANGUAGES else "zh"
 
 
+def check_business_language(value: str) -> str:
+    """Return the business language an admin chose, or refuse it on its field."""
+    if value not in LANGUAGES:
+        refuse([problem("business_language", "language must be one of {choices}", choices=", ".join(LANGUAGES))],
+               "the settings")
+    return value
+
+
 def language_of(session: Session, chosen: str | None) -> str:
     """Return the language to write to a person in: the one they chose, else the business language."""
     return chosen if chosen in LANGUAGES else business_language(session)

@@ -1,6 +1,7 @@
-"""``/admin/settings``: the outgoing mail sender, business calendars and holidays, KPI alert
-thresholds — stored in the database (:mod:`engine.settings`), read by the outbox, the SLA
-clocks and the KPI alerts before their environment variable or data file."""
+"""``/admin/settings``: the outgoing mail sender, the business language (of mail to staff who chose
+none), business calendars and holidays, KPI alert thresholds — stored in the database
+(:mod:`engine.settings`), read by the outbox, the SLA clocks and the KPI alerts before their
+environment variable or data file."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from flask import flash, redirect, render_template, request, url_for
 from analytics.alerts import alert_rules
 from engine.errors import FormValidationError
 from engine.settings import (
+    BUSINESS_LANGUAGE,
     CALENDARS,
     DAYS,
     KPI_THRESHOLDS,
     MAIL_SENDER,
+    business_language,
+    check_business_language,
     check_calendars,
     check_sender,
     check_thresholds,
@@ -38,6 +42,7 @@ def _current(session: Any) -> dict[str, Any]:
     calendars = calendar_data(session)
     return {
         "mail_sender": get_setting(session, MAIL_SENDER, SmtpSettings.from_env().sender),
+        "business_language": business_language(session),
         "mail_intake_maildir": effective_intake_settings(session)["maildir"],
         "mail_intake_max_mb": f"{effective_intake_settings(session)['max_bytes'] / 2**20:g}",
         "calendars": {name: {"description": c.get("description", ""), "timezone": c.get("timezone", "UTC"),
@@ -68,6 +73,7 @@ def _entered() -> dict[str, Any]:
         elif parts[0] == "kpi" and len(parts) == 3:
             rules.setdefault(parts[1], {})[parts[2]] = value
     return {"mail_sender": form.get("mail_sender", ""), "calendars": calendars, "rules": rules,
+            "business_language": form.get("business_language", ""),
             "mail_intake_maildir": form.get("mail_intake_maildir", ""),
             "mail_intake_max_mb": form.get("mail_intake_max_mb", "")}
 
@@ -75,6 +81,7 @@ def _entered() -> dict[str, Any]:
 def _shown(current: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
     """Return the page's values with what was entered in place (a refused form keeps the input)."""
     current["mail_sender"] = entered["mail_sender"]
+    current["business_language"] = entered["business_language"] or current["business_language"]
     current["mail_intake_maildir"], current["mail_intake_max_mb"] = (entered["mail_intake_maildir"],
                                                                      entered["mail_intake_max_mb"])
     for name, values in entered["calendars"].items():
@@ -108,6 +115,8 @@ def save_settings():  # type: ignore[no-untyped-def]
         with get_services().db.transaction() as s:
             values: dict[str, Any] = {}
             for key, check in ((MAIL_SENDER, lambda: check_sender(entered["mail_sender"])),
+                               (BUSINESS_LANGUAGE, lambda: check_business_language(  # not sent: unchanged
+                                   entered["business_language"] or business_language(s))),
                                (CALENDARS, lambda: check_calendars(entered["calendars"], calendar_data(s))),
                                (KPI_THRESHOLDS, lambda: check_thresholds(alert_rules(s), entered["rules"])),
                                (MAIL_INTAKE, lambda: check_intake_settings(entered["mail_intake_maildir"],
@@ -120,6 +129,7 @@ def save_settings():  # type: ignore[no-untyped-def]
                 raise FormValidationError("the settings have errors", [])
             effective = {MAIL_SENDER: get_setting(s, MAIL_SENDER, SmtpSettings.from_env().sender),
                          CALENDARS: calendar_data(s), MAIL_INTAKE: effective_intake_settings(s),
+                         BUSINESS_LANGUAGE: business_language(s),
                          KPI_THRESHOLDS: {r["id"]: {"threshold": next(r[k] for k in ("below", "above", "falls_by")
                                                                       if k in r), "min_count": r.get("min_count", 1)}
                                           for r in alert_rules(s)}}
