@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -113,6 +114,8 @@ def public_status(
         for k in ("quote_id", "total", "customer_pays", "covered", "currency", "lines", "valid_until")
         if k in quote
     }
+    if quote.get("concession") and "total" in quote and "customer_pays" in quote:  # goodwill is covered for them too
+        public_quote["covered_for_you"] = str(Decimal(str(quote["total"])) - Decimal(str(quote["customer_pays"])))
     product = first_dict(data, "product")
     language = str(first_dict(data, "customer").get("language") or "")
     return PublicStatus(
