@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -71,6 +72,15 @@ def skills(session: Session) -> list[Choice]:
     return [Choice(s["code"], s["name"], s.get("name_zh", "")) for s in _data("technicians.json").get("skills", [])]
 
 
+#: "n open visits" in English by its CLDR plural category (Chinese, with one form, is said in place)
+OPEN_VISITS = {"one": "{n} open visit", "other": "{n} open visits"}
+
+
+def open_visits(count: int) -> str:
+    """Say how many open visits a technician has, in English, in the plural form ``count`` takes."""
+    return OPEN_VISITS[Locale("en").plural_form(count)].format(n=count)
+
+
 @catalogue("technicians")
 def technicians(session: Session, skill: str | None = None, region: str | None = None) -> list[Choice]:
     """Active technicians (with the skill and in the region when given), each with region and open visits."""
@@ -80,7 +90,7 @@ def technicians(session: Session, skill: str | None = None, region: str | None =
              if (not skill or skill in t.skills) and (not region or t.region == region)]
     load = _load(session, [t.username for t in found]) if found else {}
     return [Choice(t.username, f"{t.name} ({t.username})", f"{zh.get(t.name, t.name)} ({t.username})",
-                   f"{en.get(t.region, t.region)}, {load[t.username]} open visit(s)",
+                   f"{en.get(t.region, t.region)}, {open_visits(load[t.username])}",
                    f"{zh.get(t.region, t.region)}，{load[t.username]} 个未完成上门")
             for t in found]
 
