@@ -180,4 +180,4 @@ def test_the_user_page_lists_who_changed_the_account(signed_in):
     page = admin.get("/admin/users/agent").get_data(as_text=True)
     history = page[page.index('id="history"'):]
     assert history.index("account disabled") < history.index("roles changed") < history.index("account created")
-    assert "agent → agent, qa" in history and "admin" in history
+    assert "Service agent → Service agent, QA reviewer" in history and "admin" in history  # roles by name
