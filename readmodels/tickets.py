@@ -242,9 +242,10 @@ def current_visit(session: Session, ticket: str | None, recorded: dict[str, Any]
             "appointment": {"start": visit.starts_at.isoformat(), "end": visit.ends_at.isoformat()}, "moves": moves}
 
 
-#: the free-text answers people write in the bundle's task forms (what QA reads to score documentation)
-_NOTE_KEY = re.compile(r"(note|comment|remark|summary|resolution|work_done|answer|cause|finding|justification|"
-                       r"reason|remedy|action|description)", re.I)
+#: the free-text answers people write in the bundle's task forms (what QA reads to score documentation);
+#: whole words of the key, so a coded ``satisfaction`` is not an ``action``
+_NOTE_KEY = re.compile(r"(?:^|_)(note|comment|remark|summary|resolution|work_done|answer|cause|finding|"
+                       r"justification|reason|remedy|action|description)s?(?:_|$)", re.I)
 
 
 def _notes(form: dict[str, Any]) -> list[str]:
