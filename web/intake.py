@@ -225,7 +225,7 @@ def look_up_caller() -> tuple[CallerLookup | None, dict[str, str]]:
             return lookup_caller(s, services.runtime.specs, current_actor(), request.args.get("lookup", ""),
                                  product), {}
     except FormValidationError as exc:
-        return None, {e.field: _(e.message) for e in exc.errors}
+        return None, {e.field: formdata.said(e) for e in exc.errors}
 
 
 @bp.get("/requests/lookup")

@@ -20,6 +20,7 @@ from .access import current_actor, roles_required
 from .api.uploads import bundle_from_upload
 from .audit_views import diagram_texts, reader_names
 from .i18n import translate
+from .rendering import error_body, error_text
 
 bp = Blueprint("owner", __name__, url_prefix="/owner")
 OWNERS = frozenset({"process_owner", "admin"})
@@ -114,9 +115,9 @@ def deploy_page():  # type: ignore[no-untyped-def]
         return render_template("owner/deploy.html", problems=problems, result=None, name=name), 422
     except InvalidInput as exc:
         if request.accept_mimetypes.best == "application/json":
-            return jsonify(exc.to_dict()), exc.http_status
+            return jsonify(error_body(exc)), exc.http_status
         return render_template("owner/deploy.html", problems=None, result=None, name=name,
-                               error=exc.message), exc.http_status
+                               error=error_text(exc)), exc.http_status
     if request.accept_mimetypes.best == "application/json":
         return jsonify(result)
     return render_template("owner/deploy.html", problems=None, result=result, name=name)

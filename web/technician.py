@@ -25,6 +25,7 @@ from . import get_services
 from .access import current_actor, roles_required
 from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
+from .rendering import error_text as say_error
 from .setup import csrf
 
 bp = Blueprint("technician", __name__)
@@ -38,7 +39,7 @@ LABELS = {"task": "Task", "technician": "Technician", "day": "Date", "start": "S
 def error_text(exc: InvalidInput) -> tuple[str, str]:
     """Return the field at fault and the error in the reader's language, naming that field."""
     name = str(exc.details.get("field") or "")
-    message = _(exc.template, **exc.params) if exc.template else _(exc.message)
+    message = say_error(exc)
     return name, (_("{field}: {message}", field=_(LABELS[name]), message=message) if name in LABELS else message)
 
 
@@ -186,7 +187,7 @@ def photo(task_id: str):  # type: ignore[no-untyped-def]
             kept = attachments.add_attachment(s, ticket, upload.filename, upload.read(), upload.mimetype,
                                               current_actor().username, "task:photo").filename
     except InvalidInput as exc:
-        message = (_(exc.message) if exc.details.get("field") == "photo" else _(
+        message = (say_error(exc) if exc.details.get("field") == "photo" else _(
             "{name} was not kept: only photos (JPEG, PNG, WebP, HEIC) up to {mb} MB are.", name=upload.filename,
             mb=limit))
         flash(_("{field}: {message}", field=_("Photo"), message=message), "error")

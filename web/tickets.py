@@ -27,7 +27,7 @@ from . import formdata, get_services, tokens
 from .access import INTAKE, STAFF, current_actor, roles_required
 from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
-from .rendering import csv_response, display_tz
+from .rendering import csv_response, display_tz, error_text
 from .setup import csrf
 
 bp = Blueprint("tickets", __name__)
@@ -107,7 +107,7 @@ def _act(key: str, section: str, roles: frozenset[str], action: Callable[[Sessio
         return _page(key, {e.field: formdata.said(e) for e in exc.errors}, 422, section, request.form)
     except InvalidInput as exc:
         field = str(exc.details.get("field") or section)
-        return _page(key, {field: exc.message}, exc.http_status, section, request.form)
+        return _page(key, {field: error_text(exc)}, exc.http_status, section, request.form)
     flash(done, "ok")
     return redirect(url_for("tickets.show", key=key, _anchor=section))
 
@@ -211,7 +211,7 @@ def upload(key: str):  # type: ignore[no-untyped-def]
                            size=f"{len(content) / 2**20:.1f}", mb=limit),
             "type": _(NOT_ALLOWED, name=name),
         }
-        return _page(key, {"file": messages.get(str(exc.details.get("reason")), exc.message)}, exc.http_status,
+        return _page(key, {"file": messages.get(str(exc.details.get("reason")), error_text(exc))}, exc.http_status,
                      "files")
     flash(_("Attached {name}.", name=kept), "ok")
     return redirect(url_for("tickets.show", key=key, _anchor="files"))
