@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
+import smtplib
 import socket
 import sqlite3
 import subprocess
@@ -83,8 +84,9 @@ def count(path: Path, table: str) -> int:
 
 
 def test_the_demo_serves_while_its_history_fills_in_and_then_runs_its_worker(tmp_path: Path):
-    database, port = tmp_path / "demo.sqlite3", free_port()
+    database, port, intake = tmp_path / "demo.sqlite3", free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "AFTERSALES_SMTP_PORT": str(free_port()),
+           "AFTERSALES_MAIL_INTAKE_PORT": str(intake),
            "AFTERSALES_MAIL_SINK_DIR": str(tmp_path / "mail"), "AFTERSALES_DEMO_PASSWORD": "demo-pass-1"}
     env.pop("AFTERSALES_DATABASE_URL", None)
     log = (tmp_path / "demo.log").open("w")
@@ -104,6 +106,11 @@ def test_the_demo_serves_while_its_history_fills_in_and_then_runs_its_worker(tmp
         output = (tmp_path / "demo.log").read_text()
         assert re.search(r"history: \d+ tickets \(\d+ closed\)", output)
         assert server.poll() is None
+        # a customer's e-mail to the demo's loopback intake opens a request
+        with smtplib.SMTP("127.0.0.1", intake, timeout=30) as smtp:
+            smtp.sendmail("li.lei@example.cn", ["service@aftersales.local"],
+                          b"From: Li Lei <li.lei@example.cn>\r\nSubject: TV-55U8 stays dark\r\n\r\nNo picture.\r\n")
+        assert count(database, "mail_intake") == 1
     finally:
         server.terminate()
         server.wait(timeout=30)
