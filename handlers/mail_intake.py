@@ -365,14 +365,25 @@ def intake_log(session: Session, outcome: str | None = None,
     return list(session.scalars(query)), counts
 
 
+def _customer_rows(session: Session, values: list[str], tickets: list[str]) -> tuple[set[str], list[MailIntake]]:
+    addresses = {v.strip().lower() for v in values if isinstance(v, str) and "@" in v}
+    return addresses, list(session.scalars(select(MailIntake).where(or_(
+        MailIntake.sender.in_(addresses), MailIntake.ticket_number.in_(tickets))).order_by(MailIntake.id)))
+
+
+def export_log(session: Session, values: list[str], tickets: list[str]) -> list[dict[str, Any]]:
+    """Return the intake log's rows of one customer (by address or ticket), for a privacy export."""
+    return [{"received_at": r.received_at.isoformat(), "sender": r.sender, "subject": r.subject,
+             "outcome": r.outcome, "reason": r.reason, "ticket": r.ticket_number, "details": r.details}
+            for r in _customer_rows(session, values, tickets)[1]]
+
+
 def erase_from_log(session: Session, values: list[str], tickets: list[str], scrub: Any) -> int:
     """Scrub one customer's addresses and words from the intake log (a privacy erasure); return the rows.
 
     ``values`` are the customer's personal strings, ``scrub`` the erasure's ``Scrubber`` (``text``, ``data``).
     """
-    addresses = {v.strip().lower() for v in values if isinstance(v, str) and "@" in v}
-    rows = list(session.scalars(select(MailIntake).where(or_(MailIntake.sender.in_(addresses),
-                                                             MailIntake.ticket_number.in_(tickets)))))
+    addresses, rows = _customer_rows(session, values, tickets)
     for row in rows:
         row.sender = "" if row.sender in addresses else scrub.text(row.sender)
         row.subject = scrub.text(row.subject)

@@ -185,6 +185,7 @@ def export_customer(session: Session, key: str, actor: str) -> dict[str, Any]:
                          "size": a.size, "sha256": a.sha256, "created_at": a.created_at.isoformat()}
                         for a in session.scalars(select(Attachment).where(Attachment.ticket_number.in_(numbers))
                                                  .order_by(Attachment.id))],
+        "mail_received": mail_intake.export_log(session, subject.values, numbers),
     }
     _record(session, "export", subject, "", actor, now, {"tickets": len(numbers)})
     write_system_event(session, PendingEvent("personal_data.exported", actor, now, {

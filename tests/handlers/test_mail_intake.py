@@ -315,14 +315,18 @@ def test_a_bad_intake_port_is_a_configuration_error_naming_the_variable(desk, cl
     assert "AFTERSALES_MAIL_INTAKE_PORT" in cli("mail-intake", code=78).output
 
 
-def test_a_privacy_erasure_clears_the_customers_address_and_name_from_the_intake_log(desk, listener, settings):
-    from handlers.privacy_requests import erase_customer
+def test_a_privacy_export_lists_and_an_erasure_clears_the_customers_mail_in_the_intake_log(desk, listener, settings):
+    from handlers.privacy_requests import erase_customer, export_customer
     from handlers.ticket_notes import cancel_ticket
 
     # Given Wang Fang's mail (a request, later cancelled) and an auto-reply from the same address
     send(settings, mail(subject="Wang Fang: washer WM-F80 broken"))
     send(settings, mail(subject="Wang Fang is away", Auto_Submitted="auto-replied"))
     number = log_rows(desk)[0].ticket_number
+    with desk.database.transaction() as s:
+        exported = export_customer(s, "wang.fang@example.cn", "sue")["mail_received"]
+    assert [(m["outcome"], m["subject"]) for m in exported] == [("opened", "Wang Fang: washer WM-F80 broken"),
+                                                                ("refused", "Wang Fang is away")]
     with desk.database.transaction() as s:
         cancel_ticket(s, desk.runtime, number, desk.staff["agent"], "Customer withdrew the request")
     # When the customer's data is erased
