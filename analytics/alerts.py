@@ -226,6 +226,10 @@ FAILED_TITLES = {"en": {"one": "{n} customer notification failed for good",
                  "zh": {"other": "{n} 条客户通知最终发送失败"}}
 
 
+#: the rule's name on the dashboard, where the count stands beside it ("from 3 tickets")
+FAILED_RULE_TITLES = {"en": "Customer notifications failed for good", "zh": "客户通知最终发送失败"}
+
+
 def failed_title(count: int, language: str) -> str:
     """Return the title of the failed-notifications alert in ``language``, in the plural form ``count`` takes."""
     forms = FAILED_TITLES.get(language, FAILED_TITLES["en"])

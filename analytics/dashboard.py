@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from handlers.warranty import ProductLine
 
-from .alerts import KpiAlert, active_alerts, alert_rules, recent_alerts, title_of
+from .alerts import FAILED_RULE, FAILED_RULE_TITLES, KpiAlert, active_alerts, alert_rules, recent_alerts, title_of
 from .people import COLUMNS as PERSON_COLUMNS
 from .queries import (
     BASIS,
@@ -153,6 +153,7 @@ def dashboard(session: Session, flt: KpiFilter, now: datetime, language: str = "
     ctx = Context.of(session, now)
     values = measures(session, ctx, flt)
     titles = {rule["id"]: title_of(rule, language) for rule in alert_rules(session)}
+    titles[FAILED_RULE] = FAILED_RULE_TITLES.get(language, FAILED_RULE_TITLES["en"])
     lines = line_names(session, language)
     return Dashboard(flt, tiles(ctx, values), trend(session, ctx, flt),
                      {by: grouped(session, ctx, flt, by) for by in BREAKDOWNS}, handle_times(session, flt),

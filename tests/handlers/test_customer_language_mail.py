@@ -141,3 +141,22 @@ def test_an_admin_who_sets_english_as_business_language_gets_staff_alerts_in_eng
     # Then the supervisor's alert is English, its count said as English counts it
     [mail] = _staff_mail(database)
     assert (mail.language, mail.subject) == ("en", "2 customer notifications failed for good")
+
+
+def test_the_dashboard_names_the_failed_notifications_alert_in_the_readers_language(call, database, clock,
+                                                                                     refusing):
+    from analytics.alerts import FAILED_RULE
+    from analytics.dashboard import dashboard
+    from analytics.queries import KpiFilter
+
+    # Given a customer mail that failed for good, reported as the day's alert
+    _fail_one(call, database, clock, refusing, "AS-20260302-00008")
+    check_failed_notifications(database, clock.now())
+    # When the dashboard is read in Chinese and in English
+    with database.transaction(write=False) as session:
+        chinese = dashboard(session, KpiFilter(), clock.now(), "zh")
+        english = dashboard(session, KpiFilter(), clock.now(), "en")
+    # Then the alert is named in each, its count standing beside it as its basis
+    [alert] = [a for a in chinese.alerts if a.rule == FAILED_RULE]
+    assert chinese.alert_titles[FAILED_RULE] == "客户通知最终发送失败" and alert.basis == 1
+    assert english.alert_titles[FAILED_RULE] == "Customer notifications failed for good"
