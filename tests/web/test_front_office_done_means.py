@@ -56,10 +56,12 @@ SAY = {
     "en": {"future": "The purchase date cannot be in the future.", "thanks": "Thank you, we have your request.",
            "end": "Must be after “From”.", "words": "The washer stops mid-wash and the drum will not turn",
            "note": "Customer asks for a visit after 14:00", "message": "We will send a technician this week.",
-           "goodwill": "Goodwill (50 %)"},
+           "goodwill": "Goodwill (50 %)", "skill": "washing_machine", "no_proof": "no proof of purchase",
+           "covered": "of which {covered} is covered for you", "system": "System"},
     "zh": {"future": "购买日期不能晚于今天。", "thanks": "谢谢，我们已收到您的请求。",
            "end": "必须晚于 “开始时间”。", "words": "洗衣机洗到一半停机，滚筒不转",
-           "note": "客户希望下午两点以后上门", "message": "本周内安排技术员上门。", "goodwill": "商誉优惠（50%）"},
+           "note": "客户希望下午两点以后上门", "message": "本周内安排技术员上门。", "goodwill": "商誉优惠（50%）",
+           "skill": "洗衣机", "no_proof": "无购买凭证", "covered": "其中 {covered} 由我们承担", "system": "系统"},
 }
 
 
@@ -234,13 +236,20 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
         agent.fill("#ws-note", say["note"])
         agent.click(f"#note button:has-text('{t['add_note']}')")
         agent.click(f"details.ws-form > summary:has-text('{t['message']}')")
-        agent.fill("#ws-subject", f"{number}")
-        agent.fill("#ws-body", say["message"])
+        picker = agent.locator("#ws-template")
+        if picker.count():  # a template from the bundle, filled from the ticket in the customer's language, edited
+            picker.select_option(index=1)
+            agent.wait_for_function("document.querySelector('#ws-body').value.length > 0")
+            agent.fill("#ws-body", agent.input_value("#ws-body") + "\n" + say["message"])
+        else:
+            agent.fill("#ws-body", say["message"])
+        shot(agent, f"done-means-{lang}-06-agent-message")
         agent.click(f"#message button:has-text('{t['send']}')")
         agent.wait_for_url(f"{base}/tickets/{number}#message")
         timeline = agent.locator("#timeline").inner_text()
         assert say["note"] in timeline and say["message"] in timeline
-        shot(agent, f"done-means-{lang}-06-agent-ticket")
+        assert say["system"] in agent.locator("#timeline .who").all_inner_texts()
+        shot(agent, f"done-means-{lang}-07-agent-ticket")
         after_work = trail(services, number)
         assert after_work["activity"] > before["activity"] and after_work["outbox"] > before["outbox"]
 
@@ -258,6 +267,7 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
         # --- the supervisor: an unknown technician and an end before the start are refused
         supervisor = staff_page(person, base, "sue", lang)
         open_task_of(supervisor, base, number)
+        assert say["skill"] in supervisor.locator(".instructions").inner_text()  # the skill nobody free has
         before = trail(services, number)
         supervisor.evaluate(UNKNOWN, ["technician", "tech.nobody"])
         supervisor.fill("input[name=name]", "Nobody")
@@ -268,7 +278,7 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
         assert said(supervisor, "#f-technician-error", lang) == NOT_IN_CATALOGUE[lang]
         assert said(supervisor, "#f-appointment-end-error", lang) == say["end"]
         assert supervisor.input_value("input[name='appointment.end']") == f"{visit_day}T10:00"
-        shot(supervisor, f"done-means-{lang}-07-supervisor-refused")
+        shot(supervisor, f"done-means-{lang}-08-supervisor-refused")
         assert trail(services, number) == before
         supervisor.select_option("select[name=technician]", "tech.wang")
         supervisor.fill("input[name=name]", "Wang Lei")
@@ -286,17 +296,18 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
 
         # --- the agent finds them pre-filled; an unknown part is refused on its row
         open_task_of(agent, base, number)
+        assert say["no_proof"] in agent.locator(".instructions").inner_text()  # why the warranty does not pay
         sku = agent.locator('select[name="parts.0.sku"]')
         assert sku.input_value() == "WM-MOTOR-INV"
         assert float(agent.locator('input[name="labour_hours"]').input_value()) == 2.0
-        shot(agent, f"done-means-{lang}-08-agent-prefilled")
+        shot(agent, f"done-means-{lang}-09-agent-prefilled")
         before = trail(services, number)
         agent.evaluate(UNKNOWN, ["parts.0.sku", "WM-NOPE-99"])
         agent.check("input[name=solution][value=repair]")
         agent.check("input[name=route][value=field]")
         submit_task(agent)
         assert said(agent, "#f-parts-0-sku-error", lang) == NOT_IN_CATALOGUE[lang]
-        shot(agent, f"done-means-{lang}-09-agent-unknown-part")
+        shot(agent, f"done-means-{lang}-10-agent-unknown-part")
         assert trail(services, number) == before
         # then goodwill: half of what the customer would pay
         agent.locator('select[name="parts.0.sku"]').select_option("WM-MOTOR-INV")
@@ -304,14 +315,14 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
         agent.check("input[name=concession_kind][value=share]")
         agent.fill("[name=concession_value]", "50")
         agent.fill("[name=justification]", "Loyal customer, the motor failed early")
-        shot(agent, f"done-means-{lang}-10-agent-goodwill")
+        shot(agent, f"done-means-{lang}-11-agent-goodwill")
         submit_task(agent)
         assert case.ready() == ["review_quote"]
 
         # --- the supervisor approves
         open_task_of(supervisor, base, number)
         supervisor.check("input[name=decision][value=approve]")
-        shot(supervisor, f"done-means-{lang}-11-supervisor-approve")
+        shot(supervisor, f"done-means-{lang}-12-supervisor-approve")
         submit_task(supervisor)
         quote = case.data()["quote"]
         pays = Decimal(quote["customer_pays"])
@@ -319,24 +330,25 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
 
         # --- the customer sees the reduced amount on the status page, the answer link and the document
         customer.goto(status_url)
-        assert f"{pays}" in customer.locator("#price").inner_text()
+        price = customer.locator("#price").inner_text()
+        assert f"{pays}" in price and say["covered"].format(covered=Decimal(quote["total"]) - pays) in price
         assert fits(customer)
-        shot(customer, f"done-means-{lang}-12-customer-status-price")
+        shot(customer, f"done-means-{lang}-13-customer-status-price")
         customer.locator(".actions-needed a").first.click()
         answer = customer.locator("body").inner_text()
         assert say["goodwill"] in answer and f"-{pays}" in answer
         assert fits(customer)
-        shot(customer, f"done-means-{lang}-13-customer-quote")
+        shot(customer, f"done-means-{lang}-14-customer-quote")
         answer_url = customer.url
         customer.goto(f"{answer_url}/quote")
         assert f"−{pays}" in customer.locator("body").inner_text()
-        shot(customer, f"done-means-{lang}-14-customer-quote-document")
+        shot(customer, f"done-means-{lang}-15-customer-quote-document")
         customer.goto(answer_url)
         customer.check("input[name=accepted][value=true]")
-        shot(customer, f"done-means-{lang}-15-customer-accepts")
+        shot(customer, f"done-means-{lang}-16-customer-accepts")
         customer.locator("form button[type=submit]").last.click()
         customer.wait_for_load_state()
-        shot(customer, f"done-means-{lang}-16-customer-accepted")
+        shot(customer, f"done-means-{lang}-17-customer-accepted")
 
         # --- outside the front office: repair, inspection, the customer's confirmation and survey
         case.repair(MOTOR, work_done="Replaced the inverter motor")
@@ -352,12 +364,12 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
         for written in (say["note"], say["message"], "Drain pump jammed", "Loyal customer, the motor failed early",
                         "Replaced the inverter motor"):
             assert written in record, written
-        shot(qa, f"done-means-{lang}-17-qa-record")
+        shot(qa, f"done-means-{lang}-18-qa-record")
         open_task_of(qa, base, number)
         for name, value in SCORES.items():
             qa.check(f"input[type=radio][name={name}][value='{value}']")
         qa.fill("[name=comment]", "Goodwill well argued")
-        shot(qa, f"done-means-{lang}-18-qa-review")
+        shot(qa, f"done-means-{lang}-19-qa-review")
         submit_task(qa)
         assert qa.locator(".field-error").count() == 0
     assert case.status == "completed"
