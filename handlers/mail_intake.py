@@ -24,6 +24,7 @@ refused message (noise, loops, malformed, too large, no sender).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -240,9 +241,10 @@ def _said(mail: IncomingMail) -> str:
 def _model(session: Session, mail: IncomingMail) -> str:
     from .warranty import Model
 
-    words = {w.strip(".,;:()[]，。：（）").upper() for w in f"{mail.subject} {mail.text[:4000]}".split()}
-    codes = set(session.scalars(select(Model.code)))
-    return next((c for c in sorted(codes) if c.upper() in words), _NOT_STATED)
+    text = f"{mail.subject} {mail.text[:4000]}".upper()  # Chinese runs words together: match the code itself
+    codes = sorted(session.scalars(select(Model.code)), key=len, reverse=True)
+    return next((c for c in codes if re.search(rf"(?<![A-Z0-9-]){re.escape(c.upper())}(?![A-Z0-9])", text)),
+                _NOT_STATED)
 
 
 def _open(session: Session, runtime: Any, mail: IncomingMail, settings: IntakeSettings, row: MailIntake) -> None:

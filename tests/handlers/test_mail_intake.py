@@ -125,11 +125,11 @@ def test_a_mail_opens_a_numbered_request_acknowledged_by_mail_with_the_clock_run
 
 
 def test_a_chinese_mail_makes_a_chinese_customer_and_a_chinese_acknowledgement(desk, listener, settings):
-    send(settings, mail("王芳 <wang.fang@example.cn>", "洗衣机不排水", "洗衣机 WM-F80 不排水，显示错误代码。"))
+    send(settings, mail("王芳 <wang.fang@example.cn>", "洗衣机不排水", "洗衣机WM-F80不排水，显示错误代码。"))
     (row,) = log_rows(desk)
     with desk.database.transaction(write=False) as s:
         ticket = ticketing.get_ticket(s, row.ticket_number)
-        assert (ticket.customer.name, ticket.customer.language) == ("王芳", "zh")
+        assert (ticket.customer.name, ticket.customer.language, ticket.product.model) == ("王芳", "zh", "WM-F80")
     (ack,) = outbox(desk, row.ticket_number)
     assert ack.language == "zh" and ack.subject.startswith(f"【{row.ticket_number}】") and "工单号" in ack.body
 
