@@ -149,6 +149,11 @@ def fits(page: Any) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+def services_count(services: Any, model: Any) -> int:
+    with services.db.transaction(write=False) as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_path, lang):
     base, services = site
@@ -180,11 +185,11 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
         customer.fill("[name='product.serial_number']", f"WMF80-DONE-{lang.upper()}")
         customer.fill("[name='product.purchase_date']", "2099-01-01")
         customer.fill("[name='fault.description']", say["words"])
-        tickets_before = services_count(services, Ticket)
+        opened_before = (services_count(services, Ticket), services_count(services, Instance))
         customer.click("button.primary")
         assert customer.locator("#f-product-purchase_date-error").inner_text() == say["future"]
         assert customer.input_value("[name='fault.description']") == say["words"]
-        assert services_count(services, Ticket) == tickets_before  # nothing opened
+        assert (services_count(services, Ticket), services_count(services, Instance)) == opened_before  # none opened
         shot(customer, f"done-means-{lang}-01-customer-future-date")
         customer.fill("[name='product.purchase_date']", "2021-05-01")  # out of warranty
         customer.click("button.primary")
@@ -374,9 +379,4 @@ def test_the_front_office_does_its_whole_job_in_the_browser(site, clock, tmp_pat
         assert qa.locator(".field-error").count() == 0
     assert case.status == "completed"
     assert case.data()["qa_review"]["overall"] == 4
-
-
-def services_count(services: Any, model: Any) -> int:
-    with services.db.transaction(write=False) as s:
-        return s.scalar(select(func.count()).select_from(model)) or 0
 
