@@ -3,17 +3,21 @@ frozen clock, a runtime, deployed bundles, users.
 
 Every test that asks for ``database`` runs once per backend in
 ``AFTERSALES_TEST_DATABASES`` (default ``sqlite,postgresql``): the PostgreSQL server is
-started on loopback by the first such test and stopped at the end of the session.
+started on loopback by the first such test and stopped at the end of the session (one
+server per pytest-xdist worker). Each test gets a fresh database copied from a migrated
+template: a file copy on SQLite; on PostgreSQL a ``CREATE DATABASE … TEMPLATE`` copy that,
+once a test is done with it, is emptied back to the template's rows and sequences and
+handed to the next test (tests/support/postgres.py, ``DatabasePool``).
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,12 +30,14 @@ from engine.identity import Actor, create_user
 from engine.migrate import upgrade
 from engine.runtime import Runtime
 
+if TYPE_CHECKING:
+    from tests.support.postgres import DatabasePool
+
 FIXTURES = Path(__file__).parent / "fixtures"
 PROCESSES = Path(__file__).parent.parent / "processes"
 os.environ.setdefault("AFTERSALES_VERIFY_STATE", "1")  # every save is checked against a full dump
 BACKENDS = [b.strip() for b in os.environ.get("AFTERSALES_TEST_DATABASES", "sqlite,postgresql").split(",")
             if b.strip()]
-_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -65,13 +71,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    from tests.support.postgres import create_database, drop_database
-
-    admin = request.getfixturevalue("postgres_admin")
-    name = f"t_{os.getpid()}_{next(_counter)}"
-    url = create_database(admin, name, template="aftersales_template")
+    pool = request.getfixturevalue("postgres_databases")
+    url = pool.acquire()
     yield url
-    drop_database(admin, name)
+    pool.release(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_admin: str) -> DatabasePool:
+    """Copies of the migrated template, each reset to the template's state after a test."""
+    from tests.support.postgres import DatabasePool
+
+    return DatabasePool(postgres_admin, "aftersales_template", f"t_{os.getpid()}")
 
 
 @pytest.fixture

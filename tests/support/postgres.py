@@ -30,11 +30,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 __all__ = [
+    "DatabasePool",
     "PostgresNotAvailable",
     "create_database",
     "database_url",
@@ -306,3 +308,106 @@ def create_database(admin_url: str, name: str, template: str | None = None) -> s
 def drop_database(admin_url: str, name: str) -> None:
     """DROP DATABASE ``name`` if it exists, disconnecting whoever is still connected."""
     _admin_execute(admin_url, f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+
+
+# What a database's schema is made of (relations and their columns, types, triggers,
+# functions, schemas) and its migration version: equal fingerprints, same schema.
+_FINGERPRINT = """
+SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), '')) FROM (
+  SELECT 'rel:' || c.relname || ':' || c.relkind::text || ':' || coalesce(a.attname::text, '') || ':'
+         || coalesce(a.atttypid::text, '') || ':' || coalesce(a.attnotnull::text, '') AS item
+    FROM pg_class c
+    LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE c.relnamespace = 'public'::regnamespace
+  UNION ALL SELECT 'type:' || typname::text FROM pg_type WHERE typnamespace = 'public'::regnamespace
+  UNION ALL SELECT 'trigger:' || t.tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+   WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+  UNION ALL SELECT 'proc:' || proname::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+  UNION ALL SELECT 'schema:' || nspname::text FROM pg_namespace
+  UNION ALL SELECT 'version:' || version_num::text FROM alembic_version
+) AS schema_items
+"""
+
+
+class DatabasePool:
+    """Fresh copies of a template database, reused instead of created for every test.
+
+    ``CREATE DATABASE … TEMPLATE`` copies every relation's files (a migrated schema has
+    hundreds) and costs far more than most tests. A released database goes back to the
+    template's exact state instead: everyone still connected is disconnected, every table
+    but ``alembic_version`` emptied and the template's rows put back, every sequence set
+    to the template's value. A database whose schema no longer matches the template's (a
+    test migrated it down or created a table) is dropped, and a new copy made when needed.
+    """
+
+    def __init__(self, admin_url: str, template: str, prefix: str) -> None:
+        self.admin_url = admin_url
+        self.template = template
+        self.prefix = prefix
+        self._count = 0
+        self._uses = 0
+        self._free: list[str] = []
+        engine = create_engine(database_url(admin_url, template), poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                self._fingerprint = conn.execute(text(_FINGERPRINT)).scalar_one()
+                self._tables = conn.execute(text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename <> 'alembic_version' ORDER BY tablename")).scalars().all()
+                # One SELECT puts every sequence back where the template has it.
+                self._sequences = ", ".join(
+                    f"setval('{_quote(name)}', {start if last is None else last}, {last is not None})"
+                    for name, start, last in conn.execute(text(
+                        "SELECT sequencename, start_value, last_value FROM pg_sequences"
+                        " WHERE schemaname = 'public' ORDER BY sequencename")))
+                self._rows: dict[str, str] = {}  # table → its rows as JSON, put back as they were
+                for table in self._tables:
+                    rows = conn.execute(text(f"SELECT json_agg(t)::text FROM {_quote(table)} AS t")).scalar_one()
+                    if rows is not None:
+                        self._rows[table] = rows
+        finally:
+            engine.dispose()
+
+    def acquire(self) -> str:
+        """The URL of a database equal to the template, for one user at a time.
+
+        Each use gets its own URL (``application_name`` differs): the app keys caches of
+        deployment files by the database's URL, as deployment ids repeat across databases.
+        """
+        self._uses += 1
+        if self._free:
+            base = self._free.pop()
+        else:
+            self._count += 1
+            base = create_database(self.admin_url, f"{self.prefix}_{self._count}", template=self.template)
+        return make_url(base).update_query_dict({"application_name": f"{self.prefix}_use{self._uses}"}) \
+            .render_as_string(hide_password=False)
+
+    def release(self, url: str) -> None:
+        """Take a database back: reset it to the template's state, or drop it."""
+        name = make_url(url).database
+        assert name is not None
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                  " WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                if conn.execute(text(_FINGERPRINT)).scalar_one() != self._fingerprint:
+                    raise LookupError(name)
+                self._reset(conn)
+        except Exception:  # noqa: BLE001 - whatever went wrong, a dropped database is clean
+            engine.dispose()
+            drop_database(self.admin_url, name)
+            return
+        engine.dispose()
+        self._free.append(database_url(self.admin_url, name))
+
+    def _reset(self, conn: Any) -> None:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no foreign-key order
+        conn.execute(text(";".join(f"DELETE FROM {_quote(table)}" for table in self._tables)))
+        for table, rows in self._rows.items():
+            conn.execute(text(f"INSERT INTO {_quote(table)} "
+                              f"SELECT * FROM json_populate_recordset(NULL::{_quote(table)}, CAST(:rows AS json))"),
+                         {"rows": rows})
+        if self._sequences:
+            conn.execute(text(f"SELECT {self._sequences}"))
