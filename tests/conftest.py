@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,3 +148,10 @@ def make_user(database: Database):
         return Actor(username, frozenset(roles))
 
     return _make
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Close the Chromium that the browser tests of this process shared (tests/web/live.py)."""
+    live = sys.modules.get("tests.web.live")
+    if live is not None:
+        live.close_chromium()

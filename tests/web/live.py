@@ -39,20 +39,54 @@ def serving(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+_SHARED: dict[str, Any] = {}  # Playwright and its Chromium, started once per test process
+
+
+def _shared_browser() -> Any:
+    """Debian's Chromium, launched on first use and kept for the rest of the test process.
+
+    Starting Playwright's driver and Chromium costs a second or two; a fresh context per
+    test isolates cookies, storage and pages just as a fresh browser would. A browser that
+    crashed or was closed is launched again.
+    """
+    browser = _SHARED.get("browser")
+    if browser is not None and browser.is_connected():
+        return browser
+    if "playwright" not in _SHARED:
+        from playwright.sync_api import sync_playwright
+
+        _SHARED["playwright"] = sync_playwright().start()
+    browser = _SHARED["playwright"].chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    _SHARED["browser"] = browser
+    return browser
+
+
+def close_chromium() -> None:
+    """Close the shared Chromium and stop Playwright (tests/conftest.py calls it at the session's end)."""
+    browser = _SHARED.pop("browser", None)
+    playwright = _SHARED.pop("playwright", None)
+    try:
+        if browser is not None and browser.is_connected():
+            browser.close()
+    finally:
+        if playwright is not None:
+            playwright.stop()
+
+
 @contextmanager
 def chromium(locale: str = "en-US") -> Iterator[Any]:
-    """Yield a browser context of headless Chromium (Debian's, never a downloaded one)."""
-    from playwright.sync_api import sync_playwright
+    """Yield a fresh browser context of headless Chromium (Debian's, never a downloaded one).
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(locale=locale, viewport={"width": 1360, "height": 860})
-            context.set_default_timeout(15_000)
-            yield context
+    The browser itself is shared by the tests of one process (see :func:`_shared_browser`);
+    the context, its pages and cookies are closed on exit.
+    """
+    context = _shared_browser().new_context(locale=locale, viewport={"width": 1360, "height": 860})
+    try:
+        context.set_default_timeout(15_000)
+        yield context
+    finally:
+        if context.browser is not None and context.browser.is_connected():
             context.close()
-        finally:
-            browser.close()
 
 
 def shot(page: Any, name: str) -> Path:
