@@ -8,6 +8,18 @@ server per pytest-xdist worker). Each test gets a fresh database copied from a m
 template: a file copy on SQLite; on PostgreSQL a ``CREATE DATABASE … TEMPLATE`` copy that,
 once a test is done with it, is emptied back to the template's rows and sequences and
 handed to the next test (tests/support/postgres.py, ``DatabasePool``).
+
+Which tests run on PostgreSQL too (the rule; ARCHITECTURE.md, "Testing", says it again):
+
+* Engine, store, concurrency, audit, migration, handler, process, KPI and read-model SQL
+  runs on both backends, always: every folder but the web layer's.
+* Browser tests (marked ``browser``) and the web layer's folders (``WEB_LAYER``: pages,
+  forms, the API, access and personal-data matrices) run on SQLite only: the SQL under
+  them is the engine's, the handlers' and the read models', and is run on PostgreSQL by
+  those tests. A web-layer module that is the only test of some SQL — a read-model list
+  or filter, a pilot figure, a privacy erasure, an instance migration — is listed in
+  ``POSTGRESQL_TOO`` (or its tests are marked ``@pytest.mark.postgresql``) and runs on both.
+  Add a new page's module there when its query exists nowhere else.
 """
 
 from __future__ import annotations
@@ -34,11 +46,53 @@ from engine.runtime import Runtime
 if TYPE_CHECKING:
     from tests.support.postgres import DatabasePool
 
-FIXTURES = Path(__file__).parent / "fixtures"
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
 PROCESSES = Path(__file__).parent.parent / "processes"
 os.environ.setdefault("AFTERSALES_VERIFY_STATE", "1")  # every save is checked against a full dump
 BACKENDS = [b.strip() for b in os.environ.get("AFTERSALES_TEST_DATABASES", "sqlite,postgresql").split(",")
             if b.strip()]
+
+
+# The web layer's folders: their tests drive pages, forms and the API, whose SQL is the
+# engine's, the handlers' and the read models' — run on PostgreSQL by the tests of those
+# layers. They run on SQLite only, except the modules below (and any test marked
+# ``postgresql``): the only tests of some SQL (read-model lists and filters, pilot figures,
+# privacy erasure, instance migration from the owner's pages).
+WEB_LAYER = ("web", "web_api", "security", "owner")
+POSTGRESQL_TOO = frozenset({
+    "web/test_customers_records.py",
+    "web/test_qa_page.py",
+    "web/test_tasklist_due.py",
+    "web/test_tasks.py",
+    "web/test_technician_pages.py",
+    "web/test_ticket_workspace_lists.py",
+    "web/test_tickets.py",
+    "web/test_warehouse_pages.py",
+    "web_api/test_api_routes.py",
+    "security/test_privacy_new_tables.py",
+    "security/test_privacy_requests.py",
+    "owner/test_run_migrate.py",
+    "owner/test_run_pilot_figures.py",
+    "owner/test_run_pilots.py",
+})
+
+
+def backends_of(path: Path, markers: frozenset[str] = frozenset()) -> list[str]:
+    """The backends a test's ``database`` runs on, from its module and its markers (see the
+    module docstring): both, or SQLite alone for the web layer and for browser tests."""
+    relative = path.resolve().relative_to(TESTS.resolve()).as_posix()
+    web_layer = relative.split("/")[0] in WEB_LAYER and relative not in POSTGRESQL_TOO
+    if "postgresql" in markers or not ("browser" in markers or web_layer):
+        return BACKENDS
+    return ["sqlite"] if "sqlite" in BACKENDS else BACKENDS[:1]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``database_url`` (and so ``database``) with the test's backends."""
+    if "database_url" in metafunc.fixturenames:
+        markers = frozenset(mark.name for mark in metafunc.definition.iter_markers())
+        metafunc.parametrize("database_url", backends_of(metafunc.definition.path, markers), indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +118,7 @@ def postgres_admin() -> Iterator[str]:
         yield admin_url
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a fresh, migrated database on each backend."""
     if request.param == "sqlite":
@@ -155,3 +209,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     live = sys.modules.get("tests.web.live")
     if live is not None:
         live.close_chromium()
+
