@@ -210,3 +210,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if live is not None:
         live.close_chromium()
 
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with slow or browser tests first, then the others by their number of tests,
+    each module's own order kept. pytest-xdist hands out whole modules in this order
+    (scripts/test: ``--dist loadscope --no-loadscope-reorder``); a long module handed out
+    last would leave the other worker idle at the end."""
+    heavy: set[str] = set()
+    size: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        size[module] = size.get(module, 0) + 1
+        if item.get_closest_marker("slow") or item.get_closest_marker("browser"):
+            heavy.add(module)
+    items.sort(key=lambda item: (item.nodeid.split("::")[0] not in heavy, -size[item.nodeid.split("::")[0]]))
