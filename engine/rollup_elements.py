@@ -310,6 +310,8 @@ class RunCache:
     A trigger *takes* an instance's runs if they are at the instance's audit head (its seq and
     hash), so it need not read ``element_run`` back; they go back only once its transaction
     commits, so a rolled-back trigger leaves nothing behind and the next one reads the rows.
+    Another process's triggers move the audit head, so its entries miss; :func:`rebuild` clears
+    only this process's cache (rebuild with the server and workers stopped).
     """
 
     def __init__(self, size: int = 2000) -> None:
