@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from . import clock, spiff
 from .audit import PendingEvent, write_system_event
 from .bundle import Bundle, kind_of
-from .errors import DeploymentInvalid, Problem
+from .errors import DeploymentInvalid, Problem, finding
 from .identity import ensure_role
 from .lint import LintResult, lint_bundle
 from .models import Deployment, DeploymentFile, ProcessDefinition, Role
@@ -53,8 +53,9 @@ def validate(bundle: Bundle, session: Session | None = None) -> LintResult:
         for lane in proc["lanes"]:
             role = role_for_lane(lane)
             if role not in known:
-                result.add(proc["file"], f"lane {lane!r} maps to role {role!r}, which does not exist yet; "
-                                         f"deploying creates it", None, rule="lanes", severity="warning")
+                result.add(proc["file"], finding("lane '{lane}' maps to role '{role}', which does not exist yet; "
+                                                 "deploying creates it", lane=lane, role=role),
+                           None, rule="lanes", severity="warning")
     return result
 
 

@@ -137,9 +137,35 @@ class FormValidationError(InvalidInput):
         return body
 
 
+class Finding(str):
+    """A finding's English text that remembers the template and values it was filled from.
+
+    It is a ``str``, so checks pass it along like any message; :class:`Problem` takes the template
+    and values from it, and a page says the finding in the reader's language by the template.
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, /, **params: Any) -> Finding:
+        text = super().__new__(cls, template.format(**params) if params else template)
+        text.template, text.params = template, params
+        return text
+
+
+def finding(template: str, /, **params: Any) -> Finding:
+    """Return the English finding ``template`` filled with ``params`` (placeholders ``{name}``)."""
+    return Finding(template, **params)
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One finding of validation or lint: where it is and what is wrong."""
+    """One finding of validation or lint: where it is and what is wrong.
+
+    ``message`` is English (the CLI and the API print it); ``template`` and ``params`` (taken from a
+    :class:`Finding` message) let a page say it in the reader's language. A message without a
+    template came from a library (lxml, SpiffWorkflow) and is shown as that library wrote it.
+    """
 
     file: str
     message: str
@@ -148,6 +174,14 @@ class Problem:
     severity: str = "error"
     rule: str = "bpmn"
     extra: dict[str, Any] = field(default_factory=dict)
+    template: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.message, Finding) and not self.template:
+            object.__setattr__(self, "template", self.message.template)
+            object.__setattr__(self, "params", dict(self.message.params))
+        object.__setattr__(self, "message", str(self.message))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the problem as a JSON-able mapping."""

@@ -22,7 +22,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from . import forms, message_contracts
 from .bundle import Bundle
-from .errors import HandlerError, Problem
+from .errors import HandlerError, Problem, finding
 from .lint_dialects import check_dialects
 from .lint_refused import check_refused
 from .lint_scripts import check_scripts
@@ -111,7 +111,7 @@ def _parse_xml(bundle: Bundle, result: LintResult) -> dict[str, Any]:
                 trees[path] = etree.fromstring(content, etree.XMLParser(
                     resolve_entities=False, no_network=True, remove_comments=True, remove_pis=True))
             except etree.XMLSyntaxError as exc:
-                result.add(path, f"not well-formed XML: {exc.msg}", line=exc.lineno, rule="xml")
+                result.add(path, finding("not well-formed XML: {detail}", detail=exc.msg), line=exc.lineno, rule="xml")
     return trees
 
 
@@ -122,7 +122,7 @@ def _validate_xsd(path: str, root: Any, result: LintResult) -> bool:
     if VALIDATOR.validator.validate(root):
         return True
     for error in VALIDATOR.validator.error_log:
-        result.add(path, error.message, line=error.line, rule="xsd")
+        result.add(path, finding("schema validation: {detail}", detail=error.message), line=error.line, rule="xsd")
     return False
 
 
@@ -135,8 +135,9 @@ def _check_ids(path: str, root: Any, result: LintResult) -> bool:
             ext_id = ext.get("id")
             if ext_id in element_ids:
                 ok = False
-                result.add(path, f"{tag} id {ext_id!r} equals the id of a BPMN element; rename the element "
-                                 f"(SpiffWorkflow 3.2 cannot tell them apart)", ext_id, ext.sourceline, "ids")
+                result.add(path, finding("{tag} id '{id}' equals the id of a BPMN element; rename the element "
+                                         "(SpiffWorkflow 3.2 cannot tell them apart)", tag=tag, id=ext_id),
+                           ext_id, ext.sourceline, "ids")
     return ok
 
 
@@ -148,11 +149,12 @@ def _check_extensions(path: str, root: Any, result: LintResult) -> None:
         owner = owner_id(ext)
         close = difflib.get_close_matches(local, KNOWN_EXTENSIONS, n=1, cutoff=0.75)
         if close:
-            result.add(path, f"unknown extension spiffworkflow:{local}; did you mean {close[0]}?",
+            result.add(path, finding("unknown extension spiffworkflow:{name}; did you mean {suggestion}?", name=local,
+                                     suggestion=close[0]),
                        owner, ext.sourceline, "extensions")
         else:
-            result.add(path, f"unknown extension spiffworkflow:{local} is ignored", owner, ext.sourceline,
-                       "extensions", severity="warning")
+            result.add(path, finding("unknown extension spiffworkflow:{name} is ignored", name=local), owner,
+                       ext.sourceline, "extensions", severity="warning")
 
 
 def _add_to_parser(parser: AftersalesParser, path: str, root: Any, result: LintResult) -> None:
@@ -162,9 +164,10 @@ def _add_to_parser(parser: AftersalesParser, path: str, root: Any, result: LintR
         else:
             parser.add_bpmn_xml(root, filename=path)
     except ValidationException as exc:
-        result.add(path, str(exc).split("\n")[0], exc.id or None, _line(exc), "parse")
+        result.add(path, finding("SpiffWorkflow parser: {detail}", detail=str(exc).split("\n")[0]), exc.id or None,
+                   _line(exc), "parse")
     except Exception as exc:  # the parser has unwrapped errors (e.g. DMN comments)
-        result.add(path, f"cannot parse: {type(exc).__name__}: {exc}", rule="parse")
+        result.add(path, finding("cannot parse: {detail}", detail=f"{type(exc).__name__}: {exc}"), rule="parse")
 
 
 def _line(exc: ValidationException) -> int | None:
@@ -179,15 +182,17 @@ def _check_references(trees: dict[str, Any], result: LintResult) -> None:
         for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
             target = call.get("calledElement")
             if not target:
-                result.add(path, "call activity names no process (calledElement)", call.get("id"),
+                result.add(path, finding("call activity names no process (calledElement)"), call.get("id"),
                            call.sourceline, "references")
             elif target not in processes:
-                result.add(path, f"call activity calls process {target!r}, which is not in the bundle",
+                result.add(path, finding("call activity calls process '{process}', which is not in the bundle",
+                                         process=target),
                            call.get("id"), call.sourceline, "references")
         for ref in root.iter(f"{{{SPIFF_NS}}}calledDecisionId"):
             name = (ref.text or "").strip()
             if name not in decisions:
-                result.add(path, f"business rule task calls decision {name!r}, which is not in the bundle",
+                result.add(path, finding("business rule task calls decision '{decision}', which is not in the bundle",
+                                         decision=name),
                            owner_id(ref), ref.sourceline, "references")
 
 
@@ -196,7 +201,7 @@ def _check_json(bundle: Bundle, result: LintResult) -> None:
         try:
             json.loads(content)
         except (ValueError, UnicodeDecodeError) as exc:
-            result.add(path, f"not valid JSON: {exc}", rule="json")
+            result.add(path, finding("not valid JSON: {detail}", detail=str(exc)), rule="json")
 
 
 def _build_specs(parser: AftersalesParser, trees: dict[str, Any], result: LintResult) -> None:
@@ -208,10 +213,12 @@ def _build_specs(parser: AftersalesParser, trees: dict[str, Any], result: LintRe
             spec = parser.get_spec(process_id)
             subs = parser.get_subprocess_specs(process_id)
         except ValidationException as exc:
-            result.add(exc.file_name or file, str(exc).split("\n")[0], exc.id or process_id, _line(exc), "parse")
+            result.add(exc.file_name or file, finding("SpiffWorkflow parser: {detail}", detail=str(exc).split("\n")[0]),
+                       exc.id or process_id, _line(exc), "parse")
             continue
         except Exception as exc:
-            result.add(file, f"cannot build process {process_id}: {type(exc).__name__}: {exc}",
+            result.add(file, finding("cannot build process {process}: {detail}", process=process_id,
+                                     detail=f"{type(exc).__name__}: {exc}"),
                        process_id, rule="parse")
             continue
         result.specs[process_id] = spec
@@ -228,7 +235,7 @@ def _build_specs(parser: AftersalesParser, trees: dict[str, Any], result: LintRe
                     result.decisions.append({"process_id": d.get("id"), "name": d.get("name") or d.get("id"),
                                              "file": path, "lanes": []})
     if not result.processes and not result.errors:
-        result.add("(bundle)", "the bundle has no executable process (isExecutable=\"true\")", rule="parse")
+        result.add("(bundle)", finding("the bundle has no executable process (isExecutable=\"true\")"), rule="parse")
 
 
 def _lint_spec(bundle: Bundle, name: str, spec: Any, result: LintResult) -> None:
@@ -243,10 +250,12 @@ def _lint_service(file: str, element: str, ts: HandlerServiceTask, result: LintR
     try:
         handler = get_handler(ts.operation_name)
     except HandlerError as exc:
-        result.add(file, exc.message, element, rule="handlers")
+        result.add(file, finding(exc.template, **exc.params) if exc.template and not exc.plural else exc.message,
+                   element, rule="handlers")
         return
     for problem in handler.check_arguments(set(ts.operation_params)):
-        result.add(file, f"operator {ts.operation_name!r}: {problem}", element, rule="handlers")
+        result.add(file, finding("operator '{operator}': {detail}", operator=ts.operation_name, detail=problem),
+                   element, rule="handlers")
 
 
 def _check_flows(trees: dict[str, Any], result: LintResult) -> None:
@@ -258,8 +267,9 @@ def _check_flows(trees: dict[str, Any], result: LintResult) -> None:
                 for end in ("sourceRef", "targetRef"):
                     ref = flow.get(end)
                     if ref not in ids:
-                        result.add(path, f"sequence flow {flow.get('id')!r} has {end} {ref!r}, which is not an "
-                                         f"element of {container.get('id')!r}", flow.get("id"),
+                        result.add(path, finding("sequence flow '{flow}' has {end} '{ref}', which is not an element of "
+                                                 "'{container}'", flow=flow.get("id"), end=end, ref=ref,
+                                                 container=container.get("id")), flow.get("id"),
                                    flow.sourceline, "flows")
 
 
@@ -272,7 +282,8 @@ def _lint_forms(bundle: Bundle, trees: dict[str, Any], result: LintResult) -> No
             element = owner_id(prop)
             content = _find_file(bundle, path, form)
             if content is None:
-                result.add(path, f"{key} {form!r} is not in the bundle", element, prop.sourceline, "forms")
+                result.add(path, finding("{property} '{file}' is not in the bundle", property=key, file=form), element,
+                           prop.sourceline, "forms")
                 continue
             try:
                 value = json.loads(content)

@@ -15,7 +15,7 @@ from engine.deploy import deploy, validate
 from engine.errors import DeploymentInvalid, InvalidInput, NotFound
 from engine.privacy import mask_personal
 
-from . import get_services
+from . import findings, get_services
 from .access import current_actor, roles_required
 from .api.uploads import bundle_from_upload
 from .audit_views import diagram_texts, reader_names
@@ -106,12 +106,14 @@ def deploy_page():  # type: ignore[no-untyped-def]
                     raise DeploymentInvalid(checked.problems)
                 result = {"validated": True, "warnings": [p.to_dict() for p in checked.problems],
                           "processes": [p["process_id"] for p in checked.processes]}
+                warnings = checked.problems
             else:
-                result = deploy(s, bundle, current_actor().username).to_dict()
+                deployed = deploy(s, bundle, current_actor().username)
+                result, warnings = deployed.to_dict(), deployed.warnings
     except DeploymentInvalid as exc:
-        problems = [p.to_dict() for p in exc.problems]
         if request.accept_mimetypes.best == "application/json":
             return jsonify(exc.to_dict()), 422
+        problems = findings.shown(exc.problems)
         return render_template("owner/deploy.html", problems=problems, result=None, name=name), 422
     except InvalidInput as exc:
         if request.accept_mimetypes.best == "application/json":
@@ -120,6 +122,7 @@ def deploy_page():  # type: ignore[no-untyped-def]
                                error=error_text(exc)), exc.http_status
     if request.accept_mimetypes.best == "application/json":
         return jsonify(result)
+    result["warnings"] = findings.shown(warnings)
     return render_template("owner/deploy.html", problems=None, result=result, name=name)
 
 

@@ -1,0 +1,28 @@
+"""Say validation and lint findings in the reader's language.
+
+A :class:`~engine.errors.Problem` keeps its English ``message`` for the CLI and the API; its
+``template`` (the English text with ``{name}`` placeholders) is the catalogue key a page looks
+up, filled with the finding's ``params`` as they are (element ids, file names and the text a
+library wrote stay untranslated). A finding without a template is shown as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from engine.errors import Problem
+
+from .i18n import translate
+
+
+def said(problem: Problem) -> str:
+    """Return ``problem``'s text in the reader's language."""
+    if not problem.template:
+        return problem.message
+    return translate(problem.template, **problem.params) if problem.params else translate(problem.template)
+
+
+def shown(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    """Return the problems as a page shows them: their JSON form with ``said``, the reader's text."""
+    return [dict(p.to_dict(), said=said(p)) for p in problems]
