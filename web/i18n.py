@@ -41,7 +41,7 @@ def use_bundle_texts(texts: dict[str, str]) -> None:
     g.bundle_texts = texts
 
 
-def translate(text: str, **values: Any) -> str:
+def translate(text: str, /, **values: Any) -> str:
     """Return ``text`` in the request's language, placeholders filled."""
     language = current_language()
     bundle = g.get("bundle_texts") if has_request_context() else None
@@ -56,7 +56,7 @@ def data_text(value: Any) -> Markup:
     return Markup('<span translate="no">{}</span>').format(value)
 
 
-def translate_plural(singular: str, plural: str, n: int, **values: Any) -> str:
+def translate_plural(singular: str, plural: str, n: int, /, **values: Any) -> str:
     """Return the singular or plural of a text as the reader's language counts ``n`` (``{n}`` filled too)."""
     text = translations(current_language()).ngettext(singular, plural, n)
     return text.format(n=n, **values)
