@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import finding
 from .lint_xml import BPMN_NS, CONTAINERS, FLOW_NODES, Report, executable, is_bpmn, local, owner_id
 
-_COMPENSATION = ("aftersales does not run compensation, so nothing would be undone: model the undo step as an "
-                 "ordinary task on the path that needs it (after an error boundary event or a gateway)")
 _GATEWAYS_WITH_CONDITIONS = frozenset({"exclusiveGateway", "inclusiveGateway"})
 _PERFORMERS = frozenset({"performer", "humanPerformer", "potentialOwner", "resourceRole"})
 
@@ -47,29 +46,33 @@ def check_refused(path: str, root: Any, add: Report) -> set[str]:
             continue
         name = local(el)
         if name == "compensateEventDefinition":
-            refuse(el, f"compensation {_event_kind(el.getparent())}: {_COMPENSATION}")
+            refuse(el, finding("compensation {kind}: aftersales does not run compensation, so nothing would be undone: "
+                               "model the undo step as an ordinary task on the path that needs it (after an error "
+                               "boundary event or a gateway)", kind=_event_kind(el.getparent())))
         elif el.get("isForCompensation") == "true":
-            refuse(el, f"activity marked isForCompensation never runs: {_COMPENSATION}")
+            refuse(el, finding("activity marked isForCompensation never runs: aftersales does not run compensation, so "
+                               "nothing would be undone: model the undo step as an ordinary task on the path that "
+                               "needs it (after an error boundary event or a gateway)"))
         elif name == "cancelEventDefinition":
             _check_cancel(el, refuse)
         elif name == "complexGateway":
-            refuse(el, "complex gateways are not run by SpiffWorkflow 3.2: split with an inclusive gateway (a "
-                       "condition on each outgoing flow) and join with an inclusive or parallel gateway")
+            refuse(el, finding("complex gateways are not run by SpiffWorkflow 3.2: split with an inclusive gateway (a "
+                               "condition on each outgoing flow) and join with an inclusive or parallel gateway"))
         elif name == "adHocSubProcess":
-            refuse(el, "ad-hoc subprocesses do not run in aftersales (completing one of their tasks fails): put "
-                       "the optional tasks behind an inclusive gateway, or loop through an exclusive gateway "
-                       "asking what to do next")
+            refuse(el, finding("ad-hoc subprocesses do not run in aftersales (completing one of their tasks fails): "
+                               "put the optional tasks behind an inclusive gateway, or loop through an exclusive "
+                               "gateway asking what to do next"))
         elif name in FLOW_NODES and name.endswith("Event") and _definitions(el) > 1:
             refuse(el, _multiple(el))
         elif name in ("dataStore", "dataStoreReference"):
-            refuse(el, "data stores do nothing in aftersales: read and write outside data in a service task (a "
-                       "registered handler) and keep process data in task data or a data object")
+            refuse(el, finding("data stores do nothing in aftersales: read and write outside data in a service task "
+                               "(a registered handler) and keep process data in task data or a data object"))
         elif name in _PERFORMERS:
-            refuse(el, f"bpmn:{name} is not used to assign tasks: put the task in a lane whose name maps to the "
-                       f"role (lane \"Warehouse\" → role warehouse)")
+            refuse(el, finding("bpmn:{name} is not used to assign tasks: put the task in a lane whose name maps to "
+                               "the role (lane \"Warehouse\" → role warehouse)", name=name))
         elif name in ("assignment", "transformation"):
-            refuse(el, f"data association {name}s are not run: compute the value in a spiffworkflow:preScript "
-                       f"or postScript")
+            refuse(el, finding("data association {name}s are not run: compute the value in a "
+                               "spiffworkflow:preScript or postScript", name=name))
         elif name == "conditionExpression":
             _check_condition_source(el, root, refuse)
     for container in root.iter(*(f"{{{BPMN_NS}}}{c}" for c in CONTAINERS - {"adHocSubProcess"})):
@@ -91,10 +94,10 @@ def _definitions(event: Any) -> int:
 
 def _multiple(event: Any) -> str:
     if local(event) in ("endEvent", "intermediateThrowEvent"):
-        instead = "use one throw event per result, one after the other"
-    else:
-        instead = "use an event-based gateway followed by one catch event per trigger"
-    return f"an event with several event definitions (multiple) is not run by aftersales: {instead}"
+        return finding("an event with several event definitions (multiple) is not run by aftersales: use one "
+                       "throw event per result, one after the other")
+    return finding("an event with several event definitions (multiple) is not run by aftersales: use an "
+                   "event-based gateway followed by one catch event per trigger")
 
 
 def _check_cancel(definition: Any, refuse: Any) -> None:
@@ -102,20 +105,21 @@ def _check_cancel(definition: Any, refuse: Any) -> None:
     kind, container = local(event), event.getparent()
     if kind == "endEvent":
         if local(container) != "transaction":
-            refuse(definition, "a cancel end event outside a transaction ends like a plain end event: use an error "
-                               "end event and an error boundary event on the subprocess")
+            refuse(definition, finding("a cancel end event outside a transaction ends like a plain end event: use an "
+                                       "error end event and an error boundary event on the subprocess"))
         elif not _cancel_boundary(container):
-            refuse(definition, f"this cancel end event ends transaction {container.get('id')!r} like a plain end "
-                               f"event: add a cancel boundary event to the transaction")
+            refuse(definition, finding("this cancel end event ends transaction '{transaction}' like a plain end "
+                                       "event: add a cancel boundary event to the transaction",
+                                       transaction=container.get("id")))
     elif kind == "boundaryEvent":
         attached = event.get("attachedToRef")
         target = next((el for el in container if el.get("id") == attached), None)
         if target is None or local(target) != "transaction":
-            refuse(definition, f"a cancel boundary event on {attached!r}, which is not a transaction, never fires: "
-                               f"use an error boundary event")
+            refuse(definition, finding("a cancel boundary event on '{element}', which is not a transaction, never "
+                                       "fires: use an error boundary event", element=attached))
     else:
-        refuse(definition, "a cancel event is only an end event inside a transaction or a boundary event on one: "
-                           "use an error event")
+        refuse(definition, finding("a cancel event is only an end event inside a transaction or a boundary event on "
+                                   "one: use an error event"))
 
 
 def _cancel_boundary(transaction: Any) -> bool:
@@ -132,12 +136,14 @@ def _check_condition_source(condition: Any, root: Any, refuse: Any) -> None:
     if source is None or local(source) in _GATEWAYS_WITH_CONDITIONS | {"complexGateway"}:
         return  # a dangling flow is reported by the flows check
     if local(source) == "parallelGateway":
-        instead = "a parallel gateway takes every flow: use an inclusive gateway to take the flows whose " \
-                  "condition holds"
+        refuse(condition, finding("the condition of a flow leaving parallelGateway '{source}' is never evaluated "
+                                  "(the flow is always taken): a parallel gateway takes every flow: use an "
+                                  "inclusive gateway to take the flows whose condition holds",
+                                  source=source.get("id")))
     else:
-        instead = f"put an exclusive gateway after {source.get('id')!r} and the condition on its outgoing flow"
-    refuse(condition, f"the condition of a flow leaving {local(source)} {source.get('id')!r} is never "
-                      f"evaluated (the flow is always taken): {instead}")
+        refuse(condition, finding("the condition of a flow leaving {kind} '{source}' is never evaluated (the flow "
+                                  "is always taken): put an exclusive gateway after '{source}' and the condition "
+                                  "on its outgoing flow", kind=local(source), source=source.get("id")))
 
 
 def _check_reachable(container: Any, refuse: Any) -> None:
@@ -158,10 +164,13 @@ def _check_reachable(container: Any, refuse: Any) -> None:
     for node_id, el in nodes.items():
         if node_id in reached or el.get("isForCompensation") == "true":
             continue
-        why = "no sequence flow leads to it" if not any(node_id in t for t in outgoing.values()) else \
-            "the only flows into it come from elements that never run"
-        refuse(el, f"{local(el)} {node_id!r} never runs: {why}; connect it to the flow from a start event, "
-                   f"or remove it")
+        if not any(node_id in t for t in outgoing.values()):
+            refuse(el, finding("{kind} '{element}' never runs: no sequence flow leads to it; connect it to the "
+                               "flow from a start event, or remove it", kind=local(el), element=node_id))
+        else:
+            refuse(el, finding("{kind} '{element}' never runs: the only flows into it come from elements that "
+                               "never run; connect it to the flow from a start event, or remove it",
+                               kind=local(el), element=node_id))
 
 
 def _is_entry(el: Any) -> bool:

@@ -122,6 +122,7 @@ class Step:
     kind: str
     name: str
     detail: str = ""
+    reason: str = ""  # a reassignment's reason: the system's own ones read in the reader's language
 
 
 @dataclass
@@ -280,12 +281,12 @@ def _step(event: AuditEvent) -> Step | None:
     ):
         return None
     name = str(data.get("name") or data.get("message") or "")
-    detail = ""
+    detail = reason = ""
     if event.kind == "task.reassigned":
-        detail = f"{data.get('from') or '-'} → {data.get('to') or '-'}: {data.get('reason') or ''}"
+        detail, reason = f"{data.get('from') or '-'} → {data.get('to') or '-'}", str(data.get("reason") or "")
     elif event.kind == "incident.opened":
         detail = str(data.get("error") or "")[:200]
-    return Step(event.at, event.actor, event.kind, name, detail)
+    return Step(event.at, event.actor, event.kind, name, detail, reason)
 
 
 # --- tickets -----------------------------------------------------------------------------

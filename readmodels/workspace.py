@@ -89,7 +89,7 @@ def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str
     visible = sees(actor)
     contact, record_id = current_contact(session, ticket, data.get("customer"))
     hidden = personal_values({**data, "customer": contact}, visible)
-    entries = [Entry(s.at, s.actor, s.kind, s.name, s.detail) for s in steps]
+    entries = [Entry(s.at, s.actor, s.kind, s.name, s.detail, {"reason": s.reason} if s.reason else {}) for s in steps]
     for row in ticket_notes.list_activities(session, ticket):
         details = mask_for(row.details or {}, visible)
         entries.append(Entry(row.created_at, row.author, f"ticket.{row.kind}", "", mask_text(row.body, hidden),
