@@ -16,6 +16,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .errors import finding
 from .lint_dialects import foreign_expression
 from .lint_scripts import EVAL, explain
 from .lint_xml import BPMN_NS, Report, executable, owner_id, text_line
@@ -39,7 +40,7 @@ def check_timers(path: str, root: Any, add: Report) -> None:
             continue
         node = next((n for kind in KINDS for n in definition.iter(f"{{{BPMN_NS}}}{kind}")), None)
         if node is None:
-            add(path, "timer has no timeDate, timeDuration or timeCycle", owner_id(definition),
+            add(path, finding("timer has no timeDate, timeDuration or timeCycle"), owner_id(definition),
                 definition.sourceline, "timers")
             continue
         _check_expression(path, node, add)
@@ -49,7 +50,8 @@ def _check_expression(path: str, node: Any, add: Report) -> None:
     kind, text = node.tag.rpartition("}")[2], (node.text or "").strip()
     element, line = owner_id(node), text_line(node)
     if not text:
-        add(path, f"timer {kind} is empty: write a quoted value such as {EXAMPLES[kind].split(', ')[0]}",
+        add(path, finding("timer {kind} is empty: write a quoted value such as {example}", kind=kind,
+                          example=EXAMPLES[kind].split(", ")[0]),
             element, line, "timers")
         return
     foreign = foreign_expression(text, f"timer {kind}")
@@ -57,8 +59,8 @@ def _check_expression(path: str, node: Any, add: Report) -> None:
         add(path, foreign, element, line, "dialects")
         return
     if _is_value(kind, text):
-        add(path, f"timer {kind} {text} must be quoted (\"{text}\"): it is a Python expression", element, line,
-            "timers")
+        add(path, finding("timer {kind} {text} must be quoted (\"{text}\"): it is a Python expression", kind=kind,
+                          text=text), element, line, "timers")
         return
     problems = explain(text, EVAL, f"timer {kind}")
     for offset, message in problems:
@@ -71,7 +73,8 @@ def _check_expression(path: str, node: Any, add: Report) -> None:
         try:
             check_value(kind, tree.body.value)
         except TimerValueError as exc:
-            add(path, f"timer {kind} {tree.body.value!r} {exc}", element, line, "timers")
+            add(path, finding("timer {kind} '{value}' {detail}", kind=kind, value=tree.body.value, detail=str(exc)),
+                element, line, "timers")
 
 
 def _is_value(kind: str, text: str) -> bool:

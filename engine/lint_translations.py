@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .bundle import Bundle
+from .errors import finding
 from .lint_xml import BPMN_NS, SPIFF_NS, Report, local, owner_id
 
 _FILE = re.compile(r"(?:^|/)translations\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\.json$")
@@ -80,22 +81,26 @@ def check_translations(bundle: Bundle, trees: dict[str, Any], add: Report) -> No
         try:
             table = json.loads(bundle.files[path])
         except ValueError as exc:
-            add(path, f"not valid JSON: {exc}", rule="translations")
+            add(path, finding("not valid JSON: {detail}", detail=str(exc)), rule="translations")
             continue
         if not isinstance(table, dict):
-            add(path, "must be an object of English text → translated text", rule="translations")
+            add(path, finding("must be an object of English text → translated text"), rule="translations")
             continue
         for key, text in table.items():
             if not isinstance(text, str) or not text.strip():
-                add(path, f"the translation of {key!r} must be a non-empty text", rule="translations")
+                add(path, finding("the translation of '{key}' must be a non-empty text", key=key), rule="translations")
         seen: set[tuple[str, str | None, str]] = set()
         for file, where, what, key in wanted:
             if key in table or (file, where, key) in seen:
                 continue
             seen.add((file, where, key))
-            shown = key if not key.startswith("instructions:") else "its instructions"
-            add(file, f"no {language} translation ({path}) for the {what}: {shown!r}", where,
-                rule="translations", severity="warning")
+            if key.startswith("instructions:"):
+                message = finding("no {language} translation ({file}) for the instructions of the {what}",
+                                  language=language, file=path, what=what)
+            else:
+                message = finding("no {language} translation ({file}) for the {what}: '{text}'", language=language,
+                                  file=path, what=what, text=key)
+            add(file, message, where, rule="translations", severity="warning")
 
 
 def _words(text: Any) -> bool:

@@ -20,6 +20,7 @@ from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from .bundle import Bundle
+from .errors import finding
 from .lint_translations import declared_languages
 
 FOLDER = "templates/message"
@@ -84,27 +85,29 @@ def lint_message_templates(bundle: Bundle, add: Add) -> None:
     if not files:
         return
     if INDEX not in files:
-        add(INDEX, f"message templates need an index: {INDEX} (name → {{\"title\": …}})", rule="message-templates")
+        add(INDEX, finding("message templates need an index: {index} (name → {{\"title\": …}})", index=INDEX),
+            rule="message-templates")
         return
     try:
         index = read_index(files[INDEX])
     except (ValueError, UnicodeDecodeError) as exc:
-        add(INDEX, f"not a valid template index: {exc}", rule="message-templates")
+        add(INDEX, finding("not a valid template index: {detail}", detail=str(exc)), rule="message-templates")
         return
     _lint_titles(bundle, index, add)
     languages = [BASE_LANGUAGE, *(lang for lang in declared_languages(bundle) if lang != BASE_LANGUAGE)]
     for name in index:
         for language in languages:
             if template_path(name, language) not in files:
-                add(INDEX, f"message template {name!r} has no {language} text: add {template_path(name, language)}",
+                add(INDEX, finding("message template '{name}' has no {language} text: add {file}", name=name,
+                                   language=language, file=template_path(name, language)),
                     name, rule="message-templates")
     for path, content in sorted(files.items()):
         if path == INDEX:
             continue
         match = _FILE.match(path)
         if match is None or match.group(1) not in index:
-            add(path, f"not a message template of {INDEX}: name files <template>.<language>.j2 and list the "
-                      f"template in the index", rule="message-templates")
+            add(path, finding("not a message template of {index}: name files <template>.<language>.j2 and list the "
+                              "template in the index", index=INDEX), rule="message-templates")
             continue
         _lint_file(path, match.group(1), content, add)
 
@@ -113,15 +116,17 @@ def _lint_file(path: str, name: str, content: bytes, add: Add) -> None:
     try:
         used = placeholders_of(content.decode("utf-8"))
     except UnicodeDecodeError:
-        add(path, f"message template {name!r} is not UTF-8 text", name, rule="message-templates")
+        add(path, finding("message template '{name}' is not UTF-8 text", name=name), name, rule="message-templates")
         return
     except TemplateSyntaxError as exc:
-        add(path, f"message template {name!r} line {exc.lineno}: {exc.message}", name, exc.lineno,
+        add(path, finding("message template '{name}' line {line}: {detail}", name=name, line=exc.lineno,
+                          detail=exc.message), name, exc.lineno,
             rule="message-templates")
         return
     for placeholder in sorted(used - PLACEHOLDERS.keys()):
-        add(path, f"message template {name!r} uses unknown placeholder {placeholder!r}; known: "
-                  f"{', '.join(PLACEHOLDERS)}", name, rule="message-templates")
+        add(path, finding("message template '{name}' uses unknown placeholder '{placeholder}'; known: {known}",
+                          name=name, placeholder=placeholder, known=", ".join(PLACEHOLDERS)), name,
+            rule="message-templates")
 
 
 def _lint_titles(bundle: Bundle, index: dict[str, dict[str, str]], add: Add) -> None:
@@ -134,5 +139,6 @@ def _lint_titles(bundle: Bundle, index: dict[str, dict[str, str]], add: Add) -> 
         for name, entry in index.items():
             for text in (entry["title"], entry["description"]):
                 if text and isinstance(table, dict) and text not in table:
-                    add(INDEX, f"no {language} translation ({path}) for message template {name!r}: {text!r}",
+                    add(INDEX, finding("no {language} translation ({file}) for message template '{name}': '{text}'",
+                                       language=language, file=path, name=name, text=text),
                         name, rule="message-templates", severity="warning")

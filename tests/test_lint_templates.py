@@ -21,7 +21,8 @@ from tests.test_error_templates import _built, _name
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "web" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 #: the modules whose findings are templates (the rest of the finding sites still say English only)
-MODULES = ("engine/lint.py", "engine/deploy.py", "engine/lint_refused.py")
+MODULES = ("engine/lint.py", "engine/deploy.py", "engine/lint_refused.py", "engine/lint_timers.py",
+           "engine/lint_translations.py", "engine/message_templates.py")
 REPORTERS = frozenset({"add", "report", "refuse", "_report", "Problem"})
 
 
