@@ -248,7 +248,7 @@ def drive(database: Database, runtime: Runtime, clock: Any, staff: dict[str, Act
     late.wait_until(late.data()["response_clock"]["due_at"], minutes=1)
     driver.trigger(lambda s: runtime.start(s, "root_cause_analysis", {
         "ticket_number": main.ticket_number, "resolution_hours": 60.0, "target_hours": 48.0, "paused_hours": 2.0,
-        "channel": "hotline", "priority": "high", "product_line": "washer", "opened_at": "2026-02-20T09:00:00+00:00",
+        "channel": "hotline", "priority": "high", "product_line": "washing_machine", "opened_at": "2026-02-20T09:00:00+00:00",
         "resolved_at": "2026-02-23T09:00:00+00:00", "bottlenecks": []}, None, "system"))
     withdrawn = case()
     withdrawn.diagnose([{"sku": "WM-PUMP-01", "quantity": 1}, {"sku": "WM-FILTER-01", "quantity": 1}])
@@ -396,6 +396,8 @@ class Crawl:
         self.shapes[shape(url)] = self.shapes.get(shape(url), 0) + 1
         response = page.goto(self.base + url)
         status = response.status if response else 0
+        if response and "text/html" not in response.headers.get("content-type", ""):
+            return []  # a script's JSON or a file: no page to read
         if status >= 400:
             if status in self.statuses:
                 return []  # one error page of each status is enough
