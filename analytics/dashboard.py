@@ -30,6 +30,7 @@ from .queries import (
     measures,
     trend,
 )
+from .timings import ticket_times
 
 BREAKDOWNS = ("channel", "product_line", "priority", "team")
 TABLES = ("trend", *BREAKDOWNS, "handle_times", "backlog", "cost")
@@ -151,12 +152,14 @@ def dashboard(session: Session, flt: KpiFilter, now: datetime, language: str = "
     """Compute the dashboard for a filter (its date range filled in); alert titles in ``language``."""
     flt = flt.bounded(now)
     ctx = Context.of(session, now)
-    values = measures(session, ctx, flt)
+    times = ticket_times(session, flt, (flt.period, *BREAKDOWNS))  # one read for every median shown
+    values = measures(session, ctx, flt, times[None].get(None, {}))
     titles = {rule["id"]: title_of(rule, language) for rule in alert_rules(session)}
     titles[FAILED_RULE] = FAILED_RULE_TITLES.get(language, FAILED_RULE_TITLES["en"])
     lines = line_names(session, language)
-    return Dashboard(flt, tiles(ctx, values), trend(session, ctx, flt),
-                     {by: grouped(session, ctx, flt, by) for by in BREAKDOWNS}, handle_times(session, flt),
+    return Dashboard(flt, tiles(ctx, values), trend(session, ctx, flt, times=times[flt.period]),
+                     {by: grouped(session, ctx, flt, by, times=times[by]) for by in BREAKDOWNS},
+                     handle_times(session, flt),
                      backlog(session, ctx, flt), active_alerts(session), recent_alerts(session, 10),
                      choices(session), dict(ctx.settings["targets"]), ctx.settings["costs"].get("currency", ""),
                      titles, lines)
@@ -169,17 +172,19 @@ def line_names(session: Session, language: str = "en") -> dict[str, str]:
 
 
 def chart_data(session: Session, flt: KpiFilter, now: datetime) -> dict[str, Any]:
-    """Return the series the dashboard's charts draw (trend, distributions, breakdowns, handle times)."""
+    """Return the series the dashboard's charts draw (trend, distributions, breakdowns, handle times):
+    sums and counts from the roll-ups, no medians (the charts draw none)."""
     flt = flt.bounded(now)
     ctx = Context.of(session, now)
     keep = ("key", "partial", "tickets", "open", "response_sla_share", "over_target_share", "fcr_share",
             "csat_satisfied_share", "nps", "resolution_avg_hours", "response_avg_hours", "cost_per_ticket",
             "labour_cost", "parts_cost", "handling_cost")
     slim = (lambda rows: [{k: r.get(k) for k in keep} for r in rows])  # noqa: E731
-    return {"period": flt.period, "trend": slim(trend(session, ctx, flt)),
+    return {"period": flt.period, "trend": slim(trend(session, ctx, flt, medians=False)),
             "distributions": distributions(session, ctx, flt),
-            "breakdowns": {by: slim(grouped(session, ctx, flt, by)) for by in BREAKDOWNS},
-            "handle_times": handle_times(session, flt)[:15], "targets": dict(ctx.settings["targets"])}
+            "breakdowns": {by: slim(grouped(session, ctx, flt, by, medians=False)) for by in BREAKDOWNS},
+            "handle_times": handle_times(session, flt, medians=False)[:15],
+            "targets": dict(ctx.settings["targets"])}
 
 
 def table_rows(session: Session, flt: KpiFilter, table: str, now: datetime) -> tuple[list[str], list[list[Any]]]:

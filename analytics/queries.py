@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
@@ -75,6 +76,8 @@ class Context:
 
     now: datetime
     settings: dict[str, Any] = field(default_factory=dict)
+    #: what was read once for this moment and may be shared by the figures computed with it
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, session: Session, now: datetime) -> Context:
@@ -192,6 +195,7 @@ def rollup_conditions(flt: KpiFilter, table: Any = None) -> list[ColumnElement[b
     return conds
 
 
+@cache  # sixty expressions per roll-up table, built once rather than per query
 def _summed(table: Any) -> list[Any]:
     return [func.coalesce(func.sum(getattr(table, name)), 0).label(name) for name in COUNTERS]
 
@@ -253,14 +257,26 @@ def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     row.update(live._mapping)
     row.update(unregistered=0, unregistered_overdue=0)
     if applies(flt):
-        requests = waiting_requests(session, ctx.settings, flt.start, flt.end, flt.channel)
-        row.update(waiting_counts(requests, ctx.now).get(None, {}))
+        row.update(waiting_counts(_waiting(session, ctx, flt), ctx.now).get(None, {}))
     return derive({**row, **_scores(row, ctx)})
 
 
-def measures(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
-    """Return every KPI over the filter's tickets (counts, shares, averages, medians)."""
+def _waiting(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, Any]]:
+    """Return the requests waiting for registration in the filter's dates (read once per context)."""
+    key = ("waiting", flt.start, flt.end, flt.channel)
+    if key not in ctx.memo:
+        ctx.memo[key] = waiting_requests(session, ctx.settings, flt.start, flt.end, flt.channel)
+    return ctx.memo[key]
+
+
+def measures(session: Session, ctx: Context, flt: KpiFilter, times: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return every KPI over the filter's tickets (counts, shares, averages, medians; ``times``: the
+    medians and p90s :func:`analytics.timings.ticket_times` already read for all of them)."""
     row = aggregate(session, ctx, flt)
+    if times is not None:
+        row.update({f"{name}_{label}_hours": times.get(f"{name}_{label}_hours")
+                    for name in ("response", "resolution") for label in ("median", "p90")})
+        return row
     for name, column in (("response", T.first_response_seconds), ("resolution", T.resolution_seconds)):
         row[f"{name}_median_hours"] = _percentile(session, column, flt, 0.5)
         row[f"{name}_p90_hours"] = _percentile(session, column, flt, 0.9)
@@ -288,8 +304,10 @@ def _group_column(by: str) -> Any:
     raise ValueError(f"cannot group tickets by {by!r}")
 
 
-def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dict[str, Any]]:
-    """Return the KPIs per value of ``by`` (a period, a dimension or ``team``), in key order."""
+def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str, medians: bool = True,
+            times: dict[Any, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Return the KPIs per value of ``by`` (a period, a dimension or ``team``), in key order; with the
+    median and p90 times of each row unless ``medians`` is false (``times``: those already read)."""
     if by not in (*PERIODS, "channel", "product_line", "priority", "team"):
         raise ValueError(f"cannot group figures by {by!r}")
     table = KpiDailyTeam if by == "team" or flt.team else KpiDaily
@@ -307,8 +325,7 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dic
         if r.key in rows:
             rows[r.key].update(response_overdue=r.response_overdue, open_over_target=r.open_over_target)
     if applies(flt) and by in (*PERIODS, *KNOWN):  # requests waiting for registration: their own rows if need be
-        requests = waiting_requests(session, ctx.settings, flt.start, flt.end, flt.channel)
-        for k, counts in waiting_counts(requests, ctx.now, by).items():
+        for k, counts in waiting_counts(_waiting(session, ctx, flt), ctx.now, by).items():
             rows.setdefault(k, {name: 0 for name in COUNTERS}).update(counts)
     out = []
     for k in sorted(rows, key=lambda v: (v is None, v)):
@@ -318,7 +335,7 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str) -> list[dic
         row = derive({**row, **_scores(row, ctx)})
         row["key"] = k.isoformat() if isinstance(k, date) else k
         out.append(row)
-    return with_ticket_times(session, flt, by, out)
+    return with_ticket_times(session, flt, by, out, times) if medians else out
 
 
 def period_end(key: Any, period: str) -> date:
@@ -328,13 +345,14 @@ def period_end(key: Any, period: str) -> date:
     return period_start(period_key(probe, period), period) - timedelta(days=1)
 
 
-def trend(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, Any]]:
+def trend(session: Session, ctx: Context, flt: KpiFilter, medians: bool = True,
+          times: dict[Any, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Return the KPIs per period of the filter (day, week, month or quarter).
 
     A period not over yet (it ends after today) or cut by the filter's range is marked
     ``partial``: its tickets are still being worked, so its figures are not comparable yet."""
     today = local_date(ctx.now)
-    rows = grouped(session, ctx, flt, flt.period)
+    rows = grouped(session, ctx, flt, flt.period, medians, times)
     for row in rows:
         start, end = period_start(row["key"], flt.period), period_end(row["key"], flt.period)
         row["partial"] = end >= today or bool(flt.start and flt.start > start) or bool(flt.end and flt.end < end)
@@ -350,8 +368,9 @@ def backlog(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, An
     return [{"priority": p, "stage": s, "open": n, "open_over_target": o or 0} for p, s, n, o in rows]
 
 
-def handle_times(session: Session, flt: KpiFilter) -> list[dict[str, Any]]:
-    """Return per task type: runs, average waiting and working (handle) time, total working hours."""
+def handle_times(session: Session, flt: KpiFilter, medians: bool = True) -> list[dict[str, Any]]:
+    """Return per task type: runs, average waiting and working (handle) time, total working hours (and
+    the median and p90 of each time unless ``medians`` is false)."""
     D = KpiTaskDaily
     conds = rollup_conditions(replace(flt, team=None), D)
     if flt.team:
@@ -360,7 +379,7 @@ def handle_times(session: Session, flt: KpiFilter) -> list[dict[str, Any]]:
     rows = session.execute(select(D.element_id, func.max(D.name), D.role, runs, waited, func.sum(D.waiting_seconds),
                                   func.sum(D.working_seconds)).where(*conds).group_by(D.element_id, D.role)
                            .order_by(func.sum(D.working_seconds).desc(), D.element_id))
-    times = task_times(session, flt)
+    times = task_times(session, flt) if medians else {}
     return [{"element_id": e, "name": name, "role": role, "runs": int(n or 0),
              "waiting_avg_hours": _share(w, (nw or 0) * 3600), "working_avg_minutes": _share(h, (n or 0) * 60),
              "working_total_hours": float(h or 0) / 3600, **times.get((e, role), {})}

@@ -24,6 +24,8 @@ from .facts import period_keys, target_seconds
 
 #: the dimensions an unregistered request already has (from what arrived); others are not known yet
 KNOWN = ("channel",)
+#: the states of an instance that has not ended (completed and cancelled are the others)
+RUNNING = ("active", "incident")
 
 
 def waiting_requests(session: Session, settings: dict[str, Any], start: Any = None, end: Any = None,
@@ -31,7 +33,8 @@ def waiting_requests(session: Session, settings: dict[str, Any], start: Any = No
     """Return the requests not registered yet that arrived between ``start`` and ``end`` (business days):
     instance, arrival, channel, period keys, and since when the first response is overdue."""
     processes = settings["signals"].get("intake_process", ["after_sales"])
-    conds = [Instance.process_id.in_(processes), Instance.status.not_in(("completed", "cancelled")),
+    # the running states named (not "not ended"): the instances' status index then finds them
+    conds = [Instance.process_id.in_(processes), Instance.status.in_(RUNNING),
              ~exists().where(Ticket.instance_id == Instance.id), ~exists().where(Contact.instance_id == Instance.id)]
     zone = business_timezone()
     if start is not None:
