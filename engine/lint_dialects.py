@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from .errors import finding
 from .lint_xml import Report, local, owner_id
 
 VENDORS = {
@@ -118,12 +119,13 @@ def check_dialects(path: str, root: Any, add: Report) -> set[str]:
         namespace = etree.QName(el).namespace
         parent = el.getparent()
         if namespace in VENDORS and (parent is None or etree.QName(parent).namespace not in VENDORS):
-            _report(path, el, f"<{_prefixed(el, el.tag)}>", local(el), VENDORS[namespace], report)
+            tag = f"<{_prefixed(el, el.tag)}>"  # the XML as written, a value of the finding
+            _report(path, el, tag, local(el), VENDORS[namespace], report)
         for name, value in el.attrib.items():
             attr = etree.QName(name)
             if attr.namespace in VENDORS:
-                _report(path, el, f"{_prefixed(el, name)}=\"{value}\"", attr.localname, VENDORS[attr.namespace],
-                        report)
+                written = f"{_prefixed(el, name)}=\"{value}\""
+                _report(path, el, written, attr.localname, VENDORS[attr.namespace], report)
         _check_language(path, el, report)
     return reported
 
@@ -131,11 +133,12 @@ def check_dialects(path: str, root: Any, add: Report) -> set[str]:
 def _report(path: str, el: Any, shown: str, name: str, vendor: str, add: Report) -> None:
     element = owner_id(el)
     if name in IGNORED:
-        add(path, f"{shown} ({vendor}) is ignored by aftersales: {HINTS.get(name, 'bookkeeping of that engine')}; "
-                  f"remove it", element, el.sourceline, "dialects", "warning")
+        add(path, finding("{shown} ({vendor}) is ignored by aftersales: {hint}; remove it", shown=shown,
+                          vendor=vendor, hint=HINTS.get(name, "bookkeeping of that engine")),
+            element, el.sourceline, "dialects", "warning")
     else:
-        add(path, f"{shown} ({vendor}) is not run by aftersales: {HINTS.get(name, _GENERIC)}",
-            element, el.sourceline, "dialects")
+        add(path, finding("{shown} ({vendor}) is not run by aftersales: {hint}", shown=shown, vendor=vendor,
+                          hint=HINTS.get(name, _GENERIC)), element, el.sourceline, "dialects")
 
 
 def _prefixed(el: Any, name: str) -> str:
@@ -153,23 +156,29 @@ def _check_language(path: str, el: Any, add: Report) -> None:
             attr == "scriptFormat" or _FOREIGN_LANGUAGE.search(value) is not None)
         if foreign:
             what = "script" if attr == "scriptFormat" else "expression"
-            add(path, f"{attr}=\"{value}\": aftersales runs every {what} as Python (RestrictedPython); rewrite it "
-                      f"in Python and set {attr}=\"python\" or leave the attribute out",
+            add(path, finding("{attribute}=\"{value}\": aftersales runs every {what} as Python (RestrictedPython); "
+                              "rewrite it in Python and set {attribute}=\"python\" or leave the attribute out",
+                              attribute=attr, value=value, what=what),
                 owner_id(el), el.sourceline, "dialects")
+
+
+_DIALECTS = ((_JUEL, "a JUEL expression (Camunda 7, Flowable, Activiti)"), (_FEEL, "a FEEL expression (Camunda 8)"))
 
 
 def foreign_expression(text: str, what: str = "expression") -> str | None:
     """Return why ``text`` is JUEL/FEEL rather than Python, with the Python to write, or None."""
-    for pattern, dialect in ((_JUEL, "a JUEL expression (Camunda 7, Flowable, Activiti)"),
-                             (_FEEL, "a FEEL expression (Camunda 8)")):
+    for pattern, dialect in _DIALECTS:
         match = pattern.match(text)
         if match:
             python = to_python(match.group("body"), feel=pattern is _FEEL)
-            instead = f"write it in Python: {python}" if python else "rewrite it as a Python expression"
-            return f"{what} {text.strip()!r} is {dialect}, but aftersales evaluates Python; {instead}"
+            if python:
+                return finding("{what} '{text}' is {dialect}, but aftersales evaluates Python; write it in Python: "
+                               "{python}", what=what, text=text.strip(), dialect=dialect, python=python)
+            return finding("{what} '{text}' is {dialect}, but aftersales evaluates Python; rewrite it as a Python "
+                           "expression", what=what, text=text.strip(), dialect=dialect)
     if _CAMUNDA_API.search(text):
-        return (f"{what} uses Camunda's execution API (execution.getVariable / setVariable); in aftersales "
-                f"read task data by name (amount) and assign to set it (approved = True)")
+        return finding("{what} uses Camunda's execution API (execution.getVariable / setVariable); in aftersales "
+                       "read task data by name (amount) and assign to set it (approved = True)", what=what)
     return None
 
 
@@ -219,7 +228,7 @@ def feel_unary_test(text: str) -> str | None:
         return None
     if "Python" not in kind:
         kind += ", but aftersales evaluates Python"
-    return f"input entry {entry!r} is {kind}; write it as {python}"
+    return finding("input entry '{entry}' is {kind}; write it as {python}", entry=entry, kind=kind, python=python)
 
 
 def _is_tuple(text: str) -> bool:

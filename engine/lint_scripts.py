@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from .errors import finding
 from .lint_dialects import PYTHON_FORMATS, VENDORS, feel_unary_test, foreign_expression
 from .lint_xml import BPMN_NS, SPIFF_NS, Report, executable, local, owner_id, text_line
 from .sandbox import check_script
@@ -61,36 +62,47 @@ def check_scripts(path: str, root: Any, add: Report) -> set[str]:
             continue
         if not code.text.strip():
             if code.mode == EXEC or code.label.startswith("condition"):
-                report(f"{code.label} is empty: write Python, or remove it", element, code.node.sourceline,
+                report(finding("{label} is empty: write Python, or remove it", label=code.label), element,
+                       code.node.sourceline,
                        "scripts")
             continue
         foreign = foreign_expression(code.text, code.label)
         if foreign:
             report(foreign, element, code.node.sourceline, "dialects")
             continue
-        for offset, message in explain(code.text, code.mode, code.label):
-            if code.in_attribute and "SyntaxError" in message:
-                message += "; a text value needs quotes inside the attribute (value=\"'…'\")"
+        for offset, message in explain(code.text, code.mode, code.label, code.in_attribute):
             line = code.node.sourceline if code.in_attribute else text_line(code.node, offset)
             report(message, element, line, "scripts")
     return reported
 
 
-def explain(text: str, mode: str, label: str) -> list[tuple[int | None, str]]:
-    """Return (line in ``text``, message) for each reason the sandbox refuses ``text``."""
+def explain(text: str, mode: str, label: str, in_attribute: bool = False,
+            timer: bool = False) -> list[tuple[int | None, str]]:
+    """Return (line in ``text``, message) for each reason the sandbox refuses ``text``.
+
+    A syntax error in an attribute reminds that a text value needs quotes there; a ``timer`` value is
+    said not to be an expression the sandbox runs."""
     problems = check_script(text, mode)
     if not problems:
         return []
     if mode == EVAL and not check_script(text, EXEC):
-        hint = " (compare with ==)" if _assigns(text) else ""
-        return [(1, f"{label} {text.strip()!r} is a statement, not an expression{hint}")]
-    found = []
-    for problem in problems:
-        message = f"{label} refused by the sandbox: {problem.message}"
-        if "unexpected indent" in problem.message or "unindent" in problem.message:
-            message += "; scripts start at the left margin of the XML text"
-        found.append((problem.line, message))
-    return found
+        if _assigns(text):
+            return [(1, finding("{label} '{text}' is a statement, not an expression (compare with ==)", label=label,
+                                text=text.strip()))]
+        return [(1, finding("{label} '{text}' is a statement, not an expression", label=label, text=text.strip()))]
+    return [(problem.line, _refused(label, problem.message, in_attribute, timer)) for problem in problems]
+
+
+def _refused(label: str, detail: str, in_attribute: bool, timer: bool) -> str:
+    if timer:
+        return finding("{label} is not a Python expression the sandbox runs: {detail}", label=label, detail=detail)
+    if in_attribute and "SyntaxError" in detail:
+        return finding("{label} refused by the sandbox: {detail}; a text value needs quotes inside the attribute "
+                       "(value=\"'…'\")", label=label, detail=detail)
+    if "unexpected indent" in detail or "unindent" in detail:
+        return finding("{label} refused by the sandbox: {detail}; scripts start at the left margin of the XML "
+                       "text", label=label, detail=detail)
+    return finding("{label} refused by the sandbox: {detail}", label=label, detail=detail)
 
 
 def _assigns(text: str) -> bool:

@@ -62,10 +62,9 @@ def _check_expression(path: str, node: Any, add: Report) -> None:
         add(path, finding("timer {kind} {text} must be quoted (\"{text}\"): it is a Python expression", kind=kind,
                           text=text), element, line, "timers")
         return
-    problems = explain(text, EVAL, f"timer {kind}")
+    problems = explain(text, EVAL, f"timer {kind}", timer=True)
     for offset, message in problems:
-        add(path, message.replace("refused by the sandbox", "is not a Python expression the sandbox runs"),
-            element, text_line(node, offset), "timers")
+        add(path, message, element, text_line(node, offset), "timers")
     if problems:
         return
     tree = ast.parse(text, mode="eval")

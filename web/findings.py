@@ -3,7 +3,9 @@
 A :class:`~engine.errors.Problem` keeps its English ``message`` for the CLI and the API; its
 ``template`` (the English text with ``{name}`` placeholders) is the catalogue key a page looks
 up, filled with the finding's ``params`` as they are (element ids, file names and the text a
-library wrote stay untranslated). A finding without a template is shown as written.
+library wrote stay untranslated) except ``OUR_TEXTS``, English advice of ours that the catalogue
+says too (the other engines' dialects and what to write instead). A finding without a template
+is shown as written.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ from engine.errors import Problem
 
 from .i18n import translate
 
+#: params that are English texts of aftersales (engine.lint_dialects.HINTS …), said in the reader's language
+OUR_TEXTS = frozenset({"hint", "dialect"})
+
 
 def said(problem: Problem) -> str:
     """Return ``problem``'s text in the reader's language."""
     if not problem.template:
         return problem.message
-    return translate(problem.template, **problem.params) if problem.params else translate(problem.template)
+    if not problem.params:
+        return translate(problem.template)
+    return translate(problem.template, **{key: translate(value) if key in OUR_TEXTS and isinstance(value, str)
+                                          else value for key, value in problem.params.items()})
 
 
 def shown(problems: Iterable[Problem]) -> list[dict[str, Any]]:
