@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from . import forms
 from .apikeys import SCOPES
 from .bundle import Bundle
-from .errors import FormValidationError, InvalidInput, NotFound, PermissionDenied, Problem
+from .errors import FormValidationError, InvalidInput, NotFound, PermissionDenied, Problem, finding
 from .identity import ROLES, Actor
 from .models import Deployment, DeploymentFile, Instance, MessageSubscription
 
@@ -259,8 +259,9 @@ def lint_contracts(bundle: Bundle, trees: dict[str, Any]) -> list[Problem]:
     waited = list(_waiting_elements(trees))
     for file, element, line, name in waited:
         if name not in declared:
-            problems.append(Problem(file, f"message {name!r} is waited for here but has no contract: declare its "
-                                          f"payload schema and senders in {path or CONTRACTS_FILE}",
+            problems.append(Problem(file, finding("message '{name}' is waited for here but has no contract: "
+                                                  "declare its payload schema and senders in {file}", name=name,
+                                                  file=path or CONTRACTS_FILE),
                                     element, line, rule="messages"))
     names = {w[3] for w in waited}
     for name, entry in declared.items():
@@ -281,7 +282,8 @@ def _contracts_file(bundle: Bundle, problems: list[Problem]) -> tuple[str | None
     errors = sorted(Draft202012Validator(CONTRACTS_SCHEMA).iter_errors(value), key=lambda e: list(map(str, e.path)))
     for error in errors:
         where = "/".join(map(str, error.absolute_path))
-        problems.append(Problem(path, f"{where or '(file)'}: {error.message}", where.split("/")[0] or None,
+        problems.append(Problem(path, finding("{where}: {detail}", where=where or "(file)", detail=error.message),
+                                where.split("/")[0] or None,
                                 rule="messages"))
     return path, value if isinstance(value, dict) else {}
 
@@ -290,23 +292,27 @@ def _lint_entry(bundle: Bundle, path: str, name: str, entry: Any, waited: set[st
     if not isinstance(entry, dict):
         return
     if name not in waited:
-        yield Problem(path, f"message {name!r} has a contract but no process of the bundle waits for it", name,
+        yield Problem(path, finding("message '{name}' has a contract but no process of the bundle waits for it",
+                                    name=name), name,
                       severity="warning", rule="messages")
     senders = entry.get("senders") if isinstance(entry.get("senders"), dict) else {}
     for role in sorted(set(senders.get("roles") or ()) - set(ROLES)):
-        yield Problem(path, f"message {name!r}: unknown role {role!r}; roles are {', '.join(ROLES)}", name,
+        yield Problem(path, finding("message '{name}': unknown role '{role}'; roles are {roles}", name=name,
+                                    role=role, roles=", ".join(ROLES)), name,
                       rule="messages")
     for scope in sorted(set(senders.get("api_scopes") or ()) - set(SCOPES)):
-        yield Problem(path, f"message {name!r}: unknown API scope {scope!r}; scopes are {', '.join(SCOPES)}", name,
+        yield Problem(path, finding("message '{name}': unknown API scope '{scope}'; scopes are {scopes}",
+                                    name=name, scope=scope, scopes=", ".join(SCOPES)), name,
                       rule="messages")
     if not (senders.get("customer") or senders.get("system") or senders.get("roles") or senders.get("api_scopes")):
-        yield Problem(path, f"message {name!r}: nobody may send it; name the customer, system, roles or "
-                            f"api_scopes under senders", name, rule="messages")
+        yield Problem(path, finding("message '{name}': nobody may send it; name the customer, system, roles or "
+                                    "api_scopes under senders", name=name), name, rule="messages")
     schema, schema_file = entry.get("schema"), path
     if isinstance(schema, str):
         schema_file = _find(bundle, path, schema)
         if schema_file is None:
-            yield Problem(path, f"message {name!r}: schema file {schema!r} is not in the bundle", name,
+            yield Problem(path, finding("message '{name}': schema file '{file}' is not in the bundle", name=name,
+                                        file=schema), name,
                           rule="messages")
             return
         try:
@@ -316,7 +322,8 @@ def _lint_entry(bundle: Bundle, path: str, name: str, entry: Any, waited: set[st
     if schema is None:
         return
     for message in forms.schema_problems(schema):
-        yield Problem(schema_file, f"message {name!r}: {message.replace('a form schema', 'a message schema')}",
+        yield Problem(schema_file, finding("message '{name}': {detail}", name=name,
+                                           detail=message.replace("a form schema", "a message schema")),
                       name, rule="messages")
 
 
