@@ -112,7 +112,7 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
                             {"milestone": milestone, "channel": channel, "language": language})
     path, source = found
     text = render(source, path, {"ticket_number": ticket, "milestone": milestone, "customer": customer,
-                                 "data": details})
+                                 "data": _names_in(details, language)})
     subject, body = split_subject(text, f"{ticket}: {milestone}") if channel == "email" else ("", text)
     row = Outbox(ticket_number=ticket, milestone=milestone, channel=channel, recipient=address,
                  language=language if path == candidates[0] else "en", template=path, subject=subject, body=body,
@@ -133,3 +133,16 @@ def sent_for(session: Session, ticket_number: str) -> list[dict[str, Any]]:
              "template": r.template, "subject": r.subject, "body": r.body, "status": r.status,
              "attempts": r.attempts, "created_at": r.created_at, "delivered_at": r.delivered_at,
              "last_error": r.last_error} for r in rows]
+
+
+NAMED = ("technician_name", "provider_name")  # catalogue names a message to the customer carries
+
+
+def _names_in(details: dict[str, Any], language: str) -> dict[str, Any]:
+    """Return ``details`` with the catalogue's people and partners named as ``language`` names them
+    (王磊 for a Chinese customer, Wang Lei for an English one)."""
+    from .demo import catalogue_texts  # demo imports the loaders of modules that import this one
+
+    words = catalogue_texts(language=language) if language != "en" else {}
+    return {key: words.get(value, value) if key in NAMED and isinstance(value, str) else value
+            for key, value in details.items()}

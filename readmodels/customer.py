@@ -25,6 +25,7 @@ from engine.models import (
     WorkItem,
 )
 from handlers import dispatch, ticketing
+from handlers.demo import catalogue_texts
 
 from .tickets import first_dict, instance_data, notifications_for, waiting_messages
 
@@ -108,7 +109,8 @@ def public_status(
             if all(key != ending for _at, key in milestones):  # the notification may have said it already
                 milestones.append((event.at, ending))
     quote = first_dict(data, "quote")
-    facts = _facts(session, instance, data, state)
+    language = str(first_dict(data, "customer").get("language") or "")
+    facts = _facts(session, instance, data, state, language)
     public_quote = {
         k: quote[k]
         for k in ("quote_id", "total", "customer_pays", "covered", "currency", "lines", "valid_until")
@@ -117,7 +119,6 @@ def public_status(
     if quote.get("concession") and "total" in quote and "customer_pays" in quote:  # goodwill is covered for them too
         public_quote["covered_for_you"] = str(Decimal(str(quote["total"])) - Decimal(str(quote["customer_pays"])))
     product = first_dict(data, "product")
-    language = str(first_dict(data, "customer").get("language") or "")
     return PublicStatus(
         instance.business_key or "",
         state,
@@ -130,14 +131,15 @@ def public_status(
     )
 
 
-def _facts(session: Session, instance: Instance, data: dict[str, Any], state: str) -> dict[str, Any]:
+def _facts(session: Session, instance: Instance, data: dict[str, Any], state: str, language: str) -> dict[str, Any]:
     """Return what comes next, the appointment, the diagnosis and the solution of a ticket."""
     open_ = state not in ("closed", "cancelled")
     visit = ticketing.open_visit(session, instance.business_key or "") if open_ else None
     appointment: dict[str, Any] = {}
     if visit is not None:
         tech = session.get(dispatch.Technician, visit.technician)
-        appointment = {"start": visit.starts_at, "end": visit.ends_at, "technician": tech.name if tech else "",
+        name = tech.name if tech else ""
+        appointment = {"start": visit.starts_at, "end": visit.ends_at, "technician": _name_in(name, language),
                        "visit_id": visit.id, "windows": ticketing.free_windows(session, visit, clock.now())}
     inspection, remote = first_dict(data, "inspection"), first_dict(data, "remote_assistance")
     diagnosis = str(inspection.get("cause") or remote.get("finding") or "")
@@ -157,3 +159,7 @@ def _facts(session: Session, instance: Instance, data: dict[str, Any], state: st
     return {"next_step": step, "appointment": appointment, "diagnosis": diagnosis[:1000], "solution": solution,
             "open": open_}
 
+
+def _name_in(name: str, language: str) -> str:
+    """Return a technician's name as the customer's language writes it (the catalogue's ``name_zh``)."""
+    return catalogue_texts(language=language).get(name, name) if language == "zh" else name

@@ -157,3 +157,26 @@ def test_the_price_is_shown_before_the_customer_is_asked_to_accept(browser, quot
     assert "Accept or decline the quote" in html
     price = re.search(r'id="price">(.*?)</p>', html, re.S).group(1)
     assert "650" in price and "CNY" in price
+
+
+def test_a_chinese_customer_reads_the_technicians_chinese_name_on_the_page_and_in_the_notice(browser, services, real):  # noqa: F811
+    # Given a request sent on the Chinese web form (a Chinese customer) with tech.wang (王磊) booked
+    browser.get("/lang/zh")
+    browser.get("/service/request")
+    html = browser.post("/service/request", REPORT).get_data(as_text=True)
+    number = re.search(r'id="ticket-number">(AS-[\d-]+)<', html).group(1)
+    link = re.search(r'id="status-link" href="([^"]+)"', html).group(1)
+    _visit(services, number)
+
+    # The status page names the technician as the catalogue writes him in Chinese
+    page = browser.get(link).get_data(as_text=True)
+    appointment = page[page.index('id="appointment"'):][:1500]
+    assert "王磊" in appointment and "Wang Lei" not in appointment
+
+    # and the notice of a moved visit says 王磊 too
+    offered = re.findall(r'name="window" value="([^"]+)"', page)
+    assert act(browser, link, "window", {"window": offered[0]}).status_code == 200
+    with services.db.transaction(write=False) as s:
+        body = s.scalars(select(Outbox.body).where(Outbox.ticket_number == number,
+                                                   Outbox.milestone == "scheduled")).one()
+    assert "服务工程师：王磊" in body
