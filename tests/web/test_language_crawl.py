@@ -248,7 +248,8 @@ def drive(database: Database, runtime: Runtime, clock: Any, staff: dict[str, Act
     late.wait_until(late.data()["response_clock"]["due_at"], minutes=1)
     driver.trigger(lambda s: runtime.start(s, "root_cause_analysis", {
         "ticket_number": main.ticket_number, "resolution_hours": 60.0, "target_hours": 48.0, "paused_hours": 2.0,
-        "channel": "hotline", "priority": "high", "product_line": "washing_machine", "opened_at": "2026-02-20T09:00:00+00:00",
+        "channel": "hotline", "priority": "high", "product_line": "washing_machine",
+        "opened_at": "2026-02-20T09:00:00+00:00",
         "resolved_at": "2026-02-23T09:00:00+00:00", "bottlenecks": []}, None, "system"))
     withdrawn = case()
     withdrawn.diagnose([{"sku": "WM-PUMP-01", "quantity": 1}, {"sku": "WM-FILTER-01", "quantity": 1}])
