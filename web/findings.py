@@ -32,5 +32,6 @@ def said(problem: Problem) -> str:
 
 
 def shown(problems: Iterable[Problem]) -> list[dict[str, Any]]:
-    """Return the problems as a page shows them: their JSON form with ``said``, the reader's text."""
-    return [dict(p.to_dict(), said=said(p)) for p in problems]
+    """Return the problems as a page shows them: their JSON form (English ``message``) with
+    ``localized_message``, the reader's text."""
+    return [dict(p.to_dict(), localized_message=said(p)) for p in problems]

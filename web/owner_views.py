@@ -111,9 +111,9 @@ def deploy_page():  # type: ignore[no-untyped-def]
                 deployed = deploy(s, bundle, current_actor().username)
                 result, warnings = deployed.to_dict(), deployed.warnings
     except DeploymentInvalid as exc:
-        if request.accept_mimetypes.best == "application/json":
-            return jsonify(exc.to_dict()), 422
         problems = findings.shown(exc.problems)
+        if request.accept_mimetypes.best == "application/json":  # the page's script shows localized_message
+            return jsonify({**exc.to_dict(), "problems": problems}), 422
         return render_template("owner/deploy.html", problems=problems, result=None, name=name), 422
     except InvalidInput as exc:
         if request.accept_mimetypes.best == "application/json":

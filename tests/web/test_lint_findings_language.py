@@ -55,7 +55,7 @@ def test_a_library_text_stays_as_the_library_wrote_it_behind_a_translated_lead(s
     assert "not well-formed XML" not in row and re.search(r"XML 格式不正确：[A-Za-z]", row)
 
 
-def test_the_json_answer_keeps_the_english_message_whatever_the_page_language(signed_in):
+def test_the_json_answer_keeps_the_english_message_and_adds_the_reader_text_for_the_page_script(signed_in):
     owner = signed_in("process_owner")
     owner.get("/lang/zh")
     owner.get("/owner/deploy")
@@ -63,3 +63,4 @@ def test_the_json_answer_keeps_the_english_message_whatever_the_page_language(si
                       content_type="multipart/form-data", headers={"Accept": "application/json"}).get_json()
     flow = next(p for p in body["problems"] if p["element_id"] == "f2")
     assert flow["message"] == "sequence flow 'f2' has targetRef 'nowhere', which is not an element of 'simple'"
+    assert flow["localized_message"] == "顺序流 'f2' 的 targetRef 为 'nowhere'，它不是 'simple' 中的元素"

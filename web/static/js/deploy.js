@@ -59,7 +59,7 @@
     table.id = "problems";
     problems.forEach(function (p) {
       var tr = el("tr", "problem severity-" + p.severity);
-      [p.file, p.element_id || "–", p.line || "–", p.rule, p.severity + ": " + p.message].forEach(function (t, i) {
+      [p.file, p.element_id || "–", p.line || "–", p.rule, p.severity + ": " + (p.localized_message || p.message)].forEach(function (t, i) {
         tr.appendChild(el("td", i < 3 ? "where" : "", String(t)));
       });
       tbody.appendChild(tr);
