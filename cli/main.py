@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -24,6 +25,7 @@ from engine.identity import actor_for
 from engine.migrate import upgrade
 from engine.registry import all_handlers
 from engine.worker import Worker
+from web.findings import said
 from web.services import Services
 
 
@@ -130,15 +132,18 @@ def deploy(ctx: click.Context, paths: tuple[Path, ...], name: str | None, user: 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--language", type=click.Choice(["en", "zh"]), default="en",
+              help="Say the findings in this language (the --json output stays English).")
 @click.pass_context
 @handled
-def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, language: str) -> None:
     """Check BPMN/DMN/forms without deploying; exit 2 when there are errors."""
     with _services(ctx).db.transaction(write=False) as session:
         result = validate_bundle(read_bundle(list(paths)), session)
     problems = [p.to_dict() for p in result.problems]
     _emit({"ok": not result.errors, "problems": problems}, as_json,
-          lambda r: "\n".join(str(p) for p in result.problems) or "no problems found")
+          lambda r: "\n".join(str(replace(p, message=said(p, language))) for p in result.problems)
+          or "no problems found")
     if result.errors:
         sys.exit(InvalidInput.exit_code)
 

@@ -16,19 +16,24 @@ from typing import Any
 from engine.errors import Problem
 
 from .i18n import translate
+from .i18n_catalogues import translations
 
 #: params that are English texts of aftersales (engine.lint_dialects.HINTS …), said in the reader's language
 OUR_TEXTS = frozenset({"hint", "dialect"})
 
 
-def said(problem: Problem) -> str:
-    """Return ``problem``'s text in the reader's language."""
+def said(problem: Problem, language: str | None = None) -> str:
+    """Return ``problem``'s text in ``language``, by default the reader's (outside a request: the CLI)."""
     if not problem.template:
         return problem.message
+
+    def text(english: str) -> str:
+        return translations(language).gettext(english) if language else translate(english)
+
     if not problem.params:
-        return translate(problem.template)
-    return translate(problem.template, **{key: translate(value) if key in OUR_TEXTS and isinstance(value, str)
-                                          else value for key, value in problem.params.items()})
+        return text(problem.template)
+    return text(problem.template).format(**{key: text(value) if key in OUR_TEXTS and isinstance(value, str)
+                                            else value for key, value in problem.params.items()})
 
 
 def shown(problems: Iterable[Problem]) -> list[dict[str, Any]]:
