@@ -9,6 +9,7 @@ nothing changed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -23,7 +24,7 @@ from readmodels.texts import reader_texts
 
 from . import get_services
 from .access import current_actor, roles_required
-from .i18n import current_language, use_bundle_texts
+from .i18n import current_language, data_text, use_bundle_texts
 from .i18n import translate as _
 from .rendering import error_text
 
@@ -35,6 +36,26 @@ WORKERS = frozenset({"warehouse"})
 def _texts(s: Any) -> None:
     """Let part, warehouse and task names read in the reader's language."""
     use_bundle_texts(reader_texts(s, current_language(), get_services().settings.processes_dir / "data"))
+
+
+#: the reasons handlers write on the ledger themselves (English, stored), each as a template of the reader's
+_REASONS = (
+    (re.compile(r"(?P<step>\w+) \(instance (?P<instance>\d+)\)"), "{step} (instance {instance})"),
+    (re.compile(r"back-order (?P<order>\d+) fulfilled"), "back-order {order} fulfilled"),
+    (re.compile(r"sent to the customer with shipment (?P<shipment>\d+)"),
+     "sent to the customer with shipment {shipment}"),
+    (re.compile(r"restock"), "restock"),
+    (re.compile(r"goods-in"), "goods-in"),
+)
+
+
+def reason_text(reason: str) -> Any:
+    """Say a ledger row's reason in the reader's language; a reason someone typed is shown as data."""
+    for pattern, template in _REASONS:
+        match = pattern.fullmatch(reason)
+        if match:
+            return _(template, **{k: data_text(v) for k, v in match.groupdict().items()})
+    return data_text(reason) if reason else ""
 
 
 def _form() -> dict[str, str]:
@@ -149,8 +170,9 @@ def movements():  # type: ignore[no-untyped-def]
             rows = reads.movements(s, sku, kind, ticket)
         except AftersalesError as exc:
             return _page("movements.html", 400, rows=[], sku=sku, kind=kind, ticket=ticket, kinds=MOVEMENT_KINDS,
-                         errors={"kind": error_text(exc)})
-    return _page("movements.html", rows=rows, sku=sku, kind=kind, ticket=ticket, kinds=MOVEMENT_KINDS, errors={})
+                         errors={"kind": error_text(exc)}, reason_text=reason_text)
+    return _page("movements.html", rows=rows, sku=sku, kind=kind, ticket=ticket, kinds=MOVEMENT_KINDS, errors={},
+                 reason_text=reason_text)
 
 
 def _rows_page(template: str, key: Any = None, exc: AftersalesError | None = None,

@@ -32,7 +32,7 @@ def test_a_technician_sees_their_own_day_and_not_a_colleagues(signed_in, databas
     waiting_case(database, runtime, clock)
     tech = signed_in("technician")
     page = tech.get("/my-day").get_data(as_text=True)
-    assert "technician is not set up as a field technician." in page
+    assert '<span translate="no">technician</span> is not set up as a field technician.' in page
     assert tech.get("/my-day?tech=tech.wang").status_code == 403
     response = tech.get("/my-day?day=yesterday")
     assert response.status_code == 400 and "day must be a date like 2026-03-02" in response.get_data(as_text=True)
