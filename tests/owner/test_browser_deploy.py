@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 import tests.handlers_for_tests  # noqa: F401  (the simple process calls test.echo)
 from engine.models import Deployment
 from tests.conftest import FIXTURES
-from tests.web.live import CHROMIUM, CHROMIUM_ARGS, chromium, live_site, shot, sign_in
+from tests.web.live import chromium, live_site, shot, sign_in
 
 pytestmark = pytest.mark.browser
 SIMPLE = FIXTURES / "simple"
@@ -98,21 +98,15 @@ def test_a_refused_bundle_lists_its_problems_with_javascript_in_chinese(site, tm
 def test_deploy_without_javascript_still_posts_the_form(site, tmp_path):
     # Given a browser with JavaScript off
     base, services = site
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            sign_in(page, base, "olga")
-            page.goto(f"{base}/owner/deploy")
-            page.fill("input[name=name]", "aftersales")
-            page.set_input_files("#deploy-files", changed_bundle(tmp_path))
-            # When the owner deploys
-            page.click("button[value=deploy]")
-            # Then the server's page says what was deployed
-            assert "Deployed aftersales v2." in page.inner_text("#deploy-result")
-            assert versions(services, "aftersales") == 2
-            shot(page, "owner-deploy-nojs-en")
-        finally:
-            browser.close()
+    with chromium(java_script_enabled=False) as context:
+        page = context.new_page()
+        sign_in(page, base, "olga")
+        page.goto(f"{base}/owner/deploy")
+        page.fill("input[name=name]", "aftersales")
+        page.set_input_files("#deploy-files", changed_bundle(tmp_path))
+        # When the owner deploys
+        page.click("button[value=deploy]")
+        # Then the server's page says what was deployed
+        assert "Deployed aftersales v2." in page.inner_text("#deploy-result")
+        assert versions(services, "aftersales") == 2
+        shot(page, "owner-deploy-nojs-en")

@@ -74,13 +74,16 @@ def close_chromium() -> None:
 
 
 @contextmanager
-def chromium(locale: str = "en-US") -> Iterator[Any]:
+def chromium(locale: str = "en-US", **options: Any) -> Iterator[Any]:
     """Yield a fresh browser context of headless Chromium (Debian's, never a downloaded one).
 
     The browser itself is shared by the tests of one process (see :func:`_shared_browser`);
-    the context, its pages and cookies are closed on exit.
+    the context, its pages and cookies are closed on exit. ``options`` go to Playwright's
+    ``new_context`` (e.g. ``java_script_enabled=False``): a test never starts a Playwright of
+    its own, which the running one's event loop refuses.
     """
-    context = _shared_browser().new_context(locale=locale, viewport={"width": 1360, "height": 860})
+    context = _shared_browser().new_context(**{"locale": locale, "viewport": {"width": 1360, "height": 860},
+                                               **options})
     try:
         context.set_default_timeout(15_000)
         yield context
