@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def _deployments(services) -> int:
 def test_definitions_list_every_version_with_hash_deployer_and_instance_counts(signed_in, order_instance):
     html = signed_in("process_owner").get("/owner/definitions").get_data(as_text=True)
     assert 'data-process="order_fulfilment"' in html and 'data-process="shipping_method"' in html
-    assert "order v1" in html and ">owner<" in html
+    text = re.sub(r"<[^>]+>", "", html)  # the bundle's name and the deployer are marked as data
+    assert "order v1" in text and ">owner<" in html
     assert 'href="/audit/instances?process=order_fulfilment&amp;version=1">1</a>' in html
 
 
