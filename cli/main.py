@@ -361,8 +361,8 @@ def worker(ctx: click.Context, once: bool, as_of: str | None, as_json: bool) -> 
             f"timers fired: {s['timers_fired']}, retries: {s['retries']}, failures: {s['failures']}"
             + "".join(f", {k}: {v}" for k, v in s["jobs"].items())))
         return
-    click.echo("worker running; Ctrl-C or SIGTERM to stop", err=True)
-    w.run_forever(services.settings.worker_poll_seconds)
+    w.run_forever(services.settings.worker_poll_seconds,
+                  on_ready=lambda: click.echo("worker running; Ctrl-C or SIGTERM to stop", err=True))
 
 
 def _rehearse(services: Services, once: bool, text: str, as_json: bool) -> None:

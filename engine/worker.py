@@ -142,9 +142,14 @@ class Worker:
             stats.failures += 1
         return True
 
-    def run_forever(self, poll_seconds: float = 2.0) -> None:
-        """Run passes until SIGTERM/SIGINT; the current trigger always finishes first."""
+    def run_forever(self, poll_seconds: float = 2.0, on_ready: Callable[[], None] | None = None) -> None:
+        """Run passes until SIGTERM/SIGINT; the current trigger always finishes first.
+
+        ``on_ready`` is called once the signals are handled, so whoever waits for it may stop the worker.
+        """
         self._install_signals()
+        if on_ready is not None:
+            on_ready()
         backoff = poll_seconds
         while not self.stopping.is_set():
             try:

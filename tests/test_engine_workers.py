@@ -74,6 +74,10 @@ def test_four_workers_fire_two_thousand_due_timers_exactly_once(database, databa
 
 def test_worker_stops_on_sigterm_after_its_current_pass(database_url, database, tmp_path):
     [worker] = _workers(database_url, 1, tmp_path)
-    time.sleep(3)
+    log = tmp_path / "worker-0.log"
+    deadline = time.monotonic() + 120  # importing the CLI takes seconds on a loaded machine
+    while "worker running" not in log.read_text() and worker.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)  # one poll: the worker is between passes or in one
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0, _log_tails(tmp_path)
