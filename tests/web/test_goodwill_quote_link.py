@@ -6,15 +6,14 @@ import re
 from decimal import Decimal
 
 from engine.identity import Actor
-from tests.process.driver import Desk
+from tests.process.driver import Case, Desk
 
 OUT_OF_WARRANTY = {"product": {"purchase_date": "2021-05-01"}}
 MOTOR = [{"sku": "WM-MOTOR-INV", "quantity": 1}]
 
 
-def test_the_customer_s_link_shows_the_approved_goodwill_and_what_they_pay(signed_in, browser, services, users,
-                                                                          clock):
-    # Given an out-of-warranty repair whose goodwill (half) the supervisor approved
+def approved_goodwill(services, clock) -> Case:
+    """An out-of-warranty repair whose goodwill share of half the supervisor approved."""
     staff = {role: Actor(role, frozenset([role])) for role in ("agent", "technician", "warehouse", "supervisor",
                                                                 "qa")}
     desk = Desk(services.db, services.runtime, clock, staff)
@@ -23,7 +22,13 @@ def test_the_customer_s_link_shows_the_approved_goodwill_and_what_they_pay(signe
     case.register(**OUT_OF_WARRANTY).diagnose(MOTOR)
     case.propose(MOTOR, goodwill=True, concession_kind="share", concession_value=50,
                  justification="Long-standing customer, motor failed early")
-    case.complete("review_quote", {"decision": "approve"})
+    return case.complete("review_quote", {"decision": "approve"})
+
+
+def test_the_customer_s_link_shows_the_approved_goodwill_and_what_they_pay(signed_in, browser, services, users,
+                                                                          clock):
+    # Given an out-of-warranty repair whose goodwill (half) the supervisor approved
+    case = approved_goodwill(services, clock)
     quote = case.data()["quote"]
     pays = Decimal(quote["customer_pays"])
     assert pays == Decimal(quote["total"]) / 2

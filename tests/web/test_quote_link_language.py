@@ -6,22 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from engine.identity import Actor
-from tests.process.driver import Case, Desk
-from tests.web.test_goodwill_quote_link import MOTOR, OUT_OF_WARRANTY
-
-
-def approved_goodwill(services, clock) -> Case:
-    """An out-of-warranty repair whose goodwill share of half the supervisor approved."""
-    staff = {role: Actor(role, frozenset([role])) for role in ("agent", "technician", "warehouse", "supervisor",
-                                                                "qa")}
-    desk = Desk(services.db, services.runtime, clock, staff)
-    desk.deploy()
-    case = desk.open_case()
-    case.register(**OUT_OF_WARRANTY).diagnose(MOTOR)
-    case.propose(MOTOR, goodwill=True, concession_kind="share", concession_value=50,
-                 justification="Long-standing customer, motor failed early")
-    return case.complete("review_quote", {"decision": "approve"})
+from tests.web.test_goodwill_quote_link import approved_goodwill
 
 
 def test_a_chinese_reader_of_the_quote_link_sees_the_lines_in_chinese(signed_in, browser, services, users, clock):
