@@ -111,6 +111,14 @@ def reader_names(s: Session, deployment_id: int | None) -> dict[str, str]:
     return reader_texts(s, language, get_services().settings.processes_dir / "data", deployment_id)
 
 
+def process_names(s: Session, deployment_id: int) -> dict[str, str]:
+    """Name each process and decision of a deployment in the reader's words (id → name; no name: None)."""
+    words = reader_names(s, deployment_id)
+    return {pid: (words.get(name) or translate(name)) if name else None for pid, name in s.execute(
+        select(ProcessDefinition.process_id, ProcessDefinition.name)
+        .where(ProcessDefinition.deployment_id == deployment_id))}
+
+
 def name_rows(s: Session, rows: list[dict]) -> None:
     """Give each instance row its process name, stage and current tasks in the reader's words,
     from the bundle of the row's own deployment (``process_name``, ``stage_text``, ``current_text``)."""

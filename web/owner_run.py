@@ -33,7 +33,7 @@ from engine.errors import AftersalesError, DeploymentInvalid, InvalidInput, NotF
 
 from . import get_services
 from .access import current_actor, roles_required
-from .audit_views import diagram_texts, reader_names
+from .audit_views import diagram_texts, process_names, reader_names
 from .i18n import translate as _
 from .rendering import error_text
 
@@ -119,13 +119,29 @@ def migrate_page():  # type: ignore[no-untyped-def]
     return _migrate_page(filters, items)
 
 
+def _process_labels(s: Any, process_ids: Any) -> dict[str, str]:
+    """Name each process in the reader's words, from the version new tickets of it start on (no name: its id)."""
+    names: dict[int, dict[str, str | None]] = {}
+    labels = {}
+    for pid in process_ids:
+        deployment_id = pilots.find_definition(s, pid).deployment_id
+        if deployment_id not in names:
+            names[deployment_id] = process_names(s, deployment_id)
+        labels[pid] = names[deployment_id].get(pid) or pid
+    return labels
+
+
 def _migrate_page(filters: dict[str, Any], items: list[dict[str, Any]], verdicts: list[dict[str, Any]] | None = None,
                   action: str | None = None, target: int | None = None) -> Any:
     with get_services().db.transaction(write=False) as s:
         processes = pilots.process_ids(s)
+        labels = _process_labels(s, processes)
         targets = pilots.versions(s, filters["process_id"]) if filters.get("process_id") else []
+        words = {d: reader_names(s, d) for d in {i["deployment_id"] for i in items}}
+        for item in items:  # the tasks it waits at, in the words of the item's own version
+            item["current_text"] = [words[item["deployment_id"]].get(n) or _(n) for n in item["current"]]
     return render_template("owner/migrate.html", filters=filters, items=items, processes=processes,
-                           targets=targets, verdicts=verdicts, action=action, target=target)
+                           labels=labels, targets=targets, verdicts=verdicts, action=action, target=target)
 
 
 def _migrate(dry_run: bool) -> Any:
@@ -170,8 +186,9 @@ def pilots_page():  # type: ignore[no-untyped-def]
     """Show the versions of each process (current marked, roll back), pilots with their figures side by side."""
     with get_services().db.transaction(write=False) as s:
         processes = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
+        labels = _process_labels(s, processes)
         rows = _pilot_rows(s)
-    return render_template("owner/pilots.html", processes=processes, pilots=rows)
+    return render_template("owner/pilots.html", processes=processes, labels=labels, pilots=rows)
 
 
 def _done(result: Any, message: str) -> Any:
@@ -366,12 +383,14 @@ def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
     job = _job_status(request.args["job"]) if request.args.get("job") else None
     with get_services().db.transaction(write=False) as s:
         choices = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
+        labels = _process_labels(s, choices)
         deployed = (job or {}).get("request", {}).get("against") or against
         texts = diagram_texts(s, deployed) if deployed else {}  # the heatmaps' names, as deployed
         words = {"tried": reader_names(s, tried),  # a draft's words: every deployment's
                  "deployed": reader_names(s, deployed) if deployed else {}}
     return render_template("owner/whatif.html", tried=tried, against=against, job=job, choices=choices,
-                           draft=draft, start_url=start_url, diagram_texts=texts, route_names=_route_names(job, words))
+                           labels=labels, draft=draft, start_url=start_url, diagram_texts=texts,
+                           route_names=_route_names(job, words))
 
 
 def _route_names(job: dict[str, Any] | None, words: dict[str, dict[str, str]]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from engine.privacy import mask_personal
 from . import findings, get_services
 from .access import current_actor, roles_required
 from .api.uploads import bundle_from_upload
-from .audit_views import diagram_texts, reader_names
+from .audit_views import diagram_texts, process_names, reader_names
 from .i18n import translate
 from .rendering import error_body, error_text
 
@@ -48,7 +48,8 @@ def deployment(deployment_id: int):  # type: ignore[no-untyped-def]
     with get_services().db.transaction(write=False) as s:
         dep = cockpit.get_deployment(s, deployment_id)
         files = cockpit.deployment_files(s, deployment_id)
-        processes = [(p.process_id, p.kind, p.file) for p in dep.processes]
+        names = process_names(s, deployment_id)
+        processes = [(p.process_id, p.kind, p.file, names.get(p.process_id)) for p in dep.processes]
     return render_template("owner/deployment.html", dep=dep, files=files, processes=processes)
 
 

@@ -23,6 +23,7 @@ from engine.errors import AftersalesError, DeploymentInvalid, FormValidationErro
 
 from . import formgen, get_services
 from .access import current_actor, roles_required
+from .audit_views import process_names
 from .i18n import translate, use_bundle_texts
 from .owner_views import OWNERS
 
@@ -40,6 +41,10 @@ def workbench():  # type: ignore[no-untyped-def]
     """List the drafts and the deployed versions of every bundle."""
     with get_services().db.transaction(write=False) as s:
         items, bundles = drafts.list_drafts(s), drafts.bundle_versions(s)
+        for bundle in bundles:
+            for version in bundle["versions"]:
+                names = process_names(s, version["id"])
+                version["named"] = [(pid, names.get(pid)) for pid in version["processes"]]
     return render_template("owner/workbench.html", drafts=items, bundles=bundles)
 
 
