@@ -69,6 +69,23 @@ def test_goods_in_releases_the_waiting_ticket_and_says_which(desk, database, sig
     assert kinds == ["goods_in", "reserve"]
 
 
+def test_the_chinese_ledger_says_the_reasons_handlers_write_in_chinese_and_typed_ones_as_data(desk, signed_in):
+    # Given a goods-in that released a back-ordered ticket (the process reserved the motors) and a count correction
+    waiting_for_motors(desk)
+    wes = signed_in("warehouse")
+    wes.get("/warehouse/goods-in")
+    assert wes.post("/warehouse/goods-in", {"sku": "WM-MOTOR-INV", "warehouse": "WH-SH", "quantity": "10",
+                                            "reference": "DN-2026-118"}).status_code == 302
+    wes.get("/warehouse/adjust")
+    wes.post("/warehouse/adjust", {"sku": "WM-PUMP-01", "warehouse": "WH-SH", "quantity": "-1", "reason": "dropped"})
+    # When a Chinese reader opens the ledger
+    wes.get("/lang/zh")
+    ledger = wes.get("/warehouse/movements").get_data(as_text=True)
+    # Then the handlers' reasons read in Chinese and the typed reason and reference are marked as data
+    assert "收货入库" in ledger and "缺货订单" in ledger and "流程步骤" in ledger and "fulfilled" not in ledger
+    assert '<span translate="no">dropped</span>' in ledger and '<span translate="no">DN-2026-118</span>' in ledger
+
+
 @pytest.mark.parametrize(("url", "form", "field", "says"), [
     ("/warehouse/adjust", {"quantity": "-9999", "reason": "Broken"}, "quantity", "would take the stock below zero"),
     ("/warehouse/adjust", {"quantity": "-1", "reason": ""}, "reason", "This field is required."),
