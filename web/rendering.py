@@ -55,6 +55,8 @@ class _Said(str):
 
 
 _DATA_OPEN, _DATA_CLOSE = "\ue000", "\ue001"  # private-use marks around printed data, made spans at the end
+_MARK_IN_URL = re.compile(r"%EE%80%8[01]", re.IGNORECASE)  # a mark Markdown percent-encoded into a link
+_TAG = re.compile(r"<[^>]*>")
 
 
 _sandbox = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, finalize=_finalize)
@@ -107,6 +109,8 @@ def instructions_html(source: str, data: dict[str, Any]) -> Markup:
         protocols=["http", "https", "mailto"],
         strip=True,
     )
+    clean = _TAG.sub(lambda tag: tag.group(0).replace(_DATA_OPEN, "").replace(_DATA_CLOSE, ""),
+                     _MARK_IN_URL.sub("", clean))  # a value inside a link's address or title stays plain
     clean = clean.replace(_DATA_OPEN, '<span translate="no">').replace(_DATA_CLOSE, "</span>")
     return Markup(clean)  # noqa: S704  (bleach-sanitised above; the marks became spans of our own)
 

@@ -25,9 +25,10 @@ _ids = count(1)
 
 @pytest.fixture
 def supervisors(database: Database) -> Iterator[Database]:
-    """Two supervisors with e-mail (one reads Chinese), one without, and an agent."""
+    """Two supervisors with e-mail (one reads English, one Chinese), one without, and an agent."""
     with database.transaction() as s:
-        create_user(s, "sue", "correct-horse-1", ["supervisor"], email="sue@example.com")
+        sue = create_user(s, "sue", "correct-horse-1", ["supervisor"], email="sue@example.com")
+        sue.language = "en"
         zhang = create_user(s, "zhang", "correct-horse-1", ["supervisor"], email="zhang@example.com")
         zhang.language = "zh"
         create_user(s, "sam", "correct-horse-1", ["supervisor"])

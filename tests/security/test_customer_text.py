@@ -31,9 +31,9 @@ HOSTILE = (
 def test_a_value_printed_into_instructions_stays_text(app, kind, typed):
     with app.test_request_context():
         shown = str(instructions_html("Fault: {{ fault.description }}", {"fault": {"description": typed}}))
-    # Then the only markup is paragraphs, and it reads exactly as typed (line breaks aside)
-    assert set(re.findall(r"<[a-z/][^>]*>", shown)) == {"<p>", "</p>"}, shown
-    words = html.unescape(re.sub(r"</?p>", " ", shown))
+    # Then the only markup is paragraphs and the value's mark as data, and it reads exactly as typed
+    assert set(re.findall(r"<[a-z/][^>]*>", shown)) == {"<p>", "</p>", '<span translate="no">', "</span>"}, shown
+    words = html.unescape(re.sub(r'</?p>|<span translate="no">|</span>', " ", shown))
     assert words.split() == f"Fault: {typed}".split()
 
 
@@ -41,8 +41,9 @@ def test_the_modellers_own_markdown_still_renders(app):
     with app.test_request_context():
         shown = str(instructions_html("Repair **{{ model }}**: see [ticket {{ t }}](/tickets/{{ t }})",
                                       {"model": "Aurora X1", "t": "AS-20260302-00001"}))
-    assert "<strong>Aurora X1</strong>" in shown
-    assert '<a href="/tickets/AS-20260302-00001">ticket AS-20260302-00001</a>' in shown
+    assert '<strong><span translate="no">Aurora X1</span></strong>' in shown
+    assert ('<a href="/tickets/AS-20260302-00001">ticket <span translate="no">AS-20260302-00001</span></a>'
+            in shown)
 
 
 def test_a_missing_value_prints_nothing(app):
@@ -70,4 +71,4 @@ def test_a_markdown_link_typed_by_a_customer_is_no_link_on_the_task_or_ticket_pa
         assert 'href="https://evil.example' not in page, url
         assert 'src="https://evil.example' not in page, url
     task_page = b.get(f"/tasks/{task.task_id}").get_data(as_text=True)
-    assert "Repair the <strong>[phish](https://evil.example/login)</strong>" in task_page
+    assert 'Repair the <strong><span translate="no">[phish](https://evil.example/login)</span></strong>' in task_page
