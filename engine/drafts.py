@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -28,7 +29,7 @@ from .bundle import Bundle
 from .db import Base
 from .deploy import deploy, validate
 from .draft_review import locate
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, Problem
 from .models import Deployment, DeploymentFile
 
 EXTENSIONS = (".bpmn", ".dmn", ".json", ".md", ".j2")
@@ -347,11 +348,19 @@ def deploy_notes(session: Session, draft_id: int) -> list[dict[str, Any]]:
             for d, name, version in rows]
 
 
-def validate_draft(session: Session, draft_id: int) -> dict[str, Any]:
-    """Validate and lint a draft exactly as ``aftersales validate`` does; problems located to rows and fields."""
+def validate_draft(session: Session, draft_id: int,
+                   say: Callable[[Problem], str] | None = None) -> dict[str, Any]:
+    """Validate and lint a draft exactly as ``aftersales validate`` does; problems located to rows and fields,
+    each with ``localized_message`` when ``say`` (the page's reader's words for a finding) is given."""
     bundle = draft_bundle(session, draft_id)
     result = validate(bundle, session)
-    return {"ok": not result.errors, "problems": [locate(bundle, p) for p in result.problems]}
+    return {"ok": not result.errors, "problems": located(bundle, result.problems, say)}
+
+
+def located(bundle: Bundle, problems: Iterable[Problem],
+            say: Callable[[Problem], str] | None = None) -> list[dict[str, Any]]:
+    """Return ``problems`` as JSON located to rows and fields, with ``say``'s text as ``localized_message``."""
+    return [dict(locate(bundle, p), **({"localized_message": say(p)} if say else {})) for p in problems]
 
 
 

@@ -24,6 +24,7 @@ from engine.errors import AftersalesError, DeploymentInvalid, FormValidationErro
 from . import formgen, get_services
 from .access import current_actor, roles_required
 from .audit_views import process_names
+from .findings import said
 from .i18n import translate, use_bundle_texts
 from .owner_views import OWNERS
 
@@ -174,7 +175,7 @@ def file(draft_id: int, path: str):  # type: ignore[no-untyped-def]
 def validate(draft_id: int):  # type: ignore[no-untyped-def]
     """Validate and lint a draft as ``aftersales validate`` does."""
     with get_services().db.transaction(write=False) as s:
-        return jsonify(drafts.validate_draft(s, draft_id))
+        return jsonify(drafts.validate_draft(s, draft_id, say=said))
 
 
 @api.get("/drafts/<int:draft_id>/compare")
@@ -220,7 +221,7 @@ def deploy(draft_id: int):  # type: ignore[no-untyped-def]
         with get_services().db.transaction(write=False) as s:
             bundle = drafts.draft_bundle(s, draft_id)
         body = {**exc.to_dict(), "error": exc.code,
-                "problems": [draft_review.locate(bundle, p) for p in exc.problems]}
+                "problems": drafts.located(bundle, exc.problems, said)}
         return jsonify(body), exc.http_status
 
 

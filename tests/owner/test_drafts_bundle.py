@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -245,3 +246,13 @@ def test_the_same_bundle_as_its_version_deploys_as_that_version(api, draft, data
     result = api.post(f"/owner/api/drafts/{draft['id']}/deploy", {"note": "no change"}).get_json()
     assert (result["version"], result["created"], result["deployment_id"]) == (1, False, draft["base_deployment_id"])
     assert json.loads(json.dumps(result))["note"] == "no change"
+
+
+def test_a_chinese_owner_reads_the_drafts_findings_in_chinese_beside_the_english_message(api, draft):
+    # Given a draft whose form field has no Chinese title, validated by an owner reading Chinese
+    api.client.get("/lang/zh")
+    result = api.post(f"/owner/api/drafts/{draft['id']}/validate").get_json()
+    [labour] = [p for p in result["problems"] if p["file"] == "repair.schema.json" and "Labour hours" in p["message"]]
+    # Then the finding keeps its English message for clients and says it in Chinese for the page
+    assert labour["localized_message"] != labour["message"]
+    assert re.search(r"[\u4e00-\u9fff]", labour["localized_message"]) and "Labour hours" in labour["localized_message"]

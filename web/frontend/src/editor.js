@@ -379,7 +379,7 @@ function showProblems() {
     p.element_id ? el('code', {}, p.element_id) : null,
     p.row ? el('span', { class: 'tag' }, `row ${p.row}`) : null,
     p.field ? el('span', { class: 'tag' }, p.field) : null,
-    ' ', p.message)));
+    ' ', said(p))));
   markBpmnProblems();
   markDmnProblems();
   markFormProblems();
@@ -402,7 +402,7 @@ function markBpmnProblems() {
     const shape = registry.get(id);
     canvas.addMarker(id, 'wb-has-problem');
     const badge = el('div', { class: `wb-overlay ${list.some((p) => p.severity !== 'warning') ? 'error' : 'warning'}`,
-      title: list.map((p) => p.message).join('\n'), 'data-element': id }, String(list.length));
+      title: list.map(said).join('\n'), 'data-element': id }, String(list.length));
     const position = shape.waypoints ? { top: -10, left: -10 } : { top: -10, right: 10 };
     overlays.add(id, 'wb-problem', { position, html: badge });
   }
@@ -429,9 +429,12 @@ function markDmnProblems() {
       const row = container.querySelectorAll('.tjs-table tbody tr')[Number(p.row) - 1];
       cells = row ? [...row.children] : [];
     }
-    cells.forEach((cell) => { cell.classList.add('wb-row-problem'); cell.title = p.message; });
+    cells.forEach((cell) => { cell.classList.add('wb-row-problem'); cell.title = said(p); });
   }
 }
+
+/** A finding in the reader's language (the server's localized_message), else as the engine wrote it. */
+function said(p) { return p.localized_message || p.message; }
 
 function markFormProblems() {
   if (state.kind !== 'form' || !state.form) return;
@@ -441,7 +444,7 @@ function markFormProblems() {
     if (!p.field || (p.file !== state.form.schema && p.file !== state.form.uischema)) continue;
     const input = box.querySelector(`[name="${CSS.escape(p.field)}"]`);
     const holder = input ? (input.closest('.field, label, div') || input) : null;
-    if (holder) { holder.classList.add('wb-field-problem'); holder.title = p.message; }
+    if (holder) { holder.classList.add('wb-field-problem'); holder.title = said(p); }
   }
 }
 
