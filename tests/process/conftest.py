@@ -13,7 +13,7 @@ import pytest
 from engine.db import Database
 from engine.runtime import Runtime
 from tests.process.coverage import FlowLog, is_coverage_test, is_scenario, scenario_results
-from tests.process.driver import Desk
+from tests.process.driver import STAFF, Desk
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +25,7 @@ def flow_log() -> FlowLog:
 @pytest.fixture
 def desk(database: Database, runtime: Runtime, clock, make_user, flow_log: FlowLog) -> Iterator[Desk]:
     """A service desk on a fresh database: processes deployed, catalogue loaded, staff signed up."""
-    staff = {role: make_user(name, role) for role, name in
-             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"),
-              ("qa", "quinn"))}
+    staff = {role: make_user(name, role) for role, name in STAFF}
     desk = Desk(database, runtime, clock, staff)
     desk.deploy()
     yield desk

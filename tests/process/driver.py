@@ -64,6 +64,10 @@ class ProcessIncident(AssertionError):
     """Raised when a step leaves the instance with an open incident."""
 
 
+#: the desk's staff, role → user name (made by the tests' ``make_user``)
+STAFF = (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))
+
+
 @dataclass
 class Desk:
     """The service desk of one test: database, runtime, frozen clock, one user per role."""

@@ -177,11 +177,9 @@ def complete(services: Services, task_id: str, username: str, roles: tuple[str, 
 def desk(database: Database, runtime: Any, clock: Any, make_user: Callable[..., Any],
          users: dict[str, str]) -> Iterator[Any]:
     """The real processes and catalogue, with staff to drive cases (the web users sign in too)."""
-    from tests.process.driver import Desk
+    from tests.process.driver import STAFF, Desk
 
-    staff = {role: make_user(name, role) for role, name in
-             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"),
-              ("qa", "quinn"))}
+    staff = {role: make_user(name, role) for role, name in STAFF}
     desk = Desk(database, runtime, clock, staff)
     desk.deploy()
     yield desk
