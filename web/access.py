@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from flask import current_app
 from flask_login import current_user, login_required
 
 from engine.errors import PermissionDenied
@@ -36,9 +37,25 @@ def roles_required(roles: frozenset[str]) -> Callable[[Callable[..., Any]], Call
                 raise PermissionDenied("your roles do not give access to this page")
             return view(*args, **kwargs)
 
-        return login_required(wrapper)
+        guarded = login_required(wrapper)
+        guarded.allowed_roles = roles  # type: ignore[attr-defined]  # read by may_open: the header asks the same rule
+        return guarded
 
     return decorate
+
+
+def may_open(endpoint: str) -> bool:
+    """Tell whether the signed-in user may open ``endpoint``, by the rule its view checks.
+
+    The header offers a link only where this holds, so it never leads to a 403: a view guarded by
+    :func:`roles_required` opens for the roles it names, any other view for whoever is signed in.
+    An endpoint this app does not have (an area left out) opens for nobody.
+    """
+    view = current_app.view_functions.get(endpoint)
+    if view is None or not current_user.is_authenticated:
+        return False
+    roles = getattr(view, "allowed_roles", None)
+    return roles is None or bool(current_actor().roles & roles)
 
 
 #: characters a browser drops or reads as a separator in a URL (tab, CR, LF, other controls) or a

@@ -42,10 +42,11 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     static_cache.init_app(app)
 
-    from . import auth, customers, i18n, intake, rendering, selfservice, task_page, tasks, tickets
+    from . import access, auth, customers, i18n, intake, rendering, selfservice, task_page, tasks, tickets
 
     i18n.init_app(app)
     rendering.init_app(app)
+    app.jinja_env.globals["may_open"] = access.may_open  # the header offers only the pages that open
     auth.init_app(app)
     for module in (tasks, task_page, intake, tickets, customers, selfservice):
         app.register_blueprint(module.bp)
