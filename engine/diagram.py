@@ -35,6 +35,7 @@ class Node:
     parent: str | None = None  # the enclosing subprocess, if any
     attached_to: str | None = None
     called_element: str | None = None
+    interrupting: bool = True  # a boundary event that cuts its activity off (cancelActivity)
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _walk(container: etree._Element, graph: Graph, parent: str | None) -> None:
             continue
         graph.nodes[child.get("id")] = Node(
             child.get("id"), tag, child.get("name") or "", graph.process_id, parent,
-            child.get("attachedToRef"), child.get("calledElement"))
+            child.get("attachedToRef"), child.get("calledElement"), child.get("cancelActivity") != "false")
         if tag in _CONTAINERS:
             _walk(child, graph, child.get("id"))
 

@@ -23,7 +23,7 @@ from .diagram import Graph, graphs_of
 from .errors import NotFound
 from .models import AuditEvent, Deployment, Incident, Instance
 from .privacy import mask_personal
-from .trace import before_and_after, data_as_of, instance_events, runs_of
+from .trace import ENDS, before_and_after, data_as_of, instance_events, runs_of
 
 REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 STATUS = {TaskState.COMPLETED: "completed", TaskState.READY: "ready", TaskState.WAITING: "waiting",
@@ -138,7 +138,8 @@ def instance_trace(session: Session, specs: store.SpecCache, instance_id: int, r
     runs = []
     for scope in tracer.scopes.values():
         graph = graphs.get(scope.process_id)
-        mine = [e for e in events if e.task_id and scope_of_task.get(e.task_id, "root") == scope.key]
+        mine = [e for e in events if e.kind in ENDS
+                or e.task_id and scope_of_task.get(e.task_id, "root") == scope.key]
         for run in runs_of(mine, graph):
             runs.append({**run.to_dict(), "scope": scope.key})
     for inc in incidents:

@@ -32,6 +32,7 @@ import math
 import threading
 import weakref
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,7 @@ from .db import Base, after_commit
 from .diagram import Graph, graphs_of
 from .errors import NotFound
 from .models import AuditEvent, Instance
-from .trace import DATA_KINDS, Run
+from .trace import DATA_KINDS, ENDS, Run, cut_off_by, interrupt, within
 
 RATIO = 1.02  # each bucket of seconds is 2 % wider than the one below it
 SMALLEST = 0.001  # seconds: bucket 1 starts here; bucket 0 holds exact zeros
@@ -148,11 +149,6 @@ class RunState(Run):
 
     deployment_id: int = 0
 
-    @property
-    def state(self) -> str:
-        """Return completed, failed or active."""
-        return "completed" if self.completed_at else "failed" if self.failed_at else "active"
-
     def contribution(self) -> tuple[int, str, str, str | None, float | None, float | None]:
         """Return what the run adds to its element's figures."""
         done = self.state == "completed"
@@ -172,7 +168,8 @@ class RunState(Run):
 def _from_row(row: ElementRun) -> RunState:
     return RunState(row.task_id, row.element_id, row.name, row.type, row.reached_at, claimed_at=row.claimed_at,
                     completed_at=row.completed_at, seq=row.completed_seq, failed_at=row.failed_at,
-                    first_seq=row.first_seq, deployment_id=row.deployment_id)
+                    first_seq=row.first_seq, interrupted=row.state == "interrupted",
+                    deployment_id=row.deployment_id)
 
 
 _graphs: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Graph]]] = weakref.WeakKeyDictionary()
@@ -225,8 +222,19 @@ class Fold:
             kind, task_id, element_id = _get(ev, "kind"), _get(ev, "task_id"), _get(ev, "element_id")
             if kind == "instance.migrated":
                 self.deployment_id = int((_get(ev, "data") or {}).get("to_deployment") or self.deployment_id)
+            if kind in ENDS:
+                self._interrupt(self.runs.values())
             if task_id and element_id:
                 self._event(ev, kind, task_id, element_id)
+
+    def _interrupt(self, runs: Iterable[RunState]) -> None:
+        """Interrupt the unfinished runs of ``runs``, keeping what each contributed before."""
+        cut = [r for r in runs if r.completed_at is None and not r.interrupted]
+        for run in cut:
+            if run.task_id not in self.changed:
+                self.changed.add(run.task_id)
+                self.before[run.task_id] = run.contribution()
+        interrupt(cut)
 
     def _event(self, ev: Any, kind: str, task_id: str, element_id: str) -> None:
         at, seq, data = _get(ev, "at"), _get(ev, "seq"), _get(ev, "data") or {}
@@ -255,6 +263,10 @@ class Fold:
         if kind in DATA_KINDS:
             self.completed_at[element_id] = at
             self.reached[element_id] = run.reached_at
+            graph = _graph(deployment_graphs(self.session, self.deployment_id), self.process_id, element_id)
+            cut = cut_off_by(element_id, graph)
+            if cut is not None:
+                self._interrupt(r for r in self.runs.values() if within(r.element_id, cut, graph))
 
     def _arrival(self, element_id: str) -> datetime | None:
         graph = _graph(deployment_graphs(self.session, self.deployment_id), self.process_id, element_id)
@@ -291,7 +303,9 @@ def _add(figures: dict[tuple[int, str], dict[str, Any]], buckets: Buckets,
         "deployment_id": deployment_id, "element_id": element_id, "name": (name or element_id)[:300],
         "executions": 0, "active": 0, "failed": 0, "waiting_count": 0, "waiting_sum": 0.0,
         "working_count": 0, "working_sum": 0.0})
-    figure[{"completed": "executions", "failed": "failed", "active": "active"}[state]] += sign
+    counter = {"completed": "executions", "failed": "failed", "active": "active"}.get(state)
+    if counter is not None:  # an interrupted run is neither
+        figure[counter] += sign
     for measure, seconds in zip(MEASURES, (waiting, working), strict=True):
         if seconds is not None:
             figure[f"{measure}_count"] += sign
@@ -413,7 +427,7 @@ def record(session: Session, instance: Instance, events: list[dict[str, Any]]) -
     bind = session.get_bind()
     first = events[0]["seq"]
     runs = runs_cache.take(bind, instance.id, instance.audit_seq, instance.audit_head or "") if first > 1 else {}
-    if any(e["task_id"] and e["element_id"] or e["kind"] == "instance.migrated" for e in events):
+    if any(e["task_id"] and e["element_id"] or e["kind"] in ("instance.migrated", *ENDS) for e in events):
         if runs is None:
             runs = {r.task_id: _from_row(r) for r in session.scalars(
                 select(ElementRun).where(ElementRun.instance_id == instance.id))}

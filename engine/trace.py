@@ -11,6 +11,10 @@ marked diagram of one instance, and a process owner the heatmap of a version:
 * waiting time — reached → claimed (user tasks), else reached → completed;
 * working time — claimed → completed (user tasks that were claimed), else 0.
 
+A run that never completes because an interrupting boundary event of its activity (or of a
+subprocess around it) fired, or because its instance ended, is *interrupted*: neither an
+execution nor a token still waiting there.
+
 Data as of any step is the start data with every later delta replayed in order.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +35,8 @@ from .errors import NotFound
 from .models import AuditEvent, Instance
 
 DATA_KINDS = ("task.completed", "timer.fired")
+#: events that end an instance: whatever still runs in it stops there
+ENDS = ("instance.completed", "instance.cancelled")
 #: element types whose whole duration is work done inside them
 CONTAINERS = frozenset({"CallActivity", "SubWorkflowTask", "TransactionSubprocess"})
 
@@ -52,6 +59,14 @@ class Run:
     seq: int | None = None  # the completing event
     first_seq: int | None = None
     error: str | None = None
+    interrupted: bool = False  # cut off by a boundary event or the end of its instance
+
+    @property
+    def state(self) -> str:
+        """Return completed, interrupted, failed or active."""
+        if self.completed_at:
+            return "completed"
+        return "interrupted" if self.interrupted else "failed" if self.failed_at else "active"
 
     @property
     def waiting_seconds(self) -> float | None:
@@ -81,7 +96,7 @@ class Run:
                 "type": self.type, "reached_at": iso(self.reached_at), "ready_at": iso(self.ready_at),
                 "claimed_at": iso(self.claimed_at), "completed_at": iso(self.completed_at),
                 "failed_at": iso(self.failed_at), "actor": self.actor, "seq": self.seq,
-                "error": self.error, "waiting_seconds": self.waiting_seconds,
+                "error": self.error, "interrupted": self.interrupted, "waiting_seconds": self.waiting_seconds,
                 "working_seconds": self.working_seconds}
 
 
@@ -91,6 +106,8 @@ def runs_of(events: list[AuditEvent], graph: Graph | None = None) -> list[Run]:
     completed_at: dict[str, datetime] = {}
     reached: dict[str, datetime] = {}
     for ev in events:
+        if ev.kind in ENDS:
+            interrupt(runs.values())
         if not ev.task_id or not ev.element_id:
             continue
         data = ev.data or {}
@@ -117,7 +134,32 @@ def runs_of(events: list[AuditEvent], graph: Graph | None = None) -> list[Run]:
         if ev.kind in DATA_KINDS:
             completed_at[ev.element_id] = ev.at
             reached[ev.element_id] = run.reached_at
+            cut = cut_off_by(ev.element_id, graph)
+            if cut is not None:
+                interrupt(r for r in runs.values() if within(r.element_id, cut, graph))
     return list(runs.values())
+
+
+def cut_off_by(element_id: str, graph: Graph | None) -> str | None:
+    """Return the activity an interrupting boundary event ``element_id`` cuts off when it fires."""
+    node = graph.nodes.get(element_id) if graph is not None else None
+    return node.attached_to if node is not None and node.interrupting else None
+
+
+def within(element_id: str, activity: str, graph: Graph | None) -> bool:
+    """Tell whether ``element_id`` is ``activity`` or an element inside it (a subprocess's)."""
+    node = graph.nodes.get(element_id) if graph is not None else None
+    while element_id != activity and node is not None and node.parent is not None:
+        element_id = node.parent
+        node = graph.nodes.get(element_id) if graph is not None else None
+    return element_id == activity
+
+
+def interrupt(runs: Iterable[Run]) -> None:
+    """Mark the unfinished runs of ``runs`` interrupted."""
+    for run in runs:
+        if run.completed_at is None:
+            run.interrupted = True
 
 
 def _arrival(element_id: str, graph: Graph | None, completed_at: dict[str, datetime],
@@ -231,9 +273,9 @@ def heatmap(session: Session, deployment_id: int, process_id: str) -> dict[str, 
                     st.waiting.append(run.waiting_seconds)
                 if run.working_seconds is not None:
                     st.working.append(run.working_seconds)
-            elif run.failed_at is not None:
+            elif run.state == "failed":
                 st.failed += 1
-            else:
+            elif run.state == "active":
                 st.active += 1
     elements = [s.to_dict() for s in sorted(stats.values(), key=lambda s: s.element_id)]
     return {"deployment_id": deployment_id, "process_id": process_id, "instances": len(instance_ids),
