@@ -18,6 +18,14 @@ at — its state, links and a fingerprint of its data and of its parent's. A sav
 only the tasks whose key moved (a digest of the data as exact as its JSON, so data changed
 in place through a list another task shares is seen too) and writes those whose text differs.
 ``AFTERSALES_VERIFY_STATE=1`` checks every save against a full dump.
+
+Taking that digest of every task would make a save cost as much as the whole history, so a
+finished task whose data holds no list or dict (only strings, numbers, booleans, None) keeps
+the digest it was last taken with while it stays the same finished task holding the same
+data object: nothing writes into a finished task's own data dict (SpiffWorkflow and the engine
+write into running tasks' data, or give a task a new dict), and with nothing nested there is
+nothing another task could change in place. Data with a list or dict in it is digested every
+time, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from .spiff import _STATE, SERIALIZER_VERSION, StateEncoder
 
@@ -44,6 +53,7 @@ VERSION_KEY = "serializer_version"
 _ATTR = "_aftersales_saved"
 
 Key = tuple[Any, ...]
+Entry = tuple[str, "Key | None", str, str]
 
 
 _REGISTRY = _STATE.registry  # the state serializer's converters of non-JSON values (dates, decimals …)
@@ -85,15 +95,47 @@ def key_of(task: Task, own: bytes, parent: bytes | None) -> Key:
     fingerprint ``own`` and its parent's data's ``parent`` (SpiffWorkflow writes the data as a
     delta on the parent's). A task whose key did not change since it was encoded encodes to the
     same text."""
-    return (task.state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
-            task.task_spec.name, fingerprint(task.internal_data) if task.internal_data else None, own, parent)
+    return (task._state, task.last_state_change, task._parent, tuple(task._children), task.triggered,
+            task.task_spec.name, data_fingerprint(task.internal_data) if task.internal_data else None, own,
+            parent)
+
+
+_OWN = 7  # the data fingerprint's place in a key
+_FINISHED = (TaskState.COMPLETED, TaskState.CANCELLED)
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _flat(data: dict[str, Any]) -> bool:
+    """Tell whether no value of ``data`` is a container another task could share and change in place."""
+    return all(type(value) in _SCALARS for value in data.values())
+
+
+def _own_print(task: Task, number: int, entry: Entry | None, saved: Saved) -> bytes:
+    """Return the fingerprint of ``task``'s data, or the one it was last taken with where the data
+    cannot have changed since: the same finished task (state and time of its last change as they
+    were) still holding the same flat data dict."""
+    data = task.data
+    key = entry[1] if entry is not None else None
+    if (key is not None and saved.settled.get(number) is data and task._state == key[0]
+            and task.last_state_change == key[1]):
+        return key[_OWN]  # type: ignore[no-any-return]
+    own = data_fingerprint(data)
+    if task._state in _FINISHED and _flat(data):
+        saved.settled[number] = data
+    else:
+        saved.settled.pop(number, None)
+    return own
 
 
 @dataclass
 class Saved:
     """What the store last wrote of one workflow, and how long its log has grown."""
 
-    tasks: dict[UUID, tuple[str, Key | None, str]] = field(default_factory=dict)
+    #: per task (by its id's integer: a UUID hashes in Python code, an int in C) its scope, key, JSON
+    #: text and id as text
+    tasks: dict[int, Entry] = field(default_factory=dict)
+    #: finished tasks whose flat data dict (the object itself) their key's fingerprint was taken of
+    settled: dict[int, dict[str, Any]] = field(default_factory=dict)
     shells: dict[str, str] = field(default_factory=dict)
     seq: int = 0
     full_bytes: int = 0
@@ -135,7 +177,8 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
     shells: list[str] = []
     changed: list[str] = []
     current = 0
-    prints: dict[UUID, bytes] = {}
+    prints: dict[int, bytes] = {}
+    entries = saved.tasks
     with StateEncoder() as encode:
         for scope, wf in scopes:
             shell = encode.shell(wf)
@@ -144,15 +187,16 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
                 shells.append(f'"{scope}": {shell}')
             texts = []
             for tid, task in wf.tasks.items():  # parents come before their children
-                entry = saved.tasks.get(tid)
+                number = tid.int
+                entry = entries.get(number)
                 # A task is encoded again only when something its JSON is made of changed; data is
                 # compared by content (tasks share lists with one another, so a finished task's data
                 # can change in place although nothing about the task itself did).
-                own = prints[tid] = data_fingerprint(task.data)
+                own = prints[number] = _own_print(task, number, entry, saved)
                 parent_id = task._parent
                 parent = None
                 if parent_id is not None:
-                    parent = prints.get(parent_id)
+                    parent = prints.get(parent_id.int)
                     if parent is None:
                         above = task.parent
                         parent = data_fingerprint(above.data) if above is not None else None
@@ -160,9 +204,10 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
                 if entry is not None and entry[1] == key:
                     continue
                 text = encode.task(task)
-                saved.tasks[tid] = (scope, key, text)
+                name = entry[3] if entry is not None else str(tid)
+                entries[number] = (scope, key, text, name)
                 if entry is None or entry[2] != text:
-                    texts.append(f'"{tid}": {text}')
+                    texts.append(f'"{name}": {text}')
             current += len(wf.tasks)
             if texts:
                 changed.append(f'"{scope}": {{{", ".join(texts)}}}')
@@ -172,11 +217,12 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
         del saved.shells[scope]
     gone: dict[str, list[str]] = {}
     if len(saved.tasks) != current:
-        live = {tid for _, wf in scopes for tid in wf.tasks}
-        for tid in [t for t in saved.tasks if t not in live]:
-            scope = saved.tasks.pop(tid)[0]
+        live = {tid.int for _, wf in scopes for tid in wf.tasks}
+        for number in [n for n in saved.tasks if n not in live]:
+            scope, _, _, name = saved.tasks.pop(number)
+            saved.settled.pop(number, None)
             if scope not in gone_scopes:
-                gone.setdefault(scope, []).append(str(tid))
+                gone.setdefault(scope, []).append(name)
     parts = []
     if shells:
         parts.append(f'"shells": {{{", ".join(shells)}}}')
@@ -192,8 +238,8 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
 def full_text(saved: Saved) -> str:
     """Return the whole state document as ``saved`` knows it (what a full row holds)."""
     members: dict[str, list[str]] = {scope: [] for scope in saved.shells}
-    for tid, (scope, _, text) in saved.tasks.items():
-        members[scope].append(f'"{tid}": {text}')
+    for scope, _, text, name in saved.tasks.values():
+        members[scope].append(f'"{name}": {text}')
     subs = ", ".join(f'"{scope}": {_extend(saved.shells[scope], _tasks_member(members[scope]))}'
                      for scope in saved.shells if scope != TOP)
     return _extend(saved.shells[TOP], f'{_tasks_member(members[TOP])}, "subprocesses": {{{subs}}}')
@@ -246,7 +292,7 @@ def remember(document: dict[str, Any]) -> Saved:
     for scope, piece in pieces:
         saved.shells[scope] = json.dumps({k: v for k, v in piece.items() if k not in ("tasks", "subprocesses")})
         for tid, task in piece["tasks"].items():
-            saved.tasks[UUID(tid)] = (scope, None, json.dumps(task))
+            saved.tasks[UUID(tid).int] = (scope, None, json.dumps(task), tid)
     return saved
 
 
