@@ -399,7 +399,9 @@ def measure(url: str, repeat: int, only: str = "") -> list[tuple[str, float, flo
     from web.services import Services
 
     services = Services.from_settings(load_settings(database_url=url))
-    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench"}, services=services)
+    # TESTING skips the login's CSRF token; the heap is frozen as a served app's is
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench", "FREEZE_HEAP": True},
+                     services=services)
     clients = {}
     for user in ("bench_agent", "bench_boss"):
         client = app.test_client()

@@ -10,6 +10,7 @@ May import: ``readmodels``, ``analytics``, ``handlers`` and ``engine``. Never ``
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 from datetime import timedelta
@@ -52,6 +53,11 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
 
     init_app(app)
     app.register_blueprint(owner_run.bp)
+    if app.config.get("FREEZE_HEAP", not app.testing):
+        # what the app holds for good (modules, classes, blueprints) leaves the collector's sight:
+        # a full collection then walks only what requests made, not 160,000 objects (~85 ms a time)
+        gc.collect()
+        gc.freeze()
     return app
 
 
