@@ -64,6 +64,14 @@ def page_of_tasks(session: Session, query: Any, order: Any, limit: int, offset: 
     return list(rows), total
 
 
+def tasks_of_instance(session: Session, actor: Actor, instance_id: int) -> list[WorkItem]:
+    """Return the ready tasks of one instance that ``actor`` may work on (theirs or their roles'),
+    in tasklist order: one statement, no count."""
+    query = tasks_in_scope(actor, "any").where(WorkItem.instance_id == instance_id)
+    return list(session.scalars(query.order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.created_at,
+                                               WorkItem.task_id)))
+
+
 def count_tasks(session: Session, actor: Actor) -> dict[str, int]:
     """Return the number of tasks per tasklist tab."""
     counts = {}

@@ -284,10 +284,24 @@ def _build(sources: request_schemas.Sources) -> dict[str, Any]:
     }
 
 
+#: the component schemas generated from the deployed bundle; every other one is fixed
+DEPLOYED = frozenset({"ServiceRequest", "Message"})
+_fixed: dict[str, Any] = {}
+
+
+def fixed_components() -> dict[str, Any]:
+    """Return the components whose schemas never change (no look at the deployed bundle: a task
+    completion or a signal is checked without a database read)."""
+    if not _fixed:
+        builtin = request_schemas.Sources((), request_schemas.builtin_intake(), "the built-in intake form")
+        _fixed["schemas"] = {k: v for k, v in _schemas(builtin).items() if k not in DEPLOYED}
+    return _fixed
+
+
 def schema(name: str) -> dict[str, Any]:
     """Return a component schema with the document's components, ready for a validator."""
-    doc = document()
-    return {**copy.deepcopy(doc["components"]["schemas"][name]), "$defs": {}, "components": doc["components"]}
+    components = document()["components"] if name in DEPLOYED else fixed_components()
+    return {**copy.deepcopy(components["schemas"][name]), "$defs": {}, "components": components}
 
 
 def scope_of(path: str, method: str) -> str:

@@ -58,7 +58,7 @@ def current() -> Sources:
             intake = forms.load_json_file(s, deployment_id, form)
             source = f"{form} of the deployed process {process_id!r} (deployment {deployment_id})"
         except NotFound:
-            deployment_id, intake = None, _builtin_intake()
+            deployment_id, intake = None, builtin_intake()
             source = f"the built-in intake form ({process_id!r} with {form} is not deployed)"
         contracts = current_contracts(s)
     key = (database, process_id, form, deployment_id,
@@ -66,7 +66,8 @@ def current() -> Sources:
     return Sources(key, intake, source, {name: c for name, (_d, c) in contracts.items()})
 
 
-def _builtin_intake() -> dict[str, Any]:
+def builtin_intake() -> dict[str, Any]:
+    """Return the built-in intake form (``web/forms/intake.schema.json``)."""
     return json.loads(BUILTIN_INTAKE.read_text(encoding="utf-8"))
 
 

@@ -90,12 +90,10 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
     data = body.json_body("TaskCompletion").get("data") or {}
     services = get_services()
     actor = _actor()
-    with services.db.transaction() as s:
+    with services.db.transaction() as s:  # the next tasks are read in the trigger's own transaction
         instance = services.runtime.complete_task(s, task_id, actor, data)
-        result: dict[str, Any] = {"instance_id": instance.id, "status": instance.status}
-    with services.db.transaction(write=False) as s:
-        items, _ = queries.list_tasks(s, actor, TaskFilter(scope="any", business_key=None, limit=200))
-        result["next_tasks"] = [queries.work_item_view(i) for i in items if i.instance_id == result["instance_id"]]
+        result: dict[str, Any] = {"instance_id": instance.id, "status": instance.status, "next_tasks": [
+            queries.work_item_view(i) for i in queries.tasks_of_instance(s, actor, instance.id)]}
     return jsonify(result)
 
 
