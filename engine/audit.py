@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import rollup_elements
 from .models import AuditEvent, AuditStream, Instance
+from .writes import Writes
 
 GENESIS = "0" * 64
 #: the event of the ``privacy`` stream that lists the events an erasure redacted
@@ -70,16 +71,22 @@ class PendingEvent:
     element_id: str | None = None
 
 
-def write_instance_events(session: Session, instance: Instance, events: list[PendingEvent]) -> None:
-    """Chain ``events`` onto the instance's stream and insert them in one statement."""
+def write_instance_events(session: Session, instance: Instance, events: list[PendingEvent],
+                          writes: Writes | None = None) -> None:
+    """Chain ``events`` onto the instance's stream (its head is on the instance row, read once
+    with it) and insert them in one statement — or add them to ``writes``, a trigger's one write."""
     if not events:
         return
     stream = instance_stream(instance.id)
     rows, seq, head = _chain(stream, instance.audit_seq, instance.audit_head or GENESIS, events)
     rows = [{**r, "instance_id": instance.id} for r in rows]
-    session.execute(AuditEvent.__table__.insert(), rows)
-    rollup_elements.record(session, instance, rows)  # the heatmap's figures, in the same transaction
+    own = writes is None
+    writes = Writes() if writes is None else writes
+    writes.insert(AuditEvent.__table__, rows)
+    rollup_elements.record(session, instance, rows, writes)  # the heatmap's figures, in the same transaction
     instance.audit_seq, instance.audit_head = seq, head
+    if own:
+        writes.flush(session)
 
 
 def write_system_event(session: Session, event: PendingEvent, stream: str = "system") -> None:

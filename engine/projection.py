@@ -1,13 +1,15 @@
 """Derived rows of an instance, recomputed from its workflow at the end of each trigger.
 
 Work items (ready human tasks), timers and message and signal subscriptions are
-rewritten only where they changed, so a trigger that leaves them alone costs no statements.
+rewritten only where they changed, so a trigger that leaves them alone costs no statements;
+work items join the trigger's one write (:mod:`engine.writes`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 from .audit import canonical
 from .models import Instance, MessageSubscription, SignalSubscription, Timer, WorkItem
 from .spiff import INTERRUPTED
+from .writes import Writes
 
 SUMMARY_KEYS = ("priority", "customer_tier", "channel", "fault_category", "product_line")
 
@@ -269,8 +272,13 @@ def correlation_key(correlations: dict[str, Any]) -> str | None:
 
 
 def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: datetime,
-         ready: list[Task]) -> list[WorkItemRow]:
-    """Bring work items, timers and subscriptions in line with ``workflow``; return new work items."""
+         ready: list[Task], writes: Writes, assign: Callable[[WorkItemRow], str | None] | None = None
+         ) -> list[WorkItemRow]:
+    """Bring work items, timers and subscriptions in line with ``workflow``; return new work items.
+
+    Work items go to ``writes`` (the trigger's one write), each new one with the assignee
+    ``assign`` names for it (a dispatched visit is its technician's from the start).
+    """
     fingerprints = dict(instance.projection or {})
     items = sorted((work_item_for(t) for t in ready), key=lambda r: r.task_id)
     timers: list[TimerRow] = []
@@ -298,7 +306,8 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     signals.sort(key=lambda r: (r.task_id, r.element_id))
 
     item_fps = {r.task_id: _fingerprint([r])[:32] + (instance.business_key or "") for r in items}
-    new_items = _sync_work_items(session, instance, items, fingerprints.get("work_items") or {}, item_fps, now)
+    new_items = _sync_work_items(writes, instance, items, fingerprints.get("work_items") or {}, item_fps, now,
+                                 assign)
     fingerprints["work_items"] = item_fps
     fp = _fingerprint(timers)
     if fingerprints.get("timers") != fp:
@@ -325,21 +334,25 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     return new_items
 
 
-def _sync_work_items(session: Session, instance: Instance, rows: list[WorkItemRow], stored: dict[str, str],
-                     wanted_fps: dict[str, str], now: datetime) -> list[WorkItemRow]:
+def _sync_work_items(writes: Writes, instance: Instance, rows: list[WorkItemRow], stored: dict[str, str],
+                     wanted_fps: dict[str, str], now: datetime,
+                     assign: Callable[[WorkItemRow], str | None] | None) -> list[WorkItemRow]:
     """Write only the differences; ``stored`` holds the fingerprints of the rows as last written."""
     wanted = {r.task_id: r for r in rows}
     gone = [tid for tid in stored if tid not in wanted]
     if gone:
-        session.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
+        writes.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
     new = [r for tid, r in wanted.items() if tid not in stored]
-    if new:
-        session.execute(WorkItem.__table__.insert(), [{**asdict(r), "instance_id": instance.id,
-                                            "business_key": instance.business_key, "created_at": now} for r in new])
+    inserted = []
+    for r in new:
+        owner = assign(r) if assign is not None else None
+        inserted.append({**asdict(r), "instance_id": instance.id, "business_key": instance.business_key,
+                         "created_at": now, "assignee": owner, "claimed_at": now if owner else None})
+    writes.insert(WorkItem.__table__, inserted)
     for tid, row in wanted.items():
         if tid in stored and stored[tid] != wanted_fps[tid]:
             values = {**asdict(row), "business_key": instance.business_key}
-            session.execute(update(WorkItem).where(WorkItem.task_id == tid).values(**values))
+            writes.execute(update(WorkItem).where(WorkItem.task_id == tid).values(**values))
     return new
 
 

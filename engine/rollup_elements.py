@@ -15,10 +15,10 @@ has just chained, in the same transaction, and folds them into
   logarithmic bucket of seconds (each 2 % wider than the last), from which the 90th
   percentile is read to within 1 %.
 
-A trigger writes each table with one upsert (an ``executemany``) and does not read the
-instance's runs back: :data:`runs_cache` keeps them per process, keyed by the instance's
-audit head, from one committed trigger to the next (a rollback drops them; a miss reads
-the rows).
+A trigger writes each table with one upsert (:mod:`engine.writes`: on PostgreSQL part of the
+trigger's one statement, on SQLite an ``executemany``) and does not read the instance's runs
+back: :data:`runs_cache` keeps them per process, keyed by the instance's audit head, from one
+committed trigger to the next (a rollback drops them; a miss reads the rows).
 
 A run counts for the deployment its instance was on when the run last changed (an
 ``instance.migrated`` event moves the instance: later runs count for the new version).
@@ -46,6 +46,7 @@ from .diagram import Graph, graphs_of
 from .errors import NotFound
 from .models import AuditEvent, Instance
 from .trace import DATA_KINDS, ENDS, Run, cut_off_by, interrupt, within
+from .writes import Writes
 
 RATIO = 1.02  # each bucket of seconds is 2 % wider than the one below it
 SMALLEST = 0.001  # seconds: bucket 1 starts here; bucket 0 holds exact zeros
@@ -401,26 +402,26 @@ def _statements(session: Session) -> _Upserts:
     return built
 
 
-def _save(session: Session, instance_id: int, fold: Fold) -> None:
+def _save(session: Session, instance_id: int, fold: Fold, writes: Writes) -> None:
     if not fold.changed:
         return
     rows = [fold.runs[t].to_row(instance_id) for t in sorted(fold.changed)]
-    session.execute(_statements(session).runs, rows)
-    _add_totals(session, *fold.deltas())
+    writes.upsert(_statements(session).runs, rows)
+    _add_totals(session, *fold.deltas(), writes)
 
 
-def _add_totals(session: Session, figures: dict[tuple[int, str], dict[str, Any]], buckets: Buckets) -> None:
+def _add_totals(session: Session, figures: dict[tuple[int, str], dict[str, Any]], buckets: Buckets,
+                writes: Writes) -> None:
     statements = _statements(session)
-    if figures:
-        session.execute(statements.figures, [figures[k] for k in sorted(figures)])
+    writes.upsert(statements.figures, [figures[k] for k in sorted(figures)])
     rows = [{"deployment_id": d, "element_id": e, "measure": m, "bucket": b, "runs": n, "low": low, "high": high}
             for (d, e, m, b), (n, low, high) in sorted(buckets.items()) if n or low is not None]
-    if rows:
-        session.execute(statements.buckets, rows)
+    writes.upsert(statements.buckets, rows)
 
 
-def record(session: Session, instance: Instance, events: list[dict[str, Any]]) -> None:
-    """Fold events just written to an instance's trail into its runs and its deployment's figures.
+def record(session: Session, instance: Instance, events: list[dict[str, Any]], writes: Writes) -> None:
+    """Fold events just written to an instance's trail into its runs and its deployment's figures,
+    adding one upsert per table to ``writes`` (the trigger's one write).
 
     Called before the instance row's audit head moves on to ``events[-1]``.
     """
@@ -433,7 +434,7 @@ def record(session: Session, instance: Instance, events: list[dict[str, Any]]) -
                 select(ElementRun).where(ElementRun.instance_id == instance.id))}
         fold = Fold(session, instance.process_id, instance.deployment_id, runs)
         fold.feed(events)
-        _save(session, instance.id, fold)
+        _save(session, instance.id, fold, writes)
     if runs is not None:
         instance_id, seq, head, kept = instance.id, events[-1]["seq"], events[-1]["hash"], runs
         after_commit(session, lambda: runs_cache.put(bind, instance_id, seq, head, kept))
@@ -459,7 +460,9 @@ def rebuild(session: Session, batch: int = 500) -> int:
             process_id, deployment_id = chunk[instance_id]
             fold = Fold(session, process_id, deployment_id, {})
             fold.feed(events)
-            _save(session, instance_id, fold)
+            writes = Writes()
+            _save(session, instance_id, fold, writes)
+            writes.flush(session)
             total += len(fold.runs)
     return total
 
@@ -481,7 +484,9 @@ def rebuild_totals(session: Session) -> None:
         done = state == "completed"
         _add(figures, buckets, (deployment_id, element_id, state, names[(deployment_id, element_id)],
                                 waiting if done else None, working if done else None), 1)
-    _add_totals(session, figures, buckets)
+    writes = Writes()
+    _add_totals(session, figures, buckets, writes)
+    writes.flush(session)
 
 
 # --- reading -------------------------------------------------------------------------------

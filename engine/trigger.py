@@ -16,17 +16,18 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import delivery, projection, store
 from .audit import PendingEvent, jsonable, write_instance_events
 from .conditional import fire_conditions
 from .errors import ScriptError
-from .models import Incident, Instance, WorkItem
+from .models import Incident, Instance
 from .registry import reserved_assignee
 from .service import ServiceRunner
 from .spiff import AftersalesScriptEngine, UncaughtBusinessError, release_idle_event_subprocesses
+from .writes import Writes
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -177,21 +178,29 @@ class Trigger:
             inst.status = "incident"
         else:
             inst.status = "active"
-        new_items = projection.sync(self.session, inst, wf, self.now, ready)
+        writes = Writes()
+        owners: dict[str, str] = {}
+
+        def assign(item: projection.WorkItemRow) -> str | None:
+            owner = reserved_assignee(self.session, inst.business_key, item.element_id, item.role)
+            if owner:  # a dispatched visit is its technician's from the start
+                owners[item.task_id] = owner
+            return owner
+
+        new_items = projection.sync(self.session, inst, wf, self.now, ready, writes, assign)
         for item in new_items:
             self.events.append(PendingEvent("task.ready", "system", self.now,
                                             {"name": item.name, "lane": item.lane, "role": item.role},
                                             item.task_id, item.element_id))
-            owner = reserved_assignee(self.session, inst.business_key, item.element_id, item.role)
-            if owner:  # a dispatched visit is its technician's from the start
-                self.session.execute(update(WorkItem).where(WorkItem.task_id == item.task_id)
-                                     .values(assignee=owner, claimed_at=self.now))
+            if item.task_id in owners:
                 self.events.append(PendingEvent("task.reassigned", "system", self.now,
-                                                {"from": None, "to": owner, "reason": "dispatched visit",
-                                                 "name": item.name}, item.task_id, item.element_id))
+                                                {"from": None, "to": owners[item.task_id],
+                                                 "reason": "dispatched visit", "name": item.name},
+                                                item.task_id, item.element_id))
         inst.summary = projection.summarize(wf, ready)
         inst.updated_at = self.now
-        write_instance_events(self.session, inst, self.events)
+        write_instance_events(self.session, inst, self.events, writes)
+        writes.flush(self.session)  # audit events, roll-ups, work items: one statement on PostgreSQL
         store.save(self.session, inst, wf, self.rt.instances)
 
     def _sync_incidents(self, error_tasks: list[Task], ended: bool = False) -> None:
