@@ -20,7 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from . import spiff, state_log
@@ -95,12 +95,15 @@ class InstanceCache:
         return len(self._items)
 
 
+#: the instance row by id, built once (a statement built per trigger costs more than the lookup)
+_LOCK = select(Instance).where(Instance.id == bindparam("instance_id"))
+_LOCK_FOR_UPDATE = _LOCK.with_for_update()
+
+
 def lock_instance(session: Session, instance_id: int) -> Instance:
     """Load an instance row for update (row lock on PostgreSQL; SQLite writers are serialized)."""
-    query = select(Instance).where(Instance.id == instance_id)
-    if not is_sqlite(session):
-        query = query.with_for_update()
-    instance = session.scalars(query).one_or_none()
+    query = _LOCK if is_sqlite(session) else _LOCK_FOR_UPDATE
+    instance = session.scalars(query, {"instance_id": instance_id}).one_or_none()
     if instance is None:
         raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     return instance
