@@ -27,6 +27,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,9 @@ INTAKE_ACTOR = "mail-intake"
 #: settings an admin may store (``/admin/settings``); the environment is the default
 MAIL_INTAKE = "mail.intake"
 _NOT_STATED = "–"  # the product model when the mail does not name one (the agent's triage sets it)
+#: a Message-ID a header may carry, and the digest key of a mail that came without one (mail_intake_parse)
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_DIGEST = re.compile(r"<sha256\.[0-9a-f]{64}@mail-intake>")
 
 
 class MailIntake(Base):
@@ -150,8 +154,6 @@ class IntakeResult:
 
 def own_addresses(session: Session) -> frozenset[str]:
     """Return our own sender addresses (the current and the configured one): mail from them is a loop."""
-    from email.utils import parseaddr
-
     from .transports import SmtpSettings
 
     found = {parseaddr(current_sender(session))[1], parseaddr(SmtpSettings.from_env().sender)[1]}
@@ -353,6 +355,21 @@ def _tell_refused(session: Session, ticket: str, mail: IncomingMail, refused: li
     message_customer(session, ticket, INTAKE_ACTOR, {"email": mail.sender, "language": mail.language,
                                                      "preferred_channel": "email"},
                      subject, refused_paragraph(refused, mail.language), channel="email")
+
+
+def customer_mail_ids(session: Session, ticket: str, address: str, until: datetime) -> list[str]:
+    """Return the Message-IDs of the mails from ``address`` taken in on ``ticket`` up to ``until``, oldest
+    first (the last ten): the thread our e-mail to that customer about the ticket answers.
+
+    A mail that came without a Message-ID is logged under a digest of its bytes, which no mail
+    client knows: it is left out.
+    """
+    wanted = parseaddr(address)[1].lower()
+    found = session.scalars(select(MailIntake.message_id).where(
+        MailIntake.ticket_number == ticket, MailIntake.outcome.in_(("opened", "appended")),
+        MailIntake.received_at <= until, MailIntake.message_id.is_not(None),
+        func.lower(MailIntake.sender) == wanted).order_by(MailIntake.id.desc()).limit(10))
+    return [m for m in reversed(found.all()) if _MESSAGE_ID.fullmatch(m) and not _DIGEST.fullmatch(m)]
 
 
 def intake_log(session: Session, outcome: str | None = None,

@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 from engine.registry import BusinessError, HandlerContext, handler
 
 from .idempotency import idempotent
-from .outbox import Outbox
+from .outbox import Outbox, stamp_message_id
 from .templates import find_template, render
-from .transports import current_sender, message_domain
 from .values import invalid, mapping, required_text
 
 CHANNELS = ("email", "sms", "wechat")
@@ -118,10 +117,7 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
                  language=language if path == candidates[0] else "en", template=path, subject=subject, body=body,
                  instance_id=ctx.instance_id, status="pending", attempts=0, next_attempt_at=ctx.now,
                  created_at=ctx.now)
-    ctx.session.add(row)
-    ctx.session.flush()
-    row.message_id = f"<outbox.{row.id}@{message_domain(current_sender(ctx.session))}>"
-    ctx.session.flush()
+    stamp_message_id(ctx.session, row)
     result = {"outbox_id": row.id, "channel": channel, "template": path}
     return {**result, "contact_edited": edited} if edited else result
 

@@ -102,9 +102,34 @@ def queue_email(session: Session, recipient: str, language: str, subject: str, b
                  language=language, template=template, subject=subject[:300], body=body, instance_id=instance_id,
                  status="pending", attempts=0, next_attempt_at=now, created_at=now, audience="staff")
     session.add(row)
+    stamp_message_id(session, row)
+    return row
+
+
+def stamp_message_id(session: Session, row: Outbox) -> None:
+    """Give a new outbox ``row`` its Message-ID: its id at the domain of the sender e-mail goes out as.
+
+    The sender is the one the SMTP transport uses (:func:`current_sender`: an admin's setting, else
+    ``AFTERSALES_SMTP_FROM``), so the Message-ID's domain is always the ``From`` address's.
+    """
+    session.add(row)
     session.flush()
     row.message_id = f"<outbox.{row.id}@{message_domain(current_sender(session))}>"
-    return row
+    session.flush()
+
+
+def thread_of(session: Session, row: Outbox) -> tuple[str, tuple[str, ...]]:
+    """Return the customer mail a customer e-mail answers and its thread (``In-Reply-To``, ``References``).
+
+    Every e-mail to a customer about a ticket they wrote to us about answers their latest mail on
+    it (taken in before the row was written, from the address it goes to); others answer nothing.
+    """
+    if row.channel != "email" or row.audience != "customer":
+        return "", ()
+    from .mail_intake import customer_mail_ids  # the intake imports this module
+
+    ids = customer_mail_ids(session, row.ticket_number, row.recipient, row.created_at)
+    return (ids[-1], tuple(ids)) if ids else ("", ())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -126,7 +151,7 @@ def claim(db: Database, now: datetime, limit: int, lease: timedelta = LEASE) -> 
             row.status, row.lease_until, row.claim_token = "sending", now + lease, uuid.uuid4().hex
             row.attempts += 1
             claimed.append(OutboundMessage(row.id, row.claim_token, row.message_id, row.channel, row.recipient,
-                                           row.subject, row.body, row.attempts))
+                                           row.subject, row.body, row.attempts, *thread_of(session, row)))
     return claimed
 
 

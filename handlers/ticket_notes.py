@@ -30,8 +30,7 @@ from engine.models import Instance
 from . import ticketing
 from .attachments import instance_of
 from .notifications import CHANNELS, address_for, choose_channel
-from .outbox import Outbox
-from .transports import SmtpSettings, message_domain
+from .outbox import Outbox, stamp_message_id
 
 KINDS = ("note", "call", "message", "contact", "cancel")
 DIRECTIONS = ("inbound", "outbound")
@@ -231,9 +230,7 @@ def message_customer(session: Session, ticket: str, author: str, customer: dict[
                  template=(f"{template} from {author}" if template else f"message from {author}")[:300],
                  subject=title or f"{ticket}", body=text, instance_id=instance.id, status="pending", attempts=0,
                  next_attempt_at=now, created_at=now, audience="customer")
-    session.add(row)
-    session.flush()
-    row.message_id = f"<outbox.{row.id}@{message_domain(SmtpSettings.from_env().sender)}>"
+    stamp_message_id(session, row)
     details = {"channel": chosen, "outbox_id": row.id, "subject": title, **({"template": template} if template else {})}
     audit = {"channel": chosen, "outbox_id": row.id, **({"template": template} if template else {})}
     return _record(session, ticket, "message", author, text, details, audit)

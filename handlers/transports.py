@@ -44,6 +44,10 @@ class OutboundMessage:
     subject: str
     body: str
     attempt: int
+    #: the customer's mail this answers (its Message-ID) and the thread it belongs to, oldest first:
+    #: ``In-Reply-To`` and ``References``, so their mail client shows our answer under their mail
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
 
 
 class DeliveryRefused(Exception):
@@ -132,6 +136,9 @@ class SmtpTransport:
         mail["Message-ID"] = message.message_id
         mail["Date"] = format_datetime(now)
         mail["X-Aftersales-Outbox"] = str(message.outbox_id)
+        if message.in_reply_to:
+            mail["In-Reply-To"] = message.in_reply_to
+            mail["References"] = " ".join(message.references or (message.in_reply_to,))
         mail.set_content(message.body)
         return mail
 

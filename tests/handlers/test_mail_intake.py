@@ -336,3 +336,72 @@ def test_a_privacy_export_lists_and_an_erasure_clears_the_customers_mail_in_the_
     assert result["mail_intake"] == 2
     for row in log_rows(desk):
         assert row.sender == "" and "Wang" not in row.subject and "wang.fang" not in str(row.details)
+
+
+@pytest.fixture
+def mail_sink(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """The demo's mail sink (aiosmtpd) on a free loopback port, and the SMTP transport to it."""
+    from handlers.transports import MailSink, SmtpSettings, SmtpTransport
+
+    port = free_port()
+    box = MailSink(tmp_path / "sent", port=port).start()
+    yield box, SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, timeout=5))
+    box.stop()
+
+
+def delivered(desk: Any, sink: tuple[Any, Any]) -> list[Any]:
+    """Deliver the outbox through the sink and return what it received, oldest first."""
+    from handlers.outbox import deliver_outbox
+
+    box, transport = sink
+    deliver_outbox(desk.database, {"email": transport}, desk.clock.now())
+    return box.messages()
+
+
+def test_our_answers_to_a_customers_mail_carry_its_message_id_so_their_client_threads_them(desk, listener, settings,
+                                                                                           mail_sink):
+    # Given a customer's mail with its Message-ID, acknowledged over SMTP
+    send(settings, mail(Message_ID="<wf-1@mail.example.cn>"))
+    number = log_rows(desk)[0].ticket_number
+    (ack,) = delivered(desk, mail_sink)
+    # Then the acknowledgement answers that mail
+    assert ack["Subject"].startswith(f"[{number}]")
+    assert (ack["In-Reply-To"], ack["References"]) == ("<wf-1@mail.example.cn>", "<wf-1@mail.example.cn>")
+    # When the customer answers it with an attachment we refuse, and we tell them so
+    reply = mail(subject="Re: your request", body="Here is the tool I use", Message_ID="<wf-2@mail.example.cn>",
+                 In_Reply_To=ack["Message-ID"])
+    reply.add_attachment(b"#!/bin/sh\nrm -rf /\n", maintype="text", subtype="plain", filename="fix.sh")
+    send(settings, reply)
+    (_, refusal) = delivered(desk, mail_sink)
+    # Then that message answers their latest mail and names the whole thread, oldest first
+    assert "fix.sh" in refusal.get_content()
+    assert refusal["In-Reply-To"] == "<wf-2@mail.example.cn>"
+    assert refusal["References"].split() == ["<wf-1@mail.example.cn>", "<wf-2@mail.example.cn>"]
+
+
+def test_a_request_not_opened_by_mail_is_acknowledged_without_a_reply_header(desk, mail_sink):
+    # Given a request registered at the desk for a customer reached by e-mail
+    case = desk.open_case().register()
+    # When its acknowledgement goes out
+    mails = [m for m in delivered(desk, mail_sink) if case.ticket_number in m["Subject"]]
+    # Then it answers no mail of theirs
+    assert mails and all(m["In-Reply-To"] is None and m["References"] is None for m in mails)
+
+
+def test_messages_to_customers_and_notifications_take_the_message_id_domain_from_the_admins_sender(desk, listener,
+                                                                                                  settings):
+    from engine.settings import MAIL_SENDER, set_setting
+    from handlers.ticket_notes import message_customer
+
+    # Given an admin who set the sender address (the environment still names the old one)
+    with desk.database.transaction() as s:
+        set_setting(s, MAIL_SENDER, "Care <care@brand.example>", "admin")
+    # When a mail opens a request (acknowledged by the process) and an agent writes to the customer
+    send(settings, mail())
+    number = log_rows(desk)[0].ticket_number
+    with desk.database.transaction() as s:
+        message_customer(s, number, "ann", {"email": "wang.fang@example.cn", "language": "en"}, "About your washer",
+                         "We will call you today.", channel="email")
+    # Then both Message-IDs are at the domain mail goes out from
+    ack, message = outbox(desk, number)
+    assert ack.message_id.endswith("@brand.example>") and message.message_id.endswith("@brand.example>")
