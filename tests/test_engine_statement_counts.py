@@ -22,8 +22,9 @@ from tests.test_engine_persistence_log import step
 looping = log_tests.looping  # the loop deployed and one instance started (a fixture)
 #: issue 16: statements of one completion (its automatic steps included)
 TARGET = 7
-#: SQLite has no data-modifying CTEs: one statement per table written, and its BEGIN IMMEDIATE
-SQLITE = ["BEGIN", "SELECT work_item", "SELECT instance", "DELETE work_item", "INSERT work_item",
+#: SQLite has no data-modifying CTEs: one statement per table written (its BEGIN IMMEDIATE left out:
+#: whether it passes through SQLAlchemy is the connection's business)
+SQLITE = ["SELECT work_item", "SELECT instance", "DELETE work_item", "INSERT work_item",
           "INSERT audit_event", "INSERT element_run", "INSERT element_figure", "INSERT element_figure_bucket",
           "UPDATE instance", "INSERT instance_state"]
 FIRST_WORDS = re.compile(r"^\s*(BEGIN|WITH|SELECT|INSERT|UPDATE|DELETE)\b(?:.*?\b(?:FROM|INTO|UPDATE)\s+(\w+))?",
@@ -68,7 +69,7 @@ def test_a_completion_writes_audit_roll_ups_and_work_items_in_one_statement_on_p
         step(database, runtime, looping)
     # Then it reads the work item and the instance and writes one statement per table on SQLite;
     # on PostgreSQL audit events, roll-ups and work items are one statement
-    kinds = [described(s) for s in statements]
+    kinds = [described(s) for s in statements if described(s) != "BEGIN"]
     if database.url.startswith("sqlite"):
         assert kinds == SQLITE
     else:
