@@ -23,6 +23,7 @@ from handlers.mail_intake_sources import IntakeListener, read_maildir
 from handlers.outbox import Outbox
 from handlers.sla import SlaClock
 from handlers.ticket_notes import TicketActivity
+from tests.handlers import test_customer_language_mail
 
 
 @pytest.fixture
@@ -338,15 +339,7 @@ def test_a_privacy_export_lists_and_an_erasure_clears_the_customers_mail_in_the_
         assert row.sender == "" and "Wang" not in row.subject and "wang.fang" not in str(row.details)
 
 
-@pytest.fixture
-def mail_sink(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    """The demo's mail sink (aiosmtpd) on a free loopback port, and the SMTP transport to it."""
-    from handlers.transports import MailSink, SmtpSettings, SmtpTransport
-
-    port = free_port()
-    box = MailSink(tmp_path / "sent", port=port).start()
-    yield box, SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, timeout=5))
-    box.stop()
+mail_sink = test_customer_language_mail.sink  # the demo's aiosmtpd sink and an SMTP transport to it
 
 
 def delivered(desk: Any, sink: tuple[Any, Any]) -> list[Any]:
