@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from engine.errors import HandlerError, NotFound
@@ -36,6 +37,13 @@ def environment(autoescape: bool) -> SandboxedEnvironment:
     return env
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, autoescape: bool) -> Template:
+    """Return ``source`` compiled (a deployment's files never change: the ticket page fills every
+    message template on each view, and compiling took most of its time)."""
+    return environment(autoescape).from_string(source)
+
+
 def read_template(ctx: HandlerContext, path: str) -> str | None:
     """Return the text of a template file of the deployment, or None when it has none."""
     try:
@@ -56,7 +64,7 @@ def find_template(ctx: HandlerContext, candidates: list[str]) -> tuple[str, str]
 def render(source: str, path: str, variables: dict[str, Any], autoescape: bool = False) -> str:
     """Render template ``source`` (named ``path`` in errors) with ``variables``."""
     try:
-        return environment(autoescape).from_string(source).render(variables).strip()
+        return _compiled(source, autoescape).render(variables).strip()
     except UndefinedError as exc:
         found = _MISSING.search(str(exc))
         name = next((g for g in found.groups() if g), "?") if found else "?"

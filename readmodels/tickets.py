@@ -328,8 +328,17 @@ def instance_data(session: Session, specs: store.SpecCache, instance: Instance) 
     """Return an instance's current data from a private copy of its workflow.
 
     A ticket waiting inside a call activity keeps its newest data (the quote, the diagnosis)
-    on the waiting and ready tasks of the subprocess, so those are merged over the rest.
+    on the waiting and ready tasks of the subprocess, so those are merged over the rest. Read
+    once per session and version of the instance (the ticket page and its message picker ask).
     """
+    read = session.info.setdefault("instance_data", {})
+    key = (instance.id, instance.version)
+    if key not in read:
+        read[key] = _read_data(session, specs, instance)
+    return dict(read[key])
+
+
+def _read_data(session: Session, specs: store.SpecCache, instance: Instance) -> dict[str, Any]:
     workflow = store.read_workflow(session, instance, specs)
     data = dict(projection.current_data(workflow))
     waiting = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
