@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import store
-from .diagram import Graph, graphs_of
+from .diagram import Graph
 from .errors import NotFound
-from .models import AuditEvent, Deployment, Incident, Instance
+from .models import Deployment, Incident, Instance
 from .privacy import mask_personal
-from .trace import ENDS, before_and_after, data_as_of, instance_events, runs_of
+from .rollup_elements import deployment_graphs
+from .trace import ENDS, TrailEvent, before_and_after, data_as_of, runs_of, trail_of
 
 REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 STATUS = {TaskState.COMPLETED: "completed", TaskState.READY: "ready", TaskState.WAITING: "waiting",
@@ -128,10 +129,10 @@ def instance_trace(session: Session, specs: store.SpecCache, instance_id: int, r
         raise NotFound("instance {instance_id} does not exist", params={"instance_id": instance_id})
     deployment = session.get(Deployment, instance.deployment_id)
     assert deployment is not None
-    graphs = graphs_of(session, instance.deployment_id)
+    graphs = deployment_graphs(session, instance.deployment_id)  # parsed once per deployment
     tracer = _Tracer(store.read_workflow(session, instance, specs), graphs, instance.process_id)
     tracer.run()
-    events = instance_events(session, instance_id)
+    events = trail_of(session, instance_id)
     incidents = list(session.scalars(select(Incident).where(Incident.instance_id == instance_id)
                                      .order_by(Incident.id)))
     scope_of_task = {tid: s.key for s in tracer.scopes.values() for tid in s.task_ids}
@@ -168,7 +169,7 @@ def instance_trace(session: Session, specs: store.SpecCache, instance_id: int, r
     }
 
 
-def event_view(event: AuditEvent, scope: str | None = None, clean: Any = mask_personal) -> dict[str, Any]:
+def event_view(event: TrailEvent, scope: str | None = None, clean: Any = mask_personal) -> dict[str, Any]:
     """Return one audit event as the timeline shows it."""
     data = event.data or {}
     return {"seq": event.seq, "at": event.at.isoformat(timespec="microseconds"), "actor": event.actor,
@@ -179,7 +180,7 @@ def event_view(event: AuditEvent, scope: str | None = None, clean: Any = mask_pe
 def element_detail(session: Session, instance_id: int, element_id: str, reveal: bool,
                    task_ids: list[str] | None = None) -> dict[str, Any]:
     """Return every run of one element with who, when, and the data before and after it."""
-    events = instance_events(session, instance_id)
+    events = trail_of(session, instance_id)
     clean = (lambda d: d) if reveal else mask_personal  # noqa: E731
     out = []
     for run in runs_of(events):
@@ -199,7 +200,7 @@ def element_detail(session: Session, instance_id: int, element_id: str, reveal: 
 
 def data_at_step(session: Session, instance_id: int, seq: int, reveal: bool) -> dict[str, Any]:
     """Return the instance data as it was right after audit event ``seq``."""
-    events = instance_events(session, instance_id)
+    events = trail_of(session, instance_id)
     if not events or seq < 1 or seq > events[-1].seq:
         raise NotFound("instance {instance_id} has no audit event {seq}",
                        params={"instance_id": instance_id, "seq": seq})
