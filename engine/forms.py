@@ -15,7 +15,7 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import FieldError, FormValidationError, NotFound
+from .errors import FieldError, FormValidationError, NotFound, finding
 from .models import DeploymentFile
 
 #: an e-mail address safe to put in a mail header: one ``local@domain``, no whitespace, line
@@ -81,16 +81,22 @@ def load_json_file(session: Session, deployment_id: int, path: str) -> dict[str,
     return value
 
 
-def schema_problems(schema: Any) -> list[str]:
-    """Return why ``schema`` is not a usable JSON Schema (empty when it is)."""
+def schema_problems(schema: Any, for_message: bool = False) -> list[str]:
+    """Return why ``schema`` is not a usable JSON Schema (empty when it is), as findings (templates).
+
+    ``for_message``: the schema is a message contract's, and the findings say so.
+    """
     if not isinstance(schema, dict):
-        return ["a form schema must be a JSON object"]
+        return [finding("a message schema must be a JSON object") if for_message
+                else finding("a form schema must be a JSON object")]
     try:
         Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        return [f"invalid JSON Schema at /{'/'.join(map(str, exc.path))}: {exc.message}"]
+    except SchemaError as exc:  # jsonschema's own words stay behind our lead
+        return [finding("invalid JSON Schema at {pointer}: {detail}", pointer="/" + "/".join(map(str, exc.path)),
+                        detail=exc.message)]
     if schema.get("type", "object") != "object":
-        return ["a form schema must describe an object (\"type\": \"object\")"]
+        return [finding("a message schema must describe an object (\"type\": \"object\")") if for_message
+                else finding("a form schema must describe an object (\"type\": \"object\")")]
     return extension_problems(schema)
 
 
@@ -360,30 +366,35 @@ def extension_problems(schema: dict[str, Any]) -> list[str]:
         field = ".".join(path) or "(form)"
         name = node.get("x-catalogue")
         if name not in CATALOGUE_NAMES:
-            problems.append(f"field {field}: unknown catalogue {name!r} in x-catalogue "
-                            f"(known: {', '.join(CATALOGUE_NAMES)})")
+            problems.append(finding("field {field}: unknown catalogue '{name}' in x-catalogue (known: {known})",
+                                    field=field, name=name, known=", ".join(CATALOGUE_NAMES)))
         filters = node.get("x-catalogue-filter", {})
         if not isinstance(filters, dict) or not all(isinstance(v, str) for v in filters.values()):
-            problems.append(f"field {field}: x-catalogue-filter must map filter names to dotted data paths")
+            problems.append(finding("field {field}: x-catalogue-filter must map filter names to dotted data paths",
+                                    field=field))
     for key, sub in (schema.get("properties") or {}).items():
         path = _child(sub, schema).get("x-prefill")
         if path is not None and not (isinstance(path, str) and path):
-            problems.append(f"field {key}: x-prefill must be a dotted path into the instance data")
+            problems.append(finding("field {field}: x-prefill must be a dotted path into the instance data",
+                                    field=key))
     rules = schema.get("x-rules", [])
     if not isinstance(rules, list):
-        return [*problems, "x-rules must be a list of rules"]
+        return [*problems, finding("x-rules must be a list of rules")]
     for index, rule in enumerate(rules):
         kind = rule.get("rule") if isinstance(rule, dict) else None
         if kind not in _RULE_KEYS:
-            problems.append(f"x-rules[{index}]: unknown rule {kind!r} (known: {', '.join(_RULE_KEYS)})")
+            problems.append(finding("x-rules[{index}]: unknown rule '{rule}' (known: {known})", index=index,
+                                    rule=kind, known=", ".join(_RULE_KEYS)))
             continue
         missing = sorted(_RULE_KEYS[kind] - set(rule))
         if missing:
-            problems.append(f"x-rules[{index}] ({kind}): missing {', '.join(missing)}")
+            problems.append(finding("x-rules[{index}] ({rule}): missing {keys}", index=index, rule=kind,
+                                    keys=", ".join(missing)))
             continue
         for key in ("field", "than"):
             if key in rule and not _field_exists(schema, str(rule[key])):
-                problems.append(f"x-rules[{index}] ({kind}): {key} {rule[key]!r} is not a field of the form")
+                problems.append(finding("x-rules[{index}] ({rule}): {key} '{value}' is not a field of the form",
+                                        index=index, rule=kind, key=key, value=rule[key]))
     return problems
 
 

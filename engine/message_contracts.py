@@ -282,7 +282,8 @@ def _contracts_file(bundle: Bundle, problems: list[Problem]) -> tuple[str | None
     errors = sorted(Draft202012Validator(CONTRACTS_SCHEMA).iter_errors(value), key=lambda e: list(map(str, e.path)))
     for error in errors:
         where = "/".join(map(str, error.absolute_path))
-        problems.append(Problem(path, finding("{where}: {detail}", where=where or "(file)", detail=error.message),
+        problems.append(Problem(path, finding("the contracts do not follow their schema at {where}: {detail}",
+                                              where=where or "/", detail=error.message),  # jsonschema's words
                                 where.split("/")[0] or None,
                                 rule="messages"))
     return path, value if isinstance(value, dict) else {}
@@ -321,10 +322,9 @@ def _lint_entry(bundle: Bundle, path: str, name: str, entry: Any, waited: set[st
             return  # the bundle's JSON check reports it
     if schema is None:
         return
-    for message in forms.schema_problems(schema):
-        yield Problem(schema_file, finding("message '{name}': {detail}", name=name,
-                                           detail=message.replace("a form schema", "a message schema")),
-                      name, rule="messages")
+    for message in forms.schema_problems(schema, for_message=True):  # a finding in a finding: said in turn
+        yield Problem(schema_file, finding("message '{name}': {detail}", name=name, detail=message), name,
+                      rule="messages")
 
 
 def _find(bundle: Bundle, contracts_path: str, name: str) -> str | None:

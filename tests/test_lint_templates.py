@@ -24,7 +24,7 @@ CATALOGUE = ROOT / "web" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 #: the modules whose findings are templates (the rest of the finding sites still say English only)
 MODULES = ("engine/lint.py", "engine/deploy.py", "engine/lint_refused.py", "engine/lint_timers.py",
            "engine/lint_translations.py", "engine/message_templates.py", "engine/lint_dialects.py",
-           "engine/lint_scripts.py", "engine/message_contracts.py")
+           "engine/lint_scripts.py", "engine/message_contracts.py", "engine/forms.py")
 REPORTERS = frozenset({"add", "report", "refuse", "_report", "Problem"})
 
 
