@@ -33,6 +33,7 @@ class _Part:
 
     @property
     def parameters(self) -> int:
+        """Return about how many bind parameters the part takes (a DELETE or UPDATE: a few)."""
         return sum(len(r) for r in self.rows) if self.rows else 8
 
 
