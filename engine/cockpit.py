@@ -30,6 +30,7 @@ from .models import (
     ProcessDefinition,
     WorkItem,
 )
+from .rollup_elements import deployment_graphs
 
 STATUSES = ("active", "incident", "completed", "cancelled")
 
@@ -264,7 +265,9 @@ def instance_summary(session: Session, instance_id: int) -> dict[str, Any]:
     assert dep is not None
     incident = session.scalar(select(func.count()).select_from(Incident).where(
         Incident.instance_id == instance_id, Incident.status != "resolved")) or 0
-    return instance_row(instance, dep.version, dep.name, incident > 0)
+    graph = deployment_graphs(session, instance.deployment_id).get(instance.process_id)
+    return {**instance_row(instance, dep.version, dep.name, incident > 0),
+            "deployment_id": instance.deployment_id, "diagram_file": graph.file if graph is not None else None}
 
 
 # --- service requests (the API's channel systems) -------------------------------------------

@@ -115,19 +115,28 @@
     });
   }
 
-  function show(key) {
+  /* Import a diagram, say its names in the reader's words and fit it to the canvas. */
+  function draw(xml) {
+    return viewer.importXML(xml).then(function () {
+      window.diagramLabels.translate(viewer);
+      viewer.get("canvas").zoom("fit-viewport", "auto");
+      performance.mark("trace:diagram-drawn");
+    });
+  }
+
+  /* Draw a scope's diagram; ``imported`` is the import of it already under way (the root's,
+     started before the trace arrived). */
+  function show(key, imported) {
     scopeKey = key;
     var scope = scopeOf(key);
     crumbs();
     status(t("Loading {file} …", { file: scope.file }));
-    return diagram(scope.diagram_url)
-      .then(function (xml) { return viewer.importXML(xml); })
+    return (imported || diagram(scope.diagram_url).then(draw))
       .then(function () {
-        window.diagramLabels.translate(viewer);
-        viewer.get("canvas").zoom("fit-viewport", "auto");
         mark(scope);
         root.setAttribute("data-scope", key);
         root.setAttribute("data-ready", "true");
+        performance.mark("trace:ready");
         status(trace.tokens.length ? t("{count} token(s) now: {tokens}", { count: trace.tokens.length, tokens:
           trace.tokens.map(function (tok) { return tok.name + " (" + t(tok.state) + ")"; }).join(", ") }) : t("No token left: the instance has ended."));
       })
@@ -229,21 +238,37 @@
     });
   }
 
+  /* Asked for as soon as this script runs (it comes before bpmn-js): the trace and the root
+     diagram side by side, so the diagram is drawn while the trace is still on its way. */
+  var early = (function () {
+    var node = document.getElementById("trace");
+    if (!node) { return null; }
+    var asked = { trace: getJSON(node.dataset.traceUrl), xml: node.dataset.diagramUrl ? diagram(node.dataset.diagramUrl) : null };
+    [asked.trace, asked.xml].forEach(function (p) { if (p) { p.catch(function () { /* start() says why */ }); } });
+    return asked;
+  }());
+
   function start() {
     root = document.getElementById("trace");
-    if (!root || !window.BpmnJS) { return; }
+    if (!root || !window.BpmnJS || !early) { return; }
     viewer = new window.BpmnJS({ container: "#canvas" });
     viewer.on("element.click", function (e) { elementClicked(e.element); });
-    getJSON(root.dataset.traceUrl).then(function (t) {
+    var imported = early.xml ? early.xml.then(draw) : null;
+    if (imported) { imported.catch(function () { /* show() says why */ }); }
+    early.trace.then(function (t) {
       trace = t;
-      /* the diagram first (its file is fetched while nothing else runs); the timeline and the data,
-         below it, right after it is drawn */
-      return show("root").then(function () {
+      /* the diagram first; the timeline and the data, below it, right after it is drawn */
+      return show("root", imported).then(function () {
         document.getElementById("data-view").textContent = pretty(t.data);
         timeline();
       });
     }).catch(function (err) { status(t("The trace could not be loaded: {error}", { error: err.message })); });
   }
 
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+  /* this deferred script runs before bpmn-js's: draw once every deferred script has run */
+  if (document.readyState === "loading" || !window.BpmnJS) {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 }());
