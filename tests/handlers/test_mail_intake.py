@@ -398,3 +398,15 @@ def test_messages_to_customers_and_notifications_take_the_message_id_domain_from
     # Then both Message-IDs are at the domain mail goes out from
     ack, message = outbox(desk, number)
     assert ack.message_id.endswith("@brand.example>") and message.message_id.endswith("@brand.example>")
+
+
+@pytest.mark.parametrize("message_id", [None, "wf-3 at mail.example.cn"], ids=["none", "not-a-message-id"])
+def test_a_mail_without_a_usable_message_id_is_acknowledged_without_a_reply_header(desk, listener, settings, mail_sink,
+                                                                                   message_id):
+    # Given a customer's mail with no Message-ID, or one no mail client could thread by
+    send(settings, mail(**({"Message_ID": message_id} if message_id else {})))
+    # When its acknowledgement goes out
+    (ack,) = delivered(desk, mail_sink)
+    # Then it is sent, answering nothing (no header naming our digest or the broken value)
+    assert log_rows(desk)[0].outcome == "opened"
+    assert ack["In-Reply-To"] is None and ack["References"] is None
