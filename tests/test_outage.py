@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -25,14 +26,43 @@ from tests.conftest import FIXTURES
 ANN = Actor("ann", frozenset({"agent"}))
 
 
-@pytest.fixture
-def outage_server():
-    from tests.support.postgres import create_database, running_postgres, start_server, stop_server
+def backoffs(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the worker's "database unavailable, backing off" warnings so far."""
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("database unavailable, backing off")]
+
+
+@pytest.fixture(scope="module")
+def outage_admin():
+    """A PostgreSQL server of the module's own (its tests stop and start it), with a migrated template."""
+    from tests.support.postgres import create_database, running_postgres
 
     with running_postgres() as admin:
-        url = create_database(admin, "outage")
-        upgrade(url)
-        yield url, (lambda: stop_server(admin)), (lambda: start_server(admin))
+        upgrade(create_database(admin, "outage_template"))
+        yield admin
+
+
+@pytest.fixture
+def outage_server(outage_admin, request):
+    """A fresh migrated database on the module's server; how to stop and start that server.
+
+    The server is running again after the test, whatever the test did.
+    """
+    from tests.support.postgres import create_database, start_server, stop_server
+
+    url = create_database(outage_admin, f"outage_{request.node.name[:40]}", template="outage_template")
+    stopped = []
+
+    def stop() -> None:
+        stop_server(outage_admin)
+        stopped.append(True)
+
+    def start() -> None:
+        start_server(outage_admin)
+        stopped.clear()
+
+    yield url, stop, start
+    if stopped:
+        start()
 
 
 @pytest.mark.slow
@@ -72,7 +102,7 @@ def test_requests_fail_cleanly_while_the_database_is_down_and_work_resumes_after
 
 
 @pytest.mark.slow
-def test_a_worker_backs_off_during_an_outage_and_fires_overdue_timers_after(outage_server, clock):
+def test_a_worker_backs_off_during_an_outage_and_fires_overdue_timers_after(outage_server, clock, caplog):
     url, stop, start = outage_server
     db, runtime = Database(url), Runtime(load_settings(database_url=url))
     with db.transaction() as s:
@@ -81,10 +111,15 @@ def test_a_worker_backs_off_during_an_outage_and_fires_overdue_timers_after(outa
     worker = Worker(db, runtime)
     stop()
     clock.advance(timedelta(seconds=5))
+    caplog.set_level(logging.WARNING, logger="aftersales.worker")
     thread = threading.Thread(target=worker.run_forever, kwargs={"poll_seconds": 0.2})
     thread.start()
     try:
-        time.sleep(1.5)  # the worker hits the outage and backs off instead of crashing
+        # the worker hits the outage and backs off instead of crashing: it tries again, and again
+        deadline = time.monotonic() + 30
+        while len(backoffs(caplog)) < 2 and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(backoffs(caplog)) >= 2, caplog.text
         assert thread.is_alive()
         start()
         deadline = time.monotonic() + 30
