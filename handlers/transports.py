@@ -3,7 +3,9 @@
 E-mail goes over SMTP to ``AFTERSALES_SMTP_HOST``:``AFTERSALES_SMTP_PORT`` (default
 localhost:8025) from ``AFTERSALES_SMTP_FROM``; the message carries a ``Message-ID``
 derived from its outbox id, so a resend after a crashed worker is recognisable as the
-same message. SMS and WeChat operators are outside our reach: their default transport
+same message; an answer to a customer who wrote to us carries ``In-Reply-To`` and ``References``
+(their mail's Message-IDs, :func:`handlers.outbox.thread_of`), so their client threads it.
+SMS and WeChat operators are outside our reach: their default transport
 records what would have been sent in ``notify_delivery`` — a recording fake at the edge
 of the world, exactly once per outbox row (unique ``outbox_id``).
 """
