@@ -82,3 +82,21 @@ def test_every_roles_top_bar_shows_each_link_whole_at_1360_1024_and_390_px(site)
                         shot(page, f"top-bar-{user}-{lang}-{width}")
             context.clear_cookies()  # the next user signs in afresh
     assert problems == [], "\n".join(problems)
+
+
+def test_a_lane_only_roles_top_bar_offers_its_tasks_and_no_ticket_pages(tmp_path, sqlite_template) -> None:
+    """Given a user whose only role a process lane created (field_partner), in English and Chinese,
+    wide and on a phone, the bar offers Tasks and no Tickets link or ticket search (pages that answer 403)."""
+    partner_bundle = Path(__file__).parent / "fixtures" / "field_partner"
+    with live_site(tmp_path, sqlite_template, [partner_bundle], {"partner": ["field_partner"]}) as (base, _), \
+            chromium() as context:
+        page = context.new_page()
+        sign_in(page, base, "partner")
+        for lang, tasks in (("en", "Tasks"), ("zh", "任务")):
+            page.goto(f"{base}/lang/{lang}?next=/tasks")
+            for width in (1360, 390):
+                page.set_viewport_size({"width": width, "height": 800})
+                page.reload()
+                assert links(page, f"partner {lang} {width}px") == [tasks]
+                assert page.locator("header.top input[name=q]").count() == 0
+                shot(page, f"top-bar-lane-role-{lang}-{width}")
