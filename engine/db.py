@@ -8,6 +8,7 @@ on the instance row (see :mod:`engine.store`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -65,11 +66,46 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa_create_engine(url, **kwargs)
         _tune_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 5)
         kwargs.setdefault("max_overflow", 10)
-    return sa_create_engine(url, **kwargs)
+    engine = sa_create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):  # a caller may still ask for a ping at every checkout
+        _ping_when_idle(engine)
+    return engine
+
+
+#: a pooled connection idle longer than this is pinged before use; one in use a moment ago is not
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it has been idle a while.
+
+    A ping at every checkout (``pool_pre_ping``) is one more round trip per transaction. A
+    connection that has sat in the pool may have lost its server (a restart, a fail-over, an idle
+    timeout): it is pinged, and a dead one is replaced before the transaction starts. One used
+    within the last :data:`PING_AFTER_IDLE_SECONDS` is not; if its server went away since, the
+    transaction fails as unavailable and SQLAlchemy drops the pool's older connections.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa_exc.DisconnectionError(f"a pooled connection is dead: {_first_line(exc)}") from exc
 
 
 def _tune_sqlite(engine: Engine) -> None:
