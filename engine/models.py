@@ -74,7 +74,9 @@ class Deployment(Base):
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(64))
     activated_at: Mapped[datetime]
-    specs: Mapped[dict[str, Any]]
+    # the frozen specs (hundreds of KB of JSON) load only when asked for: once per process, by
+    # store.SpecCache; every other read of a deployment (its name, version) skips decoding them
+    specs: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     warnings: Mapped[list[Any]]
     files: Mapped[list[DeploymentFile]] = relationship(back_populates="deployment", lazy="raise")
     processes: Mapped[list[ProcessDefinition]] = relationship(back_populates="deployment",
