@@ -124,6 +124,8 @@ def tiles(ctx: Context, values: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"key": tile.key, "unit": tile.unit, "value": value, "target": target,
                     "better": tile.better, "status": status(tile, value, target), "drill": tile.drill,
                     "p90": values.get(P90[tile.key]) if tile.key in P90 else None,
+                    "error": values.get(f"{tile.key}_error"),
+                    "p90_error": values.get(f"{P90[tile.key]}_error") if tile.key in P90 else None,
                     "unregistered": values.get("unregistered") or 0,
                     "basis": values.get(BASIS.get(tile.key, "tickets"))})
     return out

@@ -1,8 +1,10 @@
 """The KPIs: SQL aggregates over the fact tables, filtered and grouped in the database.
 
 Every figure is a count or a sum that the database groups (by period, channel, product
-line, priority, team, stage or task type); shares and averages are derived from those
-few numbers, medians read with one ordered ``OFFSET``. Every figure names the drill-down
+line, priority, team, stage or task type) from the per-day roll-ups — those by one
+dimension (:mod:`analytics.daily`) when the figure filters and groups by at most one, else
+the cube (:mod:`analytics.rollup`); shares and averages are derived from those few
+numbers, medians and p90s from the per-day histograms (:mod:`analytics.timings`). Every figure names the drill-down
 (:data:`DRILLS`) that lists the tickets behind it, so a number can always be checked.
 
 A ticket belongs to the period in which it was opened (its business day); a task to the
@@ -20,12 +22,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from engine.db import UTCDateTime, is_sqlite
+from engine.db import UTCDateTime
 from handlers.values import local_date
 
+from .daily import KpiDay, KpiTaskDay, day_conditions, group_column, one_dimension, task_dimension
 from .facts import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
 from .rollup import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, KpiDaily, KpiDailyTeam, KpiTaskDaily
-from .timings import task_times, with_ticket_times
+from .timings import task_times, ticket_times, with_ticket_times
 from .unregistered import KNOWN, applies, waiting_counts, waiting_requests
 
 T = KpiTicket
@@ -249,10 +252,20 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _counted(flt: KpiFilter, by: str | None = None) -> tuple[Any, list[ColumnElement[bool]], Any]:
+    """Return the roll-up table that answers ``flt`` grouped by ``by``, its conditions and its grouping column:
+    the days by one dimension when one is enough, else the cube (with the teams when one is named)."""
+    source = one_dimension(flt, by)
+    if source is not None:
+        return KpiDay, day_conditions(KpiDay, flt, *source), group_column(KpiDay, by) if by else None
+    table = KpiDailyTeam if by == "team" or flt.team else KpiDaily
+    return table, rollup_conditions(flt, table), getattr(table, by) if by else None
+
+
 def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     """Return the KPIs over the filter's tickets (counts, shares, averages)."""
-    table = _rollup(flt)
-    row = dict(session.execute(select(*_summed(table)).where(*rollup_conditions(flt, table))).one()._mapping)
+    table, conds, _ = _counted(flt)
+    row = dict(session.execute(select(*_summed(table)).where(*conds)).one()._mapping)
     live = session.execute(select(*_live(ctx)).where(T.status == "open", *ticket_conditions(flt)), ctx.params).one()
     row.update(live._mapping)
     row.update(unregistered=0, unregistered_overdue=0)
@@ -273,29 +286,11 @@ def measures(session: Session, ctx: Context, flt: KpiFilter, times: dict[str, An
     """Return every KPI over the filter's tickets (counts, shares, averages, medians; ``times``: the
     medians and p90s :func:`analytics.timings.ticket_times` already read for all of them)."""
     row = aggregate(session, ctx, flt)
-    if times is not None:
-        row.update({f"{name}_{label}_hours": times.get(f"{name}_{label}_hours")
-                    for name in ("response", "resolution") for label in ("median", "p90")})
-        return row
-    for name, column in (("response", T.first_response_seconds), ("resolution", T.resolution_seconds)):
-        row[f"{name}_median_hours"] = _percentile(session, column, flt, 0.5)
-        row[f"{name}_p90_hours"] = _percentile(session, column, flt, 0.9)
+    if times is None:
+        times = ticket_times(session, flt, ())[None].get(None, {})
+    row.update({f"{name}_{label}_hours{tail}": times.get(f"{name}_{label}_hours{tail}")
+                for name in ("response", "resolution") for label in ("median", "p90") for tail in ("", "_error")})
     return row
-
-
-def _percentile(session: Session, column: Any, flt: KpiFilter, q: float) -> float | None:
-    """Return the (lower, nearest-rank) ``q`` percentile of a duration in hours: the smallest value
-    with at least ``q`` of the values at or below it; one ordered pass on PostgreSQL, two on SQLite."""
-    conds = [*ticket_conditions(flt), column.is_not(None)]
-    if not is_sqlite(session):
-        value = session.scalar(select(func.percentile_disc(q).within_group(column)).where(*conds))
-        return None if value is None else float(value) / 3600
-    n = session.scalar(select(func.count()).select_from(T).where(*conds)) or 0
-    if not n:
-        return None
-    rank = max(1, -int(-q * n // 1))  # ceil(q · n)
-    value = session.scalar(select(column).where(*conds).order_by(column).offset(rank - 1).limit(1))
-    return None if value is None else float(value) / 3600
 
 
 def _group_column(by: str) -> Any:
@@ -310,10 +305,9 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str, medians: bo
     median and p90 times of each row unless ``medians`` is false (``times``: those already read)."""
     if by not in (*PERIODS, "channel", "product_line", "priority", "team"):
         raise ValueError(f"cannot group figures by {by!r}")
-    table = KpiDailyTeam if by == "team" or flt.team else KpiDaily
-    key = getattr(table, by)
+    table, conds, key = _counted(flt, by)
     rows = {r.key: dict(r._mapping) for r in session.execute(
-        select(key.label("key"), *_summed(table)).where(*rollup_conditions(flt, table)).group_by(key))}
+        select(key.label("key"), *_summed(table)).where(*conds).group_by(key))}
     if by == "team":  # from the open tickets to their tasks (by index), each ticket once per team
         live_key: Any = KpiTask.role
         live = (select(live_key.label("key"), *_live(ctx, distinct=True))
@@ -371,8 +365,13 @@ def backlog(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, An
 def handle_times(session: Session, flt: KpiFilter, medians: bool = True) -> list[dict[str, Any]]:
     """Return per task type: runs, average waiting and working (handle) time, total working hours (and
     the median and p90 of each time unless ``medians`` is false)."""
-    D = KpiTaskDaily
-    conds = rollup_conditions(replace(flt, team=None), D)
+    source = task_dimension(flt)
+    if source is None:
+        D: Any = KpiTaskDaily
+        conds = rollup_conditions(replace(flt, team=None), D)
+    else:
+        D = KpiTaskDay
+        conds = day_conditions(D, flt, *source)
     if flt.team:
         conds.append(D.role == flt.team)
     runs, waited = func.sum(D.runs), func.sum(D.waiting_runs)
@@ -388,8 +387,8 @@ def handle_times(session: Session, flt: KpiFilter, medians: bool = True) -> list
 
 def distributions(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     """Return histograms: resolution and first-response hours, CSAT 1–5, NPS 0–10."""
-    table = _rollup(flt)
-    row = session.execute(select(*_summed(table)).where(*rollup_conditions(flt, table))).one()._mapping
+    table, conds, _ = _counted(flt)
+    row = session.execute(select(*_summed(table)).where(*conds)).one()._mapping
 
     def histogram(prefix: str, edges: tuple[int, ...]) -> list[dict[str, Any]]:
         labels = [f"< {edges[0]} h", *(f"{a}–{b} h" for a, b in zip(edges, edges[1:], strict=False)),
@@ -404,12 +403,13 @@ def distributions(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, A
 
 def choices(session: Session) -> dict[str, list[str]]:
     """Return the values the dashboard's filters offer."""
-    def distinct(column: Any) -> list[str]:  # from the roll-ups: a few thousand rows, not every ticket
-        return sorted(v for v in session.scalars(select(column).distinct()) if v)
+    def distinct(table: Any, column: Any, dim: str) -> list[str]:  # a dimension's days: a row per value a day
+        return sorted(v for v in session.scalars(select(column).where(table.dim == dim).distinct()) if v)
 
-    return {"period": list(PERIODS), "channel": distinct(KpiDaily.channel),
-            "product_line": distinct(KpiDaily.product_line), "priority": distinct(KpiDaily.priority),
-            "team": distinct(KpiTaskDaily.role)}
+    return {"period": list(PERIODS), "channel": distinct(KpiDay, KpiDay.value, "channel"),
+            "product_line": distinct(KpiDay, KpiDay.value, "product_line"),
+            "priority": distinct(KpiDay, KpiDay.value, "priority"),
+            "team": distinct(KpiTaskDay, KpiTaskDay.role, "all")}
 
 
 # --- the tickets behind a figure ------------------------------------------------------------

@@ -31,7 +31,7 @@ from handlers.ticketing import Contact, Product, Ticket
 from handlers.warranty import Model
 
 from .facts import KpiSource, KpiState, KpiTask, KpiTicket, kpi_settings, period_keys, target_seconds
-from .rollup import days_of, roll_up
+from .rollup import days_of, roll_up, settings_key
 
 GRACE = timedelta(minutes=10)
 BATCH = 200
@@ -60,8 +60,14 @@ def _changed(session: Session, since: datetime | None, limit: int) -> list[Any]:
 def refresh(db: Database, now: datetime, batch: int = BATCH, max_batches: int = 25) -> int:
     """Rewrite the facts of instances changed since the last pass; return how many instances."""
     with db.transaction(write=False) as session:  # most passes find nothing: no write lock for them
-        if not _changed(session, session.scalar(select(KpiState.at).where(KpiState.name == "facts")), 1):
+        stale = session.get(KpiState, settings_key(kpi_settings(session))) is None
+        if not stale and not _changed(session, session.scalar(select(KpiState.at).where(KpiState.name == "facts")),
+                                      1):
             return 0
+    if stale:  # roll-ups built with other settings or before a roll-up table existed: every day again
+        with db.transaction() as session:
+            if lock_state(session, "facts") is not None:
+                roll_up(session, kpi_settings(session), None)
     done = 0
     for _ in range(max_batches):
         with db.transaction() as session:

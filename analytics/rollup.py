@@ -18,72 +18,21 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Float, Integer, String, case, delete, func, insert, select
+from sqlalchemy import Date, String, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 
+from .counters import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, counter_columns, ticket_counters
+from .daily import rebuild
 from .facts import KpiState, KpiTask, KpiTicket, target_seconds
+from .histogram import EDGES
+
+__all__ = ["COUNTERS", "RESOLUTION_EDGES", "RESPONSE_EDGES", "KpiDaily", "KpiDailyTeam", "KpiTaskDaily", "days_of",
+           "roll_up", "settings_key"]
 
 T, K = KpiTicket, KpiTask
 DIMS = ("channel", "product_line", "priority")
-RESOLUTION_EDGES = (4, 8, 24, 48, 72, 168)
-RESPONSE_EDGES = (1, 4, 8, 24, 48)
-
-
-def _count(cond: Any) -> Any:
-    return func.sum(case((cond, 1), else_=0))
-
-
-def ticket_counters(over_target_seconds: float) -> dict[str, Any]:
-    """Return the roll-up's columns as aggregates over ``kpi_ticket`` (name → expression)."""
-    resolved_ok = (T.status == "closed") & (T.outcome == "resolved")
-    counters: dict[str, Any] = {
-        "tickets": func.count(), "open": _count(T.status == "open"), "closed": _count(T.status == "closed"),
-        "responded": _count(T.first_response_at.is_not(None)), "response_met": _count(T.response_met.is_(True)),
-        "response_failed": _count(T.response_met.is_(False)), "resolved": _count(T.resolution_seconds.is_not(None)),
-        "over_target": _count(T.resolution_seconds > over_target_seconds),
-        "resolution_met": _count(T.resolution_met.is_(True)),
-        "resolution_missed": _count(T.resolution_met.is_(False)), "resolved_ok": _count(resolved_ok),
-        "fcr": _count(resolved_ok & T.fcr.is_(True)), "repeat": _count(T.contacts > 1),
-        "parts": _count(T.parts_needed.is_(True)), "backordered": _count(T.backordered.is_(True)),
-        "qa_reviewed": _count(T.qa_score.is_not(None)), "breached": _count(T.sla_breached.is_(True)),
-        "reopened": _count(T.reopened > 0),
-        "response_seconds": func.coalesce(func.sum(T.first_response_seconds), 0.0),
-        "resolution_seconds": func.coalesce(func.sum(T.resolution_seconds), 0.0),
-        "repeat_contacts": func.coalesce(func.sum(T.contacts - 1), 0),
-        "qa_total": func.coalesce(func.sum(T.qa_score), 0.0),
-        "labour_cost": func.coalesce(func.sum(T.labour_cost), 0.0),
-        "parts_cost": func.coalesce(func.sum(T.parts_cost), 0.0),
-        "handling_cost": func.coalesce(func.sum(T.handling_cost), 0.0),
-    }
-    counters |= {f"csat_{n}": _count(T.csat == n) for n in range(1, 6)}
-    counters |= {f"nps_{n}": _count(T.nps == n) for n in range(0, 11)}
-    counters |= _buckets("res", T.resolution_seconds, RESOLUTION_EDGES)
-    counters |= _buckets("resp", T.first_response_seconds, RESPONSE_EDGES)
-    return counters
-
-
-def _buckets(prefix: str, column: Any, edges: tuple[int, ...]) -> dict[str, Any]:
-    bounds = [None, *edges, None]
-    out = {}
-    for i, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
-        cond = column.is_not(None)
-        if low is not None:
-            cond = cond & (column >= low * 3600)
-        if high is not None:
-            cond = cond & (column < high * 3600)
-        out[f"{prefix}_{i}"] = _count(cond)
-    return out
-
-
-SUMS = {"response_seconds", "resolution_seconds", "qa_total", "labour_cost", "parts_cost", "handling_cost"}
-COUNTERS = tuple(ticket_counters(0.0))
-
-
-def _columns() -> dict[str, Any]:
-    return {name: (mapped_column(Float, default=0.0) if name in SUMS else mapped_column(Integer, default=0))
-            for name in COUNTERS}
 
 
 class _Periods:
@@ -98,10 +47,10 @@ class _Periods:
 
 KpiDaily = type("KpiDaily", (_Periods, Base), {
     "__tablename__": "kpi_daily", "__doc__": "The ticket counters of one business day and one channel, line, priority.",
-    **_columns()})
+    **counter_columns()})
 KpiDailyTeam = type("KpiDailyTeam", (_Periods, Base), {
     "__tablename__": "kpi_daily_team", "__doc__": "The same counters over the tickets one team worked on.",
-    "team": mapped_column(String(64), primary_key=True), **_columns()})
+    "team": mapped_column(String(64), primary_key=True), **counter_columns()})
 
 
 class KpiTaskDaily(_Periods, Base):
@@ -118,10 +67,42 @@ class KpiTaskDaily(_Periods, Base):
     working_seconds: Mapped[float]
 
 
+#: the roll-up tables besides the cube (a new one, or new buckets, rebuild every day once)
+TABLES = ("kpi_day", "kpi_task_day", "kpi_histogram")
+
+
 def settings_key(settings: dict[str, Any]) -> str:
     """Return the state name that says the roll-ups were built with these settings."""
-    relevant = json.dumps({"over": target_seconds(settings, "resolution_hours")}, sort_keys=True)
+    relevant = json.dumps({"over": target_seconds(settings, "resolution_hours"), "tables": TABLES,
+                           "edges": EDGES}, sort_keys=True)
     return "rollup:" + hashlib.sha256(relevant.encode()).hexdigest()[:16]
+
+
+def cube_selects(settings: dict[str, Any], chosen: list[date] | None) -> list[tuple[Any, list[str], Any]]:
+    """Return each cube table with the columns it fills and the SELECT that counts them from the facts (of
+    the days ``chosen``, or all)."""
+    counters = ticket_counters(target_seconds(settings, "resolution_hours"))
+    periods = [T.day, T.week, T.month, T.quarter, T.channel, T.product_line, T.priority]
+    worked = select(K.ticket_id, K.role).where(K.ticket_id.is_not(None))
+    if chosen is not None:  # only the tasks of the tickets of those days (an index on ticket_id, role)
+        worked = worked.where(K.ticket_id.in_(select(T.ticket_id).where(T.day.in_(chosen))))
+    teams = worked.distinct().subquery()
+    task_periods = [K.day, K.week, K.month, K.quarter, func.coalesce(K.channel, "—"),
+                    func.coalesce(K.product_line, "—"), func.coalesce(K.priority, "—")]
+    out: list[tuple[Any, list[str], Any]] = [
+        (KpiDaily, [*(c.key for c in periods), *counters], select(*periods, *counters.values()).group_by(*periods)),
+        (KpiDailyTeam, [*(c.key for c in periods), "team", *counters],
+         select(*periods, teams.c.role, *counters.values()).join(teams, teams.c.ticket_id == T.ticket_id)
+         .group_by(*periods, teams.c.role)),
+        (KpiTaskDaily, ["day", "week", "month", "quarter", *DIMS, "element_id", "role", "name", "runs",
+                        "waiting_runs", "waiting_seconds", "working_seconds"],
+         select(*task_periods, K.element_id, K.role, func.max(K.name), func.count(), func.count(K.waiting_seconds),
+                func.coalesce(func.sum(K.waiting_seconds), 0.0), func.coalesce(func.sum(K.working_seconds), 0.0))
+         .where(K.completed_at.is_not(None)).group_by(*task_periods, K.element_id, K.role))]
+    if chosen is None:
+        return out
+    return [(table, names, query.where((K.day if table is KpiTaskDaily else T.day).in_(chosen)))
+            for table, names, query in out]
 
 
 def roll_up(session: Session, settings: dict[str, Any], days: Iterable[date] | None) -> None:
@@ -134,36 +115,13 @@ def roll_up(session: Session, settings: dict[str, Any], days: Iterable[date] | N
     chosen = None if days is None else sorted(set(days))
     if chosen is not None and not chosen:
         return
-    counters = ticket_counters(target_seconds(settings, "resolution_hours"))
-    periods = [T.day, T.week, T.month, T.quarter, T.channel, T.product_line, T.priority]
-    worked = select(K.ticket_id, K.role).where(K.ticket_id.is_not(None))
-    if chosen is not None:  # only the tasks of the tickets of those days (an index on ticket_id, role)
-        worked = worked.where(K.ticket_id.in_(select(T.ticket_id).where(T.day.in_(chosen))))
-    teams = worked.distinct().subquery()
-    task_periods = [K.day, K.week, K.month, K.quarter, func.coalesce(K.channel, "—"),
-                    func.coalesce(K.product_line, "—"), func.coalesce(K.priority, "—")]
-    for table, day_column in ((KpiDaily, T.day), (KpiDailyTeam, T.day), (KpiTaskDaily, K.day)):
+    for table, names, query in cube_selects(settings, chosen):
         wipe = delete(table)
         if chosen is not None:
-            wipe = wipe.where(table.day.in_(chosen))  # type: ignore[attr-defined]
+            wipe = wipe.where(table.day.in_(chosen))
         session.execute(wipe)
-        if table is KpiDaily:
-            query = select(*periods, *counters.values()).group_by(*periods)
-            names = [*(c.key for c in periods), *counters]
-        elif table is KpiDailyTeam:
-            query = (select(*periods, teams.c.role, *counters.values()).join(teams, teams.c.ticket_id == T.ticket_id)
-                     .group_by(*periods, teams.c.role))
-            names = [*(c.key for c in periods), "team", *counters]
-        else:
-            query = (select(*task_periods, K.element_id, K.role, func.max(K.name), func.count(),
-                            func.count(K.waiting_seconds), func.coalesce(func.sum(K.waiting_seconds), 0.0),
-                            func.coalesce(func.sum(K.working_seconds), 0.0))
-                     .where(K.completed_at.is_not(None)).group_by(*task_periods, K.element_id, K.role))
-            names = ["day", "week", "month", "quarter", *DIMS, "element_id", "role", "name", "runs", "waiting_runs",
-                     "waiting_seconds", "working_seconds"]
-        if chosen is not None:
-            query = query.where(day_column.in_(chosen))
         session.execute(insert(table).from_select(names, query))
+    rebuild(session, chosen, KpiDaily, KpiDailyTeam, KpiTaskDaily)
 
 
 def days_of(session: Session, ticket_ids: Iterable[int], instance_ids: Iterable[int]) -> set[date]:

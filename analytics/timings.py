@@ -1,9 +1,11 @@
 """Median and p90 of every time the dashboard shows, per row of its tables.
 
-The roll-ups hold sums and counts (enough for shares and means); a median or a 90th
-percentile needs the values themselves. These are read from the facts of the filter's
-tickets (and tasks), grouped in Python with the nearest-rank rule of
-:func:`analytics.queries._percentile`, so a row's median is the tile's median of that row.
+A figure that filters and groups by at most one dimension reads them from the per-day
+histograms (:mod:`analytics.histogram`, :mod:`analytics.daily`): a few thousand rows for
+any range, however many tickets, each percentile the middle of the bucket the nearest
+rank falls in, with its error (``…_error``: the exact value is within that share of it).
+Two dimensions or more at once read the facts of the filter's tickets (and tasks) and
+give exact nearest-rank figures (``…_error`` absent), grouped in Python.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .daily import DIMS, day_conditions, group_column, one_dimension, task_dimension
 from .facts import PERIODS, KpiTask, KpiTicket
+from .histogram import COLUMNS, H, counts_of, summed
+from .histogram import spread as bucket_spread
 
 T, K = KpiTicket, KpiTask
 #: the times of a ticket, in seconds, and the names their median and p90 take (in hours)
@@ -50,7 +55,44 @@ def ticket_times_by(session: Session, flt: Any, by: str) -> dict[Any, dict[str, 
 
 def ticket_times(session: Session, flt: Any, bys: Iterable[str]) -> dict[str | None, dict[Any, dict[str, Any]]]:
     """Return, for each grouping of ``bys`` and under ``None`` for all of the filter's tickets together,
-    per group the median and p90 of the first-response and resolution times, in hours.
+    per group the median and p90 of the first-response and resolution times, in hours (with their
+    errors when read from the histograms)."""
+    groupings = list(dict.fromkeys(bys))
+    for by in groupings:
+        if by not in (*PERIODS, *DIMS):
+            raise ValueError(f"cannot group times by {by!r}")
+    out: dict[str | None, dict[Any, dict[str, Any]]] = {}
+    exact = []
+    for by in (None, *groupings):
+        source = one_dimension(flt, by)
+        if source is None:
+            exact.append(by)
+        else:
+            out[by] = _histogram_times(session, flt, *source, by)
+    if exact:
+        found = exact_ticket_times(session, flt, [by for by in exact if by is not None])
+        out.update({by: found[by] for by in exact})
+    return out
+
+
+def _histogram_times(session: Session, flt: Any, dim: str, value: str | None,
+                     by: str | None) -> dict[Any, dict[str, Any]]:
+    """Return per value of ``by`` (None: one group) the ticket times' median and p90 from the histograms."""
+    key = group_column(H, by) if by else None
+    keys = [H.measure, *([key] if key is not None else [])]
+    rows = session.execute(select(*keys, *summed()).where(H.measure.in_(TICKET_TIMES), *day_conditions(
+        H, flt, dim, value)).group_by(*keys))
+    counts: dict[Any, dict[str, list[int]]] = defaultdict(lambda: {name: [0] * len(COLUMNS) for name in TICKET_TIMES})
+    for row in rows:
+        counts[row[1] if key is not None else None][row[0]] = counts_of(row)
+    if key is None and None not in counts:
+        counts[None]  # noqa: B018  (the tiles have their empty group)
+    return {k: {f: v for name in TICKET_TIMES for f, v in bucket_spread(lists[name], name).items()}
+            for k, lists in counts.items()}
+
+
+def exact_ticket_times(session: Session, flt: Any, bys: Iterable[str]) -> dict[str | None, dict[Any, dict[str, Any]]]:
+    """Return what :func:`ticket_times` returns, exactly, from the facts of the filter's tickets.
 
     The filter's tickets are read once, however many groupings are asked for (a team's tickets
     from the tasks of those tickets, by index), and each group's values sorted in Python:
@@ -86,7 +128,26 @@ def ticket_times(session: Session, flt: Any, bys: Iterable[str]) -> dict[str | N
 
 def task_times(session: Session, flt: Any) -> dict[tuple[str, str], dict[str, float | None]]:
     """Return per task type (element, role) the median and p90 of waiting (hours) and working (minutes)
-    time of the runs completed in the filter's dates."""
+    time of the runs completed in the filter's dates: from the histograms (with errors) unless the filter
+    names two dimensions or more."""
+    source = task_dimension(flt)
+    if source is None:
+        return exact_task_times(session, flt)
+    conds = [H.measure.in_(("waiting", "working")), *day_conditions(H, flt, *source)]
+    if flt.team:
+        conds.append(H.role == flt.team)
+    counts: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)
+    for row in session.execute(select(H.element_id, H.role, H.measure, *summed()).where(*conds)
+                               .group_by(H.element_id, H.role, H.measure)):
+        counts[(row[0], row[1])][row[2]] = counts_of(row)
+    empty = [0] * len(COLUMNS)
+    return {key: {**bucket_spread(c.get("waiting", empty), "waiting"), **bucket_spread(c.get("working", empty),
+                                                                                        "working", 60.0)}
+            for key, c in counts.items()}
+
+
+def exact_task_times(session: Session, flt: Any) -> dict[tuple[str, str], dict[str, float | None]]:
+    """Return what :func:`task_times` returns, exactly, from the task facts."""
     conds = [K.completed_at.is_not(None)]
     if flt.start:
         conds.append(K.day >= flt.start)

@@ -4,8 +4,10 @@ The dashboard sums roll-ups of facts (:mod:`analytics.rollup`, :mod:`analytics.f
 this module recomputes the same figures without reading either — from the audit trail
 (arrivals, registrations, human tasks, the SLA clocks' start/pause/stop results, closures),
 the survey answers and the parts movements — and lists every figure that differs
-(counts exactly, times within a second). Each run is kept (:class:`KpiVerification`) so the
-dashboard can say when its figures were last verified and whether they matched.
+(counts exactly, times within a second, a median or p90 read from the histograms within the
+error it is shown with). It also recounts the roll-ups of those days from the facts
+(:func:`analytics.drift.drift`) and lists every roll-up value that drifted. Each run is kept
+(:class:`KpiVerification`) so the dashboard can say when its figures were last verified and whether they matched.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from handlers.values import business_timezone
 from handlers.warranty import Model
 
 from .dashboard import BREAKDOWNS, COLUMNS, COST_COLUMNS, HANDLE_COLUMNS, P90, TILES, dashboard
+from .drift import drift
 from .facts import PERIODS, kpi_settings, period_keys
 from .queries import BASIS, KpiFilter
 from .recount import Recount, Trail, TrailTask, read_trails
@@ -200,32 +203,42 @@ def _key(key: Any) -> str:
     return key.isoformat() if isinstance(key, date) else str(key)
 
 
-def _put(out: dict[str, Any], table: str, key: str, values: dict[str, Any], columns: Any) -> None:
+def _put(out: dict[str, Any], table: str, key: str, values: dict[str, Any], columns: Any,
+         errors: dict[str, float] | None = None) -> None:
     for column in columns:
-        out[f"{table}[{key}].{column[0]}"] = values.get(column[0])
+        name = f"{table}[{key}].{column[0]}"
+        out[name] = values.get(column[0])
         if column[0] in P90:
-            out[f"{table}[{key}].{column[0]}.p90"] = values.get(P90[column[0]])
+            out[f"{name}.p90"] = values.get(P90[column[0]])
+            if errors is not None:
+                errors[name] = values.get(f"{column[0]}_error") or 0.0
+                errors[f"{name}.p90"] = values.get(f"{P90[column[0]]}_error") or 0.0
 
 
 # --- the dashboard's figures, as shown ----------------------------------------------------------
-def shown_figures(session: Session, flt: KpiFilter, now: datetime) -> dict[str, Any]:
-    """Return every figure the dashboard shows for ``flt``, named as :func:`expected_figures` names them."""
+def shown_figures(session: Session, flt: KpiFilter, now: datetime,
+                  errors: dict[str, float] | None = None) -> dict[str, Any]:
+    """Return every figure the dashboard shows for ``flt``, named as :func:`expected_figures` names them (and
+    into ``errors`` the relative error each approximate median and p90 is shown with)."""
     board = dashboard(session, flt, now)
+    errors = {} if errors is None else errors
     out: dict[str, Any] = {}
     for tile in board.tiles:
         out[f"tiles.{tile['key']}"] = tile["value"]
         out[f"tiles.{tile['key']}.n"] = tile["basis"] or 0
         if tile["key"] in P90:
             out[f"tiles.{tile['key']}.p90"] = tile["p90"]
+            errors[f"tiles.{tile['key']}"] = tile["error"] or 0.0
+            errors[f"tiles.{tile['key']}.p90"] = tile["p90_error"] or 0.0
     for row in board.trend:
-        _put(out, "trend", _key(row["key"]), row, COLUMNS)
+        _put(out, "trend", _key(row["key"]), row, COLUMNS, errors)
     for by, table in board.breakdowns.items():
         for row in table:
-            _put(out, by, _key(row["key"]), row, COLUMNS)
+            _put(out, by, _key(row["key"]), row, COLUMNS, errors)
             if by == "channel":
-                _put(out, "cost", _key(row["key"]), row, COST_COLUMNS)
+                _put(out, "cost", _key(row["key"]), row, COST_COLUMNS, errors)
     for row in board.handle_times:
-        _put(out, "handle_times", f"{row['element_id']}/{row['role']}", row, HANDLE_COLUMNS)
+        _put(out, "handle_times", f"{row['element_id']}/{row['role']}", row, HANDLE_COLUMNS, errors)
     for row in board.backlog:
         for column in ("open", "open_over_target"):
             name = f"backlog[{row['priority']}].{column}"
@@ -250,14 +263,20 @@ def tolerance(name: str) -> float:
     return 0.0
 
 
-def compare(expected: dict[str, Any], shown: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return every figure whose shown value differs from the recounted one (beyond its tolerance)."""
+def compare(expected: dict[str, Any], shown: dict[str, Any],
+            errors: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """Return every figure whose shown value differs from the recounted one (beyond its tolerance, or for a
+    median read from a histogram beyond the relative error in ``errors`` it is shown with)."""
     out = []
+    errors = errors or {}
     for name in sorted(set(expected) | set(shown)):
         a, b = expected.get(name), shown.get(name)
         if a is None and b is None:
             continue
-        if a is None or b is None or abs(float(a) - float(b)) > tolerance(name):
+        allowed = tolerance(name)
+        if b is not None and errors.get(name):
+            allowed = max(allowed, abs(float(b)) * errors[name] * (1 + 1e-9))
+        if a is None or b is None or abs(float(a) - float(b)) > allowed:
             out.append({"figure": name, "dashboard": b, "trail": a})
     return out
 
@@ -284,9 +303,11 @@ def verify(session: Session, now: datetime, actor: str, start: date | None = Non
         raise InvalidInput("--from {start} is after --to {end}", field="from", params={"start": start, "end": end})
     flt = KpiFilter(period="week", start=start, end=end).bounded(now)
     expected = expected_figures(session, flt, now)
-    shown = shown_figures(session, flt, now)
+    errors: dict[str, float] = {}
+    shown = shown_figures(session, flt, now, errors)
+    drifted = drift(session, kpi_settings(session), flt.start, flt.end)  # type: ignore[arg-type]
     result = Verification(flt.start, flt.end, len(set(expected) | set(shown)),  # type: ignore[arg-type]
-                          compare(expected, shown))
+                          compare(expected, shown, errors) + drifted)
     session.add(KpiVerification(ran_at=now, actor=actor[:64], start=result.start, end=result.end,
                                 figures=result.figures, mismatches=len(result.mismatches),
                                 details=_jsonable(result.mismatches[:200])))

@@ -27,6 +27,7 @@ from analytics.dashboard import (
     line_names,
     table_rows,
 )
+from analytics.histogram import ERROR as HISTOGRAM_ERROR
 from analytics.people import COLUMNS as PERSON_COLUMNS
 from analytics.people import person_rows
 from analytics.queries import PERIODS, Context, Drill, KpiFilter, drills, tickets_behind
@@ -96,6 +97,12 @@ def kpi_format(value: Any, unit: str = "count", currency: str = "") -> str:
     return formats.get(unit, f"{number:g}")
 
 
+@bp.app_template_filter("kpi_error")
+def kpi_error(error: float | None) -> str:
+    """Format the relative error of an approximate figure in per cent (4.8 for ±4.8 %)."""
+    return "" if error is None else f"{error * 100:.1f}"
+
+
 @bp.app_template_global("kpi_link")
 def kpi_link(endpoint: str, args: dict[str, str], **changes: Any) -> str:
     """Return a dashboard URL keeping the page's filter, with ``changes`` on top (None drops a key)."""
@@ -121,7 +128,8 @@ def index():  # type: ignore[no-untyped-def]
                            checked=checked, may_verify=bool(current_actor().roles & VERIFIERS),
                            line_names=board.line_names, handle_columns=HANDLE_COLUMNS,
                            backlog_columns=BACKLOG_COLUMNS, ui=catalogue.ui_texts(current_language()),
-                           labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS, p90=P90)
+                           labels=labels(), columns=COLUMNS, cost_columns=COST_COLUMNS, periods=PERIODS, p90=P90,
+                           approx_error=HISTOGRAM_ERROR)
 
 
 @bp.get("/data.json")
