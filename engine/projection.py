@@ -21,7 +21,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, update
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .audit import canonical
@@ -306,8 +307,8 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     signals.sort(key=lambda r: (r.task_id, r.element_id))
 
     item_fps = {r.task_id: _fingerprint([r])[:32] + (instance.business_key or "") for r in items}
-    new_items = _sync_work_items(writes, instance, items, fingerprints.get("work_items") or {}, item_fps, now,
-                                 assign)
+    new_items = _sync_work_items(writes, session.get_bind().dialect.name, instance, items,
+                                 fingerprints.get("work_items") or {}, item_fps, now, assign)
     fingerprints["work_items"] = item_fps
     fp = _fingerprint(timers)
     if fingerprints.get("timers") != fp:
@@ -334,26 +335,46 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     return new_items
 
 
-def _sync_work_items(writes: Writes, instance: Instance, rows: list[WorkItemRow], stored: dict[str, str],
-                     wanted_fps: dict[str, str], now: datetime,
+def _sync_work_items(writes: Writes, dialect: str, instance: Instance, rows: list[WorkItemRow],
+                     stored: dict[str, str], wanted_fps: dict[str, str], now: datetime,
                      assign: Callable[[WorkItemRow], str | None] | None) -> list[WorkItemRow]:
-    """Write only the differences; ``stored`` holds the fingerprints of the rows as last written."""
+    """Write only the differences, the gone rows in one DELETE and the new and changed in one INSERT or
+    upsert; ``stored`` holds the fingerprints of the rows as last written."""
     wanted = {r.task_id: r for r in rows}
     gone = [tid for tid in stored if tid not in wanted]
     if gone:
         writes.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
     new = [r for tid, r in wanted.items() if tid not in stored]
-    inserted = []
+    changed = [r for tid, r in wanted.items() if tid in stored and stored[tid] != wanted_fps[tid]]
+    rows = []
     for r in new:
         owner = assign(r) if assign is not None else None
-        inserted.append({**asdict(r), "instance_id": instance.id, "business_key": instance.business_key,
-                         "created_at": now, "assignee": owner, "claimed_at": now if owner else None})
-    writes.insert(WorkItem.__table__, inserted)
-    for tid, row in wanted.items():
-        if tid in stored and stored[tid] != wanted_fps[tid]:
-            values = {**asdict(row), "business_key": instance.business_key}
-            writes.execute(update(WorkItem).where(WorkItem.task_id == tid).values(**values))
+        rows.append({**asdict(r), "instance_id": instance.id, "business_key": instance.business_key,
+                     "created_at": now, "assignee": owner, "claimed_at": now if owner else None})
+    # a changed row keeps its assignee, claim and creation time: the upsert sets only what the task says
+    rows += [{**asdict(r), "instance_id": instance.id, "business_key": instance.business_key,
+              "created_at": now, "assignee": None, "claimed_at": None} for r in changed]
+    if changed:
+        writes.upsert(_work_item_upsert(dialect), rows)
+    else:
+        writes.insert(WorkItem.__table__, rows)
     return new
+
+
+_upserts: dict[str, Any] = {}
+#: what a work item takes from its task when the task changes (not who holds it, nor since when)
+_DESCRIBED = ("business_key", *WorkItemRow.__dataclass_fields__)
+
+
+def _work_item_upsert(dialect: str) -> Any:
+    """Return the work-item upsert of a dialect (new rows inserted, changed rows updated, one statement)."""
+    built = _upserts.get(dialect)
+    if built is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(WorkItem.__table__)
+        built = _upserts[dialect] = statement.on_conflict_do_update(
+            index_elements=["task_id"], set_={c: statement.excluded[c] for c in _DESCRIBED if c != "task_id"})
+    return built
 
 
 def summarize(workflow: BpmnWorkflow, ready: list[Task]) -> dict[str, Any]:
