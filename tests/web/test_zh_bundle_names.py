@@ -98,10 +98,10 @@ def test_the_what_if_routes_are_named_by_their_end_event_in_the_readers_language
         assert f'{name} <code class="muted" title="End event">{route}</code>' in english
 
 
-@pytest.fixture
-def live(tmp_path, sqlite_template):
-    """The real after-sales process served to Chromium, one ticket started."""
-    with live_site(tmp_path, sqlite_template, [PROCESSES], {"owner": ["process_owner"]},
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, sqlite_template):
+    """The real after-sales process served to Chromium, one ticket started (the heatmap tests only read it)."""
+    with live_site(tmp_path_factory.mktemp("heatmap"), sqlite_template, [PROCESSES], {"owner": ["process_owner"]},
                    catalogue=PROCESSES / "data") as (base, services):
         with services.db.transaction() as s:
             instance_id = services.runtime.start(s, "after_sales", INTAKE, None, "owner").instance_id
