@@ -8,6 +8,7 @@ on the instance row (see :mod:`engine.store`).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,7 +124,10 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         # straight to the driver: a statement through SQLAlchemy costs more than SQLite's own work here
-        conn.connection.driver_connection.execute(_BEGIN[mode])
+        try:
+            conn.connection.driver_connection.execute(_BEGIN[mode])
+        except sqlite3.Error as exc:  # as SQLAlchemy would have wrapped it (a locked database is unavailable)
+            raise sa_exc.OperationalError(_BEGIN[mode], None, exc) from exc
 
 
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
