@@ -31,7 +31,7 @@ In Chinese a finding is any remaining ASCII word of two or more letters not in :
 (a run of English words, or a single English word: there is no dictionary to tell "Status"
 from a name, so names must be marked as data). In English a finding is any Han character.
 The failure lists every finding of the role at once: page, element path, text.
-Screenshots: ``test-artifacts/screenshots/crawl/<lang>/<role>-<page>.jpg``.
+Screenshots: ``test-artifacts/screenshots/crawl/<lang>/<role>-<page>.png``.
 """
 
 from __future__ import annotations
@@ -437,9 +437,9 @@ class Crawl:
                 page.wait_for_function(f"() => document.querySelector('{ready}').dataset.ready !== 'false'")
                 break
         name = self.names.get(url) or re.sub(r"[^A-Za-z0-9]+", "-", url).strip("-")[:90] or "home"
-        target = SCREENSHOTS / "crawl" / self.lang / f"{self.role}-{name}.jpg"
+        target = SCREENSHOTS / "crawl" / self.lang / f"{self.role}-{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target), full_page=True, type="jpeg", quality=80)  # PNG takes twice as long
+        page.screenshot(path=str(target), full_page=True)
         seen = page.evaluate(READ)
         lang = (seen["lang"] or "")[:2]
         expected = self.lang
