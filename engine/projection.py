@@ -343,7 +343,7 @@ def _sync_work_items(writes: Writes, dialect: str, instance: Instance, rows: lis
     wanted = {r.task_id: r for r in rows}
     gone = [tid for tid in stored if tid not in wanted]
     if gone:
-        writes.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
+        writes.delete(WorkItem.__table__, "task_id", gone)
     new = [r for tid, r in wanted.items() if tid not in stored]
     changed = [r for tid, r in wanted.items() if tid in stored and stored[tid] != wanted_fps[tid]]
     rows = []

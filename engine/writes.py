@@ -5,36 +5,43 @@ changed, and :meth:`Writes.flush` sends them before the state is saved, in the t
 transaction:
 
 * on PostgreSQL as **one statement**: each part a data-modifying CTE (``WITH w0 AS (INSERT
-  …), w1 AS (INSERT … ON CONFLICT …) …``); the parts touch different rows (a work item is
-  deleted or inserted, never both), so the order PostgreSQL runs them in does not matter;
+  …), w1 AS (INSERT … ON CONFLICT …) …``) that reads its rows from one JSON parameter
+  (``json_populate_recordset``), so the statement's text depends only on which parts there
+  are — compiled once, prepared by the server — not on how many rows each has. The parts
+  touch different rows (a work item is deleted or written, never both), so the order
+  PostgreSQL runs them in does not matter;
 * on SQLite, which allows only ``SELECT`` in a CTE, as one multi-row statement per part —
   one per table.
-
-A part too large for one statement's bind parameters runs on its own.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table, Text, bindparam, cast, column, delete, func, literal_column, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
-
-#: bind parameters one combined statement may carry (PostgreSQL allows 65,535)
-MAX_PARAMETERS = 30_000
 
 
 @dataclass
 class _Part:
-    statement: Any  # an INSERT (rows given), an upsert (rows given) or a DELETE/UPDATE with its values
-    rows: list[dict[str, Any]] | None = None
+    table: Table
+    rows: list[dict[str, Any]] | None = None  # rows to insert or upsert
+    upsert: Insert | None = None  # the INSERT … ON CONFLICT of an upsert
+    column: str | None = None  # a delete: the key column and the keys
+    keys: list[Any] | None = None
 
-    @property
-    def parameters(self) -> int:
-        """Return about how many bind parameters the part takes (a DELETE or UPDATE: a few)."""
-        return sum(len(r) for r in self.rows) if self.rows else 8
+    def shape(self) -> tuple[Any, ...]:
+        """Return what the part's SQL depends on (not its rows)."""
+        if self.keys is not None:
+            return ("delete", self.table.name, self.column)
+        assert self.rows
+        return ("upsert" if self.upsert is not None else "insert", self.table.name, id(self.upsert),
+                tuple(sorted(self.rows[0])))
 
 
 @dataclass
@@ -44,52 +51,74 @@ class Writes:
     parts: list[_Part] = field(default_factory=list)
 
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Insert ``rows`` into ``table``."""
+        """Insert ``rows`` (each with the same columns) into ``table``."""
         if rows:
-            self.parts.append(_Part(table.insert(), rows))
+            self.parts.append(_Part(table, rows))
 
     def upsert(self, statement: Insert, rows: list[dict[str, Any]]) -> None:
         """Run an ``INSERT … ON CONFLICT`` for ``rows`` (at most one row per conflict key)."""
         if rows:
-            self.parts.append(_Part(statement, rows))
+            self.parts.append(_Part(statement.table, rows, upsert=statement))  # type: ignore[arg-type]
 
-    def execute(self, statement: Any) -> None:
-        """Run a DELETE or UPDATE that carries its own values."""
-        self.parts.append(_Part(statement))
+    def delete(self, table: Table, key: str, keys: list[Any]) -> None:
+        """Delete the rows of ``table`` whose ``key`` column is one of ``keys``."""
+        if keys:
+            self.parts.append(_Part(table, column=key, keys=list(keys)))
 
     def flush(self, session: Session) -> None:
         """Send every part: one statement on PostgreSQL, one per part on SQLite."""
         parts, self.parts = self.parts, []
-        if session.get_bind().dialect.name != "postgresql" or len(parts) < 2:
+        if not parts:
+            return
+        if session.get_bind().dialect.name != "postgresql":
             for part in parts:
                 _alone(session, part)
             return
-        alone = [p for p in parts if p.parameters > MAX_PARAMETERS]
-        together = [p for p in parts if p.parameters <= MAX_PARAMETERS]
-        batch: list[_Part] = []
-        for part in together:
-            if batch and sum(p.parameters for p in batch) + part.parameters > MAX_PARAMETERS:
-                _combined(session, batch)
-                batch = []
-            batch.append(part)
-        if batch:
-            _combined(session, batch)
-        for part in alone:
-            _alone(session, part)
+        shape = tuple(p.shape() for p in parts)
+        statement = _combined.get(shape)
+        if statement is None:
+            if len(_combined) > 256:
+                _combined.clear()
+            statement = _combined[shape] = _combine(parts)
+        session.execute(statement, {f"p{i}": _json(p) for i, p in enumerate(parts)})
 
 
 def _alone(session: Session, part: _Part) -> None:
-    if part.rows:
-        session.execute(part.statement, part.rows)  # one executemany
+    if part.keys is not None:
+        session.execute(delete(part.table).where(part.table.c[part.column].in_(part.keys)))  # type: ignore[index]
     else:
-        session.execute(part.statement)
+        session.execute(part.upsert if part.upsert is not None else part.table.insert(), part.rows)
 
 
-def _combined(session: Session, parts: list[_Part]) -> None:
-    """Run ``parts`` as one statement: the last one with the others as data-modifying CTEs."""
-    statements = [p.statement.values(p.rows) if p.rows else p.statement for p in parts]
-    if len(statements) == 1:
-        session.execute(statements[0])
-        return
+#: the combined statement of each shape of parts
+_combined: dict[tuple[Any, ...], Any] = {}
+
+
+def _combine(parts: list[_Part]) -> Any:
+    """Return the one statement of ``parts``: the last with the others as data-modifying CTEs."""
+    statements = []
+    for i, part in enumerate(parts):
+        rows = cast(bindparam(f"p{i}", type_=Text), JSON)
+        if part.keys is not None:
+            keys = select(func.json_array_elements_text(rows)).scalar_subquery()
+            statements.append(delete(part.table).where(part.table.c[part.column].in_(keys)))  # type: ignore[index]
+            continue
+        columns = sorted(part.rows[0])  # type: ignore[index]
+        source = select(*(column(c) for c in columns)).select_from(
+            func.json_populate_recordset(literal_column(f"NULL::{part.table.name}"), rows).alias("r"))
+        insert = part.upsert if part.upsert is not None else postgresql.insert(part.table)
+        statements.append(insert.from_select(columns, source))
     *ctes, main = statements
-    session.execute(main.add_cte(*(c.cte(f"w{i}") for i, c in enumerate(ctes))))
+    return main.add_cte(*(c.cte(f"w{i}") for i, c in enumerate(ctes))) if ctes else main
+
+
+def _json(part: _Part) -> str:
+    return json.dumps(part.keys if part.keys is not None else part.rows, default=_value, ensure_ascii=False)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given; aftersales stores aware UTC times")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written through engine.writes")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, select
 
-from engine import audit, rollup_elements, writes
+from engine import audit, rollup_elements
 from engine.db import Database
 from engine.models import Instance, WorkItem
 from engine.rollup_elements import ElementFigure, ElementRun
@@ -108,20 +108,3 @@ def test_what_the_one_statement_wrote_adds_up_to_what_the_trail_says(database, r
         assert figures == [(f.element_id, f.executions, f.active, f.waiting_count, f.working_count)
                            for f in s.scalars(select(ElementFigure).order_by(ElementFigure.element_id))]
 
-
-def test_a_write_too_large_for_one_statement_is_split_and_still_lands_whole(database, runtime, looping,
-                                                                           monkeypatch):
-    # Given combined statements that may carry only a few bind parameters
-    monkeypatch.setattr(writes, "MAX_PARAMETERS", 40)
-    # When the loop runs a few rounds
-    with recording(database) as statements:
-        for _ in range(4):
-            step(database, runtime, looping)
-    # Then the writes went in several statements, and the trail and the roll-ups are whole
-    if not database.url.startswith("sqlite"):
-        assert any(s.lstrip().startswith("INSERT INTO audit_event") for s in statements)
-    with database.transaction(write=False) as s:
-        assert audit.verify(s, looping).ok
-        figures = {f.element_id: f.executions for f in s.scalars(select(ElementFigure))}
-        [item] = s.scalars(select(WorkItem).where(WorkItem.instance_id == looping))
-    assert (figures["step"], figures["inc"], item.element_id) == (4, 4, "step")
