@@ -186,15 +186,17 @@ def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, regio
         back = _on_leave(tech, today)
         window = None if back else next_window(tech, _busy(ctx.session, tech.username, ctx.now), earliest)
         if back:
-            passed_over.append(f"{tech.username} is on leave until {back.isoformat()}")
+            passed_over.append(said("{technician} is on leave until {date}", technician=tech.username,
+                                    date=back.isoformat()))
         elif window is None:
-            passed_over.append(f"{tech.username} has no free window in the next {HORIZON_DAYS} days")
+            passed_over.append(said("{technician} has no free window in the next {days} days",
+                                    technician=tech.username, days=HORIZON_DAYS))
         else:
             ranked.append((loads[tech.username], window[0], tech.username, tech, window))
     if not ranked:
-        raise BusinessError("NO_TECHNICIAN", f"no available technician with skill {skill!r} in region "
-                            f"{region!r}" + (f" ({'; '.join(passed_over)})" if passed_over else ""),
-                            {"skill": skill, "region": region, "passed_over": passed_over})
+        raise business_error("NO_TECHNICIAN", said("no available technician with skill {skill} in region {region}",
+                                                   skill=skill, region=region),
+                             passed_over, skill=skill, region=region)
     ranked.sort(key=lambda r: (r[0], r[1], r[2]))
     load, _start, _name, chosen, (start, end) = ranked[0]
     others = ", ".join(f"{r[2]} {r[0]}" for r in ranked[1:])
@@ -202,13 +204,13 @@ def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, regio
               f"{load} open assignment(s), the fewest of {len(ranked)} available"
               + (f" (others: {others})" if others else "")
               + f"; first free window {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
-              + (f"; passed over: {'; '.join(passed_over)}" if passed_over else ""))
+              + (f"; passed over: {'; '.join(map(_english, passed_over))}" if passed_over else ""))
     zh = _zh_names()
     reason_zh = (f"{chosen.username}（{zh.get(chosen.name, chosen.name)}）具备“{zh.get(skill, skill)}”技能、负责"
                  f"{zh.get(region, region)}，当前有 {load} 个未完成派工，是 {len(ranked)} 名可派技术员中最少的"
                  + (f"（其他：{others}）" if others else "")
                  + f"；最早空闲时段 {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
-                 + (f"；未选：{'；'.join(passed_over)}" if passed_over else ""))
+                 + (f"；未选：{'；'.join(map(_english, passed_over))}" if passed_over else ""))
     for previous in ctx.session.scalars(select(Assignment).where(Assignment.ticket_number == ticket,
                                                                  Assignment.status == "open")):
         previous.status = "replaced"
@@ -241,22 +243,24 @@ def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region:
     fitting = [p for p in ctx.session.scalars(select(Provider).order_by(Provider.code))
                if skill in p.skills and region in p.regions]
     qualified = [p for p in fitting if p.qualified_from <= today <= p.qualified_until]
-    refused = [f"{p.code} qualification {'expired' if p.qualified_until < today else 'starts'} "
-               f"{(p.qualified_until if p.qualified_until < today else p.qualified_from).isoformat()}"
+    refused = [said("{provider} qualification expired {date}", provider=p.code, date=p.qualified_until.isoformat())
+               if p.qualified_until < today else
+               said("{provider} qualification starts {date}", provider=p.code, date=p.qualified_from.isoformat())
                for p in fitting if p not in qualified]
     if not qualified:
-        raise BusinessError("NO_QUALIFIED_PROVIDER", f"no provider is qualified on {today.isoformat()} for "
-                            f"skill {skill!r} in region {region!r}" + (f" ({'; '.join(refused)})" if refused else ""),
-                            {"skill": skill, "region": region, "not_qualified": refused})
+        raise business_error("NO_QUALIFIED_PROVIDER",
+                             said("no provider is qualified on {date} for skill {skill} in region {region}",
+                                  date=today.isoformat(), skill=skill, region=region),
+                             refused, skill=skill, region=region)
     chosen = sorted(qualified, key=lambda p: (-p.rating, p.code))[0]
     reason = (f"{chosen.code} ({chosen.name}) covers region {region!r} with skill {skill!r}, is qualified "
               f"until {chosen.qualified_until.isoformat()} and has the best rating ({chosen.rating:.1f}) of "
-              f"{len(qualified)} qualified" + (f"; not qualified: {'; '.join(refused)}" if refused else ""))
+              f"{len(qualified)} qualified" + (f"; not qualified: {'; '.join(map(_english, refused))}" if refused else ""))
     zh = _zh_names()
     reason_zh = (f"{chosen.code}（{zh.get(chosen.name, chosen.name)}）覆盖{zh.get(region, region)}、"
                  f"具备“{zh.get(skill, skill)}”技能，资质有效期至 {chosen.qualified_until.isoformat()}，"
                  f"在 {len(qualified)} 家合格服务商中评分最高"
-                 f"（{chosen.rating:.1f}）" + (f"；资质不符：{'；'.join(refused)}" if refused else ""))
+                 f"（{chosen.rating:.1f}）" + (f"；资质不符：{'；'.join(map(_english, refused))}" if refused else ""))
     ctx.session.add(ProviderJob(ticket_number=ticket, provider=chosen.code, created_at=ctx.now))
     ctx.session.flush()
     return {"provider_id": chosen.code, "name": chosen.name,
@@ -345,6 +349,29 @@ def is_staff_technician(session: Session, username: str) -> bool:
     """Tell whether a technician of the catalogue is also an active staff user who works technician tasks."""
     user = session.scalars(select(User).where(User.username == username, User.active.is_(True))).first()
     return user is not None and Actor.of(user).may_work_in("technician")
+
+
+def said(template: str, **params: Any) -> dict[str, Any]:
+    """Return a message as data a page says in its reader's language: an English ``template`` and its
+    ``params`` (a skill, region or field reads in words there; a param may itself be such a message)."""
+    return {"template": template, "params": params}
+
+
+def _english(message: dict[str, Any]) -> str:
+    params = {k: _english(v) if isinstance(v, dict) else v for k, v in message["params"].items()}
+    return str(message["template"]).format(**params) if params else str(message["template"])
+
+
+def business_error(code: str, message: dict[str, Any], details: list[dict[str, Any]], **payload: Any) -> BusinessError:
+    """Return the BPMN error ``code``: its English message (the log's) with the ``details`` in brackets, and the
+    message and details as templates with params (``said``) for the task that catches it to say in its reader's words.
+
+    The payload keeps the details in English too (``passed_over`` / ``not_qualified``, the log's and the API's).
+    """
+    english = [_english(d) for d in details]
+    key = {"NO_TECHNICIAN": "passed_over", "NO_QUALIFIED_PROVIDER": "not_qualified"}.get(code)
+    text = _english(message) + (f" ({'; '.join(english)})" if english else "")
+    return BusinessError(code, text, {**payload, **({key: english} if key else {}), **message, "details": details})
 
 
 def _invalid(field: str, text: str, **values: Any) -> InvalidInput:
@@ -477,8 +504,9 @@ def record_visit(ctx: HandlerContext, ticket_number: str, assignment: dict[str, 
             check_window(ctx.session, technician, starts_at, ends_at, ctx.now)
         except InvalidInput as exc:
             field = str(exc.details.get("field") or "technician")
-            raise BusinessError("VISIT_REFUSED", f"the visit was not recorded: {field}: {exc.message}",
-                                {"field": field}) from exc
+            reason = said(exc.template or exc.message, **exc.params)
+            raise business_error("VISIT_REFUSED", said("the visit was not recorded: {field}: {reason}",
+                                                       field=field, reason=reason), [], field=field) from exc
         for previous in ctx.session.scalars(select(Assignment).where(Assignment.ticket_number == ticket,
                                                                      Assignment.status == "open")):
             previous.status = "replaced"

@@ -158,8 +158,24 @@ def option_label(text: str) -> str:
     return _Said(code_words(text) if label == text else label)
 
 
+#: params of a handler's message that are codes the reader has words for (a skill, a region, a form field)
+WORD_PARAMS = frozenset({"skill", "region", "their_region", "field"})
+
+
+def said_message(message: Any) -> Any:
+    """Say a handler's message (``{"template": …, "params": …}``, ``handlers.dispatch.said``) in the
+    reader's language, its codes in words; a caught error of an older version: its English ``message``."""
+    if not isinstance(message, dict) or not isinstance(message.get("template"), str):
+        return message.get("message") if isinstance(message, dict) else message
+    params = message.get("params") if isinstance(message.get("params"), dict) else {}
+    values = {key: said_message(value) if isinstance(value, dict) else option_label(value) if key in WORD_PARAMS
+              else value for key, value in params.items()}
+    return _Said(translate(message["template"], **values))
+
+
 _sandbox.filters["span"] = lambda value: span(value)
 _sandbox.filters["t"] = option_label  # instructions say a code in the reader's words: {{ priority | t }}
+_sandbox.filters["said"] = said_message  # a handler's message in the reader's words: {{ assignment_error | said }}
 
 
 def display_tz() -> tzinfo:
