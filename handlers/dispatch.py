@@ -255,7 +255,8 @@ def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region:
     chosen = sorted(qualified, key=lambda p: (-p.rating, p.code))[0]
     reason = (f"{chosen.code} ({chosen.name}) covers region {region!r} with skill {skill!r}, is qualified "
               f"until {chosen.qualified_until.isoformat()} and has the best rating ({chosen.rating:.1f}) of "
-              f"{len(qualified)} qualified" + (f"; not qualified: {'; '.join(map(_english, refused))}" if refused else ""))
+              f"{len(qualified)} qualified"
+              + (f"; not qualified: {'; '.join(map(_english, refused))}" if refused else ""))
     zh = _zh_names()
     reason_zh = (f"{chosen.code}（{zh.get(chosen.name, chosen.name)}）覆盖{zh.get(region, region)}、"
                  f"具备“{zh.get(skill, skill)}”技能，资质有效期至 {chosen.qualified_until.isoformat()}，"
