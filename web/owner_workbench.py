@@ -27,6 +27,7 @@ from .audit_views import process_names
 from .findings import said
 from .i18n import translate, use_bundle_texts
 from .owner_views import OWNERS
+from .rendering import error_body
 
 bp = Blueprint("workbench", __name__, url_prefix="/owner")
 api = Blueprint("workbench_api", __name__, url_prefix="/owner/api")
@@ -315,7 +316,7 @@ def _error(code: str, message: str, status: int, **details: Any) -> tuple[Respon
 @api.errorhandler(AftersalesError)
 def api_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
     """Answer the project's errors as JSON naming the field, file or element."""
-    body = exc.to_dict()
+    body = error_body(exc)  # with localized_message, in the owner's language (a finding inside it too)
     body["error"] = body["code"]
     if isinstance(exc, DeploymentInvalid):
         body["problems"] = [p.to_dict() for p in exc.problems]

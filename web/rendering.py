@@ -18,8 +18,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from engine import clock, history_status
-from engine.errors import AftersalesError
+from engine.errors import AftersalesError, Finding, Problem
 
+from .findings import said as said_finding
 from .i18n import current_language, translate, translate_plural
 from .i18n_catalogues import texts
 
@@ -315,7 +316,8 @@ def error_text(exc: AftersalesError) -> str:
     """Say an error in the reader's language: its template from the catalogue, the names in it too."""
     if exc.template is None:
         return translate(exc.message)
-    params = {key: translate(value) if key in NAMED_PARAMS and isinstance(value, str) else value
+    params = {key: said_finding(Problem("", value)) if isinstance(value, Finding)  # a check's finding: its words
+              else translate(value) if key in NAMED_PARAMS and isinstance(value, str) else value
               for key, value in exc.params.items()}
     if exc.plural:
         return translate_plural(exc.template, exc.plural, int(params.pop("count", 1)), count=exc.params["count"],

@@ -10,7 +10,7 @@ function csrfToken() {
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
+    super((body && (body.localized_message || body.message)) || `HTTP ${status}`);  // the owner's language
     this.status = status;
     this.body = body || {};
   }
