@@ -160,6 +160,10 @@ class Cloner:
             for row in found:
                 value = row[cols.index(link)]
                 template = value if link == "instance_id" else keys.get(value)
+                if "ticket_id" in cols and ("ticket", row[cols.index("ticket_id")]) in owner:
+                    # a row of a ticket goes with its ticket (a repeat request's contact names an
+                    # earlier ticket: cloned with another instance it would point at no ticket)
+                    template = owner[("ticket", row[cols.index("ticket_id")])]
                 if template in templates:
                     templates[template].rows[name].append([_split(v) for v in row])
                     if "id" in cols:
