@@ -181,9 +181,12 @@ def element_detail(session: Session, instance_id: int, element_id: str, reveal: 
                    task_ids: list[str] | None = None) -> dict[str, Any]:
     """Return every run of one element with who, when, and the data before and after it."""
     events = trail_of(session, instance_id)
+    instance = session.get(Instance, instance_id)
+    assert instance is not None  # trail_of said so
+    graph = deployment_graphs(session, instance.deployment_id).get(instance.process_id)
     clean = (lambda d: d) if reveal else mask_personal  # noqa: E731
     out = []
-    for run in runs_of(events):
+    for run in runs_of(events, graph):  # as the trace's runs: arrivals and boundary events on its diagram
         if run.element_id != element_id or (task_ids and run.task_id not in task_ids):
             continue
         item = run.to_dict()

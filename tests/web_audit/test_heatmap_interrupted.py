@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine import rollup_elements, store, trace
 from engine.bundle import Bundle
 from engine.deploy import deploy
-from engine.instance_trace import instance_trace
+from engine.instance_trace import element_detail, instance_trace
 from engine.models import WorkItem
 from tests.bpmn_builder import HEAD
 
@@ -88,12 +88,15 @@ def test_a_task_cut_off_by_an_interrupting_boundary_timer_no_longer_counts_as_wa
                                              "remind": (1, 0, 0), "reminded": (1, 0, 0), "too_late": (1, 0, 0),
                                              "chase": (0, 1, 0)}
 
-    # Then the trace shows the answer's run interrupted and the token at chase
+    # Then the trace and the answer's details show its run interrupted, and the token at chase
     with database.transaction(write=False) as s:
         traced = instance_trace(s, store.SpecCache(), late, reveal=True)
     [answer] = [r for r in traced["runs"] if r["element_id"] == "answer"]
     assert answer["interrupted"] is True and answer["completed_at"] is None
     assert [t["element_id"] for t in traced["tokens"]] == ["chase"]
+    with database.transaction(write=False) as s:
+        detail = element_detail(s, late, "answer", reveal=True)
+    assert [(r["interrupted"], r["completed_at"]) for r in detail["runs"]] == [(True, None)]
 
     # And a rebuild from the trail keeps the figures the triggers kept
     with database.transaction() as s:

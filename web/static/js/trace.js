@@ -146,7 +146,8 @@
   function runsTable(runs) {
     var rows = runs.map(function (r) {
       return el("tr", {}, [el("td", { text: r.reached_at ? r.reached_at.slice(0, 19).replace("T", " ") : "–" }),
-        el("td", { text: r.completed_at ? r.completed_at.slice(0, 19).replace("T", " ") : (r.failed_at ? t("failed") : t("not yet")) }),
+        el("td", { text: r.completed_at ? r.completed_at.slice(0, 19).replace("T", " ")
+          : r.interrupted ? t("interrupted") : r.failed_at ? t("failed") : t("not yet") }),
         who(r.actor), el("td", { text: fmt(r.waiting_seconds) }), el("td", { text: fmt(r.working_seconds) })]);
     });
     return el("table", { "class": "grid" }, [el("thead", {}, [el("tr", {}, ["Reached", "Done", "By", "Waited", "Worked"].map(
