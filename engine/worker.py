@@ -8,6 +8,7 @@ writer lock. Overdue timers fire at once after a restart, earliest first.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import signal
@@ -37,8 +38,13 @@ def register_job(name: str, job: Job) -> None:
     _JOBS[name] = job
 
 
+@functools.cache
+def _wants_runtime(job: Job) -> bool:
+    return len(inspect.signature(job).parameters) >= 3
+
+
 def _run_job(job: Job, db: Database, runtime: Runtime, now: datetime) -> int:
-    if len(inspect.signature(job).parameters) >= 3:
+    if _wants_runtime(job):
         return job(db, runtime, now)
     return job(db, now)
 
