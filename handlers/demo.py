@@ -64,6 +64,10 @@ def load_catalogue(session: Session, folder: Path = DATA_DIR) -> dict[str, int]:
 #: catalogue fields that carry a translation beside them: ``name`` → ``name_zh`` …
 TRANSLATED_FIELDS = ("name", "title", "cause", "action")
 _SNAKE_CODE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+#: data files whose words name KPI things only (figures, drill-downs, the definition pages):
+#: analytics.catalogue gives the dashboard their names, and keys such as ``all``, ``open`` or
+#: ``name`` must not shadow the UI's own words (messages.po) on other pages
+KPI_WORDS = ("kpi_catalogue.json",)
 
 
 def catalogue_texts(folder: Path = DATA_DIR, language: str = "zh") -> dict[str, str]:
@@ -74,6 +78,7 @@ def catalogue_texts(folder: Path = DATA_DIR, language: str = "zh") -> dict[str, 
     rules); symptom labels are ``{"en": …, "zh": …}``. A record's lower-case code (region
     ``east``, skill ``refrigerant_handling``) reads as its name; a model reads as
     ``model:<code>`` → its name (in English too), so pages can name a model by its code.
+    The KPI catalogue (:data:`KPI_WORDS`) is left out: its words name KPI figures only.
     """
     return dict(_catalogue_texts(folder, language))
 
@@ -82,6 +87,8 @@ def catalogue_texts(folder: Path = DATA_DIR, language: str = "zh") -> dict[str, 
 def _catalogue_texts(folder: Path, language: str) -> tuple[tuple[str, str], ...]:
     out: dict[str, str] = {}
     for path in sorted(folder.glob("*.json")):
+        if path.name in KPI_WORDS:
+            continue
         try:
             _collect(json.loads(path.read_text(encoding="utf-8")), language, out, None)
         except ValueError:
