@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -113,3 +117,21 @@ def test_other_roles_may_not_run_a_what_if(signed_in, deployed_and_draft, role):
     someone.get("/service/")
     assert someone.client.get(f"/owner/drafts/{draft_id}/whatif").status_code == 403
     assert json_post(someone, f"/owner/api/drafts/{draft_id}/whatif", {"tickets": 5}).status_code == 403
+
+
+def test_a_what_if_whose_side_cannot_be_read_fails_naming_it_and_stops_the_other_side(tmp_path):
+    # Given a what-if job whose tried side points at a folder that is not there
+    shutil.copytree(PROCESSES, tmp_path / "deployed")
+    (tmp_path / "request.json").write_text(json.dumps({
+        "arms": {"deployed": "deployed", "tried": "missing"}, "tickets": 1, "days": 1, "seed": 1,
+        "first_day": "2026-03-02"}), encoding="utf-8")
+
+    # When the simulator runs it (both sides at once, each in a process of its own)
+    code = subprocess.run([sys.executable, "-m", "simulation.whatif", str(tmp_path)], cwd=PROCESSES.parent,
+                          timeout=600).returncode
+
+    # Then the job failed naming the missing folder, and the deployed side was stopped rather than played out
+    status = json.loads((tmp_path / "status.json").read_text(encoding="utf-8"))
+    assert code == 2 and status["state"] == "failed", status
+    assert status["error"]["params"]["path"] == str(tmp_path / "missing")
+    assert not (tmp_path / "deployed.outcome.json").exists()
