@@ -44,11 +44,17 @@ def test_supervisor_sees_a_living_dashboard_and_drills_into_the_tickets(site) ->
         assert page.locator("#kpi-charts canvas").count() == 8
         assert page.locator("#table-channel tbody tr").count() >= 4
         assert page.locator("#table-handle_times tbody tr").count() >= 5
+        # and a median read from the daily histograms says it is approximate, and by how much
+        median = page.locator(".tile[data-kpi='resolution_median_hours']")
+        assert median.locator(".tile-value").inner_text().startswith("≈ ")
+        assert median.locator(".tile-approx").inner_text() == "±4.8 %"
+        assert "within ±4.8 % of the exact value" in median.locator(".tile-approx").get_attribute("title")
+        assert "within ±4.8 % of the exact value" in page.locator("#approx-note").inner_text()
         assert errors == []
         shot(page, "dashboard")
 
         # When she follows the tickets behind the ticket count
-        page.click(".tile[data-kpi='tickets']")
+        page.click(".tile[data-kpi='tickets'] a.tile-drill")
         page.wait_for_url("**/dashboard/tickets?**")
         rows = page.locator("#drill tbody tr")
         assert rows.count() > 50
@@ -62,4 +68,8 @@ def test_supervisor_sees_a_living_dashboard_and_drills_into_the_tickets(site) ->
         page.goto(f"{site}/lang/zh?next=/dashboard/%3Fperiod%3Dday")
         page.wait_for_selector("#kpi-charts[data-drawn=yes]")
         assert "KPI 看板" in page.locator("h1").inner_text()
+        median = page.locator(".tile[data-kpi='resolution_median_hours']")
+        assert median.locator(".tile-value").inner_text().startswith("≈ ")
+        assert "与精确值相差不超过 ±4.8 %" in median.locator(".tile-approx").get_attribute("title")
+        assert "≈ 表示由每日直方图得出的中位数或 p90" in page.locator("#approx-note").inner_text()
         shot(page, "dashboard-zh")
