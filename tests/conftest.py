@@ -9,6 +9,14 @@ template: a file copy on SQLite; on PostgreSQL a ``CREATE DATABASE … TEMPLATE`
 once a test is done with it, is emptied back to the template's rows and sequences and
 handed to the next test (tests/support/postgres.py, ``DatabasePool``).
 
+Starting states (tests/support/states.py): a fixture's expensive starting point — the
+processes/ bundle deployed with the catalogue and the desk's staff (``desk_state``), the web
+tests' users (``web_users_state``), the handler tests' journey bundle and catalogue — is built
+once per worker and backend under the frozen clock, and the test's database is a copy of it
+(a file copy; on PostgreSQL a pool of copies of a template database per state). A test's
+states are the ``*_state`` fixtures in its closure; a test that deploys by itself gets the
+plain migrated copy. Passwords are hashed cheaply in every test (``fast_password_hashes``).
+
 Which tests run on PostgreSQL too (the rule; ARCHITECTURE.md, "Testing", says it again):
 
 * Engine, store, concurrency, audit, migration, handler, process, KPI and read-model SQL
@@ -27,10 +35,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -42,13 +49,23 @@ from engine.deploy import DeployResult, deploy
 from engine.identity import Actor, create_user
 from engine.migrate import upgrade
 from engine.runtime import Runtime
+from tests.support.states import (
+    START,
+    VALUES,
+    SqliteStates,
+    build_states,
+    cheap_password_hashes,
+    starting_state,
+    states_of,
+)
 
 if TYPE_CHECKING:
-    from tests.support.postgres import DatabasePool
+    from tests.support.postgres import TemplatePools
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
 PROCESSES = Path(__file__).parent.parent / "processes"
+PASSWORD = "correct-horse-1"
 os.environ.setdefault("AFTERSALES_VERIFY_STATE", "1")  # every save is checked against a full dump
 BACKENDS = [b.strip() for b in os.environ.get("AFTERSALES_TEST_DATABASES", "sqlite,postgresql").split(",")
             if b.strip()]
@@ -104,6 +121,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sqlite_states(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> SqliteStates:
+    """The SQLite files of the starting states, each built once on a copy of the migrated template."""
+    return SqliteStates(tmp_path_factory.mktemp("sqlite-states"), sqlite_template)
+
+
+@pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[str]:
     """A running PostgreSQL server on loopback with a migrated template database.
 
@@ -120,24 +143,41 @@ def postgres_admin() -> Iterator[str]:
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a fresh, migrated database on each backend."""
+    """The URL of a fresh database on each backend: migrated, and in the starting states
+    the test's fixtures ask for (tests/support/states.py)."""
+    names = states_of(request.fixturenames)
     if request.param == "sqlite":
+        template, values = request.getfixturevalue("sqlite_states").get(names)
         path = tmp_path / "aftersales.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        shutil.copyfile(template, path)
+        request.node.stash[VALUES] = values
         yield f"sqlite:///{path}"
         return
-    pool = request.getfixturevalue("postgres_databases")
+    pools: TemplatePools = request.getfixturevalue("postgres_databases")
+    pool, values = pools.get(names, _built_on(names) if names else None)
+    request.node.stash[VALUES] = values or {}
     url = pool.acquire()
     yield url
     pool.release(url)
 
 
-@pytest.fixture(scope="session")
-def postgres_databases(postgres_admin: str) -> DatabasePool:
-    """Copies of the migrated template, each reset to the template's state after a test."""
-    from tests.support.postgres import DatabasePool
+def _built_on(names: tuple[str, ...]) -> Callable[[str], dict[str, Any]]:
+    def build(url: str) -> dict[str, Any]:
+        database = Database(url)
+        try:
+            return build_states(database, names)
+        finally:
+            database.dispose()
 
-    return DatabasePool(postgres_admin, "aftersales_template", f"t_{os.getpid()}")
+    return build
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_admin: str) -> TemplatePools:
+    """Copies of the migrated template and of each starting state's, each reset to its template after a test."""
+    from tests.support.postgres import TemplatePools
+
+    return TemplatePools(postgres_admin, "aftersales_template", f"t_{os.getpid()}")
 
 
 @pytest.fixture
@@ -151,7 +191,7 @@ def database(database_url: str) -> Iterator[Database]:
 @pytest.fixture(autouse=True)
 def clock() -> Iterator[engine_clock.FrozenClock]:
     """A frozen clock installed for the whole process (SpiffWorkflow's timers included)."""
-    frozen = engine_clock.FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    frozen = engine_clock.FrozenClock(START)
     previous = engine_clock.set_clock(frozen)
     yield frozen
     engine_clock.set_clock(previous)
@@ -198,10 +238,45 @@ def make_user(database: Database):
 
     def _make(username: str, *roles: str) -> Actor:
         with database.transaction() as session:
-            create_user(session, username, "correct-horse-1", list(roles))
+            create_user(session, username, PASSWORD, list(roles))
         return Actor(username, frozenset(roles))
 
     return _make
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashes() -> Iterator[None]:
+    """Hash test passwords cheaply (scrypt's cost, 0.1 s a user, would dominate many tests' time)."""
+    with cheap_password_hashes():
+        yield
+
+
+# --- Starting states (tests/support/states.py): built once per worker, copied per test ----------
+def _desk(database: Database) -> dict[str, Actor]:
+    """The desk's staff (tests/process/driver.py ``STAFF``) signed up, then processes/ deployed and
+    the demo catalogue loaded; return the staff by role."""
+    from tests.process.driver import STAFF, Desk
+
+    for role, name in STAFF:
+        with database.transaction() as session:
+            create_user(session, name, PASSWORD, [role])
+    Desk(database, runtime=None, clock=None, staff={}).deploy()  # type: ignore[arg-type]  (deploy needs neither)
+    return {role: Actor(name, frozenset({role})) for role, name in STAFF}
+
+
+def _web_users(database: Database) -> dict[str, str]:
+    """One user per staff role, named after the role (tests/web's ``users``)."""
+    from tests.web.conftest import STAFF_ROLES
+
+    with database.transaction() as session:
+        for role in STAFF_ROLES:
+            create_user(session, role, PASSWORD, [role], display_name=role.title())
+    return {role: role for role in STAFF_ROLES}
+
+
+desk_state = starting_state("desk_state", _desk)
+web_users_state = starting_state("web_users_state", _web_users)
+web_desk_state = starting_state("web_desk_state", _desk, after=["web_users_state"])
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -17,20 +17,36 @@ from engine.deploy import deploy
 from engine.registry import HandlerContext, get_handler
 from handlers.demo import DATA_DIR, load_catalogue
 from tests.handlers.samples import journey_bundle
+from tests.support.states import starting_state
 
 
-@pytest.fixture
-def deployment(database: Database) -> int:
+def _journey(database: Database) -> int:
     """Deploy the journey bundle (with templates) and return its deployment id."""
     with database.transaction() as session:
         return deploy(session, journey_bundle(), "owner").deployment_id
 
 
-@pytest.fixture
-def catalogue(database: Database) -> dict[str, int]:
+def _catalogue(database: Database) -> dict[str, int]:
     """Load the demo catalogue of ``processes/data``."""
     with database.transaction() as session:
         return load_catalogue(session, DATA_DIR)
+
+
+# Built once per worker and copied per test (tests/support/states.py); the journey first.
+journey_state = starting_state("journey_state", _journey)
+catalogue_state = starting_state("catalogue_state", _catalogue)
+
+
+@pytest.fixture
+def deployment(journey_state: int) -> int:
+    """The journey bundle (with templates) deployed: its deployment id."""
+    return journey_state
+
+
+@pytest.fixture
+def catalogue(catalogue_state: dict[str, int]) -> dict[str, int]:
+    """The demo catalogue of ``processes/data`` loaded: how many rows of each kind."""
+    return catalogue_state
 
 
 @dataclass

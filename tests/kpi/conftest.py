@@ -14,20 +14,17 @@ from analytics.facts import KpiTask, KpiTicket, kpi_settings
 from analytics.refresh import refresh
 from analytics.rollup import roll_up
 from engine.db import Database
+from engine.identity import Actor
 from engine.models import WorkItem
 from engine.runtime import Runtime
 from tests.process.driver import Case, Desk
 
-STAFF = (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))
-
 
 @pytest.fixture
-def desk(database: Database, runtime: Runtime, clock, make_user) -> Iterator[Desk]:
-    """A service desk on a fresh database: processes deployed, catalogue loaded, staff signed up."""
-    staff = {role: make_user(name, role) for role, name in STAFF}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    yield desk
+def desk(database: Database, runtime: Runtime, clock, desk_state: dict[str, Actor]) -> Iterator[Desk]:
+    """A service desk on a fresh database: staff signed up, processes deployed, catalogue loaded
+    (a copy of the ``desk_state`` database, tests/conftest.py)."""
+    yield Desk(database, runtime, clock, desk_state)
 
 
 def work(case: Case, element_id: str, data: dict[str, Any], wait: timedelta = timedelta(0),

@@ -7,15 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from engine.db import Database
+from engine.identity import Actor
 from engine.runtime import Runtime
 from tests.process.driver import Desk
 
-STAFF = (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))
-
 
 @pytest.fixture
-def desk(database: Database, runtime: Runtime, clock, make_user) -> Iterator[Desk]:
-    """A service desk on a fresh database: processes deployed, catalogue loaded, staff signed up."""
-    desk = Desk(database, runtime, clock, {role: make_user(name, role) for role, name in STAFF})
-    desk.deploy()
-    yield desk
+def desk(database: Database, runtime: Runtime, clock, desk_state: dict[str, Actor]) -> Iterator[Desk]:
+    """A service desk on a fresh database: staff signed up, processes deployed, catalogue loaded
+    (a copy of the ``desk_state`` database, tests/conftest.py)."""
+    yield Desk(database, runtime, clock, desk_state)

@@ -6,7 +6,6 @@ from tests.web.conftest import (  # noqa: F401  (fixtures, shared with tests/web
     Browser,
     app,
     browser,
-    fast_password_hashes,
     fresh_choices,
     services,
     signed_in,

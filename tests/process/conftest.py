@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from engine.db import Database
+from engine.identity import Actor
 from engine.runtime import Runtime
 from tests.process.coverage import FlowLog, is_coverage_test, is_scenario, scenario_results
-from tests.process.driver import STAFF, Desk
+from tests.process.driver import Desk
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +24,11 @@ def flow_log() -> FlowLog:
 
 
 @pytest.fixture
-def desk(database: Database, runtime: Runtime, clock, make_user, flow_log: FlowLog) -> Iterator[Desk]:
-    """A service desk on a fresh database: processes deployed, catalogue loaded, staff signed up."""
-    staff = {role: make_user(name, role) for role, name in STAFF}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
+def desk(database: Database, runtime: Runtime, clock, desk_state: dict[str, Actor],
+         flow_log: FlowLog) -> Iterator[Desk]:
+    """A service desk on a fresh database: staff signed up, processes deployed, catalogue loaded
+    (a copy of the ``desk_state`` database, tests/conftest.py)."""
+    desk = Desk(database, runtime, clock, desk_state)
     yield desk
     for case in desk.cases:
         flow_log.record(desk, case)

@@ -8,5 +8,4 @@ from tests.web_api import conftest as api
 app, browser, services, signed_in, users = web.app, web.browser, web.services, web.signed_in, web.users
 repair_ticket, api_key = web.repair_ticket, api.api_key
 intake = api.intake
-# autouse: cheap password hashes, fresh tasklist filter choices (as in tests/web)
-fast_password_hashes, fresh_choices = web.fast_password_hashes, web.fresh_choices
+fresh_choices = web.fresh_choices  # autouse: fresh tasklist filter choices (as in tests/web)

@@ -28,7 +28,7 @@ import socket
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from sqlalchemy.pool import NullPool
 __all__ = [
     "DatabasePool",
     "PostgresNotAvailable",
+    "TemplatePools",
     "create_database",
     "database_url",
     "drop_database",
@@ -411,3 +412,27 @@ class DatabasePool:
                          {"rows": rows})
         if self._sequences:
             conn.execute(text(f"SELECT {self._sequences}"))
+
+
+class TemplatePools:
+    """A :class:`DatabasePool` per starting state: the migrated template's own, and for each
+    state a template that ``build`` filled once, copied from the migrated one."""
+
+    def __init__(self, admin_url: str, template: str, prefix: str) -> None:
+        self.admin_url = admin_url
+        self.template = template
+        self.prefix = prefix
+        self._pools: dict[Any, tuple[DatabasePool, Any]] = {}
+
+    def get(self, key: Any, build: Callable[[str], Any] | None = None) -> tuple[DatabasePool, Any]:
+        """The pool of state ``key`` (None: the migrated template) and what ``build(url)``
+        returned when it filled the state's template, once."""
+        if key not in self._pools:
+            if build is None:
+                self._pools[key] = (DatabasePool(self.admin_url, self.template, self.prefix), None)
+            else:
+                number = len(self._pools)
+                name = f"{self.template}_state{number}"
+                value = build(create_database(self.admin_url, name, template=self.template))
+                self._pools[key] = (DatabasePool(self.admin_url, name, f"{self.prefix}_s{number}"), value)
+        return self._pools[key]

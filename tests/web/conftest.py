@@ -11,12 +11,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 import tests.handlers_for_tests  # noqa: F401  (registers the test.* handlers the fixtures use)
 from engine.config import load_settings
 from engine.db import Database
-from engine.identity import Actor, create_user
+from engine.identity import Actor
 from engine.models import WorkItem
 from engine.runtime import Runtime
 from readmodels.tasklist import forget_choices
@@ -64,20 +63,11 @@ def fresh_choices() -> Iterator[None]:
     yield
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hash test passwords cheaply (scrypt's cost would dominate the web tests' time)."""
-    monkeypatch.setattr("engine.identity.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 @pytest.fixture
-def users(database: Database) -> dict[str, str]:
-    """One user per staff role, named after the role."""
-    with database.transaction() as session:
-        for role in STAFF_ROLES:
-            create_user(session, role, PASSWORD, [role], display_name=role.title())
-    return {role: role for role in STAFF_ROLES}
+def users(web_users_state: dict[str, str]) -> dict[str, str]:
+    """One user per staff role, named after the role (a copy of the ``web_users_state``
+    database, tests/conftest.py)."""
+    return web_users_state
 
 
 def csrf_of(html: str) -> str:
@@ -174,12 +164,10 @@ def complete(services: Services, task_id: str, username: str, roles: tuple[str, 
 
 
 @pytest.fixture
-def desk(database: Database, runtime: Any, clock: Any, make_user: Callable[..., Any],
-         users: dict[str, str]) -> Iterator[Any]:
-    """The real processes and catalogue, with staff to drive cases (the web users sign in too)."""
-    from tests.process.driver import STAFF, Desk
+def desk(database: Database, runtime: Any, clock: Any, users: dict[str, str],
+         web_desk_state: dict[str, Actor]) -> Iterator[Any]:
+    """The real processes and catalogue, with staff to drive cases (the web users sign in too):
+    a copy of the ``web_desk_state`` database (tests/conftest.py)."""
+    from tests.process.driver import Desk
 
-    staff = {role: make_user(name, role) for role, name in STAFF}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    yield desk
+    yield Desk(database, runtime, clock, web_desk_state)

@@ -7,5 +7,4 @@ from tests.web import conftest as web
 
 # the web app fixtures of tests/web, shared
 app, browser, services, signed_in, users = web.app, web.browser, web.services, web.signed_in, web.users
-fast_password_hashes = web.fast_password_hashes  # autouse: cheap password hashes
-__all__ = ["NOW", "app", "browser", "fast_password_hashes", "figures", "services", "signed_in", "users"]
+__all__ = ["NOW", "app", "browser", "figures", "services", "signed_in", "users"]
