@@ -227,7 +227,8 @@ def test_the_privacy_page_works_on_a_phone_in_chinese(tmp_path, sqlite_template)
         form.locator("[name=customer]").fill("nobody@example.org")
         form.locator("[name=reason]").fill("PR-14")
         form.locator("button").click()
-        assert "没有客户使用电子邮箱 nobody@example.org" in page.locator("#privacy-error").inner_text()  # said in Chinese
+        # said in Chinese
+        assert "没有客户使用电子邮箱 nobody@example.org" in page.locator("#privacy-error").inner_text()
         assert page.locator("[aria-invalid=true]").count() >= 1
         assert page.evaluate("document.querySelector('main').scrollWidth") <= 390
         shot(page, "privacy-supervisor-zh-390")

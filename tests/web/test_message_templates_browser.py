@@ -100,7 +100,8 @@ def test_an_agent_fills_a_template_in_the_customers_language_edits_it_and_sends_
 LOOKUP = {
     "en": {"look_up": "Look up", "known": "Known caller: Li Na", "open": "Open tickets of this caller",
            "unknown": "No customer has this phone number"},
-    "zh": {"look_up": "查找", "known": "来电客户：Li Na", "open": "该客户有未结工单", "unknown": "没有客户使用此电话号码"},
+    "zh": {"look_up": "查找", "known": "来电客户：Li Na", "open": "该客户有未结工单",
+           "unknown": "没有客户使用此电话号码"},
 }
 
 
