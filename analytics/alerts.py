@@ -55,6 +55,7 @@ class KpiAlert(Base):
     notified: Mapped[int] = mapped_column(default=0)
 
 
+# per database and deployment: two databases (tenants, a restored copy) each have their own deployment 1
 _rules: dict[Any, list[dict[str, Any]]] = {}
 
 
@@ -63,7 +64,7 @@ def alert_rules(session: Session) -> list[dict[str, Any]]:
     with the thresholds an admin saved on ``/admin/settings`` in place of the file's."""
     deployment_id = session.scalar(select(DeploymentFile.deployment_id).where(DeploymentFile.path == RULES_FILE)
                                    .order_by(DeploymentFile.deployment_id.desc()).limit(1))
-    key: Any = deployment_id if deployment_id is not None else (
+    key: Any = (str(session.get_bind().url), deployment_id) if deployment_id is not None else (
         "shipped", SHIPPED_RULES.stat().st_mtime_ns if SHIPPED_RULES.is_file() else 0)
     if key not in _rules:
         if deployment_id is not None:

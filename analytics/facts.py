@@ -187,7 +187,8 @@ def previous_period(key: Any, period: str) -> Any:
 
 
 # --- settings ----------------------------------------------------------------------------------
-_settings_cache: dict[int, dict[str, Any]] = {}
+# per database and deployment: two databases (tenants, a restored copy) each have their own deployment 1
+_settings_cache: dict[tuple[str, int], dict[str, Any]] = {}
 _shipped_cache: dict[str, Any] = {}
 
 
@@ -213,9 +214,10 @@ def kpi_settings(session: Session) -> dict[str, Any]:
             _shipped_cache.update(stamp=stamp, settings=_merged(data))
         return _shipped_cache["settings"]
     deployment_id, content = row
-    if deployment_id not in _settings_cache:
-        _settings_cache[deployment_id] = _merged(json.loads(content))
-    return _settings_cache[deployment_id]
+    key = (str(session.get_bind().url), deployment_id)
+    if key not in _settings_cache:
+        _settings_cache[key] = _merged(json.loads(content))
+    return _settings_cache[key]
 
 
 def target_seconds(settings: dict[str, Any], name: str) -> float:
