@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from engine import audit, queries
+from engine import audit, queries, rollup_elements
 from engine.bundle import read_bundle
 from engine.deploy import deploy as deploy_bundle
 from engine.deploy import validate as validate_bundle
@@ -92,9 +92,28 @@ def db() -> None:
 @handled
 def db_upgrade(ctx: click.Context) -> None:
     """Apply every Alembic migration."""
-    url = _services(ctx).settings.database_url
-    upgrade(url)
+    services = _services(ctx)
+    upgrade(services.settings.database_url)
+    with services.db.transaction() as session:
+        runs = rollup_elements.rebuild_if_stale(session)  # a migration changed how runs count
+    if runs is not None:
+        click.echo(f"element roll-ups rebuilt from the audit trail: {runs} runs")
     click.echo("database is up to date")
+
+
+@main.group("rollups")
+def rollups() -> None:
+    """Maintain the per-element roll-ups behind the heatmaps."""
+
+
+@rollups.command("rebuild")
+@click.pass_context
+@handled
+def rollups_rebuild(ctx: click.Context) -> None:
+    """Recompute every element run and figure from the audit trail (stop the server and workers first)."""
+    with _services(ctx).db.transaction() as session:
+        runs = rollup_elements.rebuild(session)
+    click.echo(f"element roll-ups rebuilt from the audit trail: {runs} runs")
 
 
 @db.command("mark")

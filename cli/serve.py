@@ -11,6 +11,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from engine import rollup_elements
 from engine.bundle import read_bundle
 from engine.deploy import deploy as deploy_bundle
 from engine.identity import create_user
@@ -86,6 +87,7 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int)
     upgrade(services.settings.database_url)
     processes = services.settings.processes_dir
     with services.db.transaction() as session:
+        rollup_elements.rebuild_if_stale(session)  # a migration changed how runs count
         if processes.is_dir() and any(processes.glob("*.bpmn")):
             result = deploy_bundle(session, read_bundle([processes], "aftersales"), "demo")
             click.echo(f"processes: {result.name} v{result.version} ({', '.join(result.processes)})")

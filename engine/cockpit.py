@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import String, cast, exists, func, or_, select
+from sqlalchemy import JSON, String, bindparam, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import forms, projection, store
@@ -58,7 +58,9 @@ def _like_prefix(text: str) -> str:
 
 
 def _summary(key: str) -> Any:
-    return Instance.summary[key].as_string()
+    """Return the text of ``instance.summary[key]`` with the key written into the SQL, not bound:
+    SQLite and PostgreSQL use an expression index (ix_instance_priority) only for the same literal."""
+    return Instance.summary[bindparam(None, key, type_=JSON.JSONStrIndexType(), literal_execute=True)].as_string()
 
 
 def _filtered(flt: InstanceFilter, now: datetime) -> Any:

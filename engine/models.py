@@ -141,6 +141,10 @@ class Instance(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+# the owner's instance list filtered by priority (engine.cockpit._summary writes this same expression)
+Index("ix_instance_priority", Instance.summary["priority"].as_string())
+
+
 class InstanceState(Base):
     """One row of an instance's state log: a full workflow document or a delta on the row before."""
 

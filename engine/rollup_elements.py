@@ -23,7 +23,9 @@ committed trigger to the next (a rollback drops them; a miss reads the rows).
 A run counts for the deployment its instance was on when the run last changed (an
 ``instance.migrated`` event moves the instance: later runs count for the new version).
 :func:`rebuild` recomputes everything from the trail with the same fold;
-:func:`rebuild_totals` recomputes the two figure tables from ``element_run``.
+:func:`rebuild_totals` recomputes the two figure tables from ``element_run``; a migration that
+changes how runs are counted marks the roll-ups stale and :func:`rebuild_if_stale` (run by
+``aftersales db upgrade``) rebuilds them.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .db import Base, after_commit
 from .diagram import Graph, graphs_of
 from .errors import NotFound
-from .models import AuditEvent, Instance
+from .models import AuditEvent, DatabaseMark, Instance
 from .trace import DATA_KINDS, ENDS, Run, cut_off_by, interrupt, within
 from .writes import Writes
 
@@ -441,9 +443,14 @@ def record(session: Session, instance: Instance, events: list[dict[str, Any]], w
 
 
 # --- rebuilding ------------------------------------------------------------------------------
+#: the ``database_mark`` row a migration writes when the roll-ups were kept by older rules (0022)
+STALE_MARK = "element_rollups"
+
+
 def rebuild(session: Session, batch: int = 500) -> int:
     """Recompute every run and figure from the audit trail; return the number of runs."""
     runs_cache.clear(session.get_bind())
+    session.execute(delete(DatabaseMark).where(DatabaseMark.name == STALE_MARK))
     session.execute(delete(ElementFigureBucket))
     session.execute(delete(ElementFigure))
     session.execute(delete(ElementRun))
@@ -465,6 +472,11 @@ def rebuild(session: Session, batch: int = 500) -> int:
             writes.flush(session)
             total += len(fold.runs)
     return total
+
+
+def rebuild_if_stale(session: Session) -> int | None:
+    """Rebuild the roll-ups if a migration marked them stale; return the number of runs, or None."""
+    return rebuild(session) if session.get(DatabaseMark, STALE_MARK) is not None else None
 
 
 def rebuild_totals(session: Session) -> None:
