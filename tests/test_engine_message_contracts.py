@@ -34,14 +34,11 @@ WARNING = {"kind": "resolution", "target": "PT24H", "due_at": "2026-03-03T10:00:
 
 
 @pytest.fixture
-def desk(database: Database, runtime: Runtime, clock: Any, make_user: Any) -> Iterator[Desk]:
-    """The real bundle deployed, the demo catalogue loaded, one user per lane."""
+def desk(database: Database, runtime: Runtime, clock: Any, desk_state: dict[str, Actor]) -> Iterator[Desk]:
+    """The real bundle deployed, the demo catalogue loaded, one user per lane (a copy of the
+    ``desk_state`` database, tests/conftest.py)."""
     load_handlers()
-    staff = {role: make_user(name, role) for role, name in
-             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    yield desk
+    yield Desk(database, runtime, clock, desk_state)
 
 
 def quoted_refund(desk: Desk) -> Case:
