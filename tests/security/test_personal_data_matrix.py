@@ -70,12 +70,10 @@ PLACES = [
 
 
 @pytest.fixture
-def seeded(database, runtime, clock, make_user, services) -> dict[str, Any]:
-    """Wren's washer on the real process: registered, diagnosed, quoted and accepted, waiting for the repair."""
-    staff = {role: make_user(name, role) for role, name in
-             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
+def seeded(database, runtime, clock, desk_state, services) -> dict[str, Any]:
+    """Wren's washer on the real process: registered, diagnosed, quoted and accepted, waiting for the repair
+    (the processes, catalogue and staff are a copy of the ``desk_state`` database, tests/conftest.py)."""
+    desk = Desk(database, runtime, clock, desk_state)
     case = desk.open_case()
     case.register(customer=CUSTOMER)
     case.diagnose().propose()

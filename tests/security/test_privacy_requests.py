@@ -27,13 +27,10 @@ TRACES = ("Wren", "Okonkwo", "13924681357", "139 2468 1357", "wren.okonkwo@examp
 
 
 @pytest.fixture
-def desk(database: Database, runtime, clock, make_user) -> Iterator[Desk]:
-    """The real processes and catalogue, staff for every lane."""
-    staff = {role: make_user(name, role) for role, name in
-             (("agent", "ann"), ("technician", "tom"), ("warehouse", "wes"), ("supervisor", "sue"), ("qa", "quinn"))}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    yield desk
+def desk(database: Database, runtime, clock, desk_state) -> Iterator[Desk]:
+    """The real processes and catalogue, staff for every lane (a copy of the ``desk_state``
+    database, tests/conftest.py)."""
+    yield Desk(database, runtime, clock, desk_state)
 
 
 @pytest.fixture
