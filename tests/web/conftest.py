@@ -19,6 +19,7 @@ from engine.identity import Actor
 from engine.models import WorkItem
 from engine.runtime import Runtime
 from readmodels.tasklist import forget_choices
+from tests.support.states import starting_state
 from web import create_app
 from web.services import Services
 
@@ -171,3 +172,24 @@ def desk(database: Database, runtime: Any, clock: Any, users: dict[str, str],
     from tests.process.driver import Desk
 
     yield Desk(database, runtime, clock, web_desk_state)
+
+
+def _processes(database: Database) -> None:
+    """The processes/ bundle deployed and the demo catalogue loaded (after the web users; no desk staff)."""
+    from tests.process.driver import Desk
+
+    Desk(database, runtime=None, clock=None, staff={}).deploy()  # type: ignore[arg-type]  (deploy needs neither)
+
+
+web_processes_state = starting_state("web_processes_state", _processes, after=["web_users_state"])
+
+
+@pytest.fixture
+def role_desk(database: Database, runtime: Any, clock: Any, users: dict[str, str],
+              web_processes_state: None) -> Any:
+    """The real processes and catalogue driven by the web users themselves (each lane's actor is the
+    user named after its role): a copy of the ``web_processes_state`` database."""
+    from tests.process.driver import Desk
+
+    return Desk(database, runtime, clock, {role: Actor(role, frozenset({role})) for role in
+                                           ("agent", "technician", "warehouse", "supervisor", "qa")})

@@ -5,19 +5,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from engine.identity import Actor
 from tests.process.driver import Case, Desk
 
 OUT_OF_WARRANTY = {"product": {"purchase_date": "2021-05-01"}}
 MOTOR = [{"sku": "WM-MOTOR-INV", "quantity": 1}]
 
 
-def approved_goodwill(services, clock) -> Case:
+def approved_goodwill(desk: Desk) -> Case:
     """An out-of-warranty repair whose goodwill share of half the supervisor approved."""
-    staff = {role: Actor(role, frozenset([role])) for role in ("agent", "technician", "warehouse", "supervisor",
-                                                                "qa")}
-    desk = Desk(services.db, services.runtime, clock, staff)
-    desk.deploy()
     case = desk.open_case()
     case.register(**OUT_OF_WARRANTY).diagnose(MOTOR)
     case.propose(MOTOR, goodwill=True, concession_kind="share", concession_value=50,
@@ -25,10 +20,9 @@ def approved_goodwill(services, clock) -> Case:
     return case.complete("review_quote", {"decision": "approve"})
 
 
-def test_the_customer_s_link_shows_the_approved_goodwill_and_what_they_pay(signed_in, browser, services, users,
-                                                                          clock):
+def test_the_customer_s_link_shows_the_approved_goodwill_and_what_they_pay(signed_in, browser, role_desk):
     # Given an out-of-warranty repair whose goodwill (half) the supervisor approved
-    case = approved_goodwill(services, clock)
+    case = approved_goodwill(role_desk)
     quote = case.data()["quote"]
     pays = Decimal(quote["customer_pays"])
     assert pays == Decimal(quote["total"]) / 2

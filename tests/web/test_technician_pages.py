@@ -11,25 +11,22 @@ from engine.identity import Actor
 from engine.models import WorkItem
 from handlers.dispatch import Assignment, Technician, move_visit
 from handlers.values import business_timezone
-from tests.process.driver import Desk
+from tests.process.driver import Case, Desk
 
 ZONE = business_timezone()
 
 
-def waiting_case(database, runtime, clock):  # type: ignore[no-untyped-def]
+def waiting_case(desk: Desk) -> tuple[Desk, Case]:
     """A washer ticket whose on-site inspection no technician could take (all away today)."""
-    staff = {role: Actor(role, frozenset({role})) for role in ("agent", "technician", "warehouse", "supervisor", "qa")}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    with database.transaction() as s:
+    with desk.database.transaction() as s:
         s.get(Technician, "tech.wang").leave = [{"from": "2026-03-01", "to": "2026-03-03"}]
     case = desk.open_case().register().respond().assist()
     assert case.ready() == ["assign_technician_manually"]
     return desk, case
 
 
-def test_a_technician_sees_their_own_day_and_not_a_colleagues(signed_in, database, runtime, clock):
-    waiting_case(database, runtime, clock)
+def test_a_technician_sees_their_own_day_and_not_a_colleagues(signed_in, role_desk):
+    waiting_case(role_desk)
     tech = signed_in("technician")
     page = tech.get("/my-day").get_data(as_text=True)
     assert '<span translate="no">technician</span> is not set up as a field technician.' in page
@@ -41,8 +38,8 @@ def test_a_technician_sees_their_own_day_and_not_a_colleagues(signed_in, databas
     assert "Wang Lei" in page and "No visits on this day." in page
 
 
-def test_the_supervisor_books_a_waiting_visit_on_the_board(signed_in, database, runtime, clock):
-    desk, case = waiting_case(database, runtime, clock)
+def test_the_supervisor_books_a_waiting_visit_on_the_board(signed_in, role_desk):
+    desk, case = waiting_case(role_desk)
     task = case.work_items()[0].task_id
     boss = signed_in("supervisor")
     board = boss.get("/dispatch?week=2026-03-02").get_data(as_text=True)
@@ -71,13 +68,10 @@ def test_the_supervisor_books_a_waiting_visit_on_the_board(signed_in, database, 
     assert "Waiting for a technician" not in board and case.ticket_number in board
 
 
-def test_another_technician_cannot_take_the_dispatched_visit_from_the_tasklist(signed_in, database, runtime, clock,
-                                                                               make_user):
+def test_another_technician_cannot_take_the_dispatched_visit_from_the_tasklist(signed_in, role_desk, make_user):
     # Given tech.wang (a staff user) is dispatched to inspect the washer
     make_user("tech.wang", "technician")
-    staff = {role: Actor(role, frozenset({role})) for role in ("agent", "technician", "warehouse", "supervisor", "qa")}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
+    desk = role_desk
     case = desk.open_case().register().respond().assist()
     item = case.work_items()[0]
     assert (item.element_id, item.assignee) == ("inspect_on_site", "tech.wang")
@@ -92,11 +86,9 @@ def test_another_technician_cannot_take_the_dispatched_visit_from_the_tasklist(s
     assert case.work_items()[0].assignee == "tech.wang"
 
 
-def test_the_ticket_page_shows_the_visit_as_moved_with_its_history(signed_in, database, runtime, clock):
+def test_the_ticket_page_shows_the_visit_as_moved_with_its_history(signed_in, role_desk, runtime, clock):
     # Given dispatch booked tech.wang for the washer's on-site inspection
-    staff = {role: Actor(role, frozenset({role})) for role in ("agent", "technician", "warehouse", "supervisor", "qa")}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
+    desk = role_desk
     case = desk.open_case().register().respond().assist()
     visit = desk.read(lambda s: s.scalars(select(Assignment).where(Assignment.ticket_number == case.ticket_number))
                       .one())
