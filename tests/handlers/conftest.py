@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from engine.db import Database
 from engine.deploy import deploy
+from engine.identity import Actor, create_user
 from engine.registry import HandlerContext, get_handler
 from handlers.demo import DATA_DIR, load_catalogue
 from tests.handlers.samples import journey_bundle
@@ -32,9 +33,44 @@ def _catalogue(database: Database) -> dict[str, int]:
         return load_catalogue(session, DATA_DIR)
 
 
+PASSWORD = "correct-horse-1"  # the tests' password (tests/conftest.py)
+#: the mail intake's desk: an agent to cancel a request, a supervisor
+MAIL_STAFF = (("agent", "ann"), ("supervisor", "sue"))
+#: the dispatch tests' desk: the dispatched technician tech.wang is a staff user, and so are
+#: tech.zhao, tech.qian and tom (technicians outside the lane's actor)
+DISPATCH_STAFF = (("agent", "ann"), ("technician", "tech.wang"), ("warehouse", "wes"), ("supervisor", "sue"),
+                  ("qa", "quinn"))
+DISPATCH_TECHNICIANS = ("tech.zhao", "tech.qian", "tom")
+
+
+def _processes_with(database: Database, staff: tuple[tuple[str, str], ...],
+                    others: tuple[tuple[str, str], ...] = ()) -> dict[str, Actor]:
+    """Sign up ``staff`` (role, name) and ``others``, then deploy processes/ and load the demo
+    catalogue; return the staff by role."""
+    from tests.process.driver import Desk
+
+    with database.transaction() as session:
+        for role, name in staff + others:
+            create_user(session, name, PASSWORD, [role])
+    Desk(database, runtime=None, clock=None, staff={}).deploy()  # type: ignore[arg-type]  (deploy needs neither)
+    return {role: Actor(name, frozenset({role})) for role, name in staff}
+
+
+def _mail_desk(database: Database) -> dict[str, Actor]:
+    """The real processes and catalogue, with ``MAIL_STAFF``."""
+    return _processes_with(database, MAIL_STAFF)
+
+
+def _dispatch_desk(database: Database) -> dict[str, Actor]:
+    """The real processes and catalogue, with ``DISPATCH_STAFF`` and ``DISPATCH_TECHNICIANS``."""
+    return _processes_with(database, DISPATCH_STAFF, tuple(("technician", name) for name in DISPATCH_TECHNICIANS))
+
+
 # Built once per worker and copied per test (tests/support/states.py); the journey first.
 journey_state = starting_state("journey_state", _journey)
 catalogue_state = starting_state("catalogue_state", _catalogue)
+mail_desk_state = starting_state("mail_desk_state", _mail_desk)
+dispatch_desk_state = starting_state("dispatch_desk_state", _dispatch_desk)
 
 
 @pytest.fixture

@@ -27,14 +27,12 @@ from tests.handlers import test_customer_language_mail
 
 
 @pytest.fixture
-def desk(database, runtime, clock, make_user):
-    """The real processes and catalogue, with an agent to cancel a request."""
+def desk(database, runtime, clock, mail_desk_state):
+    """The real processes and catalogue, with an agent to cancel a request (a copy of the
+    ``mail_desk_state`` database, tests/handlers/conftest.py)."""
     from tests.process.driver import Desk
 
-    staff = {"agent": make_user("ann", "agent"), "supervisor": make_user("sue", "supervisor")}
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    return desk
+    return Desk(database, runtime, clock, mail_desk_state)
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 256
