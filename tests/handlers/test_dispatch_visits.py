@@ -24,17 +24,10 @@ ZONE = business_timezone()
 
 
 @pytest.fixture
-def desk(database, runtime, clock, make_user) -> Desk:
-    """The real processes and catalogue; the dispatched technician tech.wang is a staff user."""
-    staff = {"agent": make_user("ann", "agent"), "technician": make_user("tech.wang", "technician"),
-             "warehouse": make_user("wes", "warehouse"), "supervisor": make_user("sue", "supervisor"),
-             "qa": make_user("quinn", "qa")}
-    make_user("tech.zhao", "technician")
-    make_user("tech.qian", "technician")
-    make_user("tom", "technician")
-    desk = Desk(database, runtime, clock, staff)
-    desk.deploy()
-    return desk
+def desk(database, runtime, clock, dispatch_desk_state) -> Desk:
+    """The real processes and catalogue; the dispatched technician tech.wang is a staff user, and so are
+    tech.zhao, tech.qian and tom (a copy of the ``dispatch_desk_state`` database, tests/handlers/conftest.py)."""
+    return Desk(database, runtime, clock, dispatch_desk_state)
 
 
 def inspection_booked(desk: Desk, serial: str = "WMF80-0001") -> Case:
