@@ -17,6 +17,17 @@ once per worker and backend under the frozen clock, and the test's database is a
 states are the ``*_state`` fixtures in its closure; a test that deploys by itself gets the
 plain migrated copy. Passwords are hashed cheaply in every test (``fast_password_hashes``).
 
+Every engine save is checked against a full dump in every test (``AFTERSALES_VERIFY_STATE=1``,
+set below unless the environment sets it; engine/store.py reads it at each save): the guard of
+the delta state encoding. It stays on everywhere because it is cheap outside the scenario
+folders — measured on SQLite, 0.07 s of 31.6 s CPU in tests/web_api, 0.43 s of 34.4 s in
+tests/handlers, 1.3 s of 124 s in tests/web (no browser tests), 3.4 s of 35.4 s in
+tests/process (about 10 %, where the big workflows are).
+Switch it off per folder only if that share passes ~10 % outside tests/test_engine_*.py,
+tests/process, tests/longlived and tests/conformance, which must keep it (an autouse fixture
+setting the variable per test with ``monkeypatch.setenv`` would do: it is read at each save,
+in each pytest-xdist worker's own process).
+
 Which tests run on PostgreSQL too (the rule; ARCHITECTURE.md, "Testing", says it again):
 
 * Engine, store, concurrency, audit, migration, handler, process, KPI and read-model SQL
