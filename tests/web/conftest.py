@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -155,6 +156,24 @@ def open_tasks(services: Services, key: str | None = None) -> list[WorkItem]:
         if key:
             query = query.where(WorkItem.business_key == key)
         return list(s.scalars(query))
+
+
+def manual_assignment_instructions(services: Services, desk: Any, signed_in: Callable[[str], Browser],
+                                   language: str) -> str:
+    """Put every east washer technician on leave so a repair's visit waits for the supervisor's
+    manual assignment; return that task's instructions (HTML, entities unescaped) as a
+    supervisor reading ``language`` sees them."""
+    from handlers.dispatch import Technician
+
+    with services.db.transaction() as s:
+        for tech in s.scalars(select(Technician).where(Technician.region == "east")):
+            tech.leave = [{"from": "2026-03-01", "to": "2026-03-04"}]
+    case = desk.open_case().register().respond().assist()
+    [task] = [t for t in open_tasks(services, case.ticket_number) if t.element_id == "assign_technician_manually"]
+    supervisor = signed_in("supervisor")
+    supervisor.get(f"/lang/{language}?next=/tasks")
+    page = html.unescape(supervisor.get(f"/tasks/{task.task_id}").get_data(as_text=True))
+    return page[page.index('class="instructions'):page.index('class="taskform')]
 
 
 def complete(services: Services, task_id: str, username: str, roles: tuple[str, ...],

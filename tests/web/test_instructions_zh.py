@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from tests.web.conftest import open_tasks
+from tests.web.conftest import manual_assignment_instructions, open_tasks
 
 
 def test_the_solution_task_says_why_there_is_no_warranty_in_chinese(desk, signed_in, services):
@@ -22,20 +22,8 @@ def test_the_solution_task_says_why_there_is_no_warranty_in_chinese(desk, signed
 
 
 def test_the_manual_assignment_names_the_skill_in_chinese(desk, signed_in, services):
-    from sqlalchemy import select
-
-    from handlers.dispatch import Technician
-
-    # Given every east washer technician on leave, so the visit waits for a supervisor
-    with services.db.transaction() as s:
-        for tech in s.scalars(select(Technician).where(Technician.region == "east")):
-            tech.leave = [{"from": "2026-03-01", "to": "2026-03-04"}]
-    case = desk.open_case().register().respond().assist()
-    [task] = [t for t in open_tasks(services, case.ticket_number) if t.element_id == "assign_technician_manually"]
-    # When a Chinese supervisor opens the task
-    supervisor = signed_in("supervisor")
-    supervisor.get("/lang/zh?next=/tasks")
-    page = html.unescape(supervisor.get(f"/tasks/{task.task_id}").get_data(as_text=True))
+    # Given every east washer technician on leave, so the visit waits for a supervisor,
+    # when a Chinese supervisor opens the task
+    instructions = manual_assignment_instructions(services, desk, signed_in, "zh")
     # Then the missing skill is named in Chinese
-    instructions = page[page.index('class="instructions'):page.index('class="taskform')]
     assert "洗衣机" in instructions.split("技能")[0]
