@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.dispatch import Technician
 from tests.process.driver import Desk
 
 
@@ -72,4 +73,32 @@ def test_no_technician_is_assigned_by_a_supervisor(desk: Desk) -> None:
         "technician": "tech.wang", "name": "Wang Lei", "reason": "Knows dishwashers from his last job",
         "appointment": {"start": "2026-03-03T09:00:00+08:00", "end": "2026-03-03T11:00:00+08:00"}})
     assert case.took("no_technician_available", "notify_appointment")
+    assert case.lanes() == {"inspect_on_site": "technician"}
+
+
+def test_a_manual_visit_on_the_technicians_leave_goes_back_to_the_supervisor(desk: Desk) -> None:
+    # Given an inspection that needs a skill no technician has, and tech.wang on leave on 3 March
+    def on_leave(session) -> None:
+        session.get(Technician, "tech.wang").leave = [{"from": "2026-03-03", "to": "2026-03-03"}]
+    desk.trigger(on_leave)
+    case = desk.open_case()
+    case.register().respond().assist(skill="dishwasher")
+
+    # When the supervisor assigns tech.wang on the day he is on leave
+    case.complete("assign_technician_manually", {
+        "technician": "tech.wang", "name": "Wang Lei", "reason": "Knows dishwashers from his last job",
+        "appointment": {"start": "2026-03-03T09:00:00+08:00", "end": "2026-03-03T11:00:00+08:00"}})
+
+    # Then no visit is booked: the task is back with the supervisor, saying why
+    assert case.lanes() == {"assign_technician_manually": "supervisor"}
+    assert "tech.wang is on leave on 2026-03-03" in case.data()["assignment_error"]["message"]
+    assert "scheduled" not in case.notifications()
+    assert case.took("manual_visit_refused")
+
+    # When the supervisor picks the day after his leave, the visit is booked and confirmed
+    case.complete("assign_technician_manually", {
+        "technician": "tech.wang", "name": "Wang Lei", "reason": "Back from leave",
+        "appointment": {"start": "2026-03-04T09:00:00+08:00", "end": "2026-03-04T11:00:00+08:00"}})
+    assert case.data()["manual_visit"]["technician"] == "tech.wang"
+    assert case.notifications()[-1] == "scheduled"
     assert case.lanes() == {"inspect_on_site": "technician"}

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete, select
 
 from engine.errors import FormValidationError
-from tests.process.driver import Desk
+from engine.models import Incident
+from handlers.parts import Part, Stock
+from handlers.quote import Rate
+from tests.process.driver import Desk, ProcessIncident
 
 OUT_OF_WARRANTY = {"product": {"purchase_date": "2021-05-01"}}
 MOTOR = [{"sku": "WM-MOTOR-INV", "quantity": 1}]
@@ -126,6 +130,41 @@ def test_unknown_part_in_the_proposal_is_refused_in_the_form(desk: Desk) -> None
     assert [e.field for e in refused.value.errors] == ["parts/0/sku"]
     assert case.ready() == ["propose_solution"]
     case.propose()
+    assert case.waiting_for() == ["quote_response"]
+
+
+def test_part_withdrawn_before_a_failed_quote_is_retried_goes_back_to_the_agent(desk: Desk) -> None:
+    # Given an inspection that found the pump and the filter worn, while the labour rates are not loaded
+    case = desk.open_case()
+    parts = [{"sku": "WM-PUMP-01", "quantity": 1}, {"sku": "WM-FILTER-01", "quantity": 1}]
+    case.register().diagnose(parts)
+    rates = desk.read(lambda s: [{c.key: getattr(r, c.key) for c in Rate.__table__.columns}
+                                 for r in s.scalars(select(Rate))])
+    desk.trigger(lambda s: s.execute(delete(Rate)))
+
+    # When the agent proposes both parts, pricing fails and an incident is opened
+    with pytest.raises(ProcessIncident, match="no labour rates"):
+        case.propose(parts)
+
+    # When the rates are back but the filter was withdrawn from the catalogue, and the incident is retried
+    def reload_without_filter(session) -> int:
+        session.add_all(Rate(**rate) for rate in rates)
+        session.execute(delete(Stock).where(Stock.sku == "WM-FILTER-01"))
+        session.execute(delete(Part).where(Part.sku == "WM-FILTER-01"))
+        return session.scalars(select(Incident.id).where(Incident.instance_id == case.instance_id)).one()
+    incident = desk.trigger(reload_without_filter)
+    desk.trigger(lambda s: desk.runtime.retry(s, incident))
+    case.check()
+
+    # Then no quote is sent: the agent is asked to correct the proposal, told which part is unknown
+    assert case.lanes() == {"propose_solution": "agent"}
+    assert "WM-FILTER-01" in case.data()["quote_error"]["message"]
+    assert "quote" not in case.notifications()
+    assert case.took("quote_part_unknown")
+
+    # When the agent proposes the pump alone, the quote goes to the customer
+    case.propose([{"sku": "WM-PUMP-01", "quantity": 1}])
+    assert case.notifications()[-1] == "quote"
     assert case.waiting_for() == ["quote_response"]
 
 
