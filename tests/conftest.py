@@ -73,6 +73,10 @@ from tests.support.states import (
 if TYPE_CHECKING:
     from tests.support.postgres import TemplatePools
 
+#: the scenarios' flow-coverage check under pytest-xdist needs hooks on the controller, which loads
+#: tests/process/conftest.py only when given a path inside tests/process
+pytest_plugins = ["tests.process.flow_coverage_plugin"]
+
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
 PROCESSES = Path(__file__).parent.parent / "processes"

@@ -13,14 +13,15 @@ import pytest
 from engine.db import Database
 from engine.identity import Actor
 from engine.runtime import Runtime
-from tests.process.coverage import FlowLog, is_coverage_test, is_scenario, scenario_results
+from tests.process.coverage import FlowLog, is_coverage_test, session_log
 from tests.process.driver import Desk
 
 
 @pytest.fixture(scope="session")
 def flow_log() -> FlowLog:
-    """The flows and boundary events taken by every scenario instance of this test session."""
-    return FlowLog()
+    """The flows and boundary events taken by every scenario instance of this test session (in this
+    process: under xdist each worker hands its own to the controller, tests/process/flow_coverage_plugin.py)."""
+    return session_log
 
 
 @pytest.fixture
@@ -41,8 +42,3 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if last:
         items[:] = [item for item in items if not is_coverage_test(item)] + last
 
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Remember how each scenario test ended (for the coverage check)."""
-    if is_scenario(report.nodeid) and (report.when == "call" or report.outcome != "passed"):
-        scenario_results.setdefault(report.nodeid, []).append(report.outcome)

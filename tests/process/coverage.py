@@ -8,6 +8,7 @@ is taken when one of its tasks completed.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SCENARIO_PREFIX = "tests/process/test_journey_"
+HERE = Path(__file__).parent
+#: how each scenario test ended in this process, node id → outcomes (under xdist the controller
+#: sees every worker's reports, see tests/process/flow_coverage_plugin.py)
 scenario_results: dict[str, list[str]] = {}
 
 
@@ -34,6 +38,28 @@ def is_scenario(nodeid: str) -> bool:
 def is_coverage_test(item: Any) -> bool:
     """Tell whether a collected item is the flow-coverage check."""
     return item.nodeid.startswith("tests/process/test_flow_coverage.py")
+
+
+def scenario_tests() -> list[str]:
+    """Return the node-id prefixes of every scenario test function."""
+    found = []
+    for path in sorted(HERE.glob("test_journey_*.py")):
+        module = importlib.import_module(f"tests.process.{path.stem}")
+        found += [f"tests/process/{path.name}::{name}" for name in sorted(vars(module))
+                  if name.startswith("test_") and callable(getattr(module, name))]
+    return found
+
+
+def passed(prefix: str) -> bool:
+    """Tell whether a scenario passed on at least one database and failed on none."""
+    outcomes = [o for nodeid, results in scenario_results.items()
+                if nodeid == prefix or nodeid.startswith(prefix + "[") for o in results]
+    return "passed" in outcomes and "failed" not in outcomes
+
+
+def not_passed() -> list[str]:
+    """Return the scenario tests that did not run, or did not pass, in this session."""
+    return [name for name in scenario_tests() if not passed(name)]
 
 
 @dataclass(frozen=True)
@@ -122,3 +148,8 @@ class FlowLog:
         missing += [f"boundary event {bid} in {model.files[bid]}"
                     for bid in sorted(model.boundaries) if bid not in self.completed]
         return missing
+
+
+#: the flows and boundary events taken by this process's scenarios (merged from every worker on
+#: the xdist controller)
+session_log = FlowLog()
