@@ -56,7 +56,7 @@ SAY = {
     "en": {"future": "The purchase date cannot be in the future.", "thanks": "Thank you, we have your request.",
            "end": "Must be after “From”.", "words": "The washer stops mid-wash and the drum will not turn",
            "note": "Customer asks for a visit after 14:00", "message": "We will send a technician this week.",
-           "goodwill": "Goodwill (50 %)", "skill": "washing_machine", "no_proof": "no proof of purchase",
+           "goodwill": "Goodwill (50 %)", "skill": "washing machine", "no_proof": "no proof of purchase",
            "covered": "of which {covered} is covered for you", "system": "System"},
     "zh": {"future": "购买日期不能晚于今天。", "thanks": "谢谢，我们已收到您的请求。",
            "end": "必须晚于 “开始时间”。", "words": "洗衣机洗到一半停机，滚筒不转",
