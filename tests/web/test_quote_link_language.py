@@ -9,9 +9,9 @@ from decimal import Decimal
 from tests.web.test_goodwill_quote_link import approved_goodwill
 
 
-def test_a_chinese_reader_of_the_quote_link_sees_the_lines_in_chinese(signed_in, browser, services, users, clock):
+def test_a_chinese_reader_of_the_quote_link_sees_the_lines_in_chinese(signed_in, browser, role_desk):
     # Given an approved goodwill
-    case = approved_goodwill(services, clock)
+    case = approved_goodwill(role_desk)
     html = signed_in("agent").get(f"/tickets/{case.ticket_number}").get_data(as_text=True)
     link = re.search(r'value="http://localhost(/service/respond/[^"]+)"', html).group(1)
     # When the customer opens the link in Chinese
@@ -22,12 +22,12 @@ def test_a_chinese_reader_of_the_quote_link_sees_the_lines_in_chinese(signed_in,
     assert not re.search(r"Goodwill|Labour|Call-out|motor", lines)
 
 
-def test_the_status_page_counts_the_approved_goodwill_as_covered_for_the_customer(app, browser, services, clock):
+def test_the_status_page_counts_the_approved_goodwill_as_covered_for_the_customer(app, browser, role_desk):
     from web.selfservice import STATUS
     from web.tokens import sign
 
     # Given an approved goodwill taking half of the total off
-    case = approved_goodwill(services, clock)
+    case = approved_goodwill(role_desk)
     quote = case.data()["quote"]
     # When the customer opens their status page
     with app.test_request_context():
