@@ -76,7 +76,8 @@ ZEEBE = [
      "spiffworkflow:processVariableCorrelation"),
     ("device_repair.bpmn", '=severity = "high"', "Flow_1severe", "dialects",
      'FEEL expression (Camunda 8), but aftersales evaluates Python; write it in Python: severity == "high"'),
-    ("device_repair.bpmn", ">PT4H<", "Event_1overdue", "timers", 'timer timeDuration PT4H must be quoted ("PT4H")'),
+    ("device_repair.bpmn", ">PT4H<", "Event_1overdue", "timers",
+     'timer duration (timeDuration) PT4H must be quoted ("PT4H")'),
 ]
 FLOWABLE = [
     ("parts_order.bpmn", 'flowable:candidateGroups="warehouse"', "approveOrder", "error", "(Flowable)"),

@@ -158,8 +158,8 @@ def test_valid_timers_validate(kind, expression, where):
 @pytest.mark.parametrize(
     ("kind", "expression", "rule", "text"),
     [
-        ("timeDuration", "PT24H", "timers", 'timer timeDuration PT24H must be quoted ("PT24H")'),
-        ("timeCycle", "R3/PT1H", "timers", 'timer timeCycle R3/PT1H must be quoted ("R3/PT1H")'),
+        ("timeDuration", "PT24H", "timers", 'timer duration (timeDuration) PT24H must be quoted ("PT24H")'),
+        ("timeCycle", "R3/PT1H", "timers", 'timer repeating interval (timeCycle) R3/PT1H must be quoted ("R3/PT1H")'),
         ("timeDuration", '"P1X"', "timers", "'P1X' is not an ISO 8601 duration"),
         ("timeDuration", '"P"', "timers", "'P' is not an ISO 8601 duration"),
         ("timeDuration", '"PT"', "timers", "is not an ISO 8601 duration"),
@@ -167,7 +167,7 @@ def test_valid_timers_validate(kind, expression, where):
         ("timeDuration", '"2026-03-02T09:00:00Z"', "timers", "is not an ISO 8601 duration"),
         ("timeDate", '"2026-03-02T09:00:00"', "timers", "has no zone: add one"),
         ("timeDate", '"2026-03-02"', "timers", "has no zone"),
-        ("timeDate", '"PT1H"', "timers", "is a duration, not a date-time; use a timeDuration"),
+        ("timeDate", '"PT1H"', "timers", "is a duration, not a date-time; use a duration (timeDuration)"),
         ("timeDate", '"next monday"', "timers", "is not an ISO 8601 date-time"),
         ("timeCycle", '"PT1H"', "timers", "is not an ISO 8601 repeating interval"),
         ("timeCycle", '"R3/PT0S"', "timers", "repeats every zero seconds"),
@@ -179,7 +179,7 @@ def test_valid_timers_validate(kind, expression, where):
         ("timeDuration", 'open("due").read()', "timers", "open() is not available"),
         ("timeDuration", "${slaDuration}", "dialects", "JUEL expression"),
         ("timeDuration", "=slaDuration", "dialects", "FEEL expression"),
-        ("timeDuration", "", "timers", 'timer timeDuration is empty: write a quoted value such as "PT24H"'),
+        ("timeDuration", "", "timers", 'timer duration (timeDuration) is empty: write a quoted value such as "PT24H"'),
     ],
 )
 def test_invalid_timers_are_refused_naming_the_event_and_line(kind, expression, rule, text):
