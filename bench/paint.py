@@ -5,8 +5,10 @@ Run: python -m bench.paint [--url URL | --instances N] [--repeat N].
 Serves the real app from a thread on loopback over a database filled as ``bench.pages``
 fills one (``--url`` reuses a filled one), signs in through the form in Debian's Chromium,
 then loads the heatmap of the process with the largest BPMN file and the trace of its
-instance with the longest trail, each ``--repeat`` times, and prints p50/max of the time
-from navigation start until the page marks its diagram ``data-ready`` next to the 1 s
+instance with the longest trail, each ``--repeat`` times (in English, then in Chinese: a Chinese
+page draws its diagram with translated names), and prints p50/p95/max of the time from
+navigation start until the first animation frame in which the page's diagram is ``data-ready``
+(read by the page's own clock, so the harness's own round trips do not count) next to the 1 s
 target. Prints figures; asserts nothing.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import statistics
 import tempfile
 from pathlib import Path
@@ -47,15 +50,24 @@ def largest(url: str) -> tuple[int, str, int]:
     return dep, process, instance
 
 
+#: the page's clock at the first animation frame that finds ``ready`` (the frame that paints it)
+READY_AT = "selector => document.querySelector(selector) !== null && performance.now()"
+
+
 def paint_times(page: Any, address: str, ready: str, repeat: int) -> list[float]:
-    """Load ``address`` ``repeat`` times (after one warm-up); return ms until ``ready`` appears."""
-    out = []
+    """Load ``address`` ``repeat`` times (after one warm-up); return the ms until ``ready`` is painted."""
+    times = []
     for n in range(repeat + 1):
         page.goto(address, wait_until="commit")
-        page.wait_for_selector(ready, state="attached", timeout=60_000)
+        painted = page.wait_for_function(READY_AT, arg=ready, polling="raf", timeout=60_000).json_value()
         if n:
-            out.append(page.evaluate("performance.now()"))
-    return out
+            times.append(painted)
+    return times
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the ``share`` percentile of ``values`` (nearest rank)."""
+    return sorted(values)[max(0, math.ceil(share * len(values)) - 1)]
 
 
 def measure(url: str, repeat: int) -> None:
@@ -76,13 +88,16 @@ def measure(url: str, repeat: int) -> None:
         page.fill("input[name=password]", pages.PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(lambda u: "/login" not in u)
-        print(f"  {'page (navigation → diagram ready, ms)':44} {'p50':>8} {'max':>8} {'target':>7}")
-        for label, address, ready in (
-                (f"heatmap {process}", f"{base}/owner/heatmap/{dep}/{process}", "#heatmap[data-ready=true]"),
-                (f"trace of instance {instance}", f"{base}/audit/instances/{instance}", "[data-ready=true]")):
-            times = paint_times(page, address, ready, repeat)
-            print(f"  {label:44} {statistics.median(times):8.0f} {max(times):8.0f} {TARGET_MS:7.0f}  "
-                  f"{'ok' if max(times) <= TARGET_MS else 'SLOW'}", flush=True)
+        print(f"  {'page (navigation → diagram painted, ms)':40} {'p50':>6} {'p95':>6} {'max':>6} {'target':>6}")
+        for language in ("en", "zh"):
+            page.goto(f"{base}/lang/{language}?next=/")
+            for label, address, ready in (
+                    (f"heatmap {process}", f"{base}/owner/heatmap/{dep}/{process}", "#heatmap[data-ready=true]"),
+                    (f"trace of instance {instance}", f"{base}/audit/instances/{instance}", "#trace[data-ready=true]")):
+                times = paint_times(page, address, ready, repeat)
+                print(f"  {label + ' (' + language + ')':40} {statistics.median(times):6.0f} "
+                      f"{percentile(times, 0.95):6.0f} {max(times):6.0f} {TARGET_MS:6.0f}"
+                      f"  {'ok' if max(times) <= TARGET_MS else 'SLOW'}", flush=True)
     services.db.dispose()
 
 
@@ -93,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a database bench.pages filled (else a fresh SQLite file is filled)")
     parser.add_argument("--instances", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     if args.url:
         measure(args.url, args.repeat)
