@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -168,7 +169,21 @@ def all_tasks(workflow: BpmnWorkflow) -> list[Task]:
 
 def tasks_in_state(workflow: BpmnWorkflow, state: int) -> list[Task]:
     """Return the tasks in ``state``, subprocesses included, in a stable order."""
-    return [t for t in all_tasks(workflow) if t.state == state]
+    return [t for t in all_tasks(workflow) if t._state == state]
+
+
+_STATE_OF = attrgetter("_state")
+
+
+def is_completed(workflow: BpmnWorkflow) -> bool:
+    """Tell whether the workflow has no unfinished task left, as ``workflow.is_completed()`` does (and
+    like it, note so on the workflow), in one pass over its tasks: SpiffWorkflow walks the task tree
+    with its iterator, about a microsecond a task, on every call; and that walk stops 1,000 levels
+    down, so a long loop would look completed to it."""
+    if not workflow.completed and min(map(_STATE_OF, workflow.tasks.values()), default=TaskState.COMPLETED) \
+            >= TaskState.COMPLETED:  # a finished state (completed, error, cancelled) is every unfinished one's above
+        workflow.completed = True
+    return bool(workflow.completed)
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
@@ -296,7 +311,7 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
                 subs.append(SubscriptionRow(str(task.id), element_id, evdef.name, key))
             elif isinstance(evdef, SignalEventDefinition):
                 signals.append(SignalRow(str(task.id), element_id, evdef.name))
-    if not workflow.is_completed() and INTERRUPTED not in workflow.task_tree.internal_data:
+    if not is_completed(workflow) and INTERRUPTED not in workflow.task_tree.internal_data:
         for element_id, evdef in event_subprocess_messages(workflow):
             subs.append(SubscriptionRow(str(workflow.task_tree.id), element_id, evdef.name,
                                         correlation_key(workflow.correlations) or instance.business_key))
@@ -390,9 +405,12 @@ def summarize(workflow: BpmnWorkflow, ready: list[Task]) -> dict[str, Any]:
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """Return the instance's data as of now: the data of the task that completed last, call
     activities and subprocesses included (``workflow.data`` is only filled at the end)."""
-    if workflow.is_completed() and workflow.data:
+    if is_completed(workflow) and workflow.data:
         return workflow.data
-    done = [t for t in all_tasks(workflow) if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id is not None]
-    if not done:
-        return dict(workflow.task_tree.data)
-    return dict(max(done, key=lambda t: t.last_state_change).data)
+    latest: Task | None = None
+    completed = TaskState.COMPLETED
+    for task in all_tasks(workflow):  # the first of the latest, as max() would pick
+        if task._state == completed and (latest is None or task.last_state_change > latest.last_state_change) \
+                and task.task_spec.bpmn_id is not None:
+            latest = task
+    return dict(workflow.task_tree.data if latest is None else latest.data)

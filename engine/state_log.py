@@ -35,6 +35,7 @@ import itertools
 import json
 import pickle
 from dataclasses import dataclass, field
+from operator import attrgetter
 from types import ModuleType
 from typing import Any
 from uuid import UUID
@@ -127,6 +128,20 @@ def _own_print(task: Task, number: int, entry: Entry | None, saved: Saved) -> by
     return own
 
 
+#: what, besides its data object, a settled task's key is made of, read in one call
+_PROBE = attrgetter("_state", "last_state_change", "triggered", "_parent", "_children", "internal_data", "task_spec")
+Probe = tuple[dict[str, Any], tuple[Any, ...], Key]
+
+
+def _probe(task: Task, key: Key) -> Probe | None:
+    """Return what tells cheaply that a settled task's key has not moved: its data object and copies
+    of the rest of :data:`_PROBE`; None for a task that is not settled or has internal data."""
+    if task._state not in _FINISHED or task.internal_data:
+        return None
+    return task.data, (task._state, task.last_state_change, task.triggered, task._parent, list(task._children),
+                       {}, task.task_spec), key
+
+
 @dataclass
 class Saved:
     """What the store last wrote of one workflow, and how long its log has grown."""
@@ -136,6 +151,8 @@ class Saved:
     tasks: dict[int, Entry] = field(default_factory=dict)
     #: finished tasks whose flat data dict (the object itself) their key's fingerprint was taken of
     settled: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: settled tasks without internal data: their data object, the rest of their key's makings and the key
+    probes: dict[int, Probe] = field(default_factory=dict)
     shells: dict[str, str] = field(default_factory=dict)
     seq: int = 0
     full_bytes: int = 0
@@ -178,7 +195,7 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
     changed: list[str] = []
     current = 0
     prints: dict[int, bytes] = {}
-    entries = saved.tasks
+    entries, probes = saved.tasks, saved.probes
     with StateEncoder() as encode:
         for scope, wf in scopes:
             shell = encode.shell(wf)
@@ -188,6 +205,14 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
             texts = []
             for tid, task in wf.tasks.items():  # parents come before their children
                 number = tid.int
+                probe = probes.get(number)
+                if probe is not None and probe[0] is task.data and probe[1] == _PROBE(task):
+                    # settled and untouched: its key stands if its parent's data fingerprint does too
+                    key = probe[2]
+                    parent_id = task._parent
+                    if parent_id is None or (key[-1] is not None and prints.get(parent_id.int) == key[-1]):
+                        prints[number] = key[_OWN]
+                        continue
                 entry = entries.get(number)
                 # A task is encoded again only when something its JSON is made of changed; data is
                 # compared by content (tasks share lists with one another, so a finished task's data
@@ -201,6 +226,10 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
                         above = task.parent
                         parent = data_fingerprint(above.data) if above is not None else None
                 key = key_of(task, own, parent)
+                if saved.settled.get(number) is task.data and (probe := _probe(task, key)) is not None:
+                    probes[number] = probe
+                else:
+                    probes.pop(number, None)
                 if entry is not None and entry[1] == key:
                     continue
                 text = encode.task(task)
@@ -221,6 +250,7 @@ def record(workflow: BpmnWorkflow, saved: Saved) -> str | None:
         for number in [n for n in saved.tasks if n not in live]:
             scope, _, _, name = saved.tasks.pop(number)
             saved.settled.pop(number, None)
+            probes.pop(number, None)
             if scope not in gone_scopes:
                 gone.setdefault(scope, []).append(name)
     parts = []
