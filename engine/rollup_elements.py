@@ -15,8 +15,11 @@ has just chained, in the same transaction, and folds them into
   logarithmic bucket of seconds (each 2 % wider than the last), from which the 90th
   percentile is read to within 1 %.
 
-A trigger writes each table with one upsert (:mod:`engine.writes`: on PostgreSQL part of the
-trigger's one statement, on SQLite an ``executemany``) and does not read the instance's runs
+On PostgreSQL a trigger writes each table with one upsert, all three parts of the trigger's one
+statement (:mod:`engine.writes`). On SQLite, which cannot send them as one, it upserts only
+``element_run`` (an ``executemany``): database triggers on that table (migration 0023) add each
+run's contribution to its figure and bucket and take back the one it replaced, from the bucket
+numbers :meth:`RunState.to_row` stores on the run. Either way a trigger does not read the instance's runs
 back: :data:`runs_cache` keeps them per process, keyed by the instance's audit head, from one
 committed trigger to the next (a rollback drops them; a miss reads the rows).
 
@@ -77,6 +80,9 @@ class ElementRun(Base):
     state: Mapped[str] = mapped_column(String(16))  # active | completed | failed
     waiting_seconds: Mapped[float | None] = mapped_column(Float)
     working_seconds: Mapped[float | None] = mapped_column(Float)
+    # the buckets of the two durations (bucket_of), kept so that SQLite's triggers need no logarithm
+    waiting_bucket: Mapped[int | None]
+    working_bucket: Mapped[int | None]
 
 
 class ElementFigure(Base):
@@ -165,7 +171,9 @@ class RunState(Run):
                 "first_seq": self.first_seq, "reached_at": self.reached_at, "claimed_at": self.claimed_at,
                 "completed_at": self.completed_at, "completed_seq": self.seq,
                 "failed_at": self.failed_at, "state": self.state, "waiting_seconds": self.waiting_seconds,
-                "working_seconds": self.working_seconds}
+                "working_seconds": self.working_seconds,
+                "waiting_bucket": None if self.waiting_seconds is None else bucket_of(self.waiting_seconds),
+                "working_bucket": None if self.working_seconds is None else bucket_of(self.working_seconds)}
 
 
 def _from_row(row: ElementRun) -> RunState:
@@ -409,7 +417,8 @@ def _save(session: Session, instance_id: int, fold: Fold, writes: Writes) -> Non
         return
     rows = [fold.runs[t].to_row(instance_id) for t in sorted(fold.changed)]
     writes.upsert(_statements(session).runs, rows)
-    _add_totals(session, *fold.deltas(), writes)
+    if session.get_bind().dialect.name != "sqlite":  # SQLite's triggers on element_run keep the figures (0023)
+        _add_totals(session, *fold.deltas(), writes)
 
 
 def _add_totals(session: Session, figures: dict[tuple[int, str], dict[str, Any]], buckets: Buckets,

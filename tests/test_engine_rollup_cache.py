@@ -71,7 +71,10 @@ def test_a_hot_instance_writes_its_roll_ups_without_reading_its_runs(database, r
         step(database, runtime, looping)
     finally:
         event.remove(database.engine, "before_cursor_execute", seen)
-    # Then the roll-ups take one upsert per table (on PostgreSQL inside the trigger's one write)
-    # and no read of the instance's runs
+    # Then the roll-ups take one upsert per table (on PostgreSQL inside the trigger's one write; on SQLite
+    # one upsert of the runs, whose triggers keep the figures: migration 0023) and no read of the instance's runs
     rollup = [" ".join(m) for st in statements for m in TOUCHES.findall(st)]
-    assert rollup == ["INSERT element_run", "INSERT element_figure", "INSERT element_figure_bucket"]
+    if database.url.startswith("sqlite"):
+        assert rollup == ["INSERT element_run"]
+    else:
+        assert rollup == ["INSERT element_run", "INSERT element_figure", "INSERT element_figure_bucket"]
