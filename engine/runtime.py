@@ -105,13 +105,14 @@ class Runtime:
                       data: dict[str, Any] | None = None) -> Instance:
         """Complete a ready human task with form data, as ``actor``."""
         data = check_data(data or {}, "form data")
-        item = self._work_item(session, task_id)
+        found = store.lock_work_item(session, task_id)
+        item, locked = found if found is not None else (self._work_item(session, task_id), None)
         authorize(actor, item)
         self._check_reserved(session, item, actor)
         if item.assignee not in (None, actor.username):
             raise TaskClaimed("task '{task}' of {ticket} is claimed by {user}", task=task_id, params={
                 "task": item.name, "ticket": item.business_key or item.instance_id, "user": item.assignee})
-        instance, trigger = self._begin(session, item.instance_id, actor.username)
+        instance, trigger = self._begin(session, item.instance_id, actor.username, instance=locked)
         task = self._ready_task(trigger, task_id)
         schema_file = item.form
         if schema_file:
@@ -279,9 +280,11 @@ class Runtime:
         return incident
 
     # --- helpers ---------------------------------------------------------------------------
-    def _begin(self, session: Session, instance_id: int, actor: str,
-               attempts: dict[str, int] | None = None) -> tuple[Instance, Trigger]:
-        instance = store.lock_instance(session, instance_id)
+    def _begin(self, session: Session, instance_id: int, actor: str, attempts: dict[str, int] | None = None,
+               instance: Instance | None = None) -> tuple[Instance, Trigger]:
+        """Lock the instance (unless ``instance``, its row, is locked already), check it out, begin a trigger."""
+        if instance is None:
+            instance = store.lock_instance(session, instance_id)
         if instance.status in ("completed", "cancelled"):
             raise InstanceEnded("instance {instance} has already ended ({status}); nothing can change it any more",
                                 instance=instance_id, status=instance.status,

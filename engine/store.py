@@ -20,13 +20,15 @@ from collections import OrderedDict
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Integer, bindparam, delete, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import spiff, state_log
 from .db import after_commit, is_sqlite
 from .errors import NotFound
-from .models import Deployment, Instance, InstanceState
+from .models import Deployment, Instance, InstanceState, WorkItem
 
 
 class SpecCache:
@@ -109,6 +111,18 @@ def lock_instance(session: Session, instance_id: int) -> Instance:
     return instance
 
 
+#: a work item with its instance row, locked as :func:`lock_instance` locks it (one statement, not two)
+_ITEM = (select(WorkItem, Instance).join(Instance, Instance.id == WorkItem.instance_id)
+         .where(WorkItem.task_id == bindparam("task_id")))
+_ITEM_FOR_UPDATE = _ITEM.with_for_update(of=Instance)
+
+
+def lock_work_item(session: Session, task_id: str) -> tuple[WorkItem, Instance] | None:
+    """Load a work item and lock its instance's row as :func:`lock_instance` does; None if there is no such item."""
+    row = session.execute(_ITEM if is_sqlite(session) else _ITEM_FOR_UPDATE, {"task_id": task_id}).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
 def checkout(session: Session, instance: Instance, specs: SpecCache, cache: InstanceCache) -> BpmnWorkflow:
     """Return the instance's workflow, from the cache when it is current."""
     workflow = cache.take(instance.id, instance.version)
@@ -162,8 +176,8 @@ def replace_state(session: Session, instance: Instance, document: dict[str, Any]
 
 
 def save(session: Session, instance: Instance, workflow: BpmnWorkflow, cache: InstanceCache) -> None:
-    """Append what changed in the workflow to the instance's state log, flush, and cache the
-    workflow once the transaction commits."""
+    """Append what changed in the workflow to the instance's state log, write the instance row,
+    flush, and cache the workflow once the transaction commits."""
     saved = state_log.saved_of(workflow)
     delta = state_log.record(workflow, saved)
     if delta is not None:
@@ -176,23 +190,67 @@ def save(session: Session, instance: Instance, workflow: BpmnWorkflow, cache: In
         if os.environ.get("AFTERSALES_VERIFY_STATE") == "1":
             _verify(workflow, saved)
     else:
-        session.flush()
+        _write_instance(session, instance, None)
     instance_id, version = instance.id, instance.version
     after_commit(session, lambda: cache.put(instance_id, version, workflow))
 
 
 def _append(session: Session, instance: Instance, kind: str, body: str) -> None:
     """Write row ``state_seq + 1``; a full row drops the rows before it. The instance row is
-    updated first, so a concurrent writer fails on its version before writing anything."""
+    updated first (on PostgreSQL in the same statement), so a concurrent writer fails on its
+    version before writing anything."""
     seq = instance.state_seq + 1
     instance.state_seq = seq
     instance.serializer_version = spiff.SERIALIZER_VERSION
-    session.flush()  # one UPDATE; bumps instance.version (the optimistic check happens here)
-    session.execute(InstanceState.__table__.insert(),
-                    {"instance_id": instance.id, "seq": seq, "kind": kind, "body": body})
+    _write_instance(session, instance, {"s_seq": seq, "s_kind": kind, "s_body": body})
     if kind == state_log.FULL and seq > 1:
         session.execute(delete(InstanceState).where(InstanceState.instance_id == instance.id,
                                                     InstanceState.seq < seq))
+
+
+_INSTANCE = Instance.__table__
+#: every column a trigger may change (all but the key and the version), written from the object as it is
+_WRITTEN = tuple(c.name for c in _INSTANCE.columns if c.name not in ("id", "version"))
+#: the instance row's UPDATE with the optimistic version check, built once (the ORM's flush of one
+#: row costs more than the statement)
+_UPDATE = (update(_INSTANCE)
+           .where(_INSTANCE.c.id == bindparam("b_id"), _INSTANCE.c.version == bindparam("b_version"))
+           .values({**{c: bindparam(f"v_{c}", type_=_INSTANCE.c[c].type) for c in _WRITTEN},
+                    "version": bindparam("b_version", type_=Integer) + 1}))
+_STATE = InstanceState.__table__
+_INSERT_STATE = insert(_STATE).values(instance_id=bindparam("b_id"), seq=bindparam("s_seq"),
+                                      kind=bindparam("s_kind"), body=bindparam("s_body"))
+#: PostgreSQL: the UPDATE feeds the state row's INSERT (a data-modifying CTE), so a stale version
+#: writes neither; the row the INSERT returns tells which (the driver's row count does not)
+_UPDATED = _UPDATE.returning(_INSTANCE.c.id).cte("updated")
+_UPDATE_AND_INSERT = insert(_STATE).from_select(
+    ["instance_id", "seq", "kind", "body"],
+    select(_UPDATED.c.id, bindparam("s_seq", type_=_STATE.c.seq.type), bindparam("s_kind", type_=_STATE.c.kind.type),
+           bindparam("s_body", type_=_STATE.c.body.type))).add_cte(_UPDATED).returning(_STATE.c.seq)
+
+
+def _write_instance(session: Session, instance: Instance, state: dict[str, Any] | None) -> None:
+    """Write the instance row (and ``state``, its new state row) with pre-built statements, then
+    flush what else the trigger added or changed through the ORM (incidents, handlers' rows).
+
+    Raises :class:`StaleDataError`, as the ORM's flush would, when the row's version moved on."""
+    if not inspect(instance).persistent:
+        session.flush()  # not written yet: the ORM inserts it
+    values = {c: getattr(instance, c) for c in _WRITTEN}
+    version = instance.version
+    params = {"b_id": instance.id, "b_version": version, **{f"v_{c}": v for c, v in values.items()}}
+    if state is not None and not is_sqlite(session):
+        written = len(session.execute(_UPDATE_AND_INSERT, {**params, **state}).all())
+    else:
+        written = session.execute(_UPDATE, params).rowcount
+        if written == 1 and state is not None:
+            session.execute(_INSERT_STATE, {"b_id": instance.id, **state})
+    if written != 1:
+        raise StaleDataError(f"instance {instance.id} is no longer at version {version}")
+    for column, value in values.items():  # the row holds what the object holds: nothing left to flush
+        set_committed_value(instance, column, value)
+    set_committed_value(instance, "version", version + 1)
+    session.flush()
 
 
 def _verify(workflow: BpmnWorkflow, saved: state_log.Saved) -> None:

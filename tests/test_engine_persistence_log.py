@@ -180,10 +180,16 @@ def test_a_write_that_lost_a_race_changes_nothing_and_says_so(database, runtime,
     with pytest.raises(ConcurrentUpdate, match="changed by another request"), database.transaction() as s:
         item = s.scalars(select(WorkItem).where(WorkItem.instance_id == looping)).one()
 
-        @event.listens_for(s, "before_flush", once=True)
-        def other_writer(session, *args):  # type: ignore[no-untyped-def]
-            session.connection().execute(text("UPDATE instance SET version = version + 1 WHERE id = :i"),
-                                         {"i": looping})
+        raced: list[bool] = []
+
+        @event.listens_for(s, "do_orm_execute")
+        def other_writer(state):  # type: ignore[no-untyped-def]
+            # just before the save writes the instance row (on PostgreSQL with its state row)
+            table = getattr(getattr(state.statement, "table", None), "name", None)
+            if not raced and (state.is_update or state.is_insert) and table in ("instance", "instance_state"):
+                raced.append(True)
+                state.session.connection().execute(text("UPDATE instance SET version = version + 1 WHERE id = :i"),
+                                                   {"i": looping})
 
         # When it saves
         runtime.complete_task(s, item.task_id, AGENT, {})
