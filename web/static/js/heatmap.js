@@ -48,12 +48,12 @@
     var box = document.getElementById("heatmap");
     if (!box || !window.BpmnJS) { return; }
     var viewer = new window.BpmnJS({ container: box }), status = document.getElementById("heat-status");
+    window.diagramLabels.attach(viewer);  /* names in the reader's words as the XML is read: one drawing */
     Promise.resolve().then(function () {
       return [JSON.parse(document.getElementById("heatmap-diagram").textContent),
               JSON.parse(document.getElementById("heatmap-data").textContent)];
     }).then(function (both) {
       return viewer.importXML(both[0]).then(function () {
-        window.diagramLabels.translate(viewer);
         viewer.get("canvas").zoom("fit-viewport", "auto");
         var select = document.getElementById("heat-measure");
         paint(viewer, both[1], select.value);

@@ -115,10 +115,10 @@
     });
   }
 
-  /* Import a diagram, say its names in the reader's words and fit it to the canvas. */
+  /* Import a diagram (its names already in the reader's words: diagramLabels is attached) and fit it to
+     the canvas. */
   function draw(xml) {
     return viewer.importXML(xml).then(function () {
-      window.diagramLabels.translate(viewer);
       viewer.get("canvas").zoom("fit-viewport", "auto");
       performance.mark("trace:diagram-drawn");
     });
@@ -205,7 +205,7 @@
   }
 
   function timeline() {
-    var body = document.querySelector("#timeline tbody"), kinds = {};
+    var body = document.querySelector("#timeline tbody"), rows = document.createDocumentFragment(), kinds = {};
     body.textContent = "";
     trace.timeline.forEach(function (ev) {
       kinds[ev.kind] = true;
@@ -216,8 +216,9 @@
         el("td", { text: kindText(ev.kind), title: ev.kind }), el("td", { text: (ev.name || "") + (ev.element_id && ev.name !== ev.element_id ? " [" + ev.element_id + "]" : "") }),
         el("td", { text: summary(ev), translate: "no" }), el("td", {}, [btn])]);
       tr.setAttribute("data-text", (ev.kind + " " + kindText(ev.kind) + " " + ev.actor + " " + (ev.element_id || "") + " " + (ev.name || "") + " " + summary(ev)).toLowerCase());
-      body.appendChild(tr);
+      rows.appendChild(tr);
     });
+    body.appendChild(rows);  /* one insertion: the table is laid out once */
     var select = document.getElementById("timeline-kind");
     Object.keys(kinds).sort().forEach(function (k) { select.appendChild(el("option", { value: k, text: kindText(k) })); });
     function filter() {
@@ -253,6 +254,7 @@
     root = document.getElementById("trace");
     if (!root || !window.BpmnJS || !early) { return; }
     viewer = new window.BpmnJS({ container: "#canvas" });
+    window.diagramLabels.attach(viewer);
     viewer.on("element.click", function (e) { elementClicked(e.element); });
     var imported = early.xml ? early.xml.then(draw) : null;
     if (imported) { imported.catch(function () { /* show() says why */ }); }
