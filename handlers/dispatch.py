@@ -210,7 +210,7 @@ def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, regio
                  f"{zh.get(region, region)}，当前有 {load} 个未完成派工，是 {len(ranked)} 名可派技术员中最少的"
                  + (f"（其他：{others}）" if others else "")
                  + f"；最早空闲时段 {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
-                 + (f"；未选：{'；'.join(map(_english, passed_over))}" if passed_over else ""))
+                 + (f"；未选：{'；'.join(map(_chinese, passed_over))}" if passed_over else ""))
     for previous in ctx.session.scalars(select(Assignment).where(Assignment.ticket_number == ticket,
                                                                  Assignment.status == "open")):
         previous.status = "replaced"
@@ -261,7 +261,7 @@ def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region:
     reason_zh = (f"{chosen.code}（{zh.get(chosen.name, chosen.name)}）覆盖{zh.get(region, region)}、"
                  f"具备“{zh.get(skill, skill)}”技能，资质有效期至 {chosen.qualified_until.isoformat()}，"
                  f"在 {len(qualified)} 家合格服务商中评分最高"
-                 f"（{chosen.rating:.1f}）" + (f"；资质不符：{'；'.join(map(_english, refused))}" if refused else ""))
+                 f"（{chosen.rating:.1f}）" + (f"；资质不符：{'；'.join(map(_chinese, refused))}" if refused else ""))
     ctx.session.add(ProviderJob(ticket_number=ticket, provider=chosen.code, created_at=ctx.now))
     ctx.session.flush()
     return {"provider_id": chosen.code, "name": chosen.name,
@@ -361,6 +361,20 @@ def said(template: str, **params: Any) -> dict[str, Any]:
 def _english(message: dict[str, Any]) -> str:
     params = {k: _english(v) if isinstance(v, dict) else v for k, v in message["params"].items()}
     return str(message["template"]).format(**params) if params else str(message["template"])
+
+
+#: why a technician or provider was passed over, in Chinese for ``reason_zh`` (the same words as the pages'
+#: catalogue, web/translations/zh/LC_MESSAGES/messages.po, which the task pages say them in)
+PASSED_OVER_ZH = {
+    "{technician} is on leave until {date}": "{technician} 休假至 {date}",
+    "{technician} has no free window in the next {days} days": "{technician} 未来 {days} 天内没有空闲时段",
+    "{provider} qualification expired {date}": "{provider} 的资质已于 {date} 到期",
+    "{provider} qualification starts {date}": "{provider} 的资质自 {date} 起生效",
+}
+
+
+def _chinese(message: dict[str, Any]) -> str:
+    return PASSED_OVER_ZH[message["template"]].format(**message["params"])
 
 
 def business_error(code: str, message: dict[str, Any], details: list[dict[str, Any]], **payload: Any) -> BusinessError:
