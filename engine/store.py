@@ -204,8 +204,7 @@ def _append(session: Session, instance: Instance, kind: str, body: str) -> None:
     instance.serializer_version = spiff.SERIALIZER_VERSION
     _write_instance(session, instance, {"s_seq": seq, "s_kind": kind, "s_body": body})
     if kind == state_log.FULL and seq > 1:
-        session.execute(delete(InstanceState).where(InstanceState.instance_id == instance.id,
-                                                    InstanceState.seq < seq))
+        session.execute(_DROP_BEFORE, {"b_id": instance.id, "s_seq": seq})
 
 
 _INSTANCE = Instance.__table__
@@ -227,29 +226,32 @@ _UPDATE_AND_INSERT = insert(_STATE).from_select(
     ["instance_id", "seq", "kind", "body"],
     select(_UPDATED.c.id, bindparam("s_seq", type_=_STATE.c.seq.type), bindparam("s_kind", type_=_STATE.c.kind.type),
            bindparam("s_body", type_=_STATE.c.body.type))).add_cte(_UPDATED).returning(_STATE.c.seq)
+#: a full row makes the rows before it unneeded
+_DROP_BEFORE = delete(_STATE).where(_STATE.c.instance_id == bindparam("b_id"), _STATE.c.seq < bindparam("s_seq"))
 
 
-def _write_instance(session: Session, instance: Instance, state: dict[str, Any] | None) -> None:
-    """Write the instance row (and ``state``, its new state row) with pre-built statements, then
+def _write_instance(session: Session, instance: Instance, row: dict[str, Any] | None) -> None:
+    """Write the instance row (and ``row``, its new state row) with pre-built statements, then
     flush what else the trigger added or changed through the ORM (incidents, handlers' rows).
 
     Raises :class:`StaleDataError`, as the ORM's flush would, when the row's version moved on."""
-    if not inspect(instance).persistent:
+    tracked = inspect(instance)
+    if not tracked.persistent:
         session.flush()  # not written yet: the ORM inserts it
-    values = {c: getattr(instance, c) for c in _WRITTEN}
     version = instance.version
-    params = {"b_id": instance.id, "b_version": version, **{f"v_{c}": v for c, v in values.items()}}
-    if state is not None and not is_sqlite(session):
-        written = len(session.execute(_UPDATE_AND_INSERT, {**params, **state}).all())
+    params = {"b_id": instance.id, "b_version": version, **{f"v_{c}": getattr(instance, c) for c in _WRITTEN}}
+    if row is not None and not is_sqlite(session):
+        written = len(session.execute(_UPDATE_AND_INSERT, {**params, **row}).all())
     else:
         written = session.execute(_UPDATE, params).rowcount
-        if written == 1 and state is not None:
-            session.execute(_INSERT_STATE, {"b_id": instance.id, **state})
+        if written == 1 and row is not None:
+            session.execute(_INSERT_STATE, {"b_id": instance.id, **row})
     if written != 1:
         raise StaleDataError(f"instance {instance.id} is no longer at version {version}")
-    for column, value in values.items():  # the row holds what the object holds: nothing left to flush
-        set_committed_value(instance, column, value)
     set_committed_value(instance, "version", version + 1)
+    # the row holds what the object holds: mark it clean, as the ORM does after writing a row (a flush of
+    # a row that only looks modified costs as much as the UPDATE)
+    tracked._commit_all(tracked.dict, session.identity_map)
     session.flush()
 
 

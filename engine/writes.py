@@ -85,9 +85,24 @@ class Writes:
 
 def _alone(session: Session, part: _Part) -> None:
     if part.keys is not None:
-        session.execute(delete(part.table).where(part.table.c[part.column].in_(part.keys)))  # type: ignore[index]
+        session.execute(_statement(("delete", part.table, part.column)), {"keys": part.keys})
     else:
-        session.execute(part.upsert if part.upsert is not None else part.table.insert(), part.rows)
+        session.execute(part.upsert if part.upsert is not None else _statement(("insert", part.table, None)),
+                        part.rows)
+
+
+#: the DELETE … IN and plain INSERT of each table, built once (not per trigger)
+_built: dict[tuple[str, Table, str | None], Any] = {}
+
+
+def _statement(key: tuple[str, Table, str | None]) -> Any:
+    statement = _built.get(key)
+    if statement is None:
+        verb, table, column_name = key
+        statement = _built[key] = (
+            table.insert() if verb == "insert"
+            else delete(table).where(table.c[column_name].in_(bindparam("keys", expanding=True))))  # type: ignore[index]
+    return statement
 
 
 #: the combined statement of each shape of parts
