@@ -13,7 +13,7 @@ from tests.web.live import PASSWORD, chromium, serving, shot
 
 
 @pytest.mark.parametrize(("language", "words", "codes"), [
-    ("zh", ("洗衣机", "华东没有具备“洗衣机”技能的空闲技术员", "休假至"), ("washing_machine", "on leave")),
+    ("zh", ("洗衣机", "区域 华东 没有具备 洗衣机 技能的空闲技术员：", "休假至"), ("washing_machine", "on leave")),
     ("en", ("washing machine", "is on leave until"), ("washing_machine",)),
 ])
 def test_the_manual_assignment_reads_in_words_on_a_phone(app, desk, users, services, language, words, codes):
