@@ -30,10 +30,12 @@ def current_language() -> str:
     chosen = session.get("lang") or getattr(current_user, "language", "")
     if chosen in LANGUAGES:
         return str(chosen)
-    best = request.accept_languages.best_match(
-        ["en", "zh", "zh-CN", "zh-TW", "zh-Hans"], default="en"
-    )
-    return "zh" if best and best.startswith("zh") else "en"
+    if "browser_language" not in g:  # a page asks once per text: the header is read once per request
+        best = request.accept_languages.best_match(
+            ["en", "zh", "zh-CN", "zh-TW", "zh-Hans"], default="en"
+        )
+        g.browser_language = "zh" if best and best.startswith("zh") else "en"
+    return str(g.browser_language)
 
 
 def use_bundle_texts(texts: dict[str, str]) -> None:
@@ -45,7 +47,7 @@ def translate(text: str, /, **values: Any) -> str:
     """Return ``text`` in the request's language, placeholders filled."""
     language = current_language()
     bundle = g.get("bundle_texts") if has_request_context() else None
-    text = bundle[text] if bundle and text in bundle else translations(language).gettext(text)
+    text = bundle[text] if bundle and text in bundle else _catalogue(language).gettext(text)
     if any(isinstance(v, Markup) for v in values.values()):  # a value marked as data: keep its mark
         return Markup.escape(text).format(**values)
     return text.format(**values) if values else text
@@ -56,9 +58,20 @@ def data_text(value: Any) -> Markup:
     return Markup('<span translate="no">{}</span>').format(value)
 
 
+def _catalogue(language: str) -> Any:
+    """Return the translations of ``language``, looked up once per request (the lookup checks the
+    catalogue file's time, which a page with hundreds of texts would otherwise do hundreds of times)."""
+    if not has_request_context():
+        return translations(language)
+    found = g.setdefault("catalogues", {})
+    if language not in found:
+        found[language] = translations(language)
+    return found[language]
+
+
 def translate_plural(singular: str, plural: str, n: int, /, **values: Any) -> str:
     """Return the singular or plural of a text as the reader's language counts ``n`` (``{n}`` filled too)."""
-    text = translations(current_language()).ngettext(singular, plural, n)
+    text = _catalogue(current_language()).ngettext(singular, plural, n)
     return text.format(n=n, **values)
 
 
