@@ -1,7 +1,8 @@
 """The roll-ups against a recount from the facts: what ``kpi verify`` reports when a roll-up drifted.
 
 Every roll-up row of the days checked — the cube (:mod:`analytics.rollup`), the days by one
-dimension and the histograms (:mod:`analytics.daily`) — is counted again from the ticket and
+dimension and the histograms (:mod:`analytics.daily`), the open tickets falling overdue by hour
+(:mod:`analytics.overdue`) — is counted again from the ticket and
 task facts with the very SELECTs a rebuild uses (the one-dimension counters straight from the
 facts, not from the cube), and each value that differs is listed: the roll-up's beside the
 recount's. A row missing on either side differs in every column.
@@ -19,6 +20,8 @@ from .counters import COUNTERS, ticket_counters
 from .daily import ALL, DIMS, TASK_DIMS, KpiDay, KpiTaskDay, histogram_rows, histograms
 from .facts import KpiTask, KpiTicket, target_seconds
 from .histogram import COLUMNS, H
+from .overdue import KpiOpen
+from .overdue import recounted as open_recount
 from .rollup import cube_selects
 
 T, K = KpiTicket, KpiTask
@@ -102,12 +105,14 @@ def drift(session: Session, settings: dict[str, Any], start: date, end: date) ->
         out += _differences("kpi_task_day", ("dim", "day", "value", "element_id", "role"), TASK_VALUES,
                             _stored(session, KpiTaskDay, days, dim=dim),
                             _rows(session, names, query, {"dim": dim, "value": ""}))
-    recounted: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in histograms()}
+    histograms_recounted: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in histograms()}
     for (measure, dim, day, value, element, role), (_, _, _, counts) in histogram_rows(session, days).items():
-        recounted[(measure, dim)].append({"measure": measure, "dim": dim, "day": day, "value": value,
+        histograms_recounted[(measure, dim)].append({"measure": measure, "dim": dim, "day": day, "value": value,
                                           "element_id": element, "role": role, **dict(zip(COLUMNS, counts,
                                                                                           strict=True))})
-    for (measure, dim), rows in recounted.items():
+    for (measure, dim), rows in histograms_recounted.items():
         out += _differences("kpi_histogram", ("measure", "dim", "day", "value", "element_id", "role"), COLUMNS,
                             _stored(session, H, days, measure=measure, dim=dim), rows)
+    out += _differences("kpi_open", ("kind", "hour", "dim", "value", "day"), ("n",), _stored(session, KpiOpen, days),
+                        open_recount(session, settings, days))
     return out

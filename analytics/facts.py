@@ -58,6 +58,8 @@ class KpiTicket(Base):
         Index("ix_kpi_ticket_status_priority", "status", "priority"),
         Index("ix_kpi_ticket_closed_at", "closed_at"),
         Index("ix_kpi_ticket_refreshed_at", "refreshed_at"),
+        Index("ix_kpi_ticket_opened_at", "opened_at", "ticket_id"),  # the drill-down's newest first
+        Index("ix_kpi_ticket_response_due_at", "response_due_at"),  # responses falling due this hour
     )
 
     ticket_id: Mapped[int] = mapped_column(primary_key=True)

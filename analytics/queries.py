@@ -27,6 +27,7 @@ from handlers.values import local_date
 
 from .daily import KpiDay, KpiTaskDay, day_conditions, group_column, one_dimension, task_dimension
 from .facts import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
+from .overdue import overdue
 from .rollup import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, KpiDaily, KpiDailyTeam, KpiTaskDaily
 from .timings import task_times, ticket_times, with_ticket_times
 from .unregistered import KNOWN, applies, waiting_counts, waiting_requests
@@ -266,8 +267,12 @@ def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
     """Return the KPIs over the filter's tickets (counts, shares, averages)."""
     table, conds, _ = _counted(flt)
     row = dict(session.execute(select(*_summed(table)).where(*conds)).one()._mapping)
-    live = session.execute(select(*_live(ctx)).where(T.status == "open", *ticket_conditions(flt)), ctx.params).one()
-    row.update(live._mapping)
+    counted = overdue(session, ctx.settings, ctx.now, flt)
+    if counted is not None:
+        row.update(counted[None])
+    else:  # two dimensions or more: among the filter's open tickets
+        row.update(session.execute(select(*_live(ctx)).where(T.status == "open", *ticket_conditions(flt)),
+                                   ctx.params).one()._mapping)
     row.update(unregistered=0, unregistered_overdue=0)
     if applies(flt):
         row.update(waiting_counts(_waiting(session, ctx, flt), ctx.now).get(None, {}))
@@ -308,16 +313,9 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str, medians: bo
     table, conds, key = _counted(flt, by)
     rows = {r.key: dict(r._mapping) for r in session.execute(
         select(key.label("key"), *_summed(table)).where(*conds).group_by(key))}
-    if by == "team":  # from the open tickets to their tasks (by index), each ticket once per team
-        live_key: Any = KpiTask.role
-        live = (select(live_key.label("key"), *_live(ctx, distinct=True))
-                .join(KpiTask, KpiTask.ticket_id == T.ticket_id).where(T.status == "open", *ticket_conditions(flt)))
-    else:
-        live_key = getattr(T, by)
-        live = select(live_key.label("key"), *_live(ctx)).where(T.status == "open", *ticket_conditions(flt))
-    for r in session.execute(live.group_by(live_key), ctx.params):
-        if r.key in rows:
-            rows[r.key].update(response_overdue=r.response_overdue, open_over_target=r.open_over_target)
+    for k, counts in _overdue_by(session, ctx, flt, by).items():
+        if k in rows:
+            rows[k].update(counts)
     if applies(flt) and by in (*PERIODS, *KNOWN):  # requests waiting for registration: their own rows if need be
         for k, counts in waiting_counts(_waiting(session, ctx, flt), ctx.now, by).items():
             rows.setdefault(k, {name: 0 for name in COUNTERS}).update(counts)
@@ -330,6 +328,23 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str, medians: bo
         row["key"] = k.isoformat() if isinstance(k, date) else k
         out.append(row)
     return with_ticket_times(session, flt, by, out, times) if medians else out
+
+
+def _overdue_by(session: Session, ctx: Context, flt: KpiFilter, by: str) -> dict[Any, dict[str, int]]:
+    """Return per value of ``by`` the open tickets overdue now: from the counters by hour
+    (:mod:`analytics.overdue`), or for two dimensions and more among the filter's open tickets."""
+    counted = overdue(session, ctx.settings, ctx.now, flt, by)
+    if counted is not None:
+        return counted
+    if by == "team":  # from the open tickets to their tasks (by index), each ticket once per team
+        live_key: Any = KpiTask.role
+        live = (select(live_key.label("key"), *_live(ctx, distinct=True))
+                .join(KpiTask, KpiTask.ticket_id == T.ticket_id).where(T.status == "open", *ticket_conditions(flt)))
+    else:
+        live_key = getattr(T, by)
+        live = select(live_key.label("key"), *_live(ctx)).where(T.status == "open", *ticket_conditions(flt))
+    return {r.key: {"response_overdue": r.response_overdue, "open_over_target": r.open_over_target}
+            for r in session.execute(live.group_by(live_key), ctx.params)}
 
 
 def period_end(key: Any, period: str) -> date:

@@ -4,7 +4,7 @@ A figure over a quarter of a million-ticket year would scan a quarter million fa
 its roll-up is at most (days × channels × product lines × priorities) rows, however many
 tickets there are. The counters are those of :mod:`analytics.queries` that do not
 depend on the moment they are read (what does — a response overdue *now*, a ticket open
-longer than the target *now* — is counted live among the open tickets). Each refresh
+longer than the target *now* — is counted per hour it falls due in, :mod:`analytics.overdue`). Each refresh
 batch rebuilds the days its tickets and tasks fall on, in the same transaction, with
 one ``INSERT … SELECT … GROUP BY`` per table; a change of the settings that counters
 depend on rebuilds every day.
@@ -27,6 +27,7 @@ from .counters import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, counter_column
 from .daily import rebuild
 from .facts import KpiState, KpiTask, KpiTicket, target_seconds
 from .histogram import EDGES
+from .overdue import rebuild as rebuild_open
 
 __all__ = ["COUNTERS", "RESOLUTION_EDGES", "RESPONSE_EDGES", "KpiDaily", "KpiDailyTeam", "KpiTaskDaily", "days_of",
            "roll_up", "settings_key"]
@@ -68,7 +69,7 @@ class KpiTaskDaily(_Periods, Base):
 
 
 #: the roll-up tables besides the cube (a new one, or new buckets, rebuild every day once)
-TABLES = ("kpi_day", "kpi_task_day", "kpi_histogram")
+TABLES = ("kpi_day", "kpi_task_day", "kpi_histogram", "kpi_open")
 
 
 def settings_key(settings: dict[str, Any]) -> str:
@@ -122,6 +123,7 @@ def roll_up(session: Session, settings: dict[str, Any], days: Iterable[date] | N
         session.execute(wipe)
         session.execute(insert(table).from_select(names, query))
     rebuild(session, chosen, KpiDaily, KpiDailyTeam, KpiTaskDaily)
+    rebuild_open(session, settings, chosen)
 
 
 def days_of(session: Session, ticket_ids: Iterable[int], instance_ids: Iterable[int]) -> set[date]:

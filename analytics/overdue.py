@@ -1,0 +1,177 @@
+"""Open tickets falling overdue, counted as the facts are written: "response overdue" and "open over
+target" without scanning the backlog.
+
+An open ticket still waiting for its first response becomes overdue at its ``response_due_at``; one not
+resolved yet is over target from ``opened_at`` + the resolution target on. :class:`KpiOpen` counts them
+per hour they fall due in (an epoch hour number), per business day opened and per dimension value
+(``dim`` ``all``: every ticket), rebuilt with the roll-ups for the days a refresh touched, in the
+transaction that wrote the facts (:func:`rebuild`). At a moment ``now`` a figure is the counts of the
+hours already over plus the tickets falling due in the current hour before ``now``, counted from the
+facts by index: exact, however long the backlog. A filter on two dimensions or more counts the open
+tickets from the facts (:func:`overdue` returns None).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, Index, Integer, String, and_, bindparam, delete, func, literal, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base, is_sqlite
+
+from .daily import ALL, DIMS, day_conditions, group_column, one_dimension
+from .facts import KpiTask, KpiTicket, target_seconds
+
+T, K = KpiTicket, KpiTask
+#: the kinds of overdue counted, and the figure each gives
+KINDS = {"response": "response_overdue", "late": "open_over_target"}
+PERIOD_NAMES = ("day", "week", "month", "quarter")
+
+
+class KpiOpen(Base):
+    """How many open tickets of one business day (and dimension value) fall overdue in one hour."""
+
+    __tablename__ = "kpi_open"
+    __table_args__ = (Index("ix_kpi_open_day", "day"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    week: Mapped[date] = mapped_column(Date)
+    month: Mapped[str] = mapped_column(String(7))
+    quarter: Mapped[str] = mapped_column(String(7))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+def epoch_hour(moment: datetime) -> int:
+    """Return the number of the hour since the epoch that ``moment`` falls in."""
+    return int(moment.timestamp()) // 3600
+
+
+def _hour_sql(sqlite: bool, column: str, offset: int) -> str:
+    if sqlite:  # naive UTC text; strftime('%s') gives whole seconds, floored, as PostgreSQL's FLOOR does
+        return f"((CAST(strftime('%s', {column}) AS INTEGER) + {offset}) / 3600)"
+    return f"CAST(FLOOR((EXTRACT(EPOCH FROM {column}) + {offset}) / 3600) AS INTEGER)"
+
+
+def counting(sqlite: bool, over_seconds: float, kind: str, dim: str, days: bool) -> str:
+    """Return the SQL that counts one kind's open tickets for one dimension from the facts (of the days
+    ``:open_days`` when ``days``) — columns kind, hour, dim, value, day, week, month, quarter, n."""
+    if kind == "response":
+        hour = _hour_sql(sqlite, "f.response_due_at", 0)
+        conds = ["f.response_met IS NULL", "f.first_response_at IS NULL", "f.response_due_at IS NOT NULL"]
+    else:
+        hour = _hour_sql(sqlite, "f.opened_at", int(round(over_seconds)))
+        conds = ["f.resolution_seconds IS NULL"]
+    conds.insert(0, "f.status = 'open'")
+    if days:
+        conds.append("f.day IN :open_days")
+    join, value = "", "''"
+    if dim == "team":
+        worked = "SELECT DISTINCT ticket_id, role FROM kpi_task WHERE ticket_id IS NOT NULL"
+        if days:
+            worked += " AND ticket_id IN (SELECT ticket_id FROM kpi_ticket WHERE day IN :open_days)"
+        join, value = f" JOIN ({worked}) w ON w.ticket_id = f.ticket_id", "w.role"
+    elif dim != ALL:
+        value = f"f.{dim}"
+    periods = ", ".join(f"f.{p}" for p in PERIOD_NAMES)
+    keys = ", ".join([hour, *([] if dim == ALL else [value]), periods])
+    return (f"SELECT '{kind}' AS kind, {hour} AS hour, '{dim}' AS dim, {value} AS value, {periods}, COUNT(*) AS n "
+            f"FROM kpi_ticket f{join} WHERE {' AND '.join(conds)} GROUP BY {keys}")
+
+
+def _statement(sql: str, days: bool) -> Any:
+    statement = text(sql)
+    return statement.bindparams(bindparam("open_days", expanding=True, type_=Date())) if days else statement
+
+
+def recounted(session: Session, settings: dict[str, Any], days: list[date] | None) -> list[dict[str, Any]]:
+    """Return the rows :class:`KpiOpen` should hold for ``days`` (or all), counted from the facts."""
+    sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
+    params = {} if days is None else {"open_days": days}
+    out = []
+    for kind in KINDS:
+        for dim in (ALL, *DIMS):
+            query = _statement(counting(sqlite, over, kind, dim, days is not None), days is not None)
+            out += [_row(r._mapping) for r in session.execute(query, params)]
+    return out
+
+
+def _row(mapping: Any) -> dict[str, Any]:
+    row = dict(mapping)
+    for name in ("day", "week"):  # SQLite's dates come back as text through text()
+        if isinstance(row[name], str):
+            row[name] = date.fromisoformat(row[name])
+    return row
+
+
+def rebuild(session: Session, settings: dict[str, Any], days: Iterable[date] | None) -> None:
+    """Recount the open tickets of ``days`` (every day when None) into :class:`KpiOpen`, one ``INSERT …
+    SELECT … GROUP BY`` per kind and dimension."""
+    chosen = None if days is None else sorted(set(days))
+    wipe = delete(KpiOpen)
+    if chosen is not None:
+        wipe = wipe.where(KpiOpen.day.in_(chosen))
+    session.execute(wipe)
+    sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
+    params = {} if chosen is None else {"open_days": chosen}
+    columns = "kind, hour, dim, value, day, week, month, quarter, n"
+    for kind in KINDS:
+        for dim in (ALL, *DIMS):
+            sql = f"INSERT INTO kpi_open ({columns}) {counting(sqlite, over, kind, dim, chosen is not None)}"
+            session.execute(_statement(sql, chosen is not None), params)
+
+
+def overdue(session: Session, settings: dict[str, Any], now: datetime, flt: Any,
+            by: str | None = None) -> dict[Any, dict[str, int]] | None:
+    """Return per value of ``by`` (None: one group) how many of the filter's open tickets are overdue for
+    their response and over the resolution target at ``now`` (None when the filter and ``by`` rest on two
+    dimensions or more: count those from the facts)."""
+    source = one_dimension(flt, by)
+    if source is None:
+        return None
+    hour = epoch_hour(now)
+    key = group_column(KpiOpen, by) if by else literal(None)
+    out: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KINDS.values(), 0))
+    for k, kind, n in session.execute(
+            select(key, KpiOpen.kind, func.sum(KpiOpen.n)).where(*day_conditions(KpiOpen, flt, *source),
+                                                                 KpiOpen.hour < hour)
+            .group_by(key, KpiOpen.kind)):
+        out[k][KINDS[kind]] += int(n or 0)
+    for kind, n_by_key in _this_hour(session, settings, now, flt, by).items():
+        for k, n in n_by_key.items():
+            out[k][KINDS[kind]] += n
+    if by is None:
+        out[None]  # noqa: B018  (the tiles have their group, zero or not)
+    return dict(out)
+
+
+def _this_hour(session: Session, settings: dict[str, Any], now: datetime, flt: Any,
+               by: str | None) -> dict[str, dict[Any, int]]:
+    """Count from the facts the open tickets falling due in the current hour, before ``now``."""
+    from .queries import ticket_conditions  # the filter's own conditions (queries imports this module)
+
+    start = datetime.fromtimestamp(epoch_hour(now) * 3600, UTC)
+    over = timedelta(seconds=round(target_seconds(settings, "resolution_hours")))
+    windows = {
+        "response": and_(T.response_met.is_(None), T.first_response_at.is_(None), T.response_due_at >= start,
+                         T.response_due_at < now),
+        "late": and_(T.resolution_seconds.is_(None), T.opened_at >= start - over, T.opened_at < now - over)}
+    out: dict[str, dict[Any, int]] = {}
+    for kind, window in windows.items():
+        conds = [T.status == "open", window, *ticket_conditions(flt)]
+        if by == "team":
+            query = (select(K.role, func.count(func.distinct(T.ticket_id))).join(K, K.ticket_id == T.ticket_id)
+                     .where(*conds).group_by(K.role))
+        elif by:
+            query = select(getattr(T, by), func.count()).where(*conds).group_by(getattr(T, by))
+        else:
+            query = select(literal(None), func.count()).where(*conds)
+        out[kind] = {k: int(n) for k, n in session.execute(query) if n}
+    return out
