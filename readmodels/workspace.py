@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine import store
 from engine.identity import Actor
 from engine.message_templates import BASE_LANGUAGE
+from engine.models import Instance
 from engine.privacy import mask_for, mask_text, personal_values, sees
 from handlers import attachments, message_templates, ticket_notes
 from handlers import ticketing as tk
@@ -84,10 +85,12 @@ def earlier_tickets(session: Session, ticket: str) -> list[dict[str, Any]]:
 
 
 def ticket_workspace(session: Session, actor: Actor, ticket: str, data: dict[str, Any],
-                     steps: list[Step], notifications: list[dict[str, Any]]) -> Workspace:
-    """Return the workspace of ``ticket`` for ``actor``: its contact, activities, files and timeline."""
+                     steps: list[Step], notifications: list[dict[str, Any]],
+                     contact: tuple[dict[str, Any], int | None] | None = None) -> Workspace:
+    """Return the workspace of ``ticket`` for ``actor``: its contact, activities, files and timeline
+    (``contact``: :func:`current_contact`'s answer, when the caller has just read it)."""
     visible = sees(actor)
-    contact, record_id = current_contact(session, ticket, data.get("customer"))
+    contact, record_id = contact or current_contact(session, ticket, data.get("customer"))
     hidden = personal_values({**data, "customer": contact}, visible)
     entries = [Entry(s.at, s.actor, s.kind, s.name, s.detail, {"reason": s.reason} if s.reason else {}) for s in steps]
     for row in ticket_notes.list_activities(session, ticket):
@@ -121,16 +124,19 @@ def ticket_page(session: Session, specs: store.SpecCache, actor: Actor, key: str
     instance = find_ticket(session, key)
     data = instance_data(session, specs, instance)
     ticket = instance.business_key or str(instance.id)
-    contact, _record = current_contact(session, ticket, data.get("customer"))
+    contact, record = current_contact(session, ticket, data.get("customer"))
     if contact:
         data = {**data, "customer": contact}
     detail = detail_of(session, actor, instance, data)
-    return detail, ticket_workspace(session, actor, ticket, data, detail.context.steps, detail.notifications)
+    return detail, ticket_workspace(session, actor, ticket, data, detail.context.steps, detail.notifications,
+                                    (contact, record))
 
 
-def contact_for_message(session: Session, specs: store.SpecCache, key: str) -> dict[str, Any]:
-    """Return the customer's current contact in clear, for a message to them (never for display)."""
-    instance = find_ticket(session, key)
+def contact_for_message(session: Session, specs: store.SpecCache, key: str,
+                        instance: Instance | None = None) -> dict[str, Any]:
+    """Return the customer's current contact in clear, for a message to them (never for display);
+    ``instance``: the ticket's, when the caller has already found it."""
+    instance = instance or find_ticket(session, key)
     return current_contact(session, instance.business_key or key, instance_data(session, specs, instance)
                            .get("customer"))[0]
 
@@ -146,15 +152,16 @@ class TemplatePicker:
 
 
 def message_picker(session: Session, specs: store.SpecCache, key: str, agent_name: str,
-                   chosen: str | None = None) -> TemplatePicker:
+                   chosen: str | None = None, instance: Instance | None = None) -> TemplatePicker:
     """Return the templates for a message to the ticket's customer, each filled from the ticket (or why not).
 
     With ``chosen``, that template is filled for the form; an unknown one, or one that needs a value
     the ticket lacks, raises :class:`~engine.errors.FormValidationError` on the ``template`` field.
+    ``instance``: the ticket's, when the caller has already found it.
     """
-    instance = find_ticket(session, key)
+    instance = instance or find_ticket(session, key)
     ticket = instance.business_key or key
-    contact = contact_for_message(session, specs, key)
+    contact = contact_for_message(session, specs, key, instance)
     deployment_id, index = message_templates.templates_of(session, instance)
     language = str(contact.get("language") or BASE_LANGUAGE)
     filled: dict[str, message_templates.Filled | str] = {}

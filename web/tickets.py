@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import readmodels
 from engine import clock
 from engine.errors import FormValidationError, InvalidInput, PermissionDenied
+from engine.models import Instance
 from handlers import attachments, message_templates, ticket_notes
 from readmodels.texts import reader_texts
 from readmodels.ticket_list import SLA_FILTERS, STATES, TicketFilter, list_tickets, ticket_choices
@@ -49,7 +50,7 @@ def _page(key: str, errors: dict[str, str] | None = None, status: int = 200, sec
                                       detail.instance.deployment_id))
         picker = None
         if detail.instance.business_key and current_actor().roles & INTAKE:
-            picker, status = _picker(s, detail.instance.business_key, template, errors, status)
+            picker, status = _picker(s, detail.instance, template, errors, status)
     if picker is not None and picker.chosen is not None:
         form, section = {"template": picker.chosen.name, "subject": picker.chosen.subject,
                          "body": picker.chosen.body}, "message"
@@ -65,14 +66,15 @@ def _page(key: str, errors: dict[str, str] | None = None, status: int = 200, sec
                            max_mb=attachments.MAX_BYTES // 2**20, note_roles=NOTE_ROLES), status
 
 
-def _picker(s: Session, key: str, template: str | None, errors: dict[str, str],
+def _picker(s: Session, instance: Instance, template: str | None, errors: dict[str, str],
             status: int) -> tuple[TemplatePicker | None, int]:
     """Return the ticket's message templates, ``template`` filled for the form; a bad one is an error on its field."""
+    key, specs = str(instance.business_key), get_services().runtime.specs
     try:
-        return message_picker(s, get_services().runtime.specs, key, _signature(), template), status
+        return message_picker(s, specs, key, _signature(), template, instance), status
     except FormValidationError as exc:
         errors["template"] = exc.errors[0].message
-        return message_picker(s, get_services().runtime.specs, key, _signature()), 422
+        return message_picker(s, specs, key, _signature(), instance=instance), 422
 
 
 def _signature() -> str:
