@@ -245,6 +245,7 @@ def histogram_rows(session: Session, days: list[date] | None) -> dict[tuple[Any,
     return rows
 
 
+@cache  # a few hundred days, met once per histogram row
 def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)  # SQLite's text, through text()
 
