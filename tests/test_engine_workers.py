@@ -33,14 +33,16 @@ def _log_tails(logs: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_four_workers_fire_two_thousand_due_timers_exactly_once(database, database_url, runtime, deploy_fixture,
+def test_four_workers_fire_five_hundred_due_timers_exactly_once(database, database_url, runtime, deploy_fixture,
                                                                  tmp_path):
-    # Given 2,000 instances each waiting on a timer that is already due
+    # Given 500 instances each waiting on a timer that is already due: more than two passes of all
+    # four workers (a pass fires at most 50, engine/worker.py), so they claim side by side for the
+    # whole run; the claims, not the count, are what is tested
     deploy_fixture("timers")
-    total = 2000
-    for start in range(0, total, 200):
+    total = 500
+    for start in range(0, total, 100):
         with database.transaction() as s:
-            for n in range(start, start + 200):
+            for n in range(start, start + 100):
                 runtime.start(s, "wait_a_second", {"n": n}, f"W-{n}", "load")
     with database.transaction(write=False) as s:
         assert s.scalar(select(func.count()).where(Instance.next_timer_at.is_not(None))) == total
