@@ -64,14 +64,24 @@ def page_of_tasks(session: Session, query: Any, order: Any, limit: int, offset: 
     The page's task ids are sorted first and only those rows read whole: the database sorts keys,
     not every matching row with its texts (at 12,000 open tasks and page 200 that halves the sort)."""
     if total is None:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        total = count_of(session, query)
     ids = list(session.scalars(query.with_only_columns(WorkItem.task_id)
                                .order_by(order.nulls_last(), WorkItem.created_at, WorkItem.task_id)
                                .limit(limit).offset(offset)))
+    return tasks_by_id(session, ids), total
+
+
+def count_of(session: Session, query: Any) -> int:
+    """Return how many rows a work-item query matches."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def tasks_by_id(session: Session, ids: list[str]) -> list[WorkItem]:
+    """Return the work items of ``ids`` in that order (one statement; a task done meanwhile is left out)."""
     if not ids:
-        return [], total
+        return []
     rows = {row.task_id: row for row in session.scalars(select(WorkItem).where(WorkItem.task_id.in_(ids)))}
-    return [rows[task_id] for task_id in ids if task_id in rows], total
+    return [rows[task_id] for task_id in ids if task_id in rows]
 
 
 def tasks_of_instance(session: Session, actor: Actor, instance_id: int) -> list[WorkItem]:

@@ -84,3 +84,20 @@ def test_the_page_shows_the_due_time_it_sorts_on(database, clock, tickets):
         shown = [page.due(i) for i in page.items]
     assert [i.due_at is None for i in page.items] == [True, False]  # A has no timer of its own
     assert shown == sorted(shown) and shown[0] < clock.now() < shown[1]
+
+
+def test_a_task_due_never_sorts_last_either_way_and_pages_keep_the_order(database, runtime, clock, tickets):
+    """Ticket C's clock is paused: its task is due never and comes last ascending and descending,
+    also when every page holds a single task (the page is cut from the own / clock / never parts)."""
+    from sqlalchemy import update
+
+    from handlers.sla import SlaClock
+
+    with database.transaction() as s:
+        c = runtime.start(s, "clocked", {"target": "PT1H", "keep": False}, "AS-C", "ann").instance_id
+        s.execute(update(SlaClock).where(SlaClock.instance_id == c).values(status="paused"))
+    assert keys(database, clock, sort="due_at") == ["AS-A", "AS-B", "AS-C"]
+    assert keys(database, clock, sort="due_at", descending=True) == ["AS-B", "AS-A", "AS-C"]
+    one_each = [keys(database, clock, sort="due_at", per_page=1, page=n) for n in (1, 2, 3, 4)]
+    assert one_each == [["AS-A"], ["AS-B"], ["AS-C"], []]
+    assert keys(database, clock, sla="breached") == ["AS-A"]
