@@ -162,7 +162,7 @@ class WorkItem(Base):
     __tablename__ = "work_item"
     __table_args__ = (
         Index("ix_work_item_role_assignee_due_at", "role", "assignee", "due_at"),
-        Index("ix_work_item_due_at", "due_at"),
+        Index("ix_work_item_due_order", "due_at", "created_at", "task_id"),  # the tasklist's due order
         Index("ix_work_item_business_key", "business_key"),
     )
 

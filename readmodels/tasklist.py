@@ -144,7 +144,7 @@ def due_page(session: Session, query: Any, wl: Worklist, now: datetime, soon_sec
     The shown due time is the task's own, else its ticket's running SLA clock, else none (last).
     Sorting that expression takes every matching task, so the page is found in three parts
     instead, each in its own order and cut at the page's end: tasks with a due time of their own
-    (read along ``ix_work_item_due_at``), tasks due by their ticket's clock, tasks due never. The
+    (read along ``ix_work_item_due_order``), tasks due by their ticket's clock, tasks due never. The
     page is then cut from those at most 3 × (offset + limit) ids: at 14,600 open tasks on
     PostgreSQL the first page's ids take 1.1 ms (EXPLAIN ANALYZE) instead of a 34 ms sort of
     them all; a deep page still sorts about as many as it skips.
