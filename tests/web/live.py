@@ -39,6 +39,7 @@ def serving(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+_BUILT: dict[Any, Path] = {}  # live_site's deployed files (beside the template), per what was deployed
 _SHARED: dict[str, Any] = {}  # Playwright and its Chromium, started once per test process
 
 
@@ -103,9 +104,16 @@ def shot(page: Any, name: str) -> Path:
 @contextmanager
 def live_site(tmp_path: Path, sqlite_template: Path, bundle: list[Path], users: dict[str, list[str]],
               config: dict[str, Any] | None = None, catalogue: Path | None = None) -> Iterator[tuple[str, Any]]:
-    """Serve the app on a fresh SQLite file with ``bundle`` deployed and ``users`` created."""
-    import shutil
+    """Serve the app on a fresh SQLite file with ``bundle`` deployed and ``users`` created.
 
+    The deployed file is built once per test process for each bundle, users, catalogue and
+    clock time, and copied for every later site asking for the same (deploying processes/
+    with its catalogue costs a CPU second a test); the copy has its own URL, so nothing
+    kept in memory by URL is shared."""
+    import shutil
+    import sqlite3
+
+    from engine import clock
     from engine.bundle import read_bundle
     from engine.config import load_settings
     from engine.db import Database
@@ -117,18 +125,34 @@ def live_site(tmp_path: Path, sqlite_template: Path, bundle: list[Path], users: 
     from web.services import Services
 
     path = tmp_path / "live.sqlite3"
-    shutil.copyfile(sqlite_template, path)
+    all_handlers()
+    key = (str(sqlite_template), tuple(map(str, bundle)), tuple((u, tuple(r)) for u, r in users.items()),
+           str(catalogue), clock.now())
+    built = _BUILT.get(key)
+    if built is None or not built.is_file():
+        shutil.copyfile(sqlite_template, path)
+        db = Database(f"sqlite:///{path}")
+        try:
+            with db.transaction() as s:
+                deploy(s, read_bundle(bundle, "aftersales"), "owner")
+                for username, roles in users.items():
+                    create_user(s, username, PASSWORD, roles, display_name=username.title())
+                if catalogue is not None:
+                    from handlers import demo
+
+                    demo.load_catalogue(s, catalogue)
+        finally:
+            db.dispose()
+        built = sqlite_template.parent / f"live-site{len(_BUILT)}.sqlite3"
+        with sqlite3.connect(path) as conn:  # all in the main file, nothing left in a -wal beside it
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        shutil.copyfile(path, built)
+        _BUILT[key] = built
+    else:
+        shutil.copyfile(built, path)
     db = Database(f"sqlite:///{path}")
     services = Services(load_settings(database_url=db.url), db, Runtime(load_settings()))
-    all_handlers()
-    with db.transaction() as s:
-        deploy(s, read_bundle(bundle, "aftersales"), "owner")
-        for username, roles in users.items():
-            create_user(s, username, PASSWORD, roles, display_name=username.title())
-        if catalogue is not None:
-            from handlers import demo
-
-            demo.load_catalogue(s, catalogue)
     app = create_app({"SECRET_KEY": "browser-test", **(config or {})}, services=services)
     try:
         with serving(app) as base:
