@@ -22,11 +22,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete
+from sqlalchemy import Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .audit import canonical
+from .driver_sql import Prepared
 from .models import Instance, MessageSubscription, SignalSubscription, Timer, WorkItem
 from .spiff import INTERRUPTED
 from .writes import Writes
@@ -325,29 +326,41 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, now: date
     new_items = _sync_work_items(writes, session.get_bind().dialect.name, instance, items,
                                  fingerprints.get("work_items") or {}, item_fps, now, assign)
     fingerprints["work_items"] = item_fps
-    fp = _fingerprint(timers)
-    if fingerprints.get("timers") != fp:
-        session.execute(delete(Timer).where(Timer.instance_id == instance.id))
-        if timers:
-            session.execute(Timer.__table__.insert(), [{**asdict(t), "instance_id": instance.id} for t in timers])
-        fingerprints["timers"] = fp
-    fp = _fingerprint(subs)
-    if fingerprints.get("subscriptions") != fp:
-        session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
-        if subs:
-            session.execute(MessageSubscription.__table__.insert(),
-                            [{**asdict(s), "instance_id": instance.id} for s in subs])
-        fingerprints["subscriptions"] = fp
-    fp = _fingerprint(signals)
-    if fingerprints.get("signals", _fingerprint([])) != fp:
-        session.execute(delete(SignalSubscription).where(SignalSubscription.instance_id == instance.id))
-        if signals:
-            session.execute(SignalSubscription.__table__.insert(),
-                            [{**asdict(s), "instance_id": instance.id} for s in signals])
-        fingerprints["signals"] = fp
+    # an instance never saved has no rows of these to replace (they are written with its state)
+    unknown = _NO_ROWS if instance.state_seq == 0 else None
+    parts: list[tuple[str, Table, list[Any]]] = [
+        ("timers", Timer.__table__, timers), ("subscriptions", MessageSubscription.__table__, subs),
+        ("signals", SignalSubscription.__table__, signals)]
+    for key, table, rows in parts:
+        fp = _fingerprint(rows)
+        if fingerprints.get(key, _NO_ROWS if key == "signals" else unknown) != fp:
+            _replace_rows(session, table, instance.id, rows)
+        fingerprints[key] = fp
     instance.projection = fingerprints
     instance.next_timer_at = min((t.due_at for t in timers), default=None)
     return new_items
+
+
+#: the fingerprint of no rows
+_NO_ROWS = _fingerprint([])
+#: per table the DELETE of an instance's rows, and per table and columns the INSERT of rows, compiled once
+_REPLACE: dict[tuple[str, ...], Prepared] = {}
+
+
+def _replace_rows(session: Session, table: Table, instance_id: int, rows: list[Any]) -> None:
+    """Replace an instance's rows of ``table`` (timers, subscriptions) with ``rows`` (dataclasses)."""
+    remove = _REPLACE.get((table.name,))
+    if remove is None:
+        remove = _REPLACE[(table.name,)] = Prepared(delete(table).where(table.c.instance_id == bindparam("i")))
+    remove.execute(session, {"i": instance_id})
+    if not rows:
+        return
+    values = [{**asdict(r), "instance_id": instance_id} for r in rows]
+    key = (table.name, *sorted(values[0]))
+    insert = _REPLACE.get(key)
+    if insert is None:
+        insert = _REPLACE[key] = Prepared(table.insert(), column_keys=key[1:])
+    insert.execute(session, values)
 
 
 def _sync_work_items(writes: Writes, dialect: str, instance: Instance, rows: list[WorkItemRow],

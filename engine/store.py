@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import spiff, state_log
 from .db import after_commit, is_sqlite
+from .driver_sql import Prepared
 from .errors import NotFound
 from .models import Deployment, Instance, InstanceState, WorkItem
 
@@ -204,7 +205,7 @@ def _append(session: Session, instance: Instance, kind: str, body: str) -> None:
     instance.serializer_version = spiff.SERIALIZER_VERSION
     _write_instance(session, instance, {"s_seq": seq, "s_kind": kind, "s_body": body})
     if kind == state_log.FULL and seq > 1:
-        session.execute(_DROP_BEFORE, {"b_id": instance.id, "s_seq": seq})
+        _SENT_DROP_BEFORE.execute(session, {"b_id": instance.id, "s_seq": seq})
 
 
 _INSTANCE = Instance.__table__
@@ -228,6 +229,9 @@ _UPDATE_AND_INSERT = insert(_STATE).from_select(
            bindparam("s_body", type_=_STATE.c.body.type))).add_cte(_UPDATED).returning(_STATE.c.seq)
 #: a full row makes the rows before it unneeded
 _DROP_BEFORE = delete(_STATE).where(_STATE.c.instance_id == bindparam("b_id"), _STATE.c.seq < bindparam("s_seq"))
+#: the same, compiled once per dialect and sent as the driver's SQL (each skips SQLAlchemy's per-call work)
+_SENT_UPDATE, _SENT_INSERT_STATE, _SENT_UPDATE_AND_INSERT, _SENT_DROP_BEFORE = (
+    Prepared(_UPDATE), Prepared(_INSERT_STATE), Prepared(_UPDATE_AND_INSERT), Prepared(_DROP_BEFORE))
 
 
 def _write_instance(session: Session, instance: Instance, row: dict[str, Any] | None) -> None:
@@ -241,11 +245,11 @@ def _write_instance(session: Session, instance: Instance, row: dict[str, Any] | 
     version = instance.version
     params = {"b_id": instance.id, "b_version": version, **{f"v_{c}": getattr(instance, c) for c in _WRITTEN}}
     if row is not None and not is_sqlite(session):
-        written = len(session.execute(_UPDATE_AND_INSERT, {**params, **row}).all())
+        written = len(_SENT_UPDATE_AND_INSERT.execute(session, {**params, **row}).all())
     else:
-        written = session.execute(_UPDATE, params).rowcount
+        written = _SENT_UPDATE.execute(session, params).rowcount
         if written == 1 and row is not None:
-            session.execute(_INSERT_STATE, {"b_id": instance.id, **row})
+            _SENT_INSERT_STATE.execute(session, {"b_id": instance.id, **row})
     if written != 1:
         raise StaleDataError(f"instance {instance.id} is no longer at version {version}")
     set_committed_value(instance, "version", version + 1)

@@ -207,8 +207,8 @@ class Trigger:
         """Open, update and resolve incidents; an instance that ended leaves none open."""
         inst = self.instance
         errored = {str(t.id): t for t in error_tasks}
-        if not errored and inst.status != "incident" and not ended:
-            return
+        if not errored and inst.status != "incident":
+            return  # open incidents come with the status "incident" (set below), so there are none to resolve
         open_incidents = {i.task_id: i for i in self.session.scalars(
             select(Incident).where(Incident.instance_id == inst.id, Incident.status != "resolved"))}
         settings = self.rt.settings

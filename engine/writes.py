@@ -26,6 +26,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from .driver_sql import Prepared
+
 
 @dataclass
 class _Part:
@@ -85,24 +87,28 @@ class Writes:
 
 def _alone(session: Session, part: _Part) -> None:
     if part.keys is not None:
-        session.execute(_statement(("delete", part.table, part.column)), {"keys": part.keys})
-    else:
-        session.execute(part.upsert if part.upsert is not None else _statement(("insert", part.table, None)),
-                        part.rows)
+        key: tuple[Any, ...] = ("delete", part.table, part.column, len(part.keys))
+        prepared = _built.get(key)
+        if prepared is None:
+            column_ = part.table.c[part.column]  # type: ignore[index]
+            prepared = _built[key] = Prepared(delete(part.table).where(
+                column_.in_([bindparam(f"k{i}", type_=column_.type) for i in range(len(part.keys))])))
+        prepared.execute(session, {f"k{i}": k for i, k in enumerate(part.keys)})
+        return
+    columns = tuple(sorted(part.rows[0]))  # type: ignore[index]
+    key = ("upsert", id(part.upsert), columns) if part.upsert is not None else ("insert", part.table, columns)
+    prepared = _built.get(key)
+    if prepared is None:
+        if len(_built) > 256:
+            _built.clear()
+        prepared = _built[key] = Prepared(part.upsert if part.upsert is not None else part.table.insert(),
+                                          column_keys=columns)
+    prepared.execute(session, part.rows)  # type: ignore[arg-type]
 
 
-#: the DELETE … IN and plain INSERT of each table, built once (not per trigger)
-_built: dict[tuple[str, Table, str | None], Any] = {}
-
-
-def _statement(key: tuple[str, Table, str | None]) -> Any:
-    statement = _built.get(key)
-    if statement is None:
-        verb, table, column_name = key
-        statement = _built[key] = (
-            table.insert() if verb == "insert"
-            else delete(table).where(table.c[column_name].in_(bindparam("keys", expanding=True))))  # type: ignore[index]
-    return statement
+#: the DELETE … IN (per number of keys), plain INSERT and upsert of each table and columns, compiled
+#: once and sent as the driver's SQL (not per trigger)
+_built: dict[tuple[Any, ...], Prepared] = {}
 
 
 #: the combined statement of each shape of parts
