@@ -125,6 +125,7 @@ def ticket_page(session: Session, specs: store.SpecCache, actor: Actor, key: str
     data = instance_data(session, specs, instance)
     ticket = instance.business_key or str(instance.id)
     contact, record = current_contact(session, ticket, data.get("customer"))
+    session.info.setdefault("contact_read", {})[instance.id] = (contact, record)  # the message picker's too
     if contact:
         data = {**data, "customer": contact}
     detail = detail_of(session, actor, instance, data)
@@ -135,8 +136,12 @@ def ticket_page(session: Session, specs: store.SpecCache, actor: Actor, key: str
 def contact_for_message(session: Session, specs: store.SpecCache, key: str,
                         instance: Instance | None = None) -> dict[str, Any]:
     """Return the customer's current contact in clear, for a message to them (never for display);
-    ``instance``: the ticket's, when the caller has already found it."""
+    ``instance``: the ticket's, when the caller has already found it. The ticket page's session
+    has just read it (:func:`ticket_page`): then it is not read again."""
     instance = instance or find_ticket(session, key)
+    read = session.info.get("contact_read", {}).get(instance.id)  # the ticket page's, read a moment ago
+    if read is not None:
+        return dict(read[0])
     return current_contact(session, instance.business_key or key, instance_data(session, specs, instance)
                            .get("customer"))[0]
 
