@@ -301,12 +301,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         live.close_chromium()
 
 
+def backend_of(nodeid: str) -> str | None:
+    """The backend in a test id's parameters (``test_x[postgresql-body0]``), if it has one."""
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return None
+    ids = nodeid[nodeid.index("[", nodeid.rfind("::")) + 1:-1].split("-")
+    return next((b for b in ("sqlite", "postgresql") if b in ids), None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadscope`` (scripts/test), a module's tests on each backend are a unit of
+    their own: a long module's SQLite half and PostgreSQL half may run on both workers at once
+    instead of one after the other on one worker (each worker has its own PostgreSQL server and
+    starting states, and a module-scoped fixture that depends on the backend is built per backend
+    anyway). Units go out in collection order, as before."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScopePerBackend(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            backend = backend_of(nodeid)
+            return f"{scope}@{backend}" if backend else scope
+
+    return ScopePerBackend(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules with slow or browser tests first, then the others by their number of tests,
-    each module's own order kept. pytest-xdist hands out whole modules in this order
-    (scripts/test: ``--dist loadscope --no-loadscope-reorder``); a long module handed out
-    last would leave the other worker idle at the end."""
+    each module's own order kept. pytest-xdist hands out whole modules (each backend's half a
+    unit of its own, ``pytest_xdist_make_scheduler``) in this order (scripts/test: ``--dist
+    loadscope --no-loadscope-reorder``); a long module handed out last would leave the other
+    worker idle at the end."""
     heavy: set[str] = set()
     size: dict[str, int] = {}
     for item in items:
