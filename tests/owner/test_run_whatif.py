@@ -14,18 +14,18 @@ from sqlalchemy import func, select
 
 from engine import drafts
 from engine.bundle import read_bundle
+from engine.db import Database
 from engine.deploy import deploy
 from engine.models import Instance
 from tests.conftest import PROCESSES
+from tests.support.states import starting_state
 
 APPROVAL_LIMIT = "<text>&gt; 1000</text>"
 
 
-@pytest.fixture
-def deployed_and_draft(services, app, tmp_path):
+def _deployed_and_draft(database: Database) -> tuple[int, int]:
     """processes/ deployed, and a draft of it whose agents may approve no quote (every one goes to a supervisor)."""
-    app.config["WHATIF_DIR"] = str(tmp_path / "whatif")
-    with services.db.transaction() as s:
+    with database.transaction() as s:
         dep = deploy(s, read_bundle([PROCESSES], name="aftersales"), "owner").deployment_id
         draft_id = drafts.create_draft(s, "No agent approvals", "owner", from_deployment_id=dep)["id"]
         dmn = drafts.read_file(s, draft_id, "quote_approval.dmn").decode()
@@ -33,6 +33,17 @@ def deployed_and_draft(services, app, tmp_path):
         drafts.save_file(s, draft_id, "quote_approval.dmn", dmn.replace(APPROVAL_LIMIT, "<text>&gt; 0</text>").encode(),
                          "owner")
     return dep, draft_id
+
+
+#: built once per test process (tests/support/states.py), each test's database a copy of it
+whatif_draft_state = starting_state("whatif_draft_state", _deployed_and_draft, after=["web_users_state"])
+
+
+@pytest.fixture
+def deployed_and_draft(services, app, tmp_path, whatif_draft_state):
+    """processes/ deployed and the draft without agent approvals (``whatif_draft_state``); what-ifs go to tmp_path."""
+    app.config["WHATIF_DIR"] = str(tmp_path / "whatif")
+    return whatif_draft_state
 
 
 def json_post(client, url, body):
