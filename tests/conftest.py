@@ -309,6 +309,7 @@ def backend_of(nodeid: str) -> str | None:
     return next((b for b in ("sqlite", "postgresql") if b in ids), None)
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: none without it (-p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``--dist loadscope`` (scripts/test), a module's tests on each backend are a unit of
     their own: a long module's SQLite half and PostgreSQL half may run on both workers at once
