@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
@@ -82,6 +83,16 @@ if TYPE_CHECKING:
     from .service import ServiceRunner
 
 
+def private_copy(value: Any) -> Any:
+    """Return a deep copy of task data: by a pickle round trip (about three times quicker than
+    ``copy.deepcopy`` for plain data, shared references and types kept alike), or by ``deepcopy``
+    where pickle refuses a value (a module, a lambda)."""
+    try:
+        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 — our own bytes
+    except Exception:  # noqa: BLE001 — whatever pickle refuses, deepcopy copies as before
+        return copy.deepcopy(value)
+
+
 def _inherit_data(self: Task) -> None:
     """Merge the parent's data into this task's, as SpiffWorkflow does, but from a deep copy.
 
@@ -90,7 +101,7 @@ def _inherit_data(self: Task) -> None:
     workflow stays in memory (a workflow read back from the database shares nothing). The
     state log writes a finished task once (:mod:`engine.state_log`); its data must not move.
     """
-    self.data = DeepMerge.merge(self.data, copy.deepcopy(self.parent.data))
+    self.data = DeepMerge.merge(self.data, private_copy(self.parent.data))
 
 
 SpiffTask._inherit_data = _inherit_data  # type: ignore[method-assign]

@@ -6,7 +6,6 @@ events — is written in the caller's transaction; either all of it lands or non
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from .errors import ScriptError
 from .models import Incident, Instance
 from .registry import reserved_assignee
 from .service import ServiceRunner
-from .spiff import AftersalesScriptEngine, UncaughtBusinessError, release_idle_event_subprocesses
+from .spiff import AftersalesScriptEngine, UncaughtBusinessError, private_copy, release_idle_event_subprocesses
 from .writes import Writes
 
 if TYPE_CHECKING:
@@ -86,7 +85,7 @@ class Trigger:
     def _will_complete(self, task: Task) -> None:
         self._current = task
         if task.task_spec.bpmn_id is not None:
-            self._snapshots[str(task.id)] = copy.deepcopy(task.data)
+            self._snapshots[str(task.id)] = private_copy(task.data)
 
     def _did_complete(self, task: Task) -> None:
         self._current = None
@@ -104,10 +103,10 @@ class Trigger:
 
     def complete_human_task(self, task: Task, data: dict[str, Any], actor: str) -> None:
         """Merge form data into a ready human task and complete it."""
-        before = copy.deepcopy(task.data)
+        before = task.data  # not changed below: the form is merged into a copy
         # merge into the task's own copy: restored data may share lists with finished tasks' data,
         # which an in-place merge would change behind the state log's back
-        task.data = copy.deepcopy(before)
+        task.data = private_copy(before)
         add = getattr(task.task_spec, "add_data_from_form", None)
         if add is not None:
             add(task, data)
