@@ -331,16 +331,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Modules with slow or browser tests first, then the others by their number of tests,
+    """Modules with slow tests first (simulated histories, what-ifs, worker processes: minutes
+    each), then modules with browser tests, then the others, each group by its number of tests,
     each module's own order kept. pytest-xdist hands out whole modules (each backend's half a
     unit of its own, ``pytest_xdist_make_scheduler``) in this order (scripts/test: ``--dist
     loadscope --no-loadscope-reorder``); a long module handed out last would leave the other
-    worker idle at the end."""
-    heavy: set[str] = set()
+    worker idle at the end, and a browser module of many short tests handed out before a slow one
+    would push it towards the end."""
+    rank: dict[str, int] = {}
     size: dict[str, int] = {}
     for item in items:
         module = item.nodeid.split("::")[0]
         size[module] = size.get(module, 0) + 1
-        if item.get_closest_marker("slow") or item.get_closest_marker("browser"):
-            heavy.add(module)
-    items.sort(key=lambda item: (item.nodeid.split("::")[0] not in heavy, -size[item.nodeid.split("::")[0]]))
+        heaviness = 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("browser") else 2
+        rank[module] = min(rank.get(module, 2), heaviness)
+    items.sort(key=lambda item: (rank[item.nodeid.split("::")[0]], -size[item.nodeid.split("::")[0]]))
