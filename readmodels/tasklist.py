@@ -107,26 +107,26 @@ def list_worklist(
         query = query.where(
             WorkItem.business_key.like(f"{escape_like(wl.ticket.strip())}%", escape="\\")
         )
+    plain = query  # without the running clocks
     limit, offset = wl.per_page, (max(1, wl.page) - 1) * wl.per_page
     column = _sort_columns().get(wl.sort)
-    if column is None:  # by the shown due time
+    if column is None or wl.sla in ("breached", "soon"):  # the shown due time needs the running clocks
+        clock = running_clock_due()
+        due = shown_due(clock)
+        query = query.outerjoin(clock, clock.c.instance_id == WorkItem.instance_id).where(
+            *_sla_condition(due, wl.sla, now, soon_seconds))
+        column = due if column is None else column
         if total is None:
-            total = count_of(session, _due_filtered(query, wl, now, soon_seconds))
-        return tasks_by_id(session, due_page(session, query, wl, now, soon_seconds, limit, offset)), total
-    if wl.sla in ("breached", "soon"):
-        query = _due_filtered(query, wl, now, soon_seconds)
+            total = count_of(session, query)
+        if column is due and total >= DUE_PARTS_FROM:
+            return tasks_by_id(session, due_page(session, plain, wl, now, soon_seconds, limit, offset)), total
     order = column.desc() if wl.descending else column.asc()
     return page_of_tasks(session, query, order, limit, offset, total)
 
 
-def _due_filtered(query: Any, wl: Worklist, now: datetime, soon_seconds: int) -> Any:
-    """Return ``query`` narrowed to ``wl``'s breached / due-soon filter (as it is without one)."""
-    if wl.sla not in ("breached", "soon"):
-        return query
-    clock = running_clock_due()
-    due = shown_due(clock)
-    query = query.outerjoin(clock, clock.c.instance_id == WorkItem.instance_id)
-    return query.where(*_sla_condition(due, wl.sla, now, soon_seconds))
+#: from this many matching tasks on, a page in due order is found in parts (:func:`due_page`); fewer are
+#: sorted whole, along the tab's own index (a tab of 0 tasks would otherwise walk the due index to its end)
+DUE_PARTS_FROM = 500
 
 
 def _sla_condition(due: Any, sla: str | None, now: datetime, soon_seconds: int) -> list[Any]:

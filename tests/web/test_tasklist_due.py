@@ -44,6 +44,14 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+@pytest.fixture(autouse=True, params=["in parts", "sorted whole"])
+def due_order(request, monkeypatch) -> None:
+    """Run each test with the page in due order found in parts (as for a long tab) and sorted whole."""
+    from readmodels import tasklist
+
+    monkeypatch.setattr(tasklist, "DUE_PARTS_FROM", 0 if request.param == "in parts" else 10**9)
+
+
 @pytest.fixture
 def tickets(tmp_path: Path, deploy_fixture, make_user, database, runtime, clock) -> dict[str, int]:
     """Ticket A: its task has no timer of its own, its 1-hour clock runs; ticket B: its task
