@@ -13,7 +13,9 @@ Run: python -m bench.pages [--instances N] [--events N] [--repeat N] [--postgres
 3. Every staff page is requested through the real Flask app with its test client, on
    different instances each time, and p50/p95 server times are printed next to the target, with
    the median CPU time the app itself spent per request (the database server's is not in it: on a
-   loaded machine it moves less than the wall clock) and the number of SQL statements a request sent.
+   loaded machine it moves less than the wall clock), the number of SQL statements a request sent
+   and, for a PostgreSQL server on this machine, the mean CPU time its server processes spent per
+   request (read from /proc; ``-`` when they cannot be read).
 
 Prints figures; asserts nothing but that each page answers 200.
 """
@@ -345,16 +347,33 @@ def rebuild_rollups(url: str) -> None:
 
 
 # --- measuring -------------------------------------------------------------------------------
-def timed(get: Any, paths: list[str], statements: list[int]) -> tuple[float, float, float, float]:
+def server_cpu_ms(pids: set[int]) -> float | None:
+    """Return the CPU ms the server processes ``pids`` have spent so far (None: not readable here)."""
+    import os
+
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def timed(get: Any, paths: list[str], statements: list[int],
+          pids: set[int] | None = None) -> tuple[float, float, float, float, float | None]:
     """Return p50 and p95 in ms over ``paths``, the median CPU ms this process spent per request
     (the app's own work: the database server's is not in it) and the median number of SQL statements
     (one warm-up request first; 3 requests of a page that takes seconds, so that a slow page does not
-    hold the run up for long). ``statements`` is the counter the database engine adds to."""
+    hold the run up for long). ``statements`` is the counter the database engine adds to; ``pids``:
+    the server processes of the app's connections, whose mean CPU ms per request is returned last."""
     began = time.perf_counter()
     get(paths[0])
     if time.perf_counter() - began > 3:
         paths = paths[:3]
     samples, cpu, counts = [], [], []
+    server_began = server_cpu_ms(pids) if pids else None
     for path in paths:
         statements[0] = 0
         began, used = time.perf_counter(), time.process_time()
@@ -362,9 +381,11 @@ def timed(get: Any, paths: list[str], statements: list[int]) -> tuple[float, flo
         samples.append((time.perf_counter() - began) * 1000)
         cpu.append((time.process_time() - used) * 1000)
         counts.append(statements[0])
+    server_ended = server_cpu_ms(pids) if server_began is not None and pids else None
+    server = None if server_ended is None or server_began is None else (server_ended - server_began) / len(paths)
     samples.sort()
     return (statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))],
-            statistics.median(cpu), statistics.median(counts))
+            statistics.median(cpu), statistics.median(counts), server)
 
 
 def pages(url: str, repeat: int) -> list[tuple[str, list[str]]]:
@@ -418,6 +439,12 @@ def measure(url: str, repeat: int, only: str = "") -> list[tuple[str, float, flo
     @event.listens_for(services.db.engine, "before_cursor_execute")
     def _count(*_: Any) -> None:
         statements[0] += 1
+
+    pids: set[int] = set()
+    if services.db.engine.dialect.name == "postgresql":
+        @event.listens_for(services.db.engine, "checkout")
+        def _server(dbapi_conn: Any, *_: Any) -> None:
+            pids.add(dbapi_conn.info.backend_pid)
     # TESTING skips the login's CSRF token; the heap is frozen as a served app's is
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench", "FREEZE_HEAP": True},
                      services=services)
@@ -441,10 +468,10 @@ def measure(url: str, repeat: int, only: str = "") -> list[tuple[str, float, flo
             if answer.status_code != 200:
                 raise RuntimeError(f"{path} answered {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
 
-        p50, p95, cpu, count = timed(get, paths, statements)
+        p50, p95, cpu, count, server = timed(get, paths, statements, pids)
         out.append((label, p50, p95))
         print(f"  {label:34} {p50:9.1f} {p95:9.1f} {TARGET_MS:7.0f}  {'ok  ' if p95 <= TARGET_MS else 'SLOW'}"
-              f" {cpu:8.1f} {count:6.0f}", flush=True)
+              f" {cpu:8.1f} {count:6.0f} {'-' if server is None else f'{server:8.1f}':>8}", flush=True)
     services.db.dispose()
     return out
 
@@ -495,7 +522,7 @@ def main() -> None:
             if args.fill_only:
                 continue
             print(f"  {'page (server time, ms)':34} {'p50':>9} {'p95':>9} {'target':>7}       {'cpu p50':>8} "
-                  f"{'SQL':>6}")
+                  f"{'SQL':>6} {'db cpu':>8}")
             measure(url, args.repeat, args.pages)
 
 
