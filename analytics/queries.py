@@ -459,11 +459,44 @@ def drill_conditions(ctx: Context, flt: KpiFilter, drill: Drill) -> list[ColumnE
     return conds
 
 
+#: the drill-downs that count what a roll-up counter counts, and that counter (their total is summed from the
+#: per-day roll-ups, not counted among the facts; those that depend on the moment are counted)
+ROLLED = {"all": "tickets", **{name: name for name in (
+    "open", "closed", "responded", "response_met", "resolved", "over_target", "resolution_met", "resolution_missed",
+    "resolved_ok", "fcr", "repeat", "parts", "backordered", "qa_reviewed", "breached", "reopened")}}
+
+
+def rolled_total(session: Session, flt: KpiFilter, drill: Drill) -> int | None:
+    """Return how many tickets are behind a figure, summed from the one-dimension days (:class:`KpiDay`, rebuilt
+    with the facts in the refresh's transaction), or None when the facts must be counted: a figure that depends
+    on the moment, a task type, an undated or empty group, two dimensions or more."""
+    counter = ROLLED.get(drill.kpi)
+    by = drill.group_by if drill.group is not None else None
+    if counter is None or drill.element or not drill.dated or (by is not None and (
+            drill.group == "" or by not in (*PERIODS, *DIMENSIONS))):
+        return None
+    source = one_dimension(flt, by)
+    if source is None:
+        return None
+    dim, value = source
+    if by in DIMENSIONS:
+        if value is not None and value != drill.group:  # no ticket has two channels; it may have two teams
+            return None if by == "team" else 0
+        value = drill.group
+    conds = day_conditions(KpiDay, flt, dim, value)
+    if by in PERIODS:
+        conds.append(getattr(KpiDay, by) == (date.fromisoformat(drill.group) if by in ("day", "week") else drill.group))
+    return int(session.scalar(select(func.coalesce(func.sum(getattr(KpiDay, counter)), 0)).where(*conds)) or 0)
+
+
 def tickets_behind(session: Session, ctx: Context, flt: KpiFilter, drill: Drill, page: int = 1,
                    per_page: int = 100) -> tuple[list[dict[str, Any]], int]:
-    """Return one page of the tickets behind a figure (newest first) and how many there are."""
+    """Return one page of the tickets behind a figure (newest first) and how many there are (summed from the
+    roll-ups when a counter counts them, :func:`rolled_total`)."""
     conds = drill_conditions(ctx, flt, drill)
-    total = session.scalar(select(func.count()).select_from(T).where(*conds), ctx.params) or 0
+    total = rolled_total(session, flt, drill)
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(T).where(*conds), ctx.params) or 0
     rows = session.scalars(select(T).where(*conds).order_by(T.opened_at.desc(), T.ticket_id.desc())
                            .limit(per_page).offset((max(1, page) - 1) * per_page), ctx.params)
     return [ticket_row(r) for r in rows], total
