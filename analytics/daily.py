@@ -13,7 +13,9 @@ more dimensions reads the cube; its medians the facts (the filters narrow them).
 
 They are rebuilt with the cube, for the same days, in the refresh's transaction
 (:func:`rebuild`): the counters summed from the cube, the histograms counted from the
-facts. :func:`drift` recounts them all from the facts for ``kpi verify``.
+facts. :func:`drift` recounts them all from the facts for ``kpi verify``. The ticket times'
+histograms are also kept per pair of dimensions (:data:`PAIRS`), so that a median over two
+(a channel's product lines) is read from them too, not from the facts.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ TASK_DIMS = ("channel", "product_line", "priority")
 #: the histograms' measures: the ticket's times (by dimension) and the task's (by task type and dimension)
 TICKET_MEASURES = {"response": T.first_response_seconds, "resolution": T.resolution_seconds}
 TASK_MEASURES = ("waiting", "working")
+#: the ticket times are also kept per pair of dimensions (a channel's product lines, …): ``dim`` names the
+#: pair in its short form, ``value`` joins the two values with ``|`` in the order of :data:`DIMS`
+SHORT = {"channel": "c", "product_line": "l", "priority": "p", "team": "t"}
+PAIRS = {(a, b): f"{SHORT[a]}+{SHORT[b]}" for i, a in enumerate(DIMS) for b in DIMS[i + 1:]}
+SEPARATOR = "|"
 PERIOD_NAMES = ("day", "week", "month", "quarter")
 
 
@@ -129,6 +136,54 @@ def day_conditions(table: Any, flt: Any, dim: str, value: str | None) -> list[An
     return conds
 
 
+def pair_dimension(flt: Any, by: str | None = None) -> tuple[str, list[str | None], int | None] | None:
+    """Return the pair of dimensions a ticket time over ``flt`` grouped by ``by`` rests on when it rests on exactly
+    two: the pair's ``dim``, the filter's value of each (None: any) and which of the two ``by`` is (None: a
+    period or no grouping); else None."""
+    dims = [d for d in DIMS if getattr(flt, d) or d == by]
+    if len(dims) != 2:
+        return None
+    return PAIRS[(dims[0], dims[1])], [getattr(flt, d) for d in dims], dims.index(by) if by in dims else None
+
+
+def pair_conditions(table: Any, flt: Any, dim: str, values: list[str | None]) -> list[Any]:
+    """Return the WHERE conditions on the pairs' rows: the pair, the values the filter names, the dates."""
+    first, second = values
+    conds = [table.dim == dim]
+    if first is not None and second is not None:
+        conds.append(table.value == f"{first}{SEPARATOR}{second}")
+    elif first is not None:
+        conds.append(table.value.startswith(f"{first}{SEPARATOR}", autoescape=True))
+    elif second is not None:
+        conds.append(table.value.endswith(f"{SEPARATOR}{second}", autoescape=True))
+    if flt.start:
+        conds.append(table.day >= flt.start)
+    if flt.end:
+        conds.append(table.day <= flt.end)
+    return conds
+
+
+def answering_rows(table: Any, flt: Any, by: str | None = None) -> tuple[list[Any], Any, int | None] | None:
+    """Return what answers a figure over ``flt`` grouped by ``by`` from a per-day table with ``dim`` and ``value``
+    (the histograms, the open tickets' counters): the WHERE conditions, the column to group by (None: one
+    group) and which part of a pair's value the group is (None: all of it, :func:`group_of`); None when the
+    figure rests on three dimensions or more."""
+    source = one_dimension(flt, by)
+    if source is not None:
+        return day_conditions(table, flt, *source), group_column(table, by) if by else None, None
+    pair = pair_dimension(flt, by)
+    if pair is None:
+        return None
+    dim, values, which = pair
+    key = (table.value if which is not None else group_column(table, by)) if by else None
+    return pair_conditions(table, flt, dim, values), key, which
+
+
+def group_of(key: Any, which: int | None) -> Any:
+    """Return the group a row's key stands for (the part ``which`` of a pair's value)."""
+    return key.split(SEPARATOR)[which] if which is not None and key is not None else key
+
+
 def group_column(table: Any, by: str) -> Any:
     """Return the column of a one-dimension table that groups by ``by`` (a period or the dimension)."""
     return table.value if by in DIMS else getattr(table, by)
@@ -202,13 +257,14 @@ def histogram_counts(measure: str, team: bool, days: bool) -> str:
         worked = "SELECT DISTINCT ticket_id, role FROM kpi_task WHERE ticket_id IS NOT NULL"
         if days:
             worked += " AND ticket_id IN (SELECT ticket_id FROM kpi_ticket WHERE day IN :rollup_days)"
-        join, dims = f" JOIN ({worked}) w ON w.ticket_id = f.ticket_id", ["w.role", "''", "''"]
+        join = f" JOIN ({worked}) w ON w.ticket_id = f.ticket_id"
+        dims = ["w.role", *(f"f.{d}" for d in TASK_DIMS)]
     elif task:
         dims = [f"COALESCE(f.{d}, '—')" for d in TASK_DIMS]
     else:
         dims = [f"f.{d}" for d in TASK_DIMS]
     element_role = ["f.element_id", "f.role"] if task else ["''", "''"]
-    keys = [f"f.{p}" for p in PERIOD_NAMES] + (element_role if task else []) + [d for d in dims if d != "''"]
+    keys = [f"f.{p}" for p in PERIOD_NAMES] + (element_role if task else []) + dims
     return (f"SELECT {', '.join(f'f.{p}' for p in PERIOD_NAMES)}, {', '.join(element_role)}, {', '.join(dims)}, "
             f"{bucket_text(duration)} AS bucket, COUNT(*) AS n FROM {table} f{join} "
             f"WHERE {' AND '.join(conds)} GROUP BY {', '.join(keys)}, bucket")
@@ -216,8 +272,24 @@ def histogram_counts(measure: str, team: bool, days: bool) -> str:
 
 def histograms() -> list[tuple[str, str]]:
     """Return every (measure, dimension) the histograms keep."""
-    return ([(m, dim) for m in TICKET_MEASURES for dim in (ALL, *DIMS)]
+    return ([(m, dim) for m in TICKET_MEASURES for dim in (ALL, *DIMS, *PAIRS.values())]
             + [(m, dim) for m in TASK_MEASURES for dim in (ALL, *TASK_DIMS)])
+
+
+def _grains(measure: str, team: bool, values: list[str]) -> list[tuple[str, str]]:
+    """Return the (dim, value) rows one counted row of :func:`histogram_counts` adds to: all tickets and each
+    dimension, or the team; a ticket time also each pair of dimensions."""
+    if team:
+        role, *others = values
+        out = [("team", role)]
+        if measure in TICKET_MEASURES:
+            out += [(PAIRS[(d, "team")], f"{v}{SEPARATOR}{role}") for d, v in zip(TASK_DIMS, others, strict=True)]
+        return out
+    out = [(ALL, ""), *zip(TASK_DIMS, values, strict=True)]
+    if measure in TICKET_MEASURES:
+        out += [(PAIRS[(a, b)], f"{values[i]}{SEPARATOR}{values[j]}") for i, a in enumerate(TASK_DIMS)
+                for j, b in enumerate(TASK_DIMS) if i < j]
+    return out
 
 
 @cache
@@ -233,10 +305,9 @@ def histogram_rows(session: Session, days: list[date] | None) -> dict[tuple[Any,
     rows: dict[tuple[Any, ...], list[Any]] = {}
     passes = [(m, False) for m in (*TICKET_MEASURES, *TASK_MEASURES)] + [(m, True) for m in TICKET_MEASURES]
     for measure, team in passes:
-        grains = ["team"] if team else [ALL, *TASK_DIMS]
         for day, week, month, quarter, element, role, *values, bucket, n in session.execute(
                 _counting(measure, team, days is not None), params):
-            for dim, value in zip(grains, ["", *values] if not team else values[:1], strict=False):
+            for dim, value in _grains(measure, team, values):
                 key = (measure, dim, _date(day), value, element, role)
                 row = rows.get(key)
                 if row is None:

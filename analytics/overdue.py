@@ -7,8 +7,9 @@ per hour they fall due in (an epoch hour number), per business day opened and pe
 (``dim`` ``all``: every ticket), rebuilt with the roll-ups for the days a refresh touched, in the
 transaction that wrote the facts (:func:`rebuild`). At a moment ``now`` a figure is the counts of the
 hours already over plus the tickets falling due in the current hour before ``now``, counted from the
-facts by index: exact, however long the backlog. A filter on two dimensions or more counts the open
-tickets from the facts (:func:`overdue` returns None).
+facts by index: exact, however long the backlog. Pairs of dimensions (a channel's product lines) have
+their rows too (``dim`` and ``value`` as :data:`analytics.daily.PAIRS`); a filter on three dimensions or more
+counts the open tickets from the facts (:func:`overdue` returns None).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, is_sqlite
 
-from .daily import ALL, DIMS, day_conditions, group_column, one_dimension
+from .daily import ALL, DIMS, PAIRS, SEPARATOR, answering_rows, group_of
 from .facts import KpiTask, KpiTicket, target_seconds
 
 T, K = KpiTicket, KpiTask
@@ -36,7 +37,7 @@ class KpiOpen(Base):
     """How many open tickets of one business day (and dimension value) fall overdue in one hour."""
 
     __tablename__ = "kpi_open"
-    __table_args__ = (Index("ix_kpi_open_day", "day"),)
+    __table_args__ = (Index("ix_kpi_open_day", "day"), Index("ix_kpi_open_dim_value_day", "dim", "value", "day"))
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -73,12 +74,15 @@ def counting(sqlite: bool, over_seconds: float, kind: str, dim: str, days: bool)
     if days:
         conds.append("f.day IN :open_days")
     join, value = "", "''"
-    if dim == "team":
+    pair = next((p for p, name in PAIRS.items() if name == dim), None)
+    if dim == "team" or (pair and "team" in pair):
         worked = "SELECT DISTINCT ticket_id, role FROM kpi_task WHERE ticket_id IS NOT NULL"
         if days:
             worked += " AND ticket_id IN (SELECT ticket_id FROM kpi_ticket WHERE day IN :open_days)"
         join, value = f" JOIN ({worked}) w ON w.ticket_id = f.ticket_id", "w.role"
-    elif dim != ALL:
+    if pair:
+        value = f" || '{SEPARATOR}' || ".join("w.role" if d == "team" else f"f.{d}" for d in pair)
+    elif dim not in (ALL, "team"):
         value = f"f.{dim}"
     periods = ", ".join(f"f.{p}" for p in PERIOD_NAMES)
     keys = ", ".join([hour, *([] if dim == ALL else [value]), periods])
@@ -97,7 +101,7 @@ def recounted(session: Session, settings: dict[str, Any], days: list[date] | Non
     params = {} if days is None else {"open_days": days}
     out = []
     for kind in KINDS:
-        for dim in (ALL, *DIMS):
+        for dim in (ALL, *DIMS, *PAIRS.values()):
             query = _statement(counting(sqlite, over, kind, dim, days is not None), days is not None)
             out += [_row(r._mapping) for r in session.execute(query, params)]
     return out
@@ -123,7 +127,7 @@ def rebuild(session: Session, settings: dict[str, Any], days: Iterable[date] | N
     params = {} if chosen is None else {"open_days": chosen}
     columns = "kind, hour, dim, value, day, week, month, quarter, n"
     for kind in KINDS:
-        for dim in (ALL, *DIMS):
+        for dim in (ALL, *DIMS, *PAIRS.values()):
             sql = f"INSERT INTO kpi_open ({columns}) {counting(sqlite, over, kind, dim, chosen is not None)}"
             session.execute(_statement(sql, chosen is not None), params)
 
@@ -133,17 +137,17 @@ def overdue(session: Session, settings: dict[str, Any], now: datetime, flt: Any,
     """Return per value of ``by`` (None: one group) how many of the filter's open tickets are overdue for
     their response and over the resolution target at ``now`` (None when the filter and ``by`` rest on two
     dimensions or more: count those from the facts)."""
-    source = one_dimension(flt, by)
-    if source is None:
+    rows = answering_rows(KpiOpen, flt, by)
+    if rows is None:
         return None
+    conds, key, which = rows
+    key = literal(None) if key is None else key
     hour = epoch_hour(now)
-    key = group_column(KpiOpen, by) if by else literal(None)
     out: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KINDS.values(), 0))
     for k, kind, n in session.execute(
-            select(key, KpiOpen.kind, func.sum(KpiOpen.n)).where(*day_conditions(KpiOpen, flt, *source),
-                                                                 KpiOpen.hour < hour)
+            select(key, KpiOpen.kind, func.sum(KpiOpen.n)).where(*conds, KpiOpen.hour < hour)
             .group_by(key, KpiOpen.kind)):
-        out[k][KINDS[kind]] += int(n or 0)
+        out[group_of(k, which)][KINDS[kind]] += int(n or 0)
     for kind, n_by_key in _this_hour(session, settings, now, flt, by).items():
         for k, n in n_by_key.items():
             out[k][KINDS[kind]] += n

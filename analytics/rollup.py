@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import Base
 
 from .counters import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, counter_columns, ticket_counters
-from .daily import rebuild
+from .daily import PAIRS, rebuild
 from .facts import KpiState, KpiTask, KpiTicket, target_seconds
 from .histogram import EDGES
 from .overdue import rebuild as rebuild_open
@@ -68,14 +68,14 @@ class KpiTaskDaily(_Periods, Base):
     working_seconds: Mapped[float]
 
 
-#: the roll-up tables besides the cube (a new one, or new buckets, rebuild every day once)
+#: the roll-up tables besides the cube (a new one, new buckets or new pairs rebuild every day once)
 TABLES = ("kpi_day", "kpi_task_day", "kpi_histogram", "kpi_open")
 
 
 def settings_key(settings: dict[str, Any]) -> str:
     """Return the state name that says the roll-ups were built with these settings."""
     relevant = json.dumps({"over": target_seconds(settings, "resolution_hours"), "tables": TABLES,
-                           "edges": EDGES}, sort_keys=True)
+                           "edges": EDGES, "pairs": sorted(PAIRS.values())}, sort_keys=True)
     return "rollup:" + hashlib.sha256(relevant.encode()).hexdigest()[:16]
 
 

@@ -4,8 +4,10 @@ A figure that filters and groups by at most one dimension reads them from the pe
 histograms (:mod:`analytics.histogram`, :mod:`analytics.daily`): a few thousand rows for
 any range, however many tickets, each percentile the middle of the bucket the nearest
 rank falls in, with its error (``…_error``: the exact value is within that share of it).
-Two dimensions or more at once read the facts of the filter's tickets (and tasks) and
-give exact nearest-rank figures (``…_error`` absent), grouped in Python.
+A ticket time over exactly two dimensions (a channel's product lines, a team's channels)
+reads the histograms of that pair (:data:`analytics.daily.PAIRS`) the same way. Three or
+more at once, and task times over two or more, read the facts of the filter's tickets (and
+tasks) and give exact nearest-rank figures (``…_error`` absent), grouped in Python.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .daily import DIMS, day_conditions, group_column, one_dimension, task_dimension
+from .daily import DIMS, answering_rows, day_conditions, group_of, task_dimension
 from .facts import PERIODS, KpiTask, KpiTicket
 from .histogram import COLUMNS, H, counts_of, summed
 from .histogram import spread as bucket_spread
@@ -64,27 +66,26 @@ def ticket_times(session: Session, flt: Any, bys: Iterable[str]) -> dict[str | N
     out: dict[str | None, dict[Any, dict[str, Any]]] = {}
     exact = []
     for by in (None, *groupings):
-        source = one_dimension(flt, by)
-        if source is None:
+        rows = answering_rows(H, flt, by)
+        if rows is None:
             exact.append(by)
         else:
-            out[by] = _histogram_times(session, flt, *source, by)
+            out[by] = _histogram_times(session, *rows)
     if exact:
         found = exact_ticket_times(session, flt, [by for by in exact if by is not None])
         out.update({by: found[by] for by in exact})
     return out
 
 
-def _histogram_times(session: Session, flt: Any, dim: str, value: str | None,
-                     by: str | None) -> dict[Any, dict[str, Any]]:
-    """Return per value of ``by`` (None: one group) the ticket times' median and p90 from the histograms."""
-    key = group_column(H, by) if by else None
+def _histogram_times(session: Session, conds: list[Any], key: Any, which: int | None = None
+                     ) -> dict[Any, dict[str, Any]]:
+    """Return per value of ``key`` (None: one group) the ticket times' median and p90 from the histogram rows
+    matching ``conds`` (``which``: the key is a pair's value, grouped by its first or second part)."""
     keys = [H.measure, *([key] if key is not None else [])]
-    rows = session.execute(select(*keys, *summed()).where(H.measure.in_(TICKET_TIMES), *day_conditions(
-        H, flt, dim, value)).group_by(*keys))
+    rows = session.execute(select(*keys, *summed()).where(H.measure.in_(TICKET_TIMES), *conds).group_by(*keys))
     counts: dict[Any, dict[str, list[int]]] = defaultdict(lambda: {name: [0] * len(COLUMNS) for name in TICKET_TIMES})
     for row in rows:
-        counts[row[1] if key is not None else None][row[0]] = counts_of(row)
+        counts[group_of(row[1], which) if key is not None else None][row[0]] = counts_of(row)
     if key is None and None not in counts:
         counts[None]  # noqa: B018  (the tiles have their empty group)
     return {k: {f: v for name in TICKET_TIMES for f, v in bucket_spread(lists[name], name).items()}

@@ -4,6 +4,7 @@ roll-ups' recount."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -78,10 +79,18 @@ def test_overdue_counts_from_the_hourly_counters_equal_a_count_of_the_open_ticke
         by_team = {r["key"]: r for r in grouped(s, ctx, WEEKS, "team", medians=False)}
         two_dims = measures(s, ctx, KpiFilter(period="week", start=WEEKS.start, end=WEEKS.end, channel="hotline",
                                               priority="high"))
+        three_dims = measures(s, ctx, KpiFilter(period="week", start=WEEKS.start, end=WEEKS.end, channel="hotline",
+                                                priority="high", team="technician"))
+        hotline_by_priority = {r["key"]: r for r in grouped(s, ctx, replace(WEEKS, channel="hotline"), "priority",
+                                                            medians=False)}
+        team_by_channel = {r["key"]: r for r in grouped(s, ctx, replace(WEEKS, team="technician"), "channel",
+                                                        medians=False)}
     # Then each equals the count over the open tickets at that moment
     for found, keep in [(tiles, lambda r, t: True), (hotline, lambda r, t: r["channel"] == "hotline"),
                         (team, lambda r, t: r["ticket_id"] in t),
-                        (two_dims, lambda r, t: r["channel"] == "hotline" and r["priority"] == "high")]:
+                        (two_dims, lambda r, t: r["channel"] == "hotline" and r["priority"] == "high"),
+                        (three_dims, lambda r, t: r["channel"] == "hotline" and r["priority"] == "high"
+                         and r["ticket_id"] in t)]:
         expected = _expected(rows, tasks, now, over, keep)
         assert {k: found[k] for k in expected} == expected
     for channel in CHANNELS:
@@ -89,6 +98,15 @@ def test_overdue_counts_from_the_hourly_counters_equal_a_count_of_the_open_ticke
         assert {k: by_channel[channel][k] for k in expected} == expected
     assert {k: by_team["technician"][k] for k in expected} == _expected(rows, tasks, now, over,
                                                                           lambda r, t: r["ticket_id"] in t)
+    for priority in ("high", "low"):  # a pair of dimensions, grouped by one of them
+        expected = _expected(rows, tasks, now, over,
+                             lambda r, t, p=priority: r["channel"] == "hotline" and r["priority"] == p)
+        assert {k: hotline_by_priority[priority][k] for k in expected} == expected
+    for channel in CHANNELS:
+        if channel in team_by_channel:
+            expected = _expected(rows, tasks, now, over,
+                                 lambda r, t, c=channel: r["channel"] == c and r["ticket_id"] in t)
+            assert {k: team_by_channel[channel][k] for k in expected} == expected
 
 
 def test_an_answered_ticket_leaves_the_counters_in_the_refreshs_transaction(database: Database) -> None:
