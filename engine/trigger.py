@@ -163,7 +163,7 @@ class Trigger:
 
     def _finish(self) -> None:
         wf, inst = self.workflow, self.instance
-        ended = wf.is_completed()
+        ended = projection.is_completed(wf)  # one pass over the tasks, not SpiffWorkflow's tree walk
         errored = [] if ended else projection.tasks_in_state(wf, TaskState.ERROR)
         ready = projection.ready_human_tasks(wf)
         self._sync_incidents(errored, ended)
