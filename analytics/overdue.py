@@ -169,7 +169,7 @@ def _this_hour(session: Session, settings: dict[str, Any], now: datetime, flt: A
         "late": and_(T.resolution_seconds.is_(None), T.opened_at >= start - over, T.opened_at < now - over)}
     out: dict[str, dict[Any, int]] = {}
     for kind, window in windows.items():
-        conds = [T.status == "open", window, *ticket_conditions(flt)]
+        conds = [T.status == "open", window, *ticket_conditions(flt, by_moment=True)]  # by the hour's index
         if by == "team":
             query = (select(K.role, func.count(func.distinct(T.ticket_id))).join(K, K.ticket_id == T.ticket_id)
                      .where(*conds).group_by(K.role))

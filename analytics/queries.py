@@ -15,7 +15,7 @@ team that worked on it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -158,13 +158,20 @@ def _team(team: str) -> ColumnElement[bool]:
     return exists().where(worked.ticket_id == T.ticket_id, worked.role == team)
 
 
-def ticket_conditions(flt: KpiFilter, dated: bool = True) -> list[ColumnElement[bool]]:
-    """Return the WHERE conditions of a ticket filter (its date range unless ``dated`` is false)."""
+def ticket_conditions(flt: KpiFilter, dated: bool = True, by_moment: bool = False) -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions of a ticket filter (its date range unless ``dated`` is false; with
+    ``by_moment`` the range is also said on ``opened_at``, a day either side, and the business day is
+    compared in a way no index serves, so that a query walks the index of the moment opened)."""
     conds: list[ColumnElement[bool]] = []
+    day: Any = func.coalesce(T.day, T.day) if by_moment else T.day
     if dated and flt.start:
-        conds.append(T.day >= flt.start)
+        conds.append(day >= flt.start)
+        if by_moment:
+            conds.append(T.opened_at >= datetime.combine(flt.start, datetime.min.time(), UTC) - timedelta(days=1))
     if dated and flt.end:
-        conds.append(T.day <= flt.end)
+        conds.append(day <= flt.end)
+        if by_moment:
+            conds.append(T.opened_at < datetime.combine(flt.end, datetime.min.time(), UTC) + timedelta(days=2))
     for dim in ("channel", "product_line", "priority"):
         value = getattr(flt, dim)
         if value:
@@ -439,12 +446,13 @@ class Drill:
     dated: bool = True
 
 
-def drill_conditions(ctx: Context, flt: KpiFilter, drill: Drill) -> list[ColumnElement[bool]]:
-    """Return the WHERE conditions of the tickets behind a figure."""
+def drill_conditions(ctx: Context, flt: KpiFilter, drill: Drill, by_moment: bool = False) -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions of the tickets behind a figure (``by_moment``: as
+    :func:`ticket_conditions`, for the page read newest first)."""
     known = drills(ctx)
     if drill.kpi not in known:
         raise ValueError(f"unknown figure {drill.kpi!r}; known: {', '.join(sorted(known))}")
-    conds = [*ticket_conditions(flt, dated=drill.dated), known[drill.kpi]]
+    conds = [*ticket_conditions(flt, dated=drill.dated, by_moment=by_moment), known[drill.kpi]]
     if drill.group_by and drill.group is not None:
         if drill.group_by == "team":
             conds.append(_team(drill.group))
@@ -497,7 +505,8 @@ def tickets_behind(session: Session, ctx: Context, flt: KpiFilter, drill: Drill,
     total = rolled_total(session, flt, drill)
     if total is None:
         total = session.scalar(select(func.count()).select_from(T).where(*conds), ctx.params) or 0
-    rows = session.scalars(select(T).where(*conds).order_by(T.opened_at.desc(), T.ticket_id.desc())
+    newest = drill_conditions(ctx, flt, drill, by_moment=True)  # along the index of the moment opened
+    rows = session.scalars(select(T).where(*newest).order_by(T.opened_at.desc(), T.ticket_id.desc())
                            .limit(per_page).offset((max(1, page) - 1) * per_page), ctx.params)
     return [ticket_row(r) for r in rows], total
 
