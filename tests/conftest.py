@@ -315,7 +315,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     their own: a long module's SQLite half and PostgreSQL half may run on both workers at once
     instead of one after the other on one worker (each worker has its own PostgreSQL server and
     starting states, and a module-scoped fixture that depends on the backend is built per backend
-    anyway). Units go out in collection order, as before."""
+    anyway). Units go out in collection order, as before.
+
+    A module with a test that names no backend stays one unit: such a test may read what the
+    module's other tests left behind (``test_the_walk_reached_every_user_task_of_the_bundle``
+    reads the tasks both backends' walks reached), so it must run on their worker, after them."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -324,7 +328,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             scope = super()._split_scope(nodeid)
             backend = backend_of(nodeid)
-            return f"{scope}@{backend}" if backend else scope
+            return f"{scope}@{backend}" if backend and scope not in self._whole() else scope
+
+        def _whole(self) -> set[str]:
+            """The modules (scopes) with a test that names no backend (collection is complete here)."""
+            if not hasattr(self, "_whole_scopes"):
+                self._whole_scopes = {super(ScopePerBackend, self)._split_scope(n) for n in self.collection or ()
+                                      if backend_of(n) is None}
+            return self._whole_scopes
 
     return ScopePerBackend(config, log)
 
