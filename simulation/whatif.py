@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -161,11 +161,6 @@ def _run_arm_child(folder: Path, name: str, bundle_dir: Path, tickets: int, days
     temporary = folder / f"{name}.outcome.{os.getpid()}.tmp"
     temporary.write_text(json.dumps(outcome, default=str), encoding="utf-8")
     temporary.replace(folder / f"{name}.outcome.json")
-
-
-def default_first_day(days: int) -> date:
-    """Return the first simulated day: ``days`` before today, so the history ends now."""
-    return date.today() - timedelta(days=days)
 
 
 def main(argv: list[str]) -> int:

@@ -19,17 +19,18 @@ import subprocess
 import sys
 import tempfile
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from analytics.versions import pilot_figures, product_line_models
-from engine import drafts, migration_batch, pilots
+from engine import clock, drafts, migration_batch, pilots
 from engine.bundle import Bundle
 from engine.deploy import validate
 from engine.errors import AftersalesError, DeploymentInvalid, InvalidInput, NotFound
+from handlers.values import local_date
 
 from . import get_services
 from .access import current_actor, roles_required
@@ -298,7 +299,7 @@ def start_whatif(tried: dict[str, bytes], against: int, body: dict[str, Any], la
         _write_bundle(folder / "deployed", drafts.deployment_files(s, against))
     _write_bundle(folder / "tried", tried)
     (folder / "request.json").write_text(json.dumps({
-        **asked, "first_day": (date.today() - timedelta(days=asked["days"])).isoformat(), "label": label,
+        **asked, "first_day": (local_date(clock.now()) - timedelta(days=asked["days"])).isoformat(), "label": label,
         "against": against, "arms": {"tried": "tried", "deployed": "deployed"}}), encoding="utf-8")
     with open(folder / "log.txt", "wb") as log:
         child = subprocess.Popen([sys.executable, "-m", "simulation.whatif", str(folder)], cwd=ROOT, stdout=log,

@@ -76,6 +76,8 @@ def test_a_what_if_of_50_tickets_shows_what_a_lower_approval_limit_changes(servi
 
     # Then both sides played the same 50 requests, and the lower limit shows in the figures and heatmaps
     assert status["state"] == "done", status
+    # (its week is the one before the engine's day, 2 March 2026 here, not the wall clock's: the same figures any day)
+    assert status["request"]["first_day"] == "2026-02-23"
     tried, deployed = status["result"]["tried"], status["result"]["deployed"]
     assert tried["requests"] == deployed["requests"] >= 50  # 50 new requests, and repeat contacts
     assert tried["tickets"] == deployed["tickets"] > 0
