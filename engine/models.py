@@ -124,7 +124,7 @@ class Instance(Base):
     business_key: Mapped[str | None] = mapped_column(String(64), index=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
@@ -143,6 +143,8 @@ class Instance(Base):
 
 # the owner's instance list filtered by priority (engine.cockpit._summary writes this same expression)
 Index("ix_instance_priority", Instance.summary["priority"].as_string())
+# running instances of one process by index alone (the dashboard's requests not registered yet); by status too
+Index("ix_instance_status_process", Instance.status, Instance.process_id, Instance.id)
 
 
 class InstanceState(Base):
