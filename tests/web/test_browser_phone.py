@@ -10,15 +10,18 @@ pages are checked the same way. Screenshots land in ``test-artifacts/screenshots
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from engine import clock as engine_clock
 from engine.identity import actor_for
 from engine.models import WorkItem
 from tests.conftest import PROCESSES
 from tests.process.driver import INTAKE
+from tests.support.states import START
 from tests.web.live import chromium, live_site, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -59,7 +62,17 @@ WIDTHS = """() => ({
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, sqlite_template):
+def clock() -> Iterator[engine_clock.FrozenClock]:
+    """One frozen clock for the module's ticket and pages: the ticket is opened on the day the pages show
+    (a per-test clock would be installed only after the module's site opened it by the wall clock)."""
+    frozen = engine_clock.FrozenClock(START)
+    previous = engine_clock.set_clock(frozen)
+    yield frozen
+    engine_clock.set_clock(previous)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sqlite_template, clock):
     """The real after-sales process with its catalogue and one user per role; a registered ticket."""
     tmp_path = tmp_path_factory.mktemp("phone")
     with live_site(tmp_path, sqlite_template, [PROCESSES], USERS,
