@@ -2,10 +2,10 @@
 
 Every roll-up row of the days checked — the cube (:mod:`analytics.rollup`), the days by one
 dimension and the histograms (:mod:`analytics.daily`), the open tickets falling overdue by hour
-(:mod:`analytics.overdue`) — is counted again from the ticket and
-task facts with the very SELECTs a rebuild uses (the one-dimension counters straight from the
-facts, not from the cube), and each value that differs is listed: the roll-up's beside the
-recount's. A row missing on either side differs in every column.
+(:mod:`analytics.overdue`) and the backlog by priority, stage and hour over target
+(:mod:`analytics.backlog`) — is counted again from the ticket and task facts with the very SELECTs
+a rebuild uses (the one-dimension counters straight from the facts, not from the cube), and each value
+that differs is listed: the roll-up's beside the recount's. A row missing on either side differs in every column.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .backlog import KpiBacklog
+from .backlog import recounted as backlog_recount
 from .counters import COUNTERS, ticket_counters
 from .daily import ALL, DIMS, TASK_DIMS, KpiDay, KpiTaskDay, histogram_rows, histograms
 from .facts import KpiTask, KpiTicket, target_seconds
@@ -115,4 +117,6 @@ def drift(session: Session, settings: dict[str, Any], start: date, end: date) ->
                             _stored(session, H, days, measure=measure, dim=dim), rows)
     out += _differences("kpi_open", ("kind", "hour", "dim", "value", "day"), ("n",), _stored(session, KpiOpen, days),
                         open_recount(session, settings, days))
+    out += _differences("kpi_backlog", ("dim", "value", "day", "priority", "stage", "hour"), ("n",),
+                        _stored(session, KpiBacklog, days), backlog_recount(session, settings, days))
     return out

@@ -15,7 +15,7 @@ counts the open tickets from the facts (:func:`overdue` returns None).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -55,7 +55,8 @@ def epoch_hour(moment: datetime) -> int:
     return int(moment.timestamp()) // 3600
 
 
-def _hour_sql(sqlite: bool, column: str, offset: int) -> str:
+def hour_sql(sqlite: bool, column: str, offset: int) -> str:
+    """Return the SQL of the epoch hour that ``column`` plus ``offset`` seconds falls in."""
     if sqlite:  # naive UTC text; strftime('%s') gives whole seconds, floored, as PostgreSQL's FLOOR does
         return f"((CAST(strftime('%s', {column}) AS INTEGER) + {offset}) / 3600)"
     return f"CAST(FLOOR((EXTRACT(EPOCH FROM {column}) + {offset}) / 3600) AS INTEGER)"
@@ -65,14 +66,24 @@ def counting(sqlite: bool, over_seconds: float, kind: str, dim: str, days: bool)
     """Return the SQL that counts one kind's open tickets for one dimension from the facts (of the days
     ``:open_days`` when ``days``) — columns kind, hour, dim, value, day, week, month, quarter, n."""
     if kind == "response":
-        hour = _hour_sql(sqlite, "f.response_due_at", 0)
+        hour = hour_sql(sqlite, "f.response_due_at", 0)
         conds = ["f.response_met IS NULL", "f.first_response_at IS NULL", "f.response_due_at IS NOT NULL"]
     else:
-        hour = _hour_sql(sqlite, "f.opened_at", int(round(over_seconds)))
+        hour = hour_sql(sqlite, "f.opened_at", int(round(over_seconds)))
         conds = ["f.resolution_seconds IS NULL"]
     conds.insert(0, "f.status = 'open'")
     if days:
         conds.append("f.day IN :open_days")
+    join, value = dimension_sql(dim, days)
+    periods = ", ".join(f"f.{p}" for p in PERIOD_NAMES)
+    keys = ", ".join([hour, *([] if dim == ALL else [value]), periods])
+    return (f"SELECT '{kind}' AS kind, {hour} AS hour, '{dim}' AS dim, {value} AS value, {periods}, COUNT(*) AS n "
+            f"FROM kpi_ticket f{join} WHERE {' AND '.join(conds)} GROUP BY {keys}")
+
+
+def dimension_sql(dim: str, days: bool) -> tuple[str, str]:
+    """Return the JOIN (to the teams that worked on a ticket ``f``, of the days ``:open_days`` when ``days``)
+    and the value expression of a dimension or pair named ``dim`` (``''`` for ``all``)."""
     join, value = "", "''"
     pair = next((p for p, name in PAIRS.items() if name == dim), None)
     if dim == "team" or (pair and "team" in pair):
@@ -84,52 +95,64 @@ def counting(sqlite: bool, over_seconds: float, kind: str, dim: str, days: bool)
         value = f" || '{SEPARATOR}' || ".join("w.role" if d == "team" else f"f.{d}" for d in pair)
     elif dim not in (ALL, "team"):
         value = f"f.{dim}"
-    periods = ", ".join(f"f.{p}" for p in PERIOD_NAMES)
-    keys = ", ".join([hour, *([] if dim == ALL else [value]), periods])
-    return (f"SELECT '{kind}' AS kind, {hour} AS hour, '{dim}' AS dim, {value} AS value, {periods}, COUNT(*) AS n "
-            f"FROM kpi_ticket f{join} WHERE {' AND '.join(conds)} GROUP BY {keys}")
+    return join, value
 
 
-def _statement(sql: str, days: bool) -> Any:
+def _days_statement(sql: str, days: bool) -> Any:
     statement = text(sql)
     return statement.bindparams(bindparam("open_days", expanding=True, type_=Date())) if days else statement
 
 
+def _selects(sqlite: bool, over: float, days: bool) -> list[str]:
+    return [counting(sqlite, over, kind, dim, days) for kind in KINDS for dim in (ALL, *DIMS, *PAIRS.values())]
+
+
 def recounted(session: Session, settings: dict[str, Any], days: list[date] | None) -> list[dict[str, Any]]:
     """Return the rows :class:`KpiOpen` should hold for ``days`` (or all), counted from the facts."""
-    sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
-    params = {} if days is None else {"open_days": days}
-    out = []
-    for kind in KINDS:
-        for dim in (ALL, *DIMS, *PAIRS.values()):
-            query = _statement(counting(sqlite, over, kind, dim, days is not None), days is not None)
-            out += [_row(r._mapping) for r in session.execute(query, params)]
-    return out
-
-
-def _row(mapping: Any) -> dict[str, Any]:
-    row = dict(mapping)
-    for name in ("day", "week"):  # SQLite's dates come back as text through text()
-        if isinstance(row[name], str):
-            row[name] = date.fromisoformat(row[name])
-    return row
+    return recount(session, settings, days, _selects)
 
 
 def rebuild(session: Session, settings: dict[str, Any], days: Iterable[date] | None) -> None:
     """Recount the open tickets of ``days`` (every day when None) into :class:`KpiOpen`, one ``INSERT …
     SELECT … GROUP BY`` per kind and dimension."""
+    refill(session, settings, days, KpiOpen, ("kind", "hour", "dim", "value", "day", "week", "month", "quarter", "n"),
+           _selects)
+
+
+def recount(session: Session, settings: dict[str, Any], days: list[date] | None,
+            selects: Callable[[bool, float, bool], list[str]]) -> list[dict[str, Any]]:
+    """Return the rows counted from the facts by ``selects(sqlite, resolution target seconds, by days)`` (of the
+    days ``days``, or all), their dates as dates."""
+    sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
+    params = {} if days is None else {"open_days": days}
+    out = []
+    for sql in selects(sqlite, over, days is not None):
+        out += [_dated(r._mapping) for r in session.execute(_days_statement(sql, days is not None), params)]
+    return out
+
+
+def refill(session: Session, settings: dict[str, Any], days: Iterable[date] | None, table: Any,
+           columns: tuple[str, ...], selects: Callable[[bool, float, bool], list[str]]) -> None:
+    """Delete ``table``'s rows of ``days`` (every day when None) and insert the rows ``selects`` count (as
+    :func:`recount`) into ``columns``, one ``INSERT … SELECT`` each."""
     chosen = None if days is None else sorted(set(days))
-    wipe = delete(KpiOpen)
+    wipe = delete(table)
     if chosen is not None:
-        wipe = wipe.where(KpiOpen.day.in_(chosen))
+        wipe = wipe.where(table.day.in_(chosen))
     session.execute(wipe)
     sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
     params = {} if chosen is None else {"open_days": chosen}
-    columns = "kind, hour, dim, value, day, week, month, quarter, n"
-    for kind in KINDS:
-        for dim in (ALL, *DIMS, *PAIRS.values()):
-            sql = f"INSERT INTO kpi_open ({columns}) {counting(sqlite, over, kind, dim, chosen is not None)}"
-            session.execute(_statement(sql, chosen is not None), params)
+    for sql in selects(sqlite, over, chosen is not None):
+        insert = f"INSERT INTO {table.__tablename__} ({', '.join(columns)}) {sql}"
+        session.execute(_days_statement(insert, chosen is not None), params)
+
+
+def _dated(mapping: Any) -> dict[str, Any]:
+    row = dict(mapping)
+    for name in ("day", "week"):  # SQLite's dates come back as text through text()
+        if isinstance(row.get(name), str):
+            row[name] = date.fromisoformat(row[name])
+    return row
 
 
 def overdue(session: Session, settings: dict[str, Any], now: datetime, flt: Any,

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session, aliased
 from engine.db import UTCDateTime
 from handlers.values import local_date
 
+from .backlog import backlog as rolled_backlog
+from .backlog import ordered as ordered_backlog
 from .daily import KpiDay, KpiTaskDay, day_conditions, group_column, one_dimension, task_dimension
 from .facts import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
 from .overdue import overdue
@@ -376,12 +378,16 @@ def trend(session: Session, ctx: Context, flt: KpiFilter, medians: bool = True,
 
 
 def backlog(session: Session, ctx: Context, flt: KpiFilter) -> list[dict[str, Any]]:
-    """Return the open tickets by priority and stage, now (dimensions filter; the date range does not)."""
+    """Return the open tickets by priority and stage, now (dimensions filter; the date range does not): from
+    the open tickets' counters by hour (:mod:`analytics.backlog`), from the facts for three dimensions."""
+    rolled = rolled_backlog(session, ctx.settings, ctx.now, flt)
+    if rolled is not None:
+        return rolled
     over = drills(ctx)["open_over_target"]
     rows = session.execute(select(T.priority, T.stage, func.count().label("open"), _count(over).label("over"))
                            .where(T.status == "open", *ticket_conditions(flt, dated=False))
-                           .group_by(T.priority, T.stage).order_by(T.priority, T.stage), ctx.params)
-    return [{"priority": p, "stage": s, "open": n, "open_over_target": o or 0} for p, s, n, o in rows]
+                           .group_by(T.priority, T.stage), ctx.params)
+    return ordered_backlog({(p, s): [n, o or 0] for p, s, n, o in rows})
 
 
 def handle_times(session: Session, flt: KpiFilter, medians: bool = True) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ A figure over a quarter of a million-ticket year would scan a quarter million fa
 its roll-up is at most (days × channels × product lines × priorities) rows, however many
 tickets there are. The counters are those of :mod:`analytics.queries` that do not
 depend on the moment they are read (what does — a response overdue *now*, a ticket open
-longer than the target *now* — is counted per hour it falls due in, :mod:`analytics.overdue`). Each refresh
+longer than the target *now*, the backlog by priority and stage — is counted per hour it falls due in,
+:mod:`analytics.overdue`, :mod:`analytics.backlog`). Each refresh
 batch rebuilds the days its tickets and tasks fall on, in the same transaction, with
 one ``INSERT … SELECT … GROUP BY`` per table; a change of the settings that counters
 depend on rebuilds every day.
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 
+from .backlog import rebuild as rebuild_backlog
 from .counters import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, counter_columns, ticket_counters
 from .daily import PAIRS, rebuild
 from .facts import KpiState, KpiTask, KpiTicket, target_seconds
@@ -69,7 +71,7 @@ class KpiTaskDaily(_Periods, Base):
 
 
 #: the roll-up tables besides the cube (a new one, new buckets or new pairs rebuild every day once)
-TABLES = ("kpi_day", "kpi_task_day", "kpi_histogram", "kpi_open")
+TABLES = ("kpi_day", "kpi_task_day", "kpi_histogram", "kpi_open", "kpi_backlog")
 
 
 def settings_key(settings: dict[str, Any]) -> str:
@@ -124,6 +126,7 @@ def roll_up(session: Session, settings: dict[str, Any], days: Iterable[date] | N
         session.execute(insert(table).from_select(names, query))
     rebuild(session, chosen, KpiDaily, KpiDailyTeam, KpiTaskDaily)
     rebuild_open(session, settings, chosen)
+    rebuild_backlog(session, settings, chosen)
 
 
 def days_of(session: Session, ticket_ids: Iterable[int], instance_ids: Iterable[int]) -> set[date]:
