@@ -301,52 +301,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         live.close_chromium()
 
 
-def backend_of(nodeid: str) -> str | None:
-    """The backend in a test id's parameters (``test_x[postgresql-body0]``), if it has one."""
-    if not nodeid.endswith("]") or "[" not in nodeid:
-        return None
-    ids = nodeid[nodeid.index("[", nodeid.rfind("::")) + 1:-1].split("-")
-    return next((b for b in ("sqlite", "postgresql") if b in ids), None)
-
-
-@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: none without it (-p no:xdist)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under ``--dist loadscope`` (scripts/test), a module's tests on each backend are a unit of
-    their own: a long module's SQLite half and PostgreSQL half may run on both workers at once
-    instead of one after the other on one worker (each worker has its own PostgreSQL server and
-    starting states, and a module-scoped fixture that depends on the backend is built per backend
-    anyway). Units go out in collection order, as before.
-
-    A module with a test that names no backend stays one unit: such a test may read what the
-    module's other tests left behind (``test_the_walk_reached_every_user_task_of_the_bundle``
-    reads the tasks both backends' walks reached), so it must run on their worker, after them."""
-    if config.getvalue("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ScopePerBackend(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            scope = super()._split_scope(nodeid)
-            backend = backend_of(nodeid)
-            return f"{scope}@{backend}" if backend and scope not in self._whole() else scope
-
-        def _whole(self) -> set[str]:
-            """The modules (scopes) with a test that names no backend (collection is complete here)."""
-            if not hasattr(self, "_whole_scopes"):
-                self._whole_scopes = {super(ScopePerBackend, self)._split_scope(n) for n in self.collection or ()
-                                      if backend_of(n) is None}
-            return self._whole_scopes
-
-    return ScopePerBackend(config, log)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules with slow tests first (simulated histories, what-ifs, worker processes: minutes
     each), then modules with browser tests, then the others, each group by its number of tests,
-    each module's own order kept. pytest-xdist hands out whole modules (each backend's half a
-    unit of its own, ``pytest_xdist_make_scheduler``) in this order (scripts/test: ``--dist
-    loadscope --no-loadscope-reorder``); a long module handed out last would leave the other
+    each module's own order kept. pytest-xdist hands out whole modules in this order
+    (scripts/test: ``--dist loadscope --no-loadscope-reorder``); a long module handed out last would leave the other
     worker idle at the end, and a browser module of many short tests handed out before a slow one
     would push it towards the end."""
     rank: dict[str, int] = {}
