@@ -11,8 +11,9 @@ import csv
 import io
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from analytics import catalogue
 from analytics.dashboard import (
@@ -103,9 +104,30 @@ def kpi_error(error: float | None) -> str:
     return "" if error is None else f"{error * 100:.1f}"
 
 
+#: the characters a query value keeps unquoted (werkzeug's, so a link reads as ``url_for`` builds it)
+_QUERY_SAFE = "!$'()*,/:;?@"
+
+
 @bp.app_template_global("kpi_link")
 def kpi_link(endpoint: str, args: dict[str, str], **changes: Any) -> str:
-    """Return a dashboard URL keeping the page's filter, with ``changes`` on top (None drops a key)."""
+    """Return a dashboard URL keeping the page's filter, with ``changes`` on top (None drops a key).
+
+    The page links every figure (hundreds of links): for an endpoint without path arguments the URL of
+    the filter alone is built once per request, and query arguments that neither replace nor drop the
+    filter's are appended to it as ``url_for`` appends them."""
+    if all(v is not None and k not in args and not k.startswith("_") for k, v in changes.items()):
+        known = g.setdefault("kpi_links", {})
+        base_key = (endpoint, tuple(args.items()))
+        base = known.get(base_key)
+        if base is None:
+            rules = list(current_app.url_map.iter_rules(endpoint))
+            plain = bool(rules) and not any(r.arguments for r in rules)
+            base = known[base_key] = (url_for(endpoint, **{k: v for k, v in args.items() if v is not None})
+                                      if plain else "")
+        if base:
+            if not changes:
+                return base
+            return base + ("&" if "?" in base else "?") + urlencode(list(changes.items()), safe=_QUERY_SAFE)
     merged = {**args, **changes}
     return url_for(endpoint, **{k: v for k, v in merged.items() if v is not None})
 
