@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from babel import Locale
-from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy import String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database
@@ -216,6 +216,18 @@ def recent_alerts(session: Session, limit: int = 20) -> list[KpiAlert]:
     """Return the latest alerts, cleared ones included, newest first."""
     return list(session.scalars(select(KpiAlert).order_by(KpiAlert.raised_at.desc(), KpiAlert.id.desc())
                                 .limit(limit)))
+
+
+def shown_alerts(session: Session, active: int = 20, recent: int = 10) -> tuple[list[KpiAlert], list[KpiAlert]]:
+    """Return what :func:`active_alerts` and :func:`recent_alerts` return (with these limits), in one read: the
+    newest ``recent`` alerts and the newest ``active`` still firing, newest first."""
+    newest = (KpiAlert.raised_at.desc(), KpiAlert.id.desc())
+    firing = select(KpiAlert.id).where(KpiAlert.cleared_at.is_(None)).order_by(*newest).limit(active)
+    latest = select(KpiAlert.id).order_by(*newest).limit(recent)
+    rows = list(session.scalars(select(KpiAlert).where(or_(KpiAlert.id.in_(firing.scalar_subquery()),
+                                                           KpiAlert.id.in_(latest.scalar_subquery())))
+                                .order_by(*newest)))
+    return [a for a in rows if a.cleared_at is None][:active], rows[:recent]
 
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from handlers.warranty import ProductLine
 
-from .alerts import FAILED_RULE, FAILED_RULE_TITLES, KpiAlert, active_alerts, alert_rules, recent_alerts, title_of
+from .alerts import FAILED_RULE, FAILED_RULE_TITLES, KpiAlert, alert_rules, shown_alerts, title_of
 from .people import COLUMNS as PERSON_COLUMNS
 from .queries import (
     BASIS,
@@ -159,10 +159,11 @@ def dashboard(session: Session, flt: KpiFilter, now: datetime, language: str = "
     titles = {rule["id"]: title_of(rule, language) for rule in alert_rules(session)}
     titles[FAILED_RULE] = FAILED_RULE_TITLES.get(language, FAILED_RULE_TITLES["en"])
     lines = line_names(session, language)
+    active, recent = shown_alerts(session, 20, 10)
     return Dashboard(flt, tiles(ctx, values), trend(session, ctx, flt, times=times[flt.period]),
                      {by: grouped(session, ctx, flt, by, times=times[by]) for by in BREAKDOWNS},
                      handle_times(session, flt),
-                     backlog(session, ctx, flt), active_alerts(session), recent_alerts(session, 10),
+                     backlog(session, ctx, flt), active, recent,
                      choices(session), dict(ctx.settings["targets"]), ctx.settings["costs"].get("currency", ""),
                      titles, lines)
 

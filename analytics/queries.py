@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from engine.db import UTCDateTime
@@ -319,9 +319,7 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str, medians: bo
     median and p90 times of each row unless ``medians`` is false (``times``: those already read)."""
     if by not in (*PERIODS, "channel", "product_line", "priority", "team"):
         raise ValueError(f"cannot group figures by {by!r}")
-    table, conds, key = _counted(flt, by)
-    rows = {r.key: dict(r._mapping) for r in session.execute(
-        select(key.label("key"), *_summed(table)).where(*conds).group_by(key))}
+    rows = _sums_by(session, ctx, flt, by)
     for k, counts in _overdue_by(session, ctx, flt, by).items():
         if k in rows:
             rows[k].update(counts)
@@ -337,6 +335,25 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str, medians: bo
         row["key"] = k.isoformat() if isinstance(k, date) else k
         out.append(row)
     return with_ticket_times(session, flt, by, out, times) if medians else out
+
+
+def _sums_by(session: Session, ctx: Context, flt: KpiFilter, by: str) -> dict[Any, dict[str, Any]]:
+    """Return the roll-ups' sums per value of ``by``: the dimensions the dashboard breaks its figures down by are
+    read together when the filter names none (one read of their days, kept in ``ctx.memo``)."""
+    if by in DIMENSIONS and one_dimension(flt, by) == (by, None):
+        key = ("sums by dimension", flt.start, flt.end)
+        if key not in ctx.memo:
+            conds = [KpiDay.dim.in_(DIMENSIONS), *day_conditions(KpiDay, flt, "all", None)[1:]]
+            found: dict[str, dict[Any, dict[str, Any]]] = {dim: {} for dim in DIMENSIONS}
+            for r in session.execute(select(KpiDay.dim, KpiDay.value.label("key"), *_summed(KpiDay))
+                                     .where(*conds).group_by(KpiDay.dim, KpiDay.value)):
+                row = dict(r._mapping)
+                found[row.pop("dim")][r.key] = row
+            ctx.memo[key] = found
+        return {k: dict(row) for k, row in ctx.memo[key][by].items()}
+    table, conds, column = _counted(flt, by)
+    return {r.key: dict(r._mapping) for r in session.execute(
+        select(column.label("key"), *_summed(table)).where(*conds).group_by(column))}
 
 
 def _overdue_by(session: Session, ctx: Context, flt: KpiFilter, by: str) -> dict[Any, dict[str, int]]:
@@ -431,13 +448,14 @@ def distributions(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, A
 
 def choices(session: Session) -> dict[str, list[str]]:
     """Return the values the dashboard's filters offer."""
-    def distinct(table: Any, column: Any, dim: str) -> list[str]:  # a dimension's days: a row per value a day
-        return sorted(v for v in session.scalars(select(column).where(table.dim == dim).distinct()) if v)
-
-    return {"period": list(PERIODS), "channel": distinct(KpiDay, KpiDay.value, "channel"),
-            "product_line": distinct(KpiDay, KpiDay.value, "product_line"),
-            "priority": distinct(KpiDay, KpiDay.value, "priority"),
-            "team": distinct(KpiTaskDay, KpiTaskDay.role, "all")}
+    dims = ("channel", "product_line", "priority")  # a dimension's days: a row per value a day
+    values = (select(KpiDay.dim, KpiDay.value).where(KpiDay.dim.in_(dims)).distinct()
+              .union_all(select(literal_column("'team'"), KpiTaskDay.role).where(KpiTaskDay.dim == "all").distinct()))
+    found: dict[str, list[str]] = {dim: [] for dim in (*dims, "team")}
+    for dim, value in session.execute(values):
+        if value:
+            found[dim].append(value)
+    return {"period": list(PERIODS), **{dim: sorted(found[dim]) for dim in (*dims, "team")}}
 
 
 # --- the tickets behind a figure ------------------------------------------------------------

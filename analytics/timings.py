@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, literal_column, select
 from sqlalchemy.orm import Session
 
-from .daily import DIMS, answering_rows, day_conditions, group_of, task_dimension
+from .daily import ALL, DIMS, answering_rows, day_conditions, group_of, one_dimension, task_dimension
 from .facts import PERIODS, KpiTask, KpiTicket
-from .histogram import COLUMNS, H, counts_of, summed
+from .histogram import COLUMNS, H, summed
 from .histogram import spread as bucket_spread
 
 T, K = KpiTicket, KpiTask
@@ -65,7 +65,12 @@ def ticket_times(session: Session, flt: Any, bys: Iterable[str]) -> dict[str | N
             raise ValueError(f"cannot group times by {by!r}")
     out: dict[str | None, dict[Any, dict[str, Any]]] = {}
     exact = []
+    if one_dimension(flt) == (ALL, None):  # no dimension filtered: one read of the days for every grouping
+        out.update(_whole_times(session, flt, [by for by in groupings if by in PERIODS][:1],
+                                [by for by in groupings if by in DIMS]))
     for by in (None, *groupings):
+        if by in out:
+            continue
         rows = answering_rows(H, flt, by)
         if rows is None:
             exact.append(by)
@@ -85,9 +90,40 @@ def _histogram_times(session: Session, conds: list[Any], key: Any, which: int | 
     rows = session.execute(select(*keys, *summed()).where(H.measure.in_(TICKET_TIMES), *conds).group_by(*keys))
     counts: dict[Any, dict[str, list[int]]] = defaultdict(lambda: {name: [0] * len(COLUMNS) for name in TICKET_TIMES})
     for row in rows:
-        counts[group_of(row[1], which) if key is not None else None][row[0]] = counts_of(row)
+        counts[group_of(row[1], which) if key is not None else None][row[0]] = _counts(row, len(keys))
     if key is None and None not in counts:
         counts[None]  # noqa: B018  (the tiles have their empty group)
+    return _spreads(counts)
+
+
+def _whole_times(session: Session, flt: Any, periods: list[str], dims: list[str]
+                 ) -> dict[str | None, dict[Any, dict[str, Any]]]:
+    """Return what :func:`_histogram_times` returns for all of the filter's tickets (under None), per period
+    (``periods``: none or one) and per value of each of ``dims``, when the filter names no dimension: from one
+    read of the histogram rows of those dimensions' days (every ticket's counts, grouped by period, summed)."""
+    every = H.dim == literal_column(f"'{ALL}'")  # inline: PostgreSQL matches the grouping to the selected column
+    keys = [H.measure, H.dim, H.value, *([case((every, getattr(H, periods[0])), else_=None)] if periods else [])]
+    conds = [H.measure.in_(TICKET_TIMES), H.dim.in_((ALL, *dims)), *day_conditions(H, flt, ALL, None)[1:]]
+    counts: dict[str | None, dict[Any, dict[str, list[int]]]] = {
+        by: defaultdict(lambda: {name: [0] * len(COLUMNS) for name in TICKET_TIMES}) for by in (None, *periods, *dims)}
+    counts[None][None]  # noqa: B018  (the tiles have their empty group)
+    for row in session.execute(select(*keys, *summed()).where(*conds).group_by(*keys)):
+        found = _counts(row, len(keys))
+        if row[1] != ALL:
+            counts[row[1]][row[2]][row[0]] = found
+            continue
+        for by, key in [(None, None), *([(periods[0], row[3])] if periods else [])]:
+            total = counts[by][key][row[0]]
+            total[:] = [a + b for a, b in zip(total, found, strict=True)]
+    return {by: _spreads(groups) for by, groups in counts.items()}
+
+
+def _counts(row: Any, skip: int) -> list[int]:
+    """Return the bucket counts of a row that selected ``skip`` keys, then the :func:`summed` columns."""
+    return [int(v or 0) for v in row[skip:]]
+
+
+def _spreads(counts: dict[Any, dict[str, list[int]]]) -> dict[Any, dict[str, Any]]:
     return {k: {f: v for name in TICKET_TIMES for f, v in bucket_spread(lists[name], name).items()}
             for k, lists in counts.items()}
 
@@ -140,7 +176,7 @@ def task_times(session: Session, flt: Any) -> dict[tuple[str, str], dict[str, fl
     counts: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)
     for row in session.execute(select(H.element_id, H.role, H.measure, *summed()).where(*conds)
                                .group_by(H.element_id, H.role, H.measure)):
-        counts[(row[0], row[1])][row[2]] = counts_of(row)
+        counts[(row[0], row[1])][row[2]] = _counts(row, 3)
     empty = [0] * len(COLUMNS)
     return {key: {**bucket_spread(c.get("waiting", empty), "waiting"), **bucket_spread(c.get("working", empty),
                                                                                         "working", 60.0)}
