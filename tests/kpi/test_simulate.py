@@ -39,6 +39,9 @@ def test_a_seeded_history_goes_through_the_real_process_with_the_parameters_mixe
     assert report.requests >= 90 and report.open_incidents == 0 and not report.skipped
     assert report.tickets >= 80 and report.closed >= report.tickets // 2
     assert report.worker_passes >= 21 * 24 * 60 // PARAMS["worker_minutes"]
+    # the KPI job looked every kpi_minutes and once more at the end, and every ticket has its facts
+    looks = 21 * 24 * 60 // PARAMS["kpi_minutes"]
+    assert looks < report.kpi_passes <= looks + (report.worker_passes - 21 * 24 * 60 // PARAMS["worker_minutes"]) + 2
     facts = desk.read(lambda s: list(s.scalars(select(KpiTicket))))
     tasks = desk.read(lambda s: list(s.scalars(select(KpiTask).where(KpiTask.completed_at.is_not(None)))))
     assert len(facts) == report.tickets
