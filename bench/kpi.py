@@ -22,6 +22,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,8 @@ def cases(db: Database) -> list[tuple[str, Callable[[], object]]]:
         ("team filter (exists on tasks)", run(lambda s, c: measures(s, c, team))),
         ("handle time per task type", run(lambda s, c: handle_times(s, week))),
         ("backlog by priority and stage", run(lambda s, c: backlog(s, c, week))),
+        ("backlog, one channel", run(lambda s, c: backlog(s, c, hotline))),
+        ("backlog, a channel's team (a pair)", run(lambda s, c: backlog(s, c, replace(hotline, team="technician")))),
         ("drill-down page (over target)", run(lambda s, c: tickets_behind(s, c, week, Drill("over_target")))),
         ("refresh: roll one day up again", write(lambda s: roll_up(s, kpi_settings(s), [date(2026, 12, 1)]))),
     ]
