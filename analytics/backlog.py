@@ -92,7 +92,7 @@ def backlog(session: Session, settings: dict[str, Any], now: datetime, flt: Any)
             .where(*rows[0]).group_by(B.priority, B.stage)):
         counts[(priority, stage or None)] = [int(n or 0), int(past or 0)]
     for priority, stage, n in _this_hour(session, settings, now, flt):
-        counts[(priority, stage)][1] += int(n)
+        counts[(priority, stage or None)][1] += int(n)
     return ordered({k: v for k, v in counts.items() if v[0]})
 
 
