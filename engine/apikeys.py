@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import clock
@@ -23,6 +23,8 @@ from .db import Base
 from .errors import InvalidInput, NotFound
 from .identity import ROLES, Actor
 
+#: how often a key's last use is written: a key used all the time costs one write a minute, not one a request
+USE_RECORDED_EVERY = timedelta(minutes=1)
 #: every operation a key can be allowed
 SCOPES = {
     "service-requests:write": "open tickets (start the after-sales process)",
@@ -68,6 +70,11 @@ class Caller:
     key_id: int
     actor: Actor
     scopes: frozenset[str]
+    last_used_at: datetime | None = None
+
+    def use_due(self, now: datetime) -> bool:
+        """Tell whether the key's last recorded use is older than :data:`USE_RECORDED_EVERY` (or none)."""
+        return self.last_used_at is None or now - self.last_used_at >= USE_RECORDED_EVERY
 
 
 def hash_token(token: str) -> str:
@@ -122,16 +129,26 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def authenticate_key(session: Session, token: str) -> Caller | None:
-    """Return the caller of an active key, else None; remember when it was last used."""
+    """Return the caller of an active key, else None. Reads only: a request's key lookup takes no
+    write lock; :func:`record_use` remembers when the key was last used."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     key = session.scalars(select(ApiKey).where(ApiKey.token_hash == hash_token(token))).one_or_none()
     if key is None or key.revoked_at is not None:
         return None
-    now = clock.now()
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        key.last_used_at = now  # at most one write a minute per key
-    return Caller(key.id, Actor(f"api:{key.name}", frozenset(key.roles)), frozenset(key.scopes))
+    return Caller(key.id, Actor(f"api:{key.name}", frozenset(key.roles)), frozenset(key.scopes), key.last_used_at)
+
+
+def record_use(session: Session, caller: Caller, now: datetime) -> bool:
+    """Remember that ``caller``'s key was used at ``now``, at most once per :data:`USE_RECORDED_EVERY`
+    (whichever request comes first writes it); return whether this call wrote."""
+    if not caller.use_due(now):
+        return False
+    done = session.execute(update(ApiKey).where(
+        ApiKey.id == caller.key_id,
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - USE_RECORDED_EVERY))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def key_view(key: ApiKey) -> dict[str, Any]:

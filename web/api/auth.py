@@ -15,7 +15,8 @@ from typing import Any
 from flask import g, request
 from flask_login import current_user
 
-from engine.apikeys import authenticate_key
+from engine import clock
+from engine.apikeys import authenticate_key, record_use
 from engine.errors import AftersalesError, PermissionDenied
 from engine.identity import Actor
 
@@ -69,10 +70,15 @@ def identify() -> ApiCaller:
     if request.headers.get("Authorization") and token is None:
         raise Unauthenticated("use 'Authorization: Bearer <API key>'")
     if token is not None:
-        with get_services().db.transaction() as session:
+        db = get_services().db
+        with db.transaction(write=False) as session:
             key = authenticate_key(session, token)
         if key is None:
             raise Unauthenticated("unknown or revoked API key")
+        now = clock.now()
+        if key.use_due(now):  # a write transaction only when the last use is to be recorded
+            with db.transaction() as session:
+                record_use(session, key, now)
         caller = ApiCaller(key.actor, key.scopes, "key")
     elif current_user.is_authenticated:
         actor: Actor = current_user.actor
