@@ -27,7 +27,7 @@ from handlers.outbox import Outbox, queue_email
 from handlers.values import local_date
 
 from .facts import SHIPPED, KpiState, period_key, period_start, previous_period
-from .queries import BASIS, Context, KpiFilter, aggregate
+from .queries import BASIS, LIVE_FIGURES, Context, KpiFilter, aggregate
 
 RULES_FILE = "data/kpi_alerts.json"
 EVERY = timedelta(minutes=5)
@@ -88,7 +88,7 @@ class Reading:
 
 
 def read_rule(session: Session, ctx: Context, rule: dict[str, Any],
-              seen: dict[KpiFilter, dict[str, Any]] | None = None) -> Reading:
+              seen: dict[tuple[KpiFilter, bool], dict[str, Any]] | None = None) -> Reading:
     """Evaluate one rule over its current period (and the one before, for ``falls_by``).
 
     ``seen`` keeps the figures already read in this evaluation (rules share periods)."""
@@ -98,11 +98,14 @@ def read_rule(session: Session, ctx: Context, rule: dict[str, Any],
     key = period_key(today, period)
     dims = {d: rule[d] for d in ("channel", "product_line", "priority", "team") if rule.get(d)}
 
+    live = kpi in LIVE_FIGURES or BASIS.get(kpi, "tickets") in LIVE_FIGURES  # else the roll-ups alone answer
+
     def figure(k: Any, end: Any) -> tuple[float | None, int]:
         flt = KpiFilter(period=period, start=period_start(k, period), end=end, **dims)
-        if flt not in seen:
-            seen[flt] = aggregate(session, ctx, flt)
-        return seen[flt][kpi], int(seen[flt][BASIS.get(kpi, "tickets")] or 0)
+        if (flt, live) not in seen:
+            seen[(flt, live)] = aggregate(session, ctx, flt, live=live)
+        figures = seen[(flt, live)]
+        return figures[kpi], int(figures[BASIS.get(kpi, "tickets")] or 0)
 
     value, basis = figure(key, today)
     enough = value is not None and basis >= int(rule.get("min_count", 1))
@@ -121,7 +124,7 @@ def read_rule(session: Session, ctx: Context, rule: dict[str, Any],
 def _due_changes(session: Session, ctx: Context) -> list[tuple[dict[str, Any], Reading, list[KpiAlert]]]:
     """Return the rules whose alert state must change: (rule, reading, its open alerts)."""
     changes = []
-    seen: dict[KpiFilter, dict[str, Any]] = {}
+    seen: dict[tuple[KpiFilter, bool], dict[str, Any]] = {}
     open_by_rule: dict[str, list[KpiAlert]] = {}
     for alert in session.scalars(select(KpiAlert).where(KpiAlert.cleared_at.is_(None))):
         open_by_rule.setdefault(alert.rule, []).append(alert)

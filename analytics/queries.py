@@ -272,10 +272,20 @@ def _counted(flt: KpiFilter, by: str | None = None) -> tuple[Any, list[ColumnEle
     return table, rollup_conditions(flt, table), getattr(table, by) if by else None
 
 
-def aggregate(session: Session, ctx: Context, flt: KpiFilter) -> dict[str, Any]:
-    """Return the KPIs over the filter's tickets (counts, shares, averages)."""
+#: the figures that depend on the moment as well as on the facts (open tickets falling overdue, requests not
+#: registered yet) and those derived from them: :func:`aggregate` without ``live`` leaves them out
+LIVE_FIGURES = frozenset({"response_overdue", "open_over_target", "unregistered", "unregistered_overdue",
+                          "response_missed", "response_judged", "response_sla_share"})
+
+
+def aggregate(session: Session, ctx: Context, flt: KpiFilter, live: bool = True) -> dict[str, Any]:
+    """Return the KPIs over the filter's tickets (counts, shares, averages); with ``live`` false only those
+    summed from the roll-ups (one statement): :data:`LIVE_FIGURES` are left out, not read."""
     table, conds, _ = _counted(flt)
     row = dict(session.execute(select(*_summed(table)).where(*conds)).one()._mapping)
+    if not live:
+        row.update(dict.fromkeys(("response_overdue", "open_over_target", "unregistered", "unregistered_overdue"), 0))
+        return {k: v for k, v in derive({**row, **_scores(row, ctx)}).items() if k not in LIVE_FIGURES}
     counted = overdue(session, ctx.settings, ctx.now, flt)
     if counted is not None:
         row.update(counted[None])

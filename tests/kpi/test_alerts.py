@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from analytics.alerts import KpiAlert, active_alerts, check_alerts
+from analytics.queries import LIVE_FIGURES, Context, KpiFilter, aggregate
 from engine.db import Database
 from engine.identity import create_user
 from engine.worker import Worker
@@ -143,3 +144,25 @@ def test_the_worker_checks_alerts_at_most_every_five_minutes(supervisors: Databa
     with supervisors.session() as s:
         assert s.scalar(select(func.count()).select_from(KpiAlert)) == 1
         assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.milestone == "kpi_alert")) == 2
+
+
+def test_a_figure_read_without_the_live_counts_equals_the_full_reading_and_omits_what_depends_on_the_moment(
+        database: Database) -> None:
+    # Given closed surveyed tickets, open tickets past their response due time and over the resolution target
+    surveyed(database, [5, 4, 2], NOW - timedelta(days=3), first_response_seconds=1800.0, response_met=True,
+             resolution_seconds=3600.0 * 60, backordered=True, parts_needed=True)
+    rows = [ticket(n, NOW - timedelta(days=4), response_due_at=NOW - timedelta(hours=70))
+            for n in (next(_ids), next(_ids))]
+    for row in rows:
+        row["number"] = f"AS-L-{row['ticket_id']:05d}"
+    add_facts(database, rows)
+
+    with database.transaction(write=False) as s:
+        flt = KpiFilter(period="month").bounded(NOW)
+        full = aggregate(s, Context.of(s, NOW), flt)
+        rolled = aggregate(s, Context.of(s, NOW), flt, live=False)
+    # Then the live reading counts the overdue tickets, and every other figure is the same without it
+    assert full["response_overdue"] == 2 and full["open_over_target"] == 2 and full["response_missed"] == 2
+    assert LIVE_FIGURES.isdisjoint(rolled) and set(full) >= LIVE_FIGURES
+    assert rolled == {k: v for k, v in full.items() if k not in LIVE_FIGURES}
+    assert rolled["csat_satisfied_share"] == pytest.approx(2 / 3) and rolled["backorder_share"] == 1.0
