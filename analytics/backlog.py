@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, Index, Integer, String, case, func, select
@@ -25,8 +25,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import Base
 
 from .daily import ALL, DIMS, PAIRS, answering_rows
-from .facts import KpiTicket, target_seconds
-from .overdue import dimension_sql, epoch_hour, hour_sql, recount, refill
+from .facts import KpiTicket
+from .overdue import dimension_sql, epoch_hour, going_late_this_hour, hour_sql, recount, refill
 
 T = KpiTicket
 #: the hour of an open ticket that never goes over the target (its resolution is recorded)
@@ -101,12 +101,9 @@ def _this_hour(session: Session, settings: dict[str, Any], now: datetime, flt: A
     ``now``, by priority and stage."""
     from .queries import ticket_conditions  # the filter's own conditions (queries imports this module)
 
-    start = datetime.fromtimestamp(epoch_hour(now) * 3600, UTC)
-    over = timedelta(seconds=round(target_seconds(settings, "resolution_hours")))
     return list(session.execute(
         select(T.priority, T.stage, func.count())
-        .where(T.status == "open", T.resolution_seconds.is_(None), T.opened_at >= start - over,
-               T.opened_at < now - over, *ticket_conditions(flt, dated=False))
+        .where(T.status == "open", going_late_this_hour(settings, now), *ticket_conditions(flt, dated=False))
         .group_by(T.priority, T.stage)))
 
 

@@ -179,17 +179,24 @@ def overdue(session: Session, settings: dict[str, Any], now: datetime, flt: Any,
     return dict(out)
 
 
+def going_late_this_hour(settings: dict[str, Any], now: datetime) -> Any:
+    """Return the condition of an unresolved ticket going over the resolution target in ``now``'s hour, before
+    ``now`` (on the moment it opened, so the index of that moment finds it)."""
+    start = datetime.fromtimestamp(epoch_hour(now) * 3600, UTC)
+    over = timedelta(seconds=round(target_seconds(settings, "resolution_hours")))
+    return and_(T.resolution_seconds.is_(None), T.opened_at >= start - over, T.opened_at < now - over)
+
+
 def _this_hour(session: Session, settings: dict[str, Any], now: datetime, flt: Any,
                by: str | None) -> dict[str, dict[Any, int]]:
     """Count from the facts the open tickets falling due in the current hour, before ``now``."""
     from .queries import ticket_conditions  # the filter's own conditions (queries imports this module)
 
     start = datetime.fromtimestamp(epoch_hour(now) * 3600, UTC)
-    over = timedelta(seconds=round(target_seconds(settings, "resolution_hours")))
     windows = {
         "response": and_(T.response_met.is_(None), T.first_response_at.is_(None), T.response_due_at >= start,
                          T.response_due_at < now),
-        "late": and_(T.resolution_seconds.is_(None), T.opened_at >= start - over, T.opened_at < now - over)}
+        "late": going_late_this_hour(settings, now)}
     out: dict[str, dict[Any, int]] = {}
     for kind, window in windows.items():
         conds = [T.status == "open", window, *ticket_conditions(flt, by_moment=True)]  # by the hour's index

@@ -274,8 +274,8 @@ def _counted(flt: KpiFilter, by: str | None = None) -> tuple[Any, list[ColumnEle
 
 #: the figures that depend on the moment as well as on the facts (open tickets falling overdue, requests not
 #: registered yet) and those derived from them: :func:`aggregate` without ``live`` leaves them out
-LIVE_FIGURES = frozenset({"response_overdue", "open_over_target", "unregistered", "unregistered_overdue",
-                          "response_missed", "response_judged", "response_sla_share"})
+LIVE_COUNTS = ("response_overdue", "open_over_target", "unregistered", "unregistered_overdue")
+LIVE_FIGURES = frozenset({*LIVE_COUNTS, "response_missed", "response_judged", "response_sla_share"})
 
 
 def aggregate(session: Session, ctx: Context, flt: KpiFilter, live: bool = True) -> dict[str, Any]:
@@ -284,7 +284,7 @@ def aggregate(session: Session, ctx: Context, flt: KpiFilter, live: bool = True)
     table, conds, _ = _counted(flt)
     row = dict(session.execute(select(*_summed(table)).where(*conds)).one()._mapping)
     if not live:
-        row.update(dict.fromkeys(("response_overdue", "open_over_target", "unregistered", "unregistered_overdue"), 0))
+        row.update(dict.fromkeys(LIVE_COUNTS, 0))
         return {k: v for k, v in derive({**row, **_scores(row, ctx)}).items() if k not in LIVE_FIGURES}
     counted = overdue(session, ctx.settings, ctx.now, flt)
     if counted is not None:
