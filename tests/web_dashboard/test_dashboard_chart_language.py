@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from analytics.facts import KpiTask, kpi_settings
@@ -29,3 +30,16 @@ def test_the_handle_time_chart_names_task_types_in_chinese_on_a_chinese_page(sig
     supervisor.get("/lang/zh")
     chinese = {row["name"] for row in supervisor.get(f"/dashboard/data.json?{WEEKS}").get_json()["handle_times"]}
     assert BUNDLE_ZH["Inspect the repair"] in chinese and "Inspect the repair" not in chinese
+
+
+def test_the_cost_chart_names_each_channel_in_the_reader_s_language(signed_in, figures, clock) -> None:
+    clock.set(NOW)
+    supervisor = signed_in("supervisor")
+    english = {row["key"]: row["name"] for row in
+               supervisor.get(f"/dashboard/data.json?{WEEKS}").get_json()["breakdowns"]["channel"]}
+    supervisor.get("/lang/zh")
+    chinese = {row["key"]: row["name"] for row in
+               supervisor.get(f"/dashboard/data.json?{WEEKS}").get_json()["breakdowns"]["channel"]}
+    assert set(english) == set(chinese) == {"email", "hotline", "web"}
+    assert chinese["web"] == "网站" and english["web"] != chinese["web"]
+    assert all(re.search(r"[\u4e00-\u9fff]", name) for name in chinese.values()), chinese

@@ -80,7 +80,7 @@
     var channels = data.breakdowns.channel;
     chart("chart-cost", {
       type: "bar",
-      data: { labels: channels.map(function (r) { return r.key; }), datasets: ["labour_cost", "parts_cost", "handling_cost"]
+      data: { labels: channels.map(function (r) { return r.name; }), datasets: ["labour_cost", "parts_cost", "handling_cost"]
         .map(function (k, i) {
           return { label: L[k], data: channels.map(function (r) { return r.tickets ? Math.round(r[k] / r.tickets) : 0; }),
             backgroundColor: COLORS[i] };
