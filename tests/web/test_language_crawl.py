@@ -393,12 +393,14 @@ class Crawl:
         page.on("requestfinished", lambda request: self.in_flight.discard(request))
         page.on("requestfailed", lambda request: self.in_flight.discard(request))
 
-    def settle(self, page: Any, quiet_ms: int = 100, timeout_ms: int = 15_000) -> None:
+    def settle(self, page: Any, quiet_ms: int = 40, timeout_ms: int = 15_000) -> None:
         """Wait until no request of the page has been in flight for ``quiet_ms``.
 
         Playwright's ``networkidle`` is the same condition with a fixed 500 ms window; the
         page's scripts start their fetches before ``load`` and render when the answers come,
         which the shorter window still waits for (and ``data-ready`` below for the diagrams).
+        The window was 100 ms: two fifths of a page's visit was that wait (85 pages of the
+        admin's crawl: 8.9 s of 21 s); at 40 ms the crawl finds and shows the same.
         """
         quiet = waited = 0
         while quiet < quiet_ms:
