@@ -11,7 +11,8 @@ no sign-out, downloads, CSV, JSON or language links) and the 404, 403 and 500 pa
 
 On each page, once scripts have rendered (diagrams, charts), it collects the visible text nodes,
 the page title, ``title``/``placeholder``/``aria-label``/``alt`` attributes, button values,
-option texts. What is *data* is left out, precisely:
+option texts, and the axis labels and legends of the charts (drawn on a canvas, not in the DOM).
+What is *data* is left out, precisely:
 
 - any element inside ``translate="no"`` (HTML's own marker for text that must not be
   translated: names people typed, customer and staff names, descriptions, demo data, user
@@ -146,6 +147,12 @@ COLLECT = """() => {
     for (const a of ['title', 'placeholder', 'aria-label', 'alt'])
       if (el.getAttribute(a)) out.push([path(el) + '@' + a, el.getAttribute(a)]);
     if (el.tagName === 'INPUT' && el.value) out.push([path(el) + '@value', el.value]);
+  }
+  for (const el of document.querySelectorAll('canvas')) {  // a chart's axis and legend texts are drawn, not in the DOM
+    const chart = window.Chart && window.Chart.getChart(el);
+    if (!chart || data(el)) continue;
+    for (const label of chart.data.labels || []) out.push([path(el) + '@label', String(label)]);
+    for (const set of chart.data.datasets || []) if (set.label) out.push([path(el) + '@legend', set.label]);
   }
   return out;
 }"""
