@@ -1,10 +1,16 @@
-"""``aftersales kpi verify`` recounts the dashboard from the trail: it matches on a simulated history
-of several hundred tickets and names exactly the figure whose roll-up row was corrupted."""
+"""A seeded history of several hundred tickets over three weeks goes through the real process with
+the parameters' mixes, and ``aftersales kpi verify`` recounts the dashboard from its trail: it matches,
+and names exactly the figure whose roll-up row was corrupted.
+
+One history per backend for the module: simulating it is most of the module's time (on SQLite 83 s of
+90 s), so what a history must show is checked on this one rather than on a history of its own.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,7 +21,7 @@ from sqlalchemy import func, select, update
 
 from analytics.daily import KpiDay
 from analytics.drift import drift
-from analytics.facts import kpi_settings
+from analytics.facts import KpiTask, KpiTicket, kpi_settings
 from analytics.histogram import KpiHistogram
 from analytics.queries import KpiFilter
 from analytics.refresh import refresh
@@ -27,11 +33,14 @@ from engine.bundle import read_bundle
 from engine.config import load_settings
 from engine.db import Database
 from engine.deploy import deploy
+from engine.models import Incident
 from engine.runtime import Runtime
 from handlers.demo import DATA_DIR, load_catalogue
+from handlers.survey import Response
 from handlers.ticketing import Ticket
 from handlers.values import business_timezone
-from simulation.history import simulate_history
+from simulation.history import Report, simulate_history
+from simulation.workload import load_parameters
 from tests.conftest import BACKENDS, PROCESSES
 
 START, DAYS = date(2026, 3, 2), 21
@@ -39,7 +48,8 @@ RANGE = ("--from", "2026-03-02", "--to", "2026-03-22")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, datetime]]:
+def history(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, datetime, Report]]:
     """Several hundred requests simulated over three weeks through the real process, facts refreshed;
     one history for the whole module (each test works on a copy of the database when it writes)."""
     if request.param == "sqlite":
@@ -55,23 +65,71 @@ def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     with db.transaction() as session:
         deploy(session, read_bundle([PROCESSES], name="processes"), "owner")
         load_catalogue(session, DATA_DIR)
-    simulate_history(db, Runtime(load_settings()), tickets=240, days=DAYS, seed=19, start=START)
+    report = simulate_history(db, Runtime(load_settings()), tickets=240, days=DAYS, seed=19, start=START)
     end = datetime.combine(START + timedelta(days=DAYS), time(), business_timezone())  # the simulation's end
     refresh(db, end, max_batches=1000)
     db.dispose()
-    yield url, end
+    yield url, end, report
 
 
 @pytest.fixture
-def at_end(history: tuple[str, datetime], clock) -> Iterator[Database]:
+def at_end(history: tuple[str, datetime, Report], clock) -> Iterator[Database]:
     """The history's database, the clock at the end of the simulated weeks."""
-    url, end = history
+    url, end, _ = history
     clock.set(end)
     db = Database(url)
     yield db
     with db.transaction() as session:  # leave the history as it was for the next test
         session.execute(KpiVerification.__table__.delete())
     db.dispose()
+
+
+PARAMS = load_parameters()
+
+
+def shares(values: list[str]) -> dict[str, float]:
+    counts = Counter(values)
+    return {k: v / len(values) for k, v in counts.items()}
+
+
+def expected_shares(weights: dict[str, float]) -> dict[str, float]:
+    total = sum(v for k, v in weights.items() if k != "about")
+    return {k: v / total for k, v in weights.items() if k != "about"}
+
+
+@pytest.mark.slow
+def test_a_seeded_history_goes_through_the_real_process_with_the_parameters_mixes(
+        history: tuple[str, datetime, Report], at_end: Database) -> None:
+    # Given 240 requests simulated over three weeks
+    _, _, report = history
+
+    def read(query: Any) -> Any:
+        with at_end.transaction(write=False) as session:
+            return session.execute(query).all()
+
+    # Then they became tickets of the real process, worked by staff and customers, without incidents
+    assert report.requests >= 240 and report.open_incidents == 0 and not report.skipped
+    assert report.tickets >= 200 and report.closed >= report.tickets // 2
+    assert report.worker_passes >= DAYS * 24 * 60 // PARAMS["worker_minutes"]
+    # the KPI job looked every kpi_minutes and once more at the end, and every ticket has its facts
+    looks = DAYS * 24 * 60 // PARAMS["kpi_minutes"]
+    assert looks < report.kpi_passes <= looks + (report.worker_passes - DAYS * 24 * 60 // PARAMS["worker_minutes"]) + 2
+    facts = [row[0] for row in read(select(KpiTicket))]
+    tasks = [row[0] for row in read(select(KpiTask).where(KpiTask.completed_at.is_not(None)))]
+    assert len(facts) == report.tickets
+    assert sum(t.working_seconds > 0 for t in tasks) / len(tasks) > 0.9  # staff claim, work, then complete
+    assert read(select(func.count()).select_from(Response))[0][0] > 0
+    assert read(select(func.count()).select_from(Incident))[0][0] == 0
+
+    # And the mixes of the tickets are those of the parameters (within 15 points at this size)
+    for observed, weights in ((shares([f.channel for f in facts]), PARAMS["channels"]),
+                              (shares([f.fault_category for f in facts]), PARAMS["fault_categories"]),
+                              (shares([f.product_line for f in facts]), PARAMS["product_lines"])):
+        for key, share in expected_shares(weights).items():
+            assert observed.get(key, 0.0) == pytest.approx(share, abs=0.15), key
+    # And a first response is timed on (nearly) every ticket, with a heavy tail
+    hours = sorted(f.first_response_seconds / 3600 for f in facts if f.first_response_seconds is not None)
+    assert len(hours) >= 0.9 * len(facts) and hours[len(hours) // 2] < hours[-1] / 3
 
 
 def flt() -> KpiFilter:
