@@ -72,7 +72,7 @@ def test_what_if_then_migrate_three_tickets_after_a_dry_run(site, lang, texts):
 
         # When the owner runs a what-if of 50 tickets of the draft against the deployed version
         page.goto(f"{base}/owner/drafts/{draft_id}/whatif")
-        page.fill("input[name=tickets]", "50")
+        page.fill("input[name=tickets]", "20")
         page.fill("input[name=days]", "7")
         page.click(f"button:has-text('{texts['run']}')")
         page.wait_for_selector("#whatif-job")
