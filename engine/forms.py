@@ -15,6 +15,7 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import clock
 from .errors import FieldError, FormValidationError, NotFound, finding
 from .models import DeploymentFile
 
@@ -328,8 +329,9 @@ def _is_past(value: Any, now: datetime) -> bool:
 
 
 def rule_errors(schema: dict[str, Any], data: dict[str, Any], now: datetime | None = None) -> list[FieldError]:
-    """Return the field errors of ``data`` under the schema's ``x-rules`` (a rule with a missing value passes)."""
-    now = now or datetime.now(UTC)
+    """Return the field errors of ``data`` under the schema's ``x-rules`` (a rule with a missing value passes);
+    "future" and "past" are the engine clock's (a demo or a simulation may live on another day than the wall)."""
+    now = now or clock.now()
     errors = []
     for rule in schema.get("x-rules") or []:
         field = str(rule.get("field", ""))

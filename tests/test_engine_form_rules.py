@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from engine import clock as engine_clock
 from engine import forms
 from engine.errors import FormValidationError
 from engine.registry import load_handlers
@@ -157,3 +158,13 @@ def test_symptoms_are_those_of_the_models_product_line_and_a_choice_list_is_chec
     assert [(e.field, e.message) for e in errors] == [
         ("symptoms/1", "'bogus' is not in the symptoms catalogue for this ticket")]
     assert {"const": "not_draining", "title": "不排水"} in shown["properties"]["symptoms"]["items"]["oneOf"]
+
+
+def test_future_and_past_are_the_engine_clock_s_not_the_wall_s():
+    # Given the engine living on 2 March 2026 (a demo clock, a simulated history), whatever the wall says
+    with engine_clock.thread_clock(engine_clock.FrozenClock(NOW)):
+        # Then a purchase on 4 March is in the future, and one on 1 March is not
+        with pytest.raises(FormValidationError) as caught:
+            forms.validate(WINDOW, {"bought": "2026-03-04"}, "t")
+        assert [e.field for e in caught.value.errors] == ["bought"]
+        forms.validate(WINDOW, {"bought": "2026-03-01"}, "t")
