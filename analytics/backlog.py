@@ -26,7 +26,7 @@ from engine.db import Base
 
 from .daily import ALL, DIMS, PAIRS, answering_rows
 from .facts import KpiTicket
-from .overdue import dimension_sql, epoch_hour, going_late_this_hour, hour_sql, recount, refill
+from .overdue import dimension_sql, epoch_hour, going_late_this_hour, hour_sql, recount, refill, restriction
 
 T = KpiTicket
 #: the hour of an open ticket that never goes over the target (its resolution is recorded)
@@ -50,26 +50,29 @@ class KpiBacklog(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
-def counting(sqlite: bool, over_seconds: float, dim: str, days: bool) -> str:
+def counting(sqlite: bool, over_seconds: float, dim: str, within: str | None) -> str:
     """Return the SQL that counts the open tickets for one dimension from the facts (of the days
-    ``:open_days`` when ``days``) — the columns of :data:`COLUMNS`."""
+    ``:open_days`` or the tickets ``:open_tickets``, :func:`analytics.overdue.restriction`) — the columns of
+    :data:`COLUMNS`."""
     over = hour_sql(sqlite, "f.opened_at", int(round(over_seconds)))
     hour = f"CASE WHEN f.resolution_seconds IS NULL THEN {over} ELSE {NEVER} END"
-    conds = ["f.status = 'open'", *(["f.day IN :open_days"] if days else [])]
-    join, value = dimension_sql(dim, days)
+    conds = ["f.status = 'open'", *restriction(within)]
+    join, value = dimension_sql(dim, within)
     keys = ", ".join([*([] if dim == ALL else [value]), "f.day", "f.priority", "COALESCE(f.stage, '')", hour])
     return (f"SELECT '{dim}' AS dim, {value} AS value, f.day AS day, f.priority AS priority, "
             f"COALESCE(f.stage, '') AS stage, {hour} AS hour, COUNT(*) AS n "
             f"FROM kpi_ticket f{join} WHERE {' AND '.join(conds)} GROUP BY {keys}")
 
 
-def _selects(sqlite: bool, over: float, days: bool) -> list[str]:
-    return [counting(sqlite, over, dim, days) for dim in (ALL, *DIMS, *PAIRS.values())]
+def _selects(sqlite: bool, over: float, within: str | None) -> list[str]:
+    return [counting(sqlite, over, dim, within) for dim in (ALL, *DIMS, *PAIRS.values())]
 
 
-def recounted(session: Session, settings: dict[str, Any], days: list[date] | None) -> list[dict[str, Any]]:
-    """Return the rows :class:`KpiBacklog` should hold for ``days`` (or all), counted from the facts."""
-    return recount(session, settings, days, _selects)
+def recounted(session: Session, settings: dict[str, Any], days: list[date] | None,
+              tickets: list[int] | None = None) -> list[dict[str, Any]]:
+    """Return the rows :class:`KpiBacklog` should hold for ``days`` (or all), counted from the facts (only those
+    of ``tickets`` when given: what they add to the table)."""
+    return recount(session, settings, days, _selects, tickets)
 
 
 def rebuild(session: Session, settings: dict[str, Any], days: Iterable[date] | None) -> None:

@@ -20,6 +20,7 @@ histograms are also kept per pair of dimensions (:data:`PAIRS`), so that a media
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from functools import cache
@@ -237,14 +238,15 @@ SOURCES = {"response": ("kpi_ticket", "f.first_response_seconds"), "resolution":
            "waiting": ("kpi_task", "f.waiting_seconds"), "working": ("kpi_task", "COALESCE(f.working_seconds, 0.0)")}
 
 
-def histogram_counts(measure: str, team: bool, days: bool) -> str:
+def histogram_counts(measure: str, team: bool, days: bool, batch: bool = False) -> str:
     """Return the SQL that counts one measure's facts per day, bucket and every dimension at once (the team
     apart: a ticket counts once per team) — columns day, week, month, quarter, element_id, role, channel,
     product_line, priority (or the team), bucket, n.
 
     Written as text (the bucket is a binary search of CASEs that SQLAlchemy would take long to compile;
     every constant is ours; the days are an expanding parameter). Each fact's bucket is computed once;
-    the per-dimension rows are summed from these in Python (:func:`histogram_rows`)."""
+    the per-dimension rows are summed from these in Python (:func:`histogram_rows`). With ``batch`` only the
+    facts of the tickets ``:rollup_tickets`` (a task time: of the instances ``:rollup_instances``) count."""
     table, duration = SOURCES[measure]
     task = table == "kpi_task"
     conds = ["f.completed_at IS NOT NULL"] if task else []
@@ -252,11 +254,15 @@ def histogram_counts(measure: str, team: bool, days: bool) -> str:
         conds.append(f"{duration} IS NOT NULL")
     if days:
         conds.append("f.day IN :rollup_days")
+    if batch:
+        conds.append("f.instance_id IN :rollup_instances" if task else "f.ticket_id IN :rollup_tickets")
     join = ""
     if team:
         worked = "SELECT DISTINCT ticket_id, role FROM kpi_task WHERE ticket_id IS NOT NULL"
         if days:
             worked += " AND ticket_id IN (SELECT ticket_id FROM kpi_ticket WHERE day IN :rollup_days)"
+        if batch:
+            worked += " AND ticket_id IN :rollup_tickets"
         join = f" JOIN ({worked}) w ON w.ticket_id = f.ticket_id"
         dims = ["w.role", *(f"f.{d}" for d in TASK_DIMS)]
     elif task:
@@ -293,25 +299,37 @@ def _grains(measure: str, team: bool, values: list[str]) -> list[tuple[str, str]
 
 
 @cache
-def _counting(measure: str, team: bool, days: bool) -> Any:
-    statement = text(histogram_counts(measure, team, days))
-    return statement.bindparams(bindparam("rollup_days", expanding=True, type_=Date())) if days else statement
+def _counting(measure: str, team: bool, days: bool, batch: bool = False) -> Any:
+    statement = text(histogram_counts(measure, team, days, batch))
+    if days:
+        statement = statement.bindparams(bindparam("rollup_days", expanding=True, type_=Date()))
+    if batch:
+        name = "rollup_tickets" if measure in TICKET_MEASURES else "rollup_instances"
+        statement = statement.bindparams(bindparam(name, expanding=True, type_=Integer()))
+    return statement
 
 
-def histogram_rows(session: Session, days: list[date] | None) -> dict[tuple[Any, ...], list[Any]]:
-    """Return every histogram row, counted from the facts (of ``days``, or all): by key (measure, dim, day,
-    value, element, role) the week, month, quarter and the count per bucket."""
-    params = {} if days is None else {"rollup_days": days}
+def histogram_rows(session: Session, days: list[date] | None, batch: tuple[list[int], list[int]] | None = None,
+                   sparse: bool = False) -> dict[tuple[Any, ...], list[Any]]:
+    """Return every histogram row, counted from the facts (of ``days``, or all; of a ``batch``'s ticket ids and
+    instance ids only when given): by key (measure, dim, day, value, element, role) the week, month, quarter
+    and the count per bucket (``sparse``: by bucket, the buckets counted only)."""
+    params: dict[str, Any] = {} if days is None else {"rollup_days": days}
+    if batch is not None:
+        params |= {"rollup_tickets": batch[0], "rollup_instances": batch[1]}
     rows: dict[tuple[Any, ...], list[Any]] = {}
     passes = [(m, False) for m in (*TICKET_MEASURES, *TASK_MEASURES)] + [(m, True) for m in TICKET_MEASURES]
     for measure, team in passes:
+        if batch is not None and not batch[measure not in TICKET_MEASURES]:
+            continue  # no ticket (no instance) of the batch: nothing counted
+        statement = _counting(measure, team, days is not None, batch is not None)
         for day, week, month, quarter, element, role, *values, bucket, n in session.execute(
-                _counting(measure, team, days is not None), params):
+                statement, params):
             for dim, value in _grains(measure, team, values):
                 key = (measure, dim, _date(day), value, element, role)
                 row = rows.get(key)
                 if row is None:
-                    row = rows[key] = [_date(week), month, quarter, [0] * BUCKETS]
+                    row = rows[key] = [_date(week), month, quarter, defaultdict(int) if sparse else [0] * BUCKETS]
                 row[3][bucket] += n
     return rows
 

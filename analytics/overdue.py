@@ -62,9 +62,10 @@ def hour_sql(sqlite: bool, column: str, offset: int) -> str:
     return f"CAST(FLOOR((EXTRACT(EPOCH FROM {column}) + {offset}) / 3600) AS INTEGER)"
 
 
-def counting(sqlite: bool, over_seconds: float, kind: str, dim: str, days: bool) -> str:
+def counting(sqlite: bool, over_seconds: float, kind: str, dim: str, within: str | None) -> str:
     """Return the SQL that counts one kind's open tickets for one dimension from the facts (of the days
-    ``:open_days`` when ``days``) — columns kind, hour, dim, value, day, week, month, quarter, n."""
+    ``:open_days`` or the tickets ``:open_tickets`` as :func:`restriction` says) — columns kind, hour, dim,
+    value, day, week, month, quarter, n."""
     if kind == "response":
         hour = hour_sql(sqlite, "f.response_due_at", 0)
         conds = ["f.response_met IS NULL", "f.first_response_at IS NULL", "f.response_due_at IS NOT NULL"]
@@ -72,24 +73,35 @@ def counting(sqlite: bool, over_seconds: float, kind: str, dim: str, days: bool)
         hour = hour_sql(sqlite, "f.opened_at", int(round(over_seconds)))
         conds = ["f.resolution_seconds IS NULL"]
     conds.insert(0, "f.status = 'open'")
-    if days:
-        conds.append("f.day IN :open_days")
-    join, value = dimension_sql(dim, days)
+    conds += restriction(within)
+    join, value = dimension_sql(dim, within)
     periods = ", ".join(f"f.{p}" for p in PERIOD_NAMES)
     keys = ", ".join([hour, *([] if dim == ALL else [value]), periods])
     return (f"SELECT '{kind}' AS kind, {hour} AS hour, '{dim}' AS dim, {value} AS value, {periods}, COUNT(*) AS n "
             f"FROM kpi_ticket f{join} WHERE {' AND '.join(conds)} GROUP BY {keys}")
 
 
-def dimension_sql(dim: str, days: bool) -> tuple[str, str]:
-    """Return the JOIN (to the teams that worked on a ticket ``f``, of the days ``:open_days`` when ``days``)
-    and the value expression of a dimension or pair named ``dim`` (``''`` for ``all``)."""
+#: what a count is of: every fact (None), the facts of the days ``:open_days`` or of the tickets ``:open_tickets``
+DAYS, TICKETS = "days", "tickets"
+
+
+def restriction(within: str | None) -> list[str]:
+    """Return the conditions on the facts ``f`` that a count ``within`` the days or tickets adds."""
+    return {None: [], DAYS: ["f.day IN :open_days"], TICKETS: ["f.ticket_id IN :open_tickets"]}[within]
+
+
+def dimension_sql(dim: str, within: str | None) -> tuple[str, str]:
+    """Return the JOIN (to the teams that worked on a ticket ``f``, of the days ``:open_days`` or the tickets
+    ``:open_tickets`` as ``within`` says) and the value expression of a dimension or pair named ``dim`` (``''``
+    for ``all``)."""
     join, value = "", "''"
     pair = next((p for p, name in PAIRS.items() if name == dim), None)
     if dim == "team" or (pair and "team" in pair):
         worked = "SELECT DISTINCT ticket_id, role FROM kpi_task WHERE ticket_id IS NOT NULL"
-        if days:
+        if within == DAYS:
             worked += " AND ticket_id IN (SELECT ticket_id FROM kpi_ticket WHERE day IN :open_days)"
+        elif within == TICKETS:
+            worked += " AND ticket_id IN :open_tickets"
         join, value = f" JOIN ({worked}) w ON w.ticket_id = f.ticket_id", "w.role"
     if pair:
         value = f" || '{SEPARATOR}' || ".join("w.role" if d == "team" else f"f.{d}" for d in pair)
@@ -98,18 +110,24 @@ def dimension_sql(dim: str, days: bool) -> tuple[str, str]:
     return join, value
 
 
-def _days_statement(sql: str, days: bool) -> Any:
+def _statement(sql: str, within: str | None) -> Any:
     statement = text(sql)
-    return statement.bindparams(bindparam("open_days", expanding=True, type_=Date())) if days else statement
+    if within == DAYS:
+        return statement.bindparams(bindparam("open_days", expanding=True, type_=Date()))
+    if within == TICKETS:
+        return statement.bindparams(bindparam("open_tickets", expanding=True, type_=Integer()))
+    return statement
 
 
-def _selects(sqlite: bool, over: float, days: bool) -> list[str]:
-    return [counting(sqlite, over, kind, dim, days) for kind in KINDS for dim in (ALL, *DIMS, *PAIRS.values())]
+def _selects(sqlite: bool, over: float, within: str | None) -> list[str]:
+    return [counting(sqlite, over, kind, dim, within) for kind in KINDS for dim in (ALL, *DIMS, *PAIRS.values())]
 
 
-def recounted(session: Session, settings: dict[str, Any], days: list[date] | None) -> list[dict[str, Any]]:
-    """Return the rows :class:`KpiOpen` should hold for ``days`` (or all), counted from the facts."""
-    return recount(session, settings, days, _selects)
+def recounted(session: Session, settings: dict[str, Any], days: list[date] | None,
+              tickets: list[int] | None = None) -> list[dict[str, Any]]:
+    """Return the rows :class:`KpiOpen` should hold for ``days`` (or all), counted from the facts (only those of
+    ``tickets`` when given: what they add to the table)."""
+    return recount(session, settings, days, _selects, tickets)
 
 
 def rebuild(session: Session, settings: dict[str, Any], days: Iterable[date] | None) -> None:
@@ -120,19 +138,23 @@ def rebuild(session: Session, settings: dict[str, Any], days: Iterable[date] | N
 
 
 def recount(session: Session, settings: dict[str, Any], days: list[date] | None,
-            selects: Callable[[bool, float, bool], list[str]]) -> list[dict[str, Any]]:
-    """Return the rows counted from the facts by ``selects(sqlite, resolution target seconds, by days)`` (of the
-    days ``days``, or all), their dates as dates."""
+            selects: Callable[[bool, float, str | None], list[str]],
+            tickets: list[int] | None = None) -> list[dict[str, Any]]:
+    """Return the rows counted from the facts by ``selects(sqlite, resolution target seconds, within)`` (of the
+    days ``days``, or all; of the ``tickets`` only when given), their dates as dates."""
     sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
-    params = {} if days is None else {"open_days": days}
+    within = TICKETS if tickets is not None else None if days is None else DAYS
+    params = {TICKETS: {"open_tickets": tickets}, DAYS: {"open_days": days}, None: {}}[within]
+    if within == TICKETS and not tickets:
+        return []
     out = []
-    for sql in selects(sqlite, over, days is not None):
-        out += [_dated(r._mapping) for r in session.execute(_days_statement(sql, days is not None), params)]
+    for sql in selects(sqlite, over, within):
+        out += [_dated(r._mapping) for r in session.execute(_statement(sql, within), params)]
     return out
 
 
 def refill(session: Session, settings: dict[str, Any], days: Iterable[date] | None, table: Any,
-           columns: tuple[str, ...], selects: Callable[[bool, float, bool], list[str]]) -> None:
+           columns: tuple[str, ...], selects: Callable[[bool, float, str | None], list[str]]) -> None:
     """Delete ``table``'s rows of ``days`` (every day when None) and insert the rows ``selects`` count (as
     :func:`recount`) into ``columns``, one ``INSERT … SELECT`` each."""
     chosen = None if days is None else sorted(set(days))
@@ -142,9 +164,10 @@ def refill(session: Session, settings: dict[str, Any], days: Iterable[date] | No
     session.execute(wipe)
     sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
     params = {} if chosen is None else {"open_days": chosen}
-    for sql in selects(sqlite, over, chosen is not None):
+    within = None if chosen is None else DAYS
+    for sql in selects(sqlite, over, within):
         insert = f"INSERT INTO {table.__tablename__} ({', '.join(columns)}) {sql}"
-        session.execute(_days_statement(insert, chosen is not None), params)
+        session.execute(_statement(insert, within), params)
 
 
 def _dated(mapping: Any) -> dict[str, Any]:

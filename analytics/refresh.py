@@ -31,7 +31,7 @@ from handlers.ticketing import Contact, Product, Ticket
 from handlers.warranty import Model
 
 from .facts import KpiSource, KpiState, KpiTask, KpiTicket, kpi_settings, period_keys, target_seconds
-from .rollup import days_of, roll_up, settings_key
+from .rollup import by_delta, roll_up, settings_key
 
 GRACE = timedelta(minutes=10)
 BATCH = 200
@@ -157,17 +157,16 @@ def refresh_instances(session: Session, instance_ids: list[int], now: datetime) 
     tasks = [_task_fact(run, batch.roles.get(run.task_id, "none"), instance_id, instances[instance_id].process_id,
                         by_id.get(owner.get(instance_id, -1)))
              for instance_id, trail in trails.items() if instance_id in instances for run in trail.human]
-    days = days_of(session, ticket_ids, all_ids) | {f["day"] for f in facts} | {t["day"] for t in tasks}
-    session.execute(delete(KpiTicket).where(KpiTicket.ticket_id.in_(ticket_ids)))
-    session.execute(delete(KpiTask).where(KpiTask.instance_id.in_(all_ids)))
+    with by_delta(session, settings, ticket_ids, all_ids):  # the roll-ups less what these facts made, plus the new
+        session.execute(delete(KpiTicket).where(KpiTicket.ticket_id.in_(ticket_ids)))
+        session.execute(delete(KpiTask).where(KpiTask.instance_id.in_(all_ids)))
+        if facts:
+            session.execute(insert(KpiTicket), facts)
+        if tasks:
+            session.execute(insert(KpiTask), tasks)
     session.execute(delete(KpiSource).where(KpiSource.instance_id.in_(all_ids)))
-    if facts:
-        session.execute(insert(KpiTicket), facts)
-    if tasks:
-        session.execute(insert(KpiTask), tasks)
     session.execute(insert(KpiSource), [{"instance_id": i, "version": instances[i].version, "refreshed_at": now}
                                          for i in instances])
-    roll_up(session, settings, days)
 
 
 EVENT_SUBPROCESS = re.compile(rb'<(?:\w+:)?subProcess\b[^>]*\btriggeredByEvent="true"[^>]*>')

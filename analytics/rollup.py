@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, String, delete, func, insert, select
@@ -25,17 +28,22 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import Base
 
 from .backlog import rebuild as rebuild_backlog
+from .backlog import recounted as recount_backlog
 from .counters import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, counter_columns, ticket_counters
-from .daily import PAIRS, rebuild
+from .daily import ALL, PAIRS, histogram_rows, rebuild
 from .facts import KpiState, KpiTask, KpiTicket, target_seconds
+from .histogram import COLUMNS as BUCKET_COLUMNS
 from .histogram import EDGES
 from .overdue import rebuild as rebuild_open
+from .overdue import recounted as recount_open
 
 __all__ = ["COUNTERS", "RESOLUTION_EDGES", "RESPONSE_EDGES", "KpiDaily", "KpiDailyTeam", "KpiTaskDaily", "days_of",
            "roll_up", "settings_key"]
 
 T, K = KpiTicket, KpiTask
 DIMS = ("channel", "product_line", "priority")
+#: a refresh batch: the ids of its tickets and of the instances whose tasks it rewrites
+Batch = tuple[list[int], list[int]]
 
 
 class _Periods:
@@ -81,14 +89,17 @@ def settings_key(settings: dict[str, Any]) -> str:
     return "rollup:" + hashlib.sha256(relevant.encode()).hexdigest()[:16]
 
 
-def cube_selects(settings: dict[str, Any], chosen: list[date] | None) -> list[tuple[Any, list[str], Any]]:
+def cube_selects(settings: dict[str, Any], chosen: list[date] | None,
+                 batch: Batch | None = None) -> list[tuple[Any, list[str], Any]]:
     """Return each cube table with the columns it fills and the SELECT that counts them from the facts (of
-    the days ``chosen``, or all)."""
+    the days ``chosen``, or all; only the facts of a ``batch``'s tickets and instances' tasks when given)."""
     counters = ticket_counters(target_seconds(settings, "resolution_hours"))
     periods = [T.day, T.week, T.month, T.quarter, T.channel, T.product_line, T.priority]
     worked = select(K.ticket_id, K.role).where(K.ticket_id.is_not(None))
     if chosen is not None:  # only the tasks of the tickets of those days (an index on ticket_id, role)
         worked = worked.where(K.ticket_id.in_(select(T.ticket_id).where(T.day.in_(chosen))))
+    if batch is not None:
+        worked = worked.where(K.ticket_id.in_(batch[0]))
     teams = worked.distinct().subquery()
     task_periods = [K.day, K.week, K.month, K.quarter, func.coalesce(K.channel, "—"),
                     func.coalesce(K.product_line, "—"), func.coalesce(K.priority, "—")]
@@ -102,6 +113,9 @@ def cube_selects(settings: dict[str, Any], chosen: list[date] | None) -> list[tu
          select(*task_periods, K.element_id, K.role, func.max(K.name), func.count(), func.count(K.waiting_seconds),
                 func.coalesce(func.sum(K.waiting_seconds), 0.0), func.coalesce(func.sum(K.working_seconds), 0.0))
          .where(K.completed_at.is_not(None)).group_by(*task_periods, K.element_id, K.role))]
+    if batch is not None:
+        out = [(table, names, query.where(K.instance_id.in_(batch[1]) if table is KpiTaskDaily
+                                          else T.ticket_id.in_(batch[0]))) for table, names, query in out]
     if chosen is None:
         return out
     return [(table, names, query.where((K.day if table is KpiTaskDaily else T.day).in_(chosen)))
@@ -136,3 +150,215 @@ def days_of(session: Session, ticket_ids: Iterable[int], instance_ids: Iterable[
     if instances:
         days |= set(session.scalars(select(K.day).where(K.instance_id.in_(instances)).distinct()))
     return days
+
+
+# --- by delta: what a batch's tickets took away and add ------------------------------------------------
+PERIOD_VALUES = ("week", "month", "quarter")
+TASK_VALUES = ("runs", "waiting_runs", "waiting_seconds", "working_seconds")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """How a roll-up table's rows are merged: its key (the primary key), the columns a key determines (the
+    periods of its day), whether a task type's name rides along, the columns summed, and the one that counts
+    its facts (zero: the row is gone, as a rebuild would not make it)."""
+
+    keys: tuple[str, ...]
+    carried: tuple[str, ...]
+    named: bool
+    values: tuple[str, ...]
+    present: tuple[str, ...]
+
+
+SPECS = {
+    "kpi_daily": _Spec(("day", *DIMS), PERIOD_VALUES, False, COUNTERS, ("tickets",)),
+    "kpi_daily_team": _Spec(("day", *DIMS, "team"), PERIOD_VALUES, False, COUNTERS, ("tickets",)),
+    "kpi_task_daily": _Spec(("day", *DIMS, "element_id", "role"), PERIOD_VALUES, True, TASK_VALUES, ("runs",)),
+    "kpi_day": _Spec(("dim", "day", "value"), PERIOD_VALUES, False, COUNTERS, ("tickets",)),
+    "kpi_task_day": _Spec(("dim", "day", "value", "element_id", "role"), PERIOD_VALUES, True, TASK_VALUES,
+                          ("runs",)),
+    "kpi_histogram": _Spec(("measure", "dim", "day", "value", "element_id", "role"), PERIOD_VALUES, False,
+                           BUCKET_COLUMNS, BUCKET_COLUMNS),
+    "kpi_open": _Spec(("kind", "hour", "dim", "value", "day"), PERIOD_VALUES, False, ("n",), ("n",)),
+    "kpi_backlog": _Spec(("dim", "value", "day", "priority", "stage", "hour"), (), False, ("n",), ("n",)),
+}
+#: per table, by key: the carried values, the task names (a set, or None) and the values by column number
+#: (sparse: a histogram row counts in a few of its two hundred buckets)
+Rows = dict[str, dict[tuple[Any, ...], list[Any]]]
+
+
+def _add(rows: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], carried: list[Any], names: Any,
+         values: dict[int, Any]) -> None:
+    row = rows.get(key)
+    if row is None:
+        rows[key] = [carried, set(names) if names is not None else None, dict(values)]
+        return
+    if names is not None:
+        row[1] |= names
+    summed = row[2]
+    for i, v in values.items():
+        summed[i] = summed.get(i, 0) + v
+
+
+def _sparse(values: Iterable[Any]) -> dict[int, Any]:
+    return {i: float(v) if isinstance(v, Decimal) else v for i, v in enumerate(values) if v}  # PostgreSQL's SUM
+    # of a bigint is a numeric
+
+
+def contributions(session: Session, settings: dict[str, Any], batch: Batch) -> Rows:
+    """Return every roll-up row the facts of ``batch`` alone make (tickets by id, tasks by instance id): what a
+    rebuild would count for them, with the same SELECTs (the one-dimension days summed from the cube's)."""
+    out: Rows = {name: {} for name in SPECS}
+    for table, names, query in cube_selects(settings, None, batch):
+        if not batch[table is KpiTaskDaily]:
+            continue
+        spec, rows = SPECS[table.__tablename__], out[table.__tablename__]
+        where = {n: i for i, n in enumerate(names)}
+        keys, carried = [where[k] for k in spec.keys], [where[c] for c in spec.carried]
+        first = where[spec.values[0]]
+        for found in session.execute(query):
+            _add(rows, tuple(found[i] for i in keys), [found[i] for i in carried],
+                 {found[where["name"]]} if spec.named else None, _sparse(found[first:]))
+    for source, target, dims in (("kpi_daily", "kpi_day", (ALL, *DIMS)), ("kpi_daily_team", "kpi_day", ("team",)),
+                                 ("kpi_task_daily", "kpi_task_day", (ALL, *DIMS))):
+        task = source == "kpi_task_daily"
+        for key, (carried, names, values) in out[source].items():
+            day, *rest = key
+            for dim in dims:
+                value = "" if dim == ALL else rest[3] if dim == "team" else rest[DIMS.index(dim)]
+                tail = tuple(rest[3:5]) if task else ()
+                _add(out[target], (dim, day, value, *tail), carried, names, values)
+    for key, (week, month, quarter, counts) in histogram_rows(session, None, batch, sparse=True).items():
+        _add(out["kpi_histogram"], key, [week, month, quarter], None, counts)
+    for name, recount in (("kpi_open", recount_open), ("kpi_backlog", recount_backlog)):
+        spec = SPECS[name]
+        for row in recount(session, settings, None, batch[0]):
+            _add(out[name], tuple(row[k] for k in spec.keys), [row[c] for c in spec.carried], None,
+                 _sparse(row[v] for v in spec.values))
+    return out
+
+
+@contextmanager
+def by_delta(session: Session, settings: dict[str, Any], ticket_ids: Iterable[int],
+             instance_ids: Iterable[int]) -> Iterator[None]:
+    """Keep the roll-ups current while the block rewrites the facts of ``ticket_ids`` and the tasks of
+    ``instance_ids`` (new tasks belonging to those tickets): the rows those facts made are taken away before,
+    the rows they make after are added, and a row left with no fact is deleted — what a rebuild of their days
+    would hold, at the cost of the batch's own facts, not of its days'. Roll-ups built with other settings
+    (or never) are rebuilt whole after the block instead."""
+    if session.get(KpiState, settings_key(settings)) is None:
+        yield
+        roll_up(session, settings, None)
+        return
+    instances = sorted(set(instance_ids))
+    tickets = set(ticket_ids)
+    if instances:  # a ticket whose tasks are rewritten counts them among its teams
+        tickets |= set(session.scalars(select(K.ticket_id).where(K.instance_id.in_(instances),
+                                                                 K.ticket_id.is_not(None)).distinct()))
+    batch = (sorted(tickets), instances)
+    before = contributions(session, settings, batch)
+    yield
+    merge(session, before, contributions(session, settings, batch))
+
+
+def merge(session: Session, before: Rows, after: Rows) -> None:
+    """Add ``after`` less ``before`` to each roll-up table, one upsert per changed row (``INSERT … ON CONFLICT
+    (key) DO UPDATE SET column = column + excluded.column``); delete the rows left counting nothing; recount
+    the task names a row may have lost (a name is the greatest of its tasks', not a sum)."""
+    renamed: dict[str, list[tuple[Any, ...]]] = {}
+    for name, spec in SPECS.items():
+        changes, emptied, renamed[name] = [], [], []
+        old, new = before[name], after[name]
+        present = {i for i, v in enumerate(spec.values) if v in spec.present}
+        for key in old.keys() | new.keys():
+            was, now = old.get(key), new.get(key)
+            a, b = (was[2] if was else {}), (now[2] if now else {})
+            diff = {i: d for i in a.keys() | b.keys() if (d := b.get(i, 0) - a.get(i, 0))}
+            names = None
+            if spec.named:
+                names = now[1] if now else set()
+                if was is not None and (now is None or len(names) != 1 or was[1] != names):
+                    renamed[name].append(key)  # the greatest name may have gone: counted again below
+            if not diff and not (names and (was is None or was[1] != names)):
+                continue
+            name_value = [next(iter(sorted(names)), "")] if spec.named else []
+            dense = [0] * len(spec.values)
+            for i, d in diff.items():
+                dense[i] = d
+            changes.append((*key, *(now or was)[0], *name_value, *dense))
+            if any(d < 0 for i, d in diff.items() if i in present):
+                emptied.append(key)
+        _upsert(session, name, spec, changes)
+        _delete_empty(session, name, spec, emptied)
+    _rename(session, renamed)
+
+
+def _sql_values(session: Session, rows: list[tuple[Any, ...]], dated: int) -> list[tuple[Any, ...]]:
+    """Return ``rows`` as the driver takes them: on SQLite the dates among the first ``dated`` values as ISO text."""
+    if session.connection().dialect.name != "sqlite":
+        return rows
+    return [(*(v.isoformat() if isinstance(v, date) else v for v in row[:dated]), *row[dated:]) for row in rows]
+
+
+def _upsert(session: Session, name: str, spec: _Spec, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    columns = [*spec.keys, *spec.carried, *(["name"] if spec.named else []), *spec.values]
+    sets = [f"{quote(v)} = {name}.{quote(v)} + excluded.{quote(v)}" for v in spec.values]
+    if spec.named:  # a name the batch brings and the row lacks: the greater one
+        sets.append(f"name = CASE WHEN excluded.name > {name}.name THEN excluded.name ELSE {name}.name END")
+    sql = (f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})"
+           f" ON CONFLICT ({', '.join(quote(k) for k in spec.keys)}) DO UPDATE SET {', '.join(sets)}")
+    connection.exec_driver_sql(sql, _sql_values(session, rows, len(spec.keys) + len(spec.carried)))
+
+
+def _where_key(session: Session, spec: _Spec) -> str:
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return " AND ".join(f"{quote(k)} = {mark}" for k in spec.keys)
+
+
+def _delete_empty(session: Session, name: str, spec: _Spec, keys: list[tuple[Any, ...]]) -> None:
+    if keys:
+        quote = session.connection().dialect.identifier_preparer.quote
+        empty = " + ".join(quote(c) for c in spec.present)
+        session.connection().exec_driver_sql(f"DELETE FROM {name} WHERE {_where_key(session, spec)} AND {empty} = 0",
+                                             _sql_values(session, keys, len(keys[0])))
+
+
+def _rename(session: Session, renamed: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Set the name of each task row in ``renamed`` to the greatest of its tasks' again: the cube's from the
+    task facts, the one-dimension days' from the cube (counted first)."""
+    C = KpiTaskDaily
+    for name, keys in renamed.items():
+        if not keys:
+            continue
+        wanted = set(keys)
+        days, elements = sorted({k[1 if name == "kpi_task_day" else 0] for k in keys}), sorted({k[-2] for k in keys})
+        if name == "kpi_task_daily":
+            dims = [func.coalesce(getattr(K, d), "—") for d in DIMS]
+            query = (select(K.day, *dims, K.element_id, K.role, func.max(K.name))
+                     .where(K.completed_at.is_not(None), K.day.in_(days), K.element_id.in_(elements))
+                     .group_by(K.day, *dims, K.element_id, K.role))
+            found = {tuple(r[:-1]): r[-1] for r in session.execute(query)}
+        elif name == "kpi_task_day":
+            found = {}
+            for dim in {k[0] for k in keys}:
+                value = [] if dim == ALL else [getattr(C, dim)]
+                query = (select(C.day, *value, C.element_id, C.role, func.max(C.name))
+                         .where(C.day.in_(days), C.element_id.in_(elements)).group_by(C.day, *value, C.element_id,
+                                                                                       C.role))
+                for day, *rest, most in session.execute(query):
+                    found[(dim, day, *(rest if value else ["", *rest]))] = most
+        else:
+            continue
+        updates = [(most, *key) for key, most in found.items() if key in wanted]
+        if updates:
+            mark = "?" if session.connection().dialect.paramstyle == "qmark" else "%s"
+            session.connection().exec_driver_sql(
+                f"UPDATE {name} SET name = {mark} WHERE {_where_key(session, SPECS[name])}",
+                _sql_values(session, updates, len(updates[0])))
