@@ -4,8 +4,9 @@ target — read from counters kept as the facts are written, not counted among t
 :class:`KpiBacklog` counts the open tickets per dimension value (``dim`` ``all``: every ticket; the pairs of
 :data:`analytics.daily.PAIRS` too), business day opened, priority, stage and the hour the ticket goes over
 the resolution target in (an epoch hour number; :data:`NEVER` for an open ticket whose resolution is
-already recorded). It is rebuilt with the roll-ups for the days a refresh touched, in the transaction that
-wrote the facts (:func:`rebuild`). At a moment ``now`` the open tickets are the sum of the counts, those
+already recorded). It is kept with the roll-ups by the difference a refresh batch's tickets make
+(:func:`analytics.rollup.by_delta`) in the transaction that wrote the facts, or rebuilt (:func:`rebuild`).
+At a moment ``now`` the open tickets are the sum of the counts, those
 over target the counts of the hours already past plus the tickets going over in the current hour before
 ``now``, counted from the facts by the index of the moment opened: exact, however long the backlog. A
 filter on three dimensions or more is counted from the facts (:func:`backlog` returns None).

@@ -11,7 +11,9 @@ number of tickets: :class:`KpiDay` (the ticket counters per day, for all tickets
 times, and the tasks' waiting and working times, per the same keys). A filter on two or
 more dimensions reads the cube; its medians the facts (the filters narrow them).
 
-They are rebuilt with the cube, for the same days, in the refresh's transaction
+They are kept with the cube by the difference a refresh batch's tickets make
+(:func:`analytics.rollup.by_delta`: the batch's counters summed from its cube rows, its
+histograms counted from its facts) in the refresh's transaction, or rebuilt with it
 (:func:`rebuild`): the counters summed from the cube, the histograms counted from the
 facts. :func:`drift` recounts them all from the facts for ``kpi verify``. The ticket times'
 histograms are also kept per pair of dimensions (:data:`PAIRS`), so that a median over two

@@ -4,8 +4,9 @@ target" without scanning the backlog.
 An open ticket still waiting for its first response becomes overdue at its ``response_due_at``; one not
 resolved yet is over target from ``opened_at`` + the resolution target on. :class:`KpiOpen` counts them
 per hour they fall due in (an epoch hour number), per business day opened and per dimension value
-(``dim`` ``all``: every ticket), rebuilt with the roll-ups for the days a refresh touched, in the
-transaction that wrote the facts (:func:`rebuild`). At a moment ``now`` a figure is the counts of the
+(``dim`` ``all``: every ticket), kept with the roll-ups by the difference a refresh batch's tickets
+make (:func:`recounted` of those tickets, :func:`analytics.rollup.by_delta`) in the transaction that
+wrote the facts, or rebuilt (:func:`rebuild`). At a moment ``now`` a figure is the counts of the
 hours already over plus the tickets falling due in the current hour before ``now``, counted from the
 facts by index: exact, however long the backlog. Pairs of dimensions (a channel's product lines) have
 their rows too (``dim`` and ``value`` as :data:`analytics.daily.PAIRS`); a filter on three dimensions or more
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Date, Index, Integer, String, and_, bindparam, delete, func, literal, select, text
@@ -110,6 +112,7 @@ def dimension_sql(dim: str, within: str | None) -> tuple[str, str]:
     return join, value
 
 
+@cache  # the same few dozen statements at every refresh batch
 def _statement(sql: str, within: str | None) -> Any:
     statement = text(sql)
     if within == DAYS:
@@ -147,8 +150,11 @@ def recount(session: Session, settings: dict[str, Any], days: list[date] | None,
     params = {TICKETS: {"open_tickets": tickets}, DAYS: {"open_days": days}, None: {}}[within]
     if within == TICKETS and not tickets:
         return []
+    statements = selects(sqlite, over, within)
+    if within == TICKETS:  # a batch's few rows: one statement for every dimension
+        statements = [" UNION ALL ".join(statements)]
     out = []
-    for sql in selects(sqlite, over, within):
+    for sql in statements:
         out += [_dated(r._mapping) for r in session.execute(_statement(sql, within), params)]
     return out
 

@@ -5,10 +5,20 @@ its roll-up is at most (days × channels × product lines × priorities) rows, h
 tickets there are. The counters are those of :mod:`analytics.queries` that do not
 depend on the moment they are read (what does — a response overdue *now*, a ticket open
 longer than the target *now*, the backlog by priority and stage — is counted per hour it falls due in,
-:mod:`analytics.overdue`, :mod:`analytics.backlog`). Each refresh
-batch rebuilds the days its tickets and tasks fall on, in the same transaction, with
-one ``INSERT … SELECT … GROUP BY`` per table; a change of the settings that counters
-depend on rebuilds every day.
+:mod:`analytics.overdue`, :mod:`analytics.backlog`).
+
+Each refresh batch updates every roll-up table by the difference its tickets make, in the
+transaction that rewrites their facts (:func:`by_delta`): the rows the batch's facts made
+are counted before they are replaced, the rows the new ones make after — with each table's
+own counting SELECT restricted to the batch's tickets and instances — and the difference is
+merged with ``INSERT … ON CONFLICT (key) DO UPDATE SET column = column + excluded.column``;
+a row left counting no fact is deleted, so a table holds what a rebuild holds. Every column
+is a sum or a count but a task type's ``name`` (the greatest of its tasks'): a batch that
+brings a greater one sets it, a row that may have lost its greatest has it recounted from the
+facts (:func:`merge`). A batch costs what its own tickets count, however many tickets share
+their days. The first build, a change of the settings that counters depend on and
+``aftersales rollups rebuild`` rebuild every day with one ``INSERT … SELECT … GROUP BY`` per
+table (:func:`roll_up`).
 """
 
 from __future__ import annotations
@@ -20,9 +30,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, String, delete, func, insert, select
+from sqlalchemy import Date, Integer, String, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
@@ -37,13 +48,15 @@ from .histogram import EDGES
 from .overdue import rebuild as rebuild_open
 from .overdue import recounted as recount_open
 
-__all__ = ["COUNTERS", "RESOLUTION_EDGES", "RESPONSE_EDGES", "KpiDaily", "KpiDailyTeam", "KpiTaskDaily", "days_of",
+__all__ = ["COUNTERS", "RESOLUTION_EDGES", "RESPONSE_EDGES", "KpiDaily", "KpiDailyTeam", "KpiTaskDaily", "by_delta",
            "roll_up", "settings_key"]
 
 T, K = KpiTicket, KpiTask
 DIMS = ("channel", "product_line", "priority")
 #: a refresh batch: the ids of its tickets and of the instances whose tasks it rewrites
 Batch = tuple[list[int], list[int]]
+BATCH_TICKETS = bindparam("batch_tickets", expanding=True, type_=Integer())
+BATCH_INSTANCES = bindparam("batch_instances", expanding=True, type_=Integer())
 
 
 class _Periods:
@@ -90,16 +103,26 @@ def settings_key(settings: dict[str, Any]) -> str:
 
 
 def cube_selects(settings: dict[str, Any], chosen: list[date] | None,
-                 batch: Batch | None = None) -> list[tuple[Any, list[str], Any]]:
+                 batch: bool = False) -> list[tuple[Any, list[str], Any]]:
     """Return each cube table with the columns it fills and the SELECT that counts them from the facts (of
-    the days ``chosen``, or all; only the facts of a ``batch``'s tickets and instances' tasks when given)."""
-    counters = ticket_counters(target_seconds(settings, "resolution_hours"))
+    the days ``chosen``, or all; with ``batch`` only the facts of the tickets ``:batch_tickets`` and the tasks
+    of the instances ``:batch_instances``)."""
+    return _cube_selects(target_seconds(settings, "resolution_hours"), chosen, batch)
+
+
+@cache  # a batch's SELECTs are built once: sixty aggregates take a while to put together
+def _batch_selects(over: float) -> list[tuple[Any, list[str], Any]]:
+    return _cube_selects(over, None, True)
+
+
+def _cube_selects(over: float, chosen: list[date] | None, batch: bool) -> list[tuple[Any, list[str], Any]]:
+    counters = ticket_counters(over)
     periods = [T.day, T.week, T.month, T.quarter, T.channel, T.product_line, T.priority]
     worked = select(K.ticket_id, K.role).where(K.ticket_id.is_not(None))
     if chosen is not None:  # only the tasks of the tickets of those days (an index on ticket_id, role)
         worked = worked.where(K.ticket_id.in_(select(T.ticket_id).where(T.day.in_(chosen))))
-    if batch is not None:
-        worked = worked.where(K.ticket_id.in_(batch[0]))
+    if batch:
+        worked = worked.where(K.ticket_id.in_(BATCH_TICKETS))
     teams = worked.distinct().subquery()
     task_periods = [K.day, K.week, K.month, K.quarter, func.coalesce(K.channel, "—"),
                     func.coalesce(K.product_line, "—"), func.coalesce(K.priority, "—")]
@@ -113,9 +136,9 @@ def cube_selects(settings: dict[str, Any], chosen: list[date] | None,
          select(*task_periods, K.element_id, K.role, func.max(K.name), func.count(), func.count(K.waiting_seconds),
                 func.coalesce(func.sum(K.waiting_seconds), 0.0), func.coalesce(func.sum(K.working_seconds), 0.0))
          .where(K.completed_at.is_not(None)).group_by(*task_periods, K.element_id, K.role))]
-    if batch is not None:
-        out = [(table, names, query.where(K.instance_id.in_(batch[1]) if table is KpiTaskDaily
-                                          else T.ticket_id.in_(batch[0]))) for table, names, query in out]
+    if batch:
+        out = [(table, names, query.where(K.instance_id.in_(BATCH_INSTANCES) if table is KpiTaskDaily
+                                          else T.ticket_id.in_(BATCH_TICKETS))) for table, names, query in out]
     if chosen is None:
         return out
     return [(table, names, query.where((K.day if table is KpiTaskDaily else T.day).in_(chosen)))
@@ -141,15 +164,6 @@ def roll_up(session: Session, settings: dict[str, Any], days: Iterable[date] | N
     rebuild(session, chosen, KpiDaily, KpiDailyTeam, KpiTaskDaily)
     rebuild_open(session, settings, chosen)
     rebuild_backlog(session, settings, chosen)
-
-
-def days_of(session: Session, ticket_ids: Iterable[int], instance_ids: Iterable[int]) -> set[date]:
-    """Return the days the facts of these tickets and these instances' tasks fall on now."""
-    tickets, instances = list(ticket_ids), list(instance_ids)
-    days = set(session.scalars(select(T.day).where(T.ticket_id.in_(tickets)).distinct())) if tickets else set()
-    if instances:
-        days |= set(session.scalars(select(K.day).where(K.instance_id.in_(instances)).distinct()))
-    return days
 
 
 # --- by delta: what a batch's tickets took away and add ------------------------------------------------
@@ -182,6 +196,8 @@ SPECS = {
     "kpi_open": _Spec(("kind", "hour", "dim", "value", "day"), PERIOD_VALUES, False, ("n",), ("n",)),
     "kpi_backlog": _Spec(("dim", "value", "day", "priority", "stage", "hour"), (), False, ("n",), ("n",)),
 }
+#: per table, the numbers of the columns that count its facts
+PRESENT = {name: frozenset(i for i, v in enumerate(spec.values) if v in spec.present) for name, spec in SPECS.items()}
 #: per table, by key: the carried values, the task names (a set, or None) and the values by column number
 #: (sparse: a histogram row counts in a few of its two hundred buckets)
 Rows = dict[str, dict[tuple[Any, ...], list[Any]]]
@@ -209,14 +225,15 @@ def contributions(session: Session, settings: dict[str, Any], batch: Batch) -> R
     """Return every roll-up row the facts of ``batch`` alone make (tickets by id, tasks by instance id): what a
     rebuild would count for them, with the same SELECTs (the one-dimension days summed from the cube's)."""
     out: Rows = {name: {} for name in SPECS}
-    for table, names, query in cube_selects(settings, None, batch):
+    params = {"batch_tickets": batch[0], "batch_instances": batch[1]}
+    for table, names, query in _batch_selects(target_seconds(settings, "resolution_hours")):
         if not batch[table is KpiTaskDaily]:
             continue
         spec, rows = SPECS[table.__tablename__], out[table.__tablename__]
         where = {n: i for i, n in enumerate(names)}
         keys, carried = [where[k] for k in spec.keys], [where[c] for c in spec.carried]
         first = where[spec.values[0]]
-        for found in session.execute(query):
+        for found in session.execute(query, params):
             _add(rows, tuple(found[i] for i in keys), [found[i] for i in carried],
                  {found[where["name"]]} if spec.named else None, _sparse(found[first:]))
     for source, target, dims in (("kpi_daily", "kpi_day", (ALL, *DIMS)), ("kpi_daily_team", "kpi_day", ("team",)),
@@ -269,7 +286,7 @@ def merge(session: Session, before: Rows, after: Rows) -> None:
     for name, spec in SPECS.items():
         changes, emptied, renamed[name] = [], [], []
         old, new = before[name], after[name]
-        present = {i for i, v in enumerate(spec.values) if v in spec.present}
+        present = PRESENT[name]
         for key in old.keys() | new.keys():
             was, now = old.get(key), new.get(key)
             a, b = (was[2] if was else {}), (now[2] if now else {})
