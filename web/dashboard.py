@@ -162,12 +162,10 @@ def data():  # type: ignore[no-untyped-def]
     with get_services().db.transaction(write=False) as session:
         series = chart_data(session, flt, clock.now())
         _use_texts(session)
-        lines = line_names(session, current_language())
     for row in series.get("handle_times", []):  # the chart names each task type in the reader's words
         row["name"] = _(row["name"])
-    for by, rows in series.get("breakdowns", {}).items():  # and each group as the tables do
-        for row in rows:
-            row["name"] = _group_name(by, row["key"], lines)
+    for row in series.get("breakdowns", {}).get("channel", []):  # and each channel (the cost chart's bars)
+        row["name"] = _group_name("channel", row["key"], {})
     args = flt.bounded(clock.now()).args()
     series["labels"] = labels()
     series["links"] = {
