@@ -116,9 +116,12 @@ class Checked:
 
 
 def move_by_hand(desk: Desk, number: int) -> list[int]:
-    """Move some tickets to another day, channel and priority, as a correction would; return their instances'
-    ids."""
+    """Move some tickets to another day, channel and priority, as a correction would, and open a closed one
+    again; return their instances' ids."""
     with desk.database.transaction() as s:
+        closed = s.execute(select(Ticket.id, Ticket.instance_id).where(Ticket.status == "closed")
+                           .order_by(Ticket.id.desc()).limit(1)).one()
+        s.execute(update(Ticket).where(Ticket.id == closed.id).values(status="open", closed_at=None, outcome=None))
         tickets = s.execute(select(Ticket.id, Ticket.instance_id, Ticket.channel, Ticket.opened_at)
                             .order_by(Ticket.id).limit(number)).all()
         channels = sorted({c for (c,) in s.execute(select(KpiTicket.channel).distinct())} | {"web", "hotline"})
@@ -129,7 +132,7 @@ def move_by_hand(desk: Desk, number: int) -> list[int]:
             instance = s.get(Instance, t.instance_id)
             instance.summary = {**(instance.summary or {}),
                                 "priority": "urgent" if (instance.summary or {}).get("priority") != "urgent" else "low"}
-    return [t.instance_id for t in tickets]
+    return [t.instance_id for t in tickets] + [closed.instance_id]
 
 
 @pytest.mark.slow
@@ -144,7 +147,8 @@ def test_roll_ups_kept_by_delta_equal_a_rebuild_after_a_simulated_history(desk: 
     assert not checked.found, "\n".join(checked.found[:20])
     assert checked.compared >= 5
 
-    # When tickets are moved to another day, channel and priority and refreshed again
+    # When tickets are moved to another day, channel and priority, a closed one is opened again, and they are
+    # refreshed
     checked.every = 1
     moved = move_by_hand(desk, 4)
     for instance_id in moved:  # one batch each, then all in one
@@ -160,7 +164,8 @@ def test_roll_ups_kept_by_delta_equal_a_rebuild_after_a_simulated_history(desk: 
         assert not differences(kept, rebuilt_rows(s))
         assert all(kept[name] for name in SPECS)  # every table has rows to compare
     # and the batches met what a history does to a ticket's roll-up rows
-    for change in ("new", "day", "channel", "priority", "stage", "status", "teams"):
+    for change in ("new", "day", "channel", "priority", "stage", "status", "teams", "contacts", "cancelled",
+                   "reopened"):
         assert checked.changed[change] > 0, (change, checked.changed)
     print(dict(checked.changed), checked.batches, checked.compared)
 
