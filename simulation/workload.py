@@ -193,17 +193,26 @@ def repeat_profile(params: dict[str, Any], first: Profile, number: int) -> Profi
 
 
 # --- what staff write in the forms -------------------------------------------------------------
-def honour_rules(schema: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
-    """Make a sampled value keep the schema's ``after`` rules (an end two hours after its start)."""
+def honour_rules(schema: dict[str, Any], value: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Make a sampled value keep the schema's ``after`` rules (an end two hours after its start) and its
+    ``not_future`` rules (a date three days before ``now``: the sampler's dates lie ahead)."""
     for rule in schema.get("x-rules", []):
-        if rule.get("rule") != "after":
+        kind = rule.get("rule")
+        if kind not in ("after", "not_future"):
             continue
         *where, last = str(rule.get("field", "")).split(".")
-        *_, than = str(rule.get("than", "")).split(".")
         holder = value
         for key in where:
             holder = holder.get(key) if isinstance(holder, dict) else None
-        if isinstance(holder, dict) and isinstance(holder.get(than), str):
+        if not isinstance(holder, dict):
+            continue
+        if kind == "not_future":
+            if isinstance(holder.get(last), str):
+                past = now - timedelta(days=3)
+                holder[last] = past.date().isoformat() if len(holder[last]) == 10 else past.isoformat()
+            continue
+        *_, than = str(rule.get("than", "")).split(".")
+        if isinstance(holder.get(than), str):
             try:
                 start = datetime.fromisoformat(holder[than].replace("Z", "+00:00"))
             except ValueError:
@@ -284,7 +293,7 @@ class Answers:
     def form(self, element_id: str, schema: dict[str, Any], profile: Profile | None, now: datetime) -> dict[str, Any]:
         """Return the form data for task ``element_id`` of ``profile``'s ticket."""
         draw = profile.draw if profile is not None else Draw(element_id)
-        base = honour_rules(schema, sample_value(schema, draw, now))
+        base = honour_rules(schema, sample_value(schema, draw, now), now)
         choose = getattr(self, element_id, None)
         if choose is None or profile is None:
             return base
