@@ -137,13 +137,22 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
+def _due(now: datetime) -> Any:
+    """The rows to send at ``now``: pending and due, or claimed by a worker whose lease ran out."""
+    return or_((Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
+               (Outbox.status == "sending") & (Outbox.lease_until < now))
+
+
+def is_due(db: Database, now: datetime) -> bool:
+    """Tell whether any row is due, in a read transaction (an idle pass takes no write lock)."""
+    with db.transaction(write=False) as session:
+        return session.scalar(select(Outbox.id).where(_due(now)).limit(1)) is not None
+
+
 def claim(db: Database, now: datetime, limit: int, lease: timedelta = LEASE) -> list[OutboundMessage]:
     """Claim up to ``limit`` due rows for this worker and return them as messages."""
     with db.transaction() as session:
-        query = (select(Outbox).where(or_(
-            (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
-            (Outbox.status == "sending") & (Outbox.lease_until < now)))
-            .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+        query = select(Outbox).where(_due(now)).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
         if not is_sqlite(session):
             query = query.with_for_update(skip_locked=True)
         claimed = []
@@ -210,7 +219,10 @@ def sent_mail(session: Session, status: str | None = None, ticket: str | None = 
 
 
 def outbox_job(db: Database, now: datetime) -> int:
-    """Deliver due notifications with the default transports; return how many went out."""
+    """Deliver due notifications with the default transports; return how many went out. A pass with
+    nothing due reads one row and returns: no write transaction, no transports built."""
+    if not is_due(db, now):
+        return 0
     return len(deliver_outbox(db, default_transports(db), now).delivered)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import socket
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
@@ -218,3 +219,25 @@ def test_permanent_smtp_refusals_raise_delivery_refused(mailbox, clock):
     message = OutboundMessage(9, "claim", "<outbox.9@x>", "email", "a@refuse.example", "Subject", "Body", 1)
     with pytest.raises(DeliveryRefused, match="recipient refused"):
         SmtpTransport().send(message, clock.now())
+
+
+def test_a_pass_with_nothing_due_takes_no_write_lock(call, database, clock, mailbox):
+    if not database.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's writers lock rows, not the database")
+    # Given one notification delivered, and one retrying an hour from now
+    notify(call, n=1, customer=EMAIL_CUSTOMER, prefix="mail")
+    assert outbox_job(database, clock.now()) == 1
+    [later] = notify(call, n=1, prefix="sms")
+    with database.transaction() as session:
+        session.get(Outbox, later).next_attempt_at = clock.now() + timedelta(hours=1)
+    # When another process holds SQLite's write lock, the worker's outbox pass still answers at once
+    writer = sqlite3.connect(database.url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        assert outbox_job(database, clock.now()) == 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    # And the retry goes out when it is due
+    assert outbox_job(database, clock.now() + timedelta(hours=1)) == 1
+    assert deliveries(database) == {later: 1}
