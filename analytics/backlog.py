@@ -69,6 +69,10 @@ def _selects(sqlite: bool, over: float, within: str | None) -> list[str]:
     return [counting(sqlite, over, dim, within) for dim in (ALL, *DIMS, *PAIRS.values())]
 
 
+#: how a batch's open tickets are counted into :class:`KpiBacklog` (:func:`analytics.overdue.recount_together`)
+PART = (_selects, COLUMNS)
+
+
 def recounted(session: Session, settings: dict[str, Any], days: list[date] | None,
               tickets: list[int] | None = None) -> list[dict[str, Any]]:
     """Return the rows :class:`KpiBacklog` should hold for ``days`` (or all), counted from the facts (only those

@@ -240,7 +240,7 @@ SOURCES = {"response": ("kpi_ticket", "f.first_response_seconds"), "resolution":
            "waiting": ("kpi_task", "f.waiting_seconds"), "working": ("kpi_task", "COALESCE(f.working_seconds, 0.0)")}
 
 
-def histogram_counts(measure: str, team: bool, days: bool, batch: bool = False) -> str:
+def histogram_counts(measure: str, team: bool, days: bool, batch: bool = False, tagged: bool = False) -> str:
     """Return the SQL that counts one measure's facts per day, bucket and every dimension at once (the team
     apart: a ticket counts once per team) — columns day, week, month, quarter, element_id, role, channel,
     product_line, priority (or the team), bucket, n.
@@ -248,7 +248,9 @@ def histogram_counts(measure: str, team: bool, days: bool, batch: bool = False) 
     Written as text (the bucket is a binary search of CASEs that SQLAlchemy would take long to compile;
     every constant is ours; the days are an expanding parameter). Each fact's bucket is computed once;
     the per-dimension rows are summed from these in Python (:func:`histogram_rows`). With ``batch`` only the
-    facts of the tickets ``:rollup_tickets`` (a task time: of the instances ``:rollup_instances``) count."""
+    facts of the tickets ``:rollup_tickets`` (a task time: of the instances ``:rollup_instances``) count. With
+    ``tagged`` the measure and whether the rows are a team's lead, and four dimension columns follow (a
+    non-team row's fourth ``''``): every measure's rows then share one shape, for one ``UNION ALL``."""
     table, duration = SOURCES[measure]
     task = table == "kpi_task"
     conds = ["f.completed_at IS NOT NULL"] if task else []
@@ -273,7 +275,9 @@ def histogram_counts(measure: str, team: bool, days: bool, batch: bool = False) 
         dims = [f"f.{d}" for d in TASK_DIMS]
     element_role = ["f.element_id", "f.role"] if task else ["''", "''"]
     keys = [f"f.{p}" for p in PERIOD_NAMES] + (element_role if task else []) + dims
-    return (f"SELECT {', '.join(f'f.{p}' for p in PERIOD_NAMES)}, {', '.join(element_role)}, {', '.join(dims)}, "
+    tag = f"'{measure}' AS measure, {int(team)} AS team, " if tagged else ""
+    shown = dims if team or not tagged else [*dims, "''"]
+    return (f"SELECT {tag}{', '.join(f'f.{p}' for p in PERIOD_NAMES)}, {', '.join(element_role)}, {', '.join(shown)}, "
             f"{bucket_text(duration)} AS bucket, COUNT(*) AS n FROM {table} f{join} "
             f"WHERE {' AND '.join(conds)} GROUP BY {', '.join(keys)}, bucket")
 
@@ -320,6 +324,15 @@ def histogram_rows(session: Session, days: list[date] | None, batch: tuple[list[
     if batch is not None:
         params |= {"rollup_tickets": batch[0], "rollup_instances": batch[1]}
     rows: dict[tuple[Any, ...], list[Any]] = {}
+    if batch is not None and days is None:  # a batch's few rows: every measure in one statement
+        if not (batch[0] or batch[1]):
+            return rows
+        for measure, team, day, week, month, quarter, element, role, *values, bucket, n in session.execute(
+                _batch_counting(bool(batch[0]), bool(batch[1])), {k: v for k, v in params.items() if v}):
+            team = bool(team)
+            _count_into(rows, measure, team, values if team else values[:3], (day, week, month, quarter, element,
+                                                                              role), bucket, n, sparse)
+        return rows
     passes = [(m, False) for m in (*TICKET_MEASURES, *TASK_MEASURES)] + [(m, True) for m in TICKET_MEASURES]
     for measure, team in passes:
         if batch is not None and not batch[measure not in TICKET_MEASURES]:
@@ -327,13 +340,31 @@ def histogram_rows(session: Session, days: list[date] | None, batch: tuple[list[
         statement = _counting(measure, team, days is not None, batch is not None)
         for day, week, month, quarter, element, role, *values, bucket, n in session.execute(
                 statement, params):
-            for dim, value in _grains(measure, team, values):
-                key = (measure, dim, _date(day), value, element, role)
-                row = rows.get(key)
-                if row is None:
-                    row = rows[key] = [_date(week), month, quarter, defaultdict(int) if sparse else [0] * BUCKETS]
-                row[3][bucket] += n
+            _count_into(rows, measure, team, values, (day, week, month, quarter, element, role), bucket, n, sparse)
     return rows
+
+
+def _count_into(rows: dict[tuple[Any, ...], list[Any]], measure: str, team: bool, values: list[str],
+                periods: tuple[Any, ...], bucket: int, n: int, sparse: bool) -> None:
+    """Add one counted row of :func:`histogram_counts` to every histogram row it counts in."""
+    day, week, month, quarter, element, role = periods
+    for dim, value in _grains(measure, team, values):
+        key = (measure, dim, _date(day), value, element, role)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = [_date(week), month, quarter, defaultdict(int) if sparse else [0] * BUCKETS]
+        row[3][bucket] += n
+
+
+@cache
+def _batch_counting(tickets: bool, instances: bool) -> Any:
+    """Return the one statement that counts every measure of a batch (of its tickets, of its instances)."""
+    passes = ([(m, False) for m in TICKET_MEASURES] if tickets else []) + (
+        [(m, False) for m in TASK_MEASURES] if instances else []) + (
+        [(m, True) for m in TICKET_MEASURES] if tickets else [])
+    statement = text(" UNION ALL ".join(histogram_counts(m, team, False, True, tagged=True) for m, team in passes))
+    names = (["rollup_tickets"] if tickets else []) + (["rollup_instances"] if instances else [])
+    return statement.bindparams(*(bindparam(name, expanding=True, type_=Integer()) for name in names))
 
 
 @cache  # a few hundred days, met once per histogram row

@@ -136,8 +136,39 @@ def recounted(session: Session, settings: dict[str, Any], days: list[date] | Non
 def rebuild(session: Session, settings: dict[str, Any], days: Iterable[date] | None) -> None:
     """Recount the open tickets of ``days`` (every day when None) into :class:`KpiOpen`, one ``INSERT …
     SELECT … GROUP BY`` per kind and dimension."""
-    refill(session, settings, days, KpiOpen, ("kind", "hour", "dim", "value", "day", "week", "month", "quarter", "n"),
-           _selects)
+    refill(session, settings, days, KpiOpen, OPEN_COLUMNS, _selects)
+
+
+#: the columns :func:`counting` gives
+OPEN_COLUMNS = ("kind", "hour", "dim", "value", "day", "week", "month", "quarter", "n")
+#: how a batch's open tickets are counted into :class:`KpiOpen` (:func:`recount_together`)
+PART = (_selects, OPEN_COLUMNS)
+
+
+def recount_together(session: Session, settings: dict[str, Any], tickets: list[int],
+                     parts: list[tuple[Callable[[bool, float, str | None], list[str]], tuple[str, ...]]]
+                     ) -> list[list[dict[str, Any]]]:
+    """Return, per part ``(selects, columns)``, the rows its SELECTs count from the facts of ``tickets`` (as
+    :func:`recount`), every part's in one statement: the parts' columns side by side, NULL where a part has none,
+    a leading number saying whose a row is."""
+    out: list[list[dict[str, Any]]] = [[] for _ in parts]
+    if not tickets:
+        return out
+    sqlite, over = is_sqlite(session), target_seconds(settings, "resolution_hours")
+    for row in session.execute(_together(sqlite, over, tuple(parts)), {"open_tickets": tickets}):
+        mapping = row._mapping
+        part = mapping["part"]
+        out[part].append(_dated({c: mapping[c] for c in parts[part][1]}))
+    return out
+
+
+@cache
+def _together(sqlite: bool, over: float, parts: tuple[Any, ...]) -> Any:
+    every = list(dict.fromkeys(c for _, columns in parts for c in columns))
+    sql = " UNION ALL ".join(
+        f"SELECT {n} AS part, {', '.join(f'x.{c}' if c in columns else f'NULL AS {c}' for c in every)} FROM "
+        f"({' UNION ALL '.join(selects(sqlite, over, TICKETS))}) x" for n, (selects, columns) in enumerate(parts))
+    return _statement(sql, TICKETS)
 
 
 def recount(session: Session, settings: dict[str, Any], days: list[date] | None,

@@ -33,20 +33,34 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 
+from .backlog import PART as BACKLOG_PART
 from .backlog import rebuild as rebuild_backlog
-from .backlog import recounted as recount_backlog
 from .counters import COUNTERS, RESOLUTION_EDGES, RESPONSE_EDGES, counter_columns, ticket_counters
 from .daily import ALL, PAIRS, histogram_rows, rebuild
 from .facts import KpiState, KpiTask, KpiTicket, target_seconds
 from .histogram import COLUMNS as BUCKET_COLUMNS
 from .histogram import EDGES
+from .overdue import PART as OPEN_PART
 from .overdue import rebuild as rebuild_open
-from .overdue import recounted as recount_open
+from .overdue import recount_together
 
 __all__ = ["COUNTERS", "RESOLUTION_EDGES", "RESPONSE_EDGES", "KpiDaily", "KpiDailyTeam", "KpiTaskDaily", "by_delta",
            "roll_up", "settings_key"]
@@ -111,8 +125,21 @@ def cube_selects(settings: dict[str, Any], chosen: list[date] | None,
 
 
 @cache  # a batch's SELECTs are built once: sixty aggregates take a while to put together
-def _batch_selects(over: float) -> list[tuple[Any, list[str], Any]]:
-    return _cube_selects(over, None, True)
+def _batch_select(over: float) -> tuple[Any, list[str], dict[int, Any]]:
+    """Return a batch's cube rows in one ``UNION ALL``, each with a leading number saying whose they are: the
+    tickets' (0, team ``''``), the teams' (1), the tasks' (2); the columns a row has not are NULL. With the names
+    of the columns after the lead and the tables by lead."""
+    (daily, _, tickets), (team, names, teams), (task, task_names, tasks) = _cube_selects(over, None, True)
+    values = names[8:]
+    nulls = [null()] * len(values)
+    t, w, k = list(tickets.selected_columns), list(teams.selected_columns), list(tasks.selected_columns)
+    none = [cast(null(), c.type) for c in k[10:]]  # typed: PostgreSQL makes text of two untyped NULLs
+    query = union_all(
+        tickets.with_only_columns(literal_column("0"), *t[:7], literal_column("''"), null(), null(), null(), *t[7:],
+                                  *none),
+        teams.with_only_columns(literal_column("1"), *w[:8], null(), null(), null(), *w[8:], *none),
+        tasks.with_only_columns(literal_column("2"), *k[:7], null(), *k[7:10], *nulls, *k[10:]))
+    return query, [*names[:8], *task_names[7:10], *values, *task_names[10:]], {0: daily, 1: team, 2: task}
 
 
 def _cube_selects(over: float, chosen: list[date] | None, batch: bool) -> list[tuple[Any, list[str], Any]]:
@@ -198,6 +225,8 @@ SPECS = {
 }
 #: per table, the numbers of the columns that count its facts
 PRESENT = {name: frozenset(i for i, v in enumerate(spec.values) if v in spec.present) for name, spec in SPECS.items()}
+#: the number of the cube's column that counts the open tickets
+OPEN = COUNTERS.index("open")
 #: per table, by key: the carried values, the task names (a set, or None) and the values by column number
 #: (sparse: a histogram row counts in a few of its two hundred buckets)
 Rows = dict[str, dict[tuple[Any, ...], list[Any]]]
@@ -226,16 +255,18 @@ def contributions(session: Session, settings: dict[str, Any], batch: Batch) -> R
     rebuild would count for them, with the same SELECTs (the one-dimension days summed from the cube's)."""
     out: Rows = {name: {} for name in SPECS}
     params = {"batch_tickets": batch[0], "batch_instances": batch[1]}
-    for table, names, query in _batch_selects(target_seconds(settings, "resolution_hours")):
-        if not batch[table is KpiTaskDaily]:
-            continue
-        spec, rows = SPECS[table.__tablename__], out[table.__tablename__]
-        where = {n: i for i, n in enumerate(names)}
-        keys, carried = [where[k] for k in spec.keys], [where[c] for c in spec.carried]
+    query, names, tables = _batch_select(target_seconds(settings, "resolution_hours"))
+    where = {n: i + 1 for i, n in enumerate(names)}
+    layout = {}
+    for lead, table in tables.items():
+        spec = SPECS[table.__tablename__]
         first = where[spec.values[0]]
-        for found in session.execute(query, params):
-            _add(rows, tuple(found[i] for i in keys), [found[i] for i in carried],
-                 {found[where["name"]]} if spec.named else None, _sparse(found[first:]))
+        layout[lead] = (out[table.__tablename__], [where[k] for k in spec.keys], [where[c] for c in spec.carried],
+                        where["name"] if spec.named else None, first, first + len(spec.values))
+    for found in session.execute(query, params):
+        rows, keys, carried, named, first, last = layout[found[0]]
+        _add(rows, tuple(found[i] for i in keys), [found[i] for i in carried],
+             {found[named]} if named is not None else None, _sparse(found[first:last]))
     for source, target, dims in (("kpi_daily", "kpi_day", (ALL, *DIMS)), ("kpi_daily_team", "kpi_day", ("team",)),
                                  ("kpi_task_daily", "kpi_task_day", (ALL, *DIMS))):
         task = source == "kpi_task_daily"
@@ -247,9 +278,12 @@ def contributions(session: Session, settings: dict[str, Any], batch: Batch) -> R
                 _add(out[target], (dim, day, value, *tail), carried, names, values)
     for key, (week, month, quarter, counts) in histogram_rows(session, None, batch, sparse=True).items():
         _add(out["kpi_histogram"], key, [week, month, quarter], None, counts)
-    for name, recount in (("kpi_open", recount_open), ("kpi_backlog", recount_backlog)):
+    if not any(values.get(OPEN) for _, _, values in out["kpi_daily"].values()):
+        return out  # none of its tickets open: nothing to count overdue or in the backlog
+    for name, rows in zip(("kpi_open", "kpi_backlog"), recount_together(session, settings, batch[0],
+                                                                          [OPEN_PART, BACKLOG_PART]), strict=True):
         spec = SPECS[name]
-        for row in recount(session, settings, None, batch[0]):
+        for row in rows:
             _add(out[name], tuple(row[k] for k in spec.keys), [row[c] for c in spec.carried], None,
                  _sparse(row[v] for v in spec.values))
     return out
@@ -279,9 +313,10 @@ def by_delta(session: Session, settings: dict[str, Any], ticket_ids: Iterable[in
 
 
 def merge(session: Session, before: Rows, after: Rows) -> None:
-    """Add ``after`` less ``before`` to each roll-up table, one upsert per changed row (``INSERT … ON CONFLICT
-    (key) DO UPDATE SET column = column + excluded.column``); delete the rows left counting nothing; recount
-    the task names a row may have lost (a name is the greatest of its tasks', not a sum)."""
+    """Add ``after`` less ``before`` to each roll-up table, one upsert statement per table for its changed rows
+    (``INSERT … ON CONFLICT (key) DO UPDATE SET column = column + excluded.column``); delete the rows left
+    counting nothing (those a decrease may have emptied are read back with ``RETURNING``: no DELETE when none
+    did); recount the task names a row may have lost (a name is the greatest of its tasks', not a sum)."""
     renamed: dict[str, list[tuple[Any, ...]]] = {}
     for name, spec in SPECS.items():
         changes, emptied, renamed[name] = [], [], []
@@ -305,8 +340,7 @@ def merge(session: Session, before: Rows, after: Rows) -> None:
             changes.append((*key, *(now or was)[0], *name_value, *dense))
             if any(d < 0 for i, d in diff.items() if i in present):
                 emptied.append(key)
-        _upsert(session, name, spec, changes)
-        _delete_empty(session, name, spec, emptied)
+        _delete_empty(session, name, spec, _upsert(session, name, spec, changes, bool(emptied)))
     _rename(session, renamed)
 
 
@@ -317,65 +351,86 @@ def _sql_values(session: Session, rows: list[tuple[Any, ...]], dated: int) -> li
     return [(*(v.isoformat() if isinstance(v, date) else v for v in row[:dated]), *row[dated:]) for row in rows]
 
 
-def _upsert(session: Session, name: str, spec: _Spec, rows: list[tuple[Any, ...]]) -> None:
+#: the most parameters one statement binds (SQLite's limit is 32,766, PostgreSQL's 65,535)
+PARAMETERS = 30_000
+
+
+def _upsert(session: Session, name: str, spec: _Spec, rows: list[tuple[Any, ...]], emptying: bool) -> list[Any]:
+    """Merge ``rows`` into the table ``name``; when some may have emptied a row (``emptying``), return the keys of
+    those left counting nothing (read back with ``RETURNING``, in multi-row statements: a driver's executemany
+    returns no rows)."""
     if not rows:
-        return
+        return []
     connection = session.connection()
-    quote = connection.dialect.identifier_preparer.quote
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    rows = _sql_values(session, rows, len(spec.keys) + len(spec.carried))
+    if not emptying:
+        connection.exec_driver_sql(_upserting(connection.dialect, name), rows)
+        return []
+    width, keys = len(rows[0]), len(spec.keys)
+    step = max(1, PARAMETERS // width)
+    emptied = []
+    for start in range(0, len(rows), step):
+        chunk = rows[start:start + step]
+        found = connection.exec_driver_sql(_upserting(connection.dialect, name, len(chunk)),
+                                           tuple(v for row in chunk for v in row))
+        emptied += [tuple(r[:keys]) for r in found if not r[keys]]
+    return emptied
+
+
+@cache  # two hundred columns quoted: once per database, table and number of rows
+def _upserting(dialect: Any, name: str, returning: int = 0) -> str:
+    """Return the upsert of one row into ``name`` (``returning``: of that many rows, returning each row's key and
+    the sum of its columns that count facts)."""
+    spec, quote = SPECS[name], dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     columns = [*spec.keys, *spec.carried, *(["name"] if spec.named else []), *spec.values]
     sets = [f"{quote(v)} = {name}.{quote(v)} + excluded.{quote(v)}" for v in spec.values]
     if spec.named:  # a name the batch brings and the row lacks: the greater one
         sets.append(f"name = CASE WHEN excluded.name > {name}.name THEN excluded.name ELSE {name}.name END")
-    sql = (f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    row = f"({', '.join([mark] * len(columns))})"
+    sql = (f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) VALUES {', '.join([row] * max(1, returning))}"
            f" ON CONFLICT ({', '.join(quote(k) for k in spec.keys)}) DO UPDATE SET {', '.join(sets)}")
-    connection.exec_driver_sql(sql, _sql_values(session, rows, len(spec.keys) + len(spec.carried)))
-
-
-def _where_key(session: Session, spec: _Spec) -> str:
-    connection = session.connection()
-    quote = connection.dialect.identifier_preparer.quote
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    return " AND ".join(f"{quote(k)} = {mark}" for k in spec.keys)
+    if returning:
+        sql += (f" RETURNING {', '.join(quote(k) for k in spec.keys)}, "
+                f"{' + '.join(quote(c) for c in spec.present)}")
+    return sql
 
 
 def _delete_empty(session: Session, name: str, spec: _Spec, keys: list[tuple[Any, ...]]) -> None:
+    """Delete the rows ``keys`` (as the database returned them) if they count nothing."""
     if keys:
-        quote = session.connection().dialect.identifier_preparer.quote
-        empty = " + ".join(quote(c) for c in spec.present)
-        session.connection().exec_driver_sql(f"DELETE FROM {name} WHERE {_where_key(session, spec)} AND {empty} = 0",
-                                             _sql_values(session, keys, len(keys[0])))
+        connection = session.connection()
+        connection.exec_driver_sql(_deleting(connection.dialect, name), keys)
+
+
+@cache
+def _deleting(dialect: Any, name: str) -> str:
+    spec, quote = SPECS[name], dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    where = " AND ".join(f"{quote(k)} = {mark}" for k in spec.keys)
+    return f"DELETE FROM {name} WHERE {where} AND {' + '.join(quote(c) for c in spec.present)} = 0"
 
 
 def _rename(session: Session, renamed: dict[str, list[tuple[Any, ...]]]) -> None:
-    """Set the name of each task row in ``renamed`` to the greatest of its tasks' again: the cube's from the
-    task facts, the one-dimension days' from the cube (counted first)."""
-    C = KpiTaskDaily
+    """Set the name of each task row in ``renamed`` to the greatest of its tasks' again, one ``UPDATE`` per table
+    (a row deleted as empty is not there to update): the cube's from the task facts, the one-dimension days'
+    from the cube (renamed first)."""
     for name, keys in renamed.items():
-        if not keys:
-            continue
-        wanted = set(keys)
-        days, elements = sorted({k[1 if name == "kpi_task_day" else 0] for k in keys}), sorted({k[-2] for k in keys})
-        if name == "kpi_task_daily":
-            dims = [func.coalesce(getattr(K, d), "—") for d in DIMS]
-            query = (select(K.day, *dims, K.element_id, K.role, func.max(K.name))
-                     .where(K.completed_at.is_not(None), K.day.in_(days), K.element_id.in_(elements))
-                     .group_by(K.day, *dims, K.element_id, K.role))
-            found = {tuple(r[:-1]): r[-1] for r in session.execute(query)}
-        elif name == "kpi_task_day":
-            found = {}
-            for dim in {k[0] for k in keys}:
-                value = [] if dim == ALL else [getattr(C, dim)]
-                query = (select(C.day, *value, C.element_id, C.role, func.max(C.name))
-                         .where(C.day.in_(days), C.element_id.in_(elements)).group_by(C.day, *value, C.element_id,
-                                                                                       C.role))
-                for day, *rest, most in session.execute(query):
-                    found[(dim, day, *(rest if value else ["", *rest]))] = most
-        else:
-            continue
-        updates = [(most, *key) for key, most in found.items() if key in wanted]
-        if updates:
-            mark = "?" if session.connection().dialect.paramstyle == "qmark" else "%s"
-            session.connection().exec_driver_sql(
-                f"UPDATE {name} SET name = {mark} WHERE {_where_key(session, SPECS[name])}",
-                _sql_values(session, updates, len(updates[0])))
+        if keys:
+            session.connection().exec_driver_sql(_renaming(session.connection().dialect.paramstyle, name),
+                                                 _sql_values(session, keys, len(keys[0])))
+
+
+@cache
+def _renaming(paramstyle: str, name: str) -> str:
+    mark = "?" if paramstyle == "qmark" else "%s"
+    where = " AND ".join(f"{k} = {mark}" for k in SPECS[name].keys)
+    if name == "kpi_task_daily":
+        source = ("SELECT MAX(k.name) FROM kpi_task k WHERE k.completed_at IS NOT NULL AND k.day = r.day"
+                  " AND k.element_id = r.element_id AND k.role = r.role"
+                  + "".join(f" AND COALESCE(k.{d}, '—') = r.{d}" for d in DIMS))
+    else:
+        source = ("SELECT MAX(c.name) FROM kpi_task_daily c WHERE c.day = r.day AND c.element_id = r.element_id"
+                  f" AND c.role = r.role AND (r.dim = '{ALL}'"
+                  + "".join(f" OR (r.dim = '{d}' AND c.{d} = r.value)" for d in DIMS) + ")")
+    return f"UPDATE {name} AS r SET name = COALESCE(({source}), r.name) WHERE {where}"
