@@ -260,10 +260,15 @@ def check_failed_notifications(db: Database, now: datetime) -> int:
     the dashboard. The alerts of earlier days are cleared. Returns how many failures were
     reported now.
     """
+    today = local_date(now).isoformat()
+    unreported = (Outbox.status == "failed") & (Outbox.audience == "customer") & Outbox.alert_id.is_(None)
+    with db.transaction(write=False) as session:  # most passes have nothing to report or clear: no write lock
+        if session.scalar(select(Outbox.id).where(unreported).limit(1)) is None and session.scalar(
+                select(KpiAlert.id).where(KpiAlert.rule == FAILED_RULE, KpiAlert.cleared_at.is_(None),
+                                          KpiAlert.period_key != today).limit(1)) is None:
+            return 0
     with db.transaction() as session:
-        new = list(session.scalars(select(Outbox).where(Outbox.status == "failed", Outbox.audience == "customer",
-                                                        Outbox.alert_id.is_(None)).order_by(Outbox.id)))
-        today = local_date(now).isoformat()
+        new = list(session.scalars(select(Outbox).where(unreported).order_by(Outbox.id)))
         open_alerts = list(session.scalars(select(KpiAlert).where(KpiAlert.rule == FAILED_RULE,
                                                                   KpiAlert.cleared_at.is_(None))))
         for alert in open_alerts:

@@ -69,6 +69,14 @@ class PassStats:
                 "jobs": self.jobs}
 
 
+def _due_timers(now: datetime) -> Any:
+    return (Instance.next_timer_at <= now) & Instance.status.in_(("active", "incident"))
+
+
+def _due_retries(now: datetime) -> Any:
+    return (Incident.status == "retrying") & (Incident.next_retry_at <= now)
+
+
 def _claim(session: Session, query: Any) -> Any:
     if not is_sqlite(session):
         query = query.with_for_update(skip_locked=True)
@@ -93,12 +101,15 @@ class Worker:
         load_handlers()  # handler modules register their jobs (outbox delivery …)
         stats = PassStats()
         now = clock.now()
+        with self.db.transaction(write=False) as session:  # an idle pass takes no write lock
+            timers, retries = (session.scalar(select(table.id).where(due).limit(1)) is not None
+                               for table, due in ((Instance, _due_timers(now)), (Incident, _due_retries(now))))
         skip: set[int] = set()
-        while stats.timers_fired < self.batch_size and not self.stopping.is_set():
+        while timers and stats.timers_fired < self.batch_size and not self.stopping.is_set():
             if not self._fire_one(now, skip, stats):
                 break
         skip_incidents: set[int] = set()
-        while stats.retries < self.batch_size and not self.stopping.is_set():
+        while retries and stats.retries < self.batch_size and not self.stopping.is_set():
             if not self._retry_one(now, skip_incidents, stats):
                 break
         for name, job in sorted(_JOBS.items()):
@@ -112,9 +123,7 @@ class Worker:
         return stats
 
     def _fire_one(self, now: datetime, skip: set[int], stats: PassStats) -> bool:
-        query = (select(Instance).where(Instance.next_timer_at <= now,
-                                        Instance.status.in_(("active", "incident")),
-                                        Instance.id.not_in(skip) if skip else true())
+        query = (select(Instance).where(_due_timers(now), Instance.id.not_in(skip) if skip else true())
                  .order_by(Instance.next_timer_at, Instance.id))
         claimed: int | None = None
         try:
@@ -134,8 +143,7 @@ class Worker:
         return True
 
     def _retry_one(self, now: datetime, skip: set[int], stats: PassStats) -> bool:
-        query = (select(Incident).where(Incident.status == "retrying", Incident.next_retry_at <= now,
-                                        Incident.id.not_in(skip) if skip else true())
+        query = (select(Incident).where(_due_retries(now), Incident.id.not_in(skip) if skip else true())
                  .order_by(Incident.next_retry_at, Incident.id))
         try:
             with self.db.transaction() as session:
