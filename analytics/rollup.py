@@ -340,7 +340,7 @@ def merge(session: Session, before: Rows, after: Rows) -> None:
             changes.append((*key, *(now or was)[0], *name_value, *dense))
             if any(d < 0 for i, d in diff.items() if i in present):
                 emptied.append(key)
-        _delete_empty(session, name, spec, _upsert(session, name, spec, changes, bool(emptied)))
+        _delete_empty(session, name, spec, _upsert(session, name, spec, changes, emptied))
     _rename(session, renamed)
 
 
@@ -353,19 +353,24 @@ def _sql_values(session: Session, rows: list[tuple[Any, ...]], dated: int) -> li
 
 #: the most parameters one statement binds (SQLite's limit is 32,766, PostgreSQL's 65,535)
 PARAMETERS = 30_000
+#: the most rows an upsert on PostgreSQL reads back with RETURNING (a batch of a few tickets)
+RETURNING = 16
 
 
-def _upsert(session: Session, name: str, spec: _Spec, rows: list[tuple[Any, ...]], emptying: bool) -> list[Any]:
-    """Merge ``rows`` into the table ``name``; when some may have emptied a row (``emptying``), return the keys of
-    those left counting nothing (read back with ``RETURNING``, in multi-row statements: a driver's executemany
-    returns no rows)."""
+def _upsert(session: Session, name: str, spec: _Spec, rows: list[tuple[Any, ...]],
+            emptying: list[tuple[Any, ...]]) -> list[Any]:
+    """Merge ``rows`` into the table ``name`` and return the keys of the rows to delete if they count nothing,
+    of those ``emptying`` (a decrease may have emptied them): on PostgreSQL, for at most :data:`RETURNING` rows,
+    the ones that do, read back with ``RETURNING`` in a multi-row statement (a driver's executemany returns no
+    rows; a round trip spared); else all of them (a multi-row upsert is parsed and its parameters bound anew
+    for each number of rows: with two hundred columns a row that costs more than the DELETE it would spare)."""
     if not rows:
         return []
     connection = session.connection()
     rows = _sql_values(session, rows, len(spec.keys) + len(spec.carried))
-    if not emptying:
+    if not emptying or connection.dialect.name == "sqlite" or len(rows) > RETURNING:
         connection.exec_driver_sql(_upserting(connection.dialect, name), rows)
-        return []
+        return _sql_values(session, emptying, len(spec.keys))
     width, keys = len(rows[0]), len(spec.keys)
     step = max(1, PARAMETERS // width)
     emptied = []
