@@ -48,7 +48,7 @@ from engine.db import Base
 
 from .counters import COUNTERS, counter_columns
 from .facts import KpiTask, KpiTicket
-from .histogram import BUCKETS, KpiHistogram, bucket_text
+from .histogram import BUCKETS, KpiHistogram, bucket_of, bucket_text
 from .histogram import COLUMNS as BUCKET_COLUMNS
 
 T, K, H = KpiTicket, KpiTask, KpiHistogram
@@ -249,8 +249,10 @@ def histogram_counts(measure: str, team: bool, days: bool, batch: bool = False, 
     every constant is ours; the days are an expanding parameter). Each fact's bucket is computed once;
     the per-dimension rows are summed from these in Python (:func:`histogram_rows`). With ``batch`` only the
     facts of the tickets ``:rollup_tickets`` (a task time: of the instances ``:rollup_instances``) count. With
-    ``tagged`` the measure and whether the rows are a team's lead, and four dimension columns follow (a
-    non-team row's fourth ``''``): every measure's rows then share one shape, for one ``UNION ALL``."""
+    ``tagged`` the measure and whether the rows are a team's lead, four dimension columns follow (a
+    non-team row's fourth ``''``) and the duration itself stands for the bucket (a batch's few facts are
+    bucketed in Python, :func:`analytics.histogram.bucket_of`, as the SQL would): every measure's rows then
+    share one shape, for one short ``UNION ALL``."""
     table, duration = SOURCES[measure]
     task = table == "kpi_task"
     conds = ["f.completed_at IS NOT NULL"] if task else []
@@ -276,9 +278,10 @@ def histogram_counts(measure: str, team: bool, days: bool, batch: bool = False, 
     element_role = ["f.element_id", "f.role"] if task else ["''", "''"]
     keys = [f"f.{p}" for p in PERIOD_NAMES] + (element_role if task else []) + dims
     tag = f"'{measure}' AS measure, {int(team)} AS team, " if tagged else ""
+    bucket = duration if tagged else bucket_text(duration)
     shown = dims if team or not tagged else [*dims, "''"]
     return (f"SELECT {tag}{', '.join(f'f.{p}' for p in PERIOD_NAMES)}, {', '.join(element_role)}, {', '.join(shown)}, "
-            f"{bucket_text(duration)} AS bucket, COUNT(*) AS n FROM {table} f{join} "
+            f"{bucket} AS bucket, COUNT(*) AS n FROM {table} f{join} "
             f"WHERE {' AND '.join(conds)} GROUP BY {', '.join(keys)}, bucket")
 
 
@@ -327,11 +330,11 @@ def histogram_rows(session: Session, days: list[date] | None, batch: tuple[list[
     if batch is not None and days is None:  # a batch's few rows: every measure in one statement
         if not (batch[0] or batch[1]):
             return rows
-        for measure, team, day, week, month, quarter, element, role, *values, bucket, n in session.execute(
+        for measure, team, day, week, month, quarter, element, role, *values, seconds, n in session.execute(
                 _batch_counting(bool(batch[0]), bool(batch[1])), {k: v for k, v in params.items() if v}):
             team = bool(team)
             _count_into(rows, measure, team, values if team else values[:3], (day, week, month, quarter, element,
-                                                                              role), bucket, n, sparse)
+                                                                              role), bucket_of(seconds), n, sparse)
         return rows
     passes = [(m, False) for m in (*TICKET_MEASURES, *TASK_MEASURES)] + [(m, True) for m in TICKET_MEASURES]
     for measure, team in passes:
