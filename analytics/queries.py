@@ -19,10 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal_column, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
-from engine.db import UTCDateTime
+from engine.db import UTCDateTime, is_sqlite
 from handlers.values import local_date
 
 from .backlog import backlog as rolled_backlog
@@ -540,8 +540,13 @@ def tickets_behind(session: Session, ctx: Context, flt: KpiFilter, drill: Drill,
     if total is None:
         total = session.scalar(select(func.count()).select_from(T).where(*conds), ctx.params) or 0
     newest = drill_conditions(ctx, flt, drill, by_moment=True)  # along the index of the moment opened
-    rows = session.scalars(select(T).where(*newest).order_by(T.opened_at.desc(), T.ticket_id.desc())
-                           .limit(per_page).offset((max(1, page) - 1) * per_page), ctx.params)
+    postgres = not is_sqlite(session)
+    if postgres:  # PostgreSQL expects a figure's few rows, reads the whole range and sorts it (3x slower at 30x
+        session.execute(text("SET LOCAL enable_sort = off"))  # the tickets): walk the index newest first instead
+    rows = list(session.scalars(select(T).where(*newest).order_by(T.opened_at.desc(), T.ticket_id.desc())
+                                .limit(per_page).offset((max(1, page) - 1) * per_page), ctx.params))
+    if postgres:
+        session.execute(text("SET LOCAL enable_sort = on"))
     return [ticket_row(r) for r in rows], total
 
 
