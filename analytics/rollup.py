@@ -246,8 +246,8 @@ def _add(rows: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], carried: 
 
 
 def _sparse(values: Iterable[Any]) -> dict[int, Any]:
-    return {i: float(v) if isinstance(v, Decimal) else v for i, v in enumerate(values) if v}  # PostgreSQL's SUM
-    # of a bigint is a numeric
+    """Return the non-zero ``values`` by column number (PostgreSQL's SUM of a bigint, a numeric, as a float)."""
+    return {i: float(v) if isinstance(v, Decimal) else v for i, v in enumerate(values) if v}
 
 
 def contributions(session: Session, settings: dict[str, Any], batch: Batch) -> Rows:
@@ -314,9 +314,9 @@ def by_delta(session: Session, settings: dict[str, Any], ticket_ids: Iterable[in
 
 def merge(session: Session, before: Rows, after: Rows) -> None:
     """Add ``after`` less ``before`` to each roll-up table, one upsert statement per table for its changed rows
-    (``INSERT … ON CONFLICT (key) DO UPDATE SET column = column + excluded.column``); delete the rows left
-    counting nothing (those a decrease may have emptied are read back with ``RETURNING``: no DELETE when none
-    did); recount the task names a row may have lost (a name is the greatest of its tasks', not a sum)."""
+    (``INSERT … ON CONFLICT (key) DO UPDATE SET column = column + excluded.column``); delete the rows a decrease
+    left counting nothing (:func:`_upsert` says which may have been); recount the task names a row may have
+    lost (a name is the greatest of its tasks', not a sum)."""
     renamed: dict[str, list[tuple[Any, ...]]] = {}
     for name, spec in SPECS.items():
         changes, emptied, renamed[name] = [], [], []

@@ -102,8 +102,8 @@ class Worker:
         stats = PassStats()
         now = clock.now()
         with self.db.transaction(write=False) as session:  # an idle pass takes no write lock
-            timers, retries = (session.scalar(select(table.id).where(due).limit(1)) is not None
-                               for table, due in ((Instance, _due_timers(now)), (Incident, _due_retries(now))))
+            timers = session.scalar(select(Instance.id).where(_due_timers(now)).limit(1)) is not None
+            retries = session.scalar(select(Incident.id).where(_due_retries(now)).limit(1)) is not None
         skip: set[int] = set()
         while timers and stats.timers_fired < self.batch_size and not self.stopping.is_set():
             if not self._fire_one(now, skip, stats):
