@@ -275,6 +275,45 @@ def full_text(saved: Saved) -> str:
     return _extend(saved.shells[TOP], f'{_tasks_member(members[TOP])}, "subprocesses": {{{subs}}}')
 
 
+def matches_full(workflow: BpmnWorkflow, saved: Saved) -> bool:
+    """Tell whether ``saved`` holds the workflow's whole state as a full dump of it would write it
+    (``AFTERSALES_VERIFY_STATE=1`` asks after every save).
+
+    Each piece of the dump (a workflow's shell, a task) is encoded on its own and compared as text with
+    the piece ``saved`` holds; equal texts are equal JSON. Only when a text differs are the two whole
+    documents parsed and compared, as equal JSON may be written in another key order."""
+    registry = _STATE.registry
+    registry._encoder_mode = True  # as the serializer's own dump encodes
+    try:
+        document = _STATE.to_dict(workflow)
+    finally:
+        registry._encoder_mode = False
+    document[_STATE.VERSION_KEY] = _STATE.VERSION
+    if _pieces_match(document, saved):
+        return True
+    return bool(json.loads(full_text(saved)) == json.loads(json.dumps(document, cls=_STATE._encoder_cls)))
+
+
+def _pieces_match(document: dict[str, Any], saved: Saved) -> bool:
+    def text(value: Any) -> str:
+        return json.dumps(value, cls=_STATE._encoder_cls)
+
+    held: dict[str, dict[str, str]] = {scope: {} for scope in saved.shells}
+    for scope, _, task_text, name in saved.tasks.values():
+        held.setdefault(scope, {})[name] = task_text
+    subprocesses = document["subprocesses"]
+    if held.keys() != {TOP, *subprocesses}:
+        return False
+    for scope, piece in ((TOP, document), *subprocesses.items()):
+        tasks, texts = piece["tasks"], held[scope]
+        shell = {name: value for name, value in piece.items() if name not in ("tasks", "subprocesses")}
+        if saved.shells.get(scope) != text(shell) or texts.keys() != tasks.keys():
+            return False
+        if any(texts[name] != text(task) for name, task in tasks.items()):
+            return False
+    return True
+
+
 def _tasks_member(texts: list[str]) -> str:
     return f'"tasks": {{{", ".join(texts)}}}'
 

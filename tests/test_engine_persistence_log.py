@@ -336,3 +336,33 @@ def test_sigkill_while_the_log_grows_leaves_the_last_committed_state(database, d
     with database.transaction(write=False) as s:
         count = count_in(store.read_workflow(s, s.get(Instance, looping), runtime.specs))
     assert count in (done, done + 1)
+
+
+def test_the_save_check_tells_a_stale_piece_from_the_same_state_written_in_another_order(
+        database, runtime, looping):
+    # Given a loop instance after a few completions, its workflow and the store's memory of what it wrote
+    for _ in range(3):
+        step(database, runtime, looping)
+    with database.transaction(write=False) as s:
+        version = s.get(Instance, looping).version
+    workflow = runtime.instances.take(looping, version)
+    saved = state_log.saved_of(workflow)
+    assert state_log.matches_full(workflow, saved)
+    number, (scope, key, text, name) = next(iter(saved.tasks.items()))
+    shell = saved.shells[state_log.TOP]
+
+    # When one task's text is written with its keys in another order, the same JSON
+    saved.tasks[number] = (scope, key, json.dumps(dict(reversed(json.loads(text).items()))), name)
+    # Then the check still finds the whole state there
+    assert state_log.matches_full(workflow, saved)
+
+    # And it finds a stale task, a stale shell or a task missing from the memory
+    saved.tasks[number] = (scope, key, text.replace(f'"id": "{name}"', '"id": "00000000-0000-0000-0000-000000000000"'),
+                           name)
+    assert not state_log.matches_full(workflow, saved)
+    saved.tasks[number] = (scope, key, text, name)
+    saved.shells[state_log.TOP] = shell[:-1] + ', "stale": true}'
+    assert not state_log.matches_full(workflow, saved)
+    saved.shells[state_log.TOP] = shell
+    del saved.tasks[number]
+    assert not state_log.matches_full(workflow, saved)
