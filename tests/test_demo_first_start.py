@@ -12,7 +12,6 @@ import http.cookiejar
 import os
 import re
 import smtplib
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,16 +25,11 @@ from pathlib import Path
 import pytest
 
 from engine import clock
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE = "history is still being simulated"
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(what, timeout: float = 300.0):  # type: ignore[no-untyped-def]

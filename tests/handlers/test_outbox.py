@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,6 +23,7 @@ from handlers.transports import (
 )
 from tests.handlers.samples import CUSTOMER
 from tests.handlers.threads import run_in_threads
+from tests.support.net import free_port
 
 EMAIL_CUSTOMER = {**CUSTOMER, "language": "en", "preferred_channel": "email"}
 
@@ -43,12 +43,6 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

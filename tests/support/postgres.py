@@ -24,7 +24,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
@@ -34,6 +33,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
+
+from tests.support.net import free_port
 
 __all__ = [
     "DatabasePool",
@@ -77,12 +78,6 @@ def find_pg_bin() -> Path:
             "(apt-get install postgresql)"
         )
     return max(candidates)[1]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _server_account() -> pwd.struct_passwd | None:
@@ -219,7 +214,7 @@ def running_postgres(base_dir: Path | str | None = None) -> Iterator[str]:
 
         # Another process may grab the port between our probe and the server's bind.
         for attempt in range(5):
-            port = _free_port()
+            port = free_port()
             with conf.open("a") as fh:
                 fh.write(f"port = {port}\n")
             result = _run(
