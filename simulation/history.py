@@ -98,6 +98,8 @@ class Simulation:
         self.calendar: Calendar = default_calendars()["standard"]
         self.staff = params["staff"]
         self.next_kpi: datetime | None = None  # when the worker's KPI job looks next
+        self.clock = engine_clock.FrozenClock(datetime.now(UTC))  # run() sets it to the period's start
+        self.end = self.clock.now()  # the end of the period (run's days)
 
     # --- the event queue -----------------------------------------------------------------
     def at(self, when: datetime, kind: str, payload: Any = None) -> None:
@@ -113,8 +115,8 @@ class Simulation:
         and the worker go on for up to that many days, until every ticket has ended.
         """
         began = time.monotonic()
-        clock = engine_clock.FrozenClock(start)
-        with engine_clock.thread_clock(clock):  # only this thread lives in the past: a web UI may serve meanwhile
+        self.clock = engine_clock.FrozenClock(start)
+        with engine_clock.thread_clock(self.clock):  # only this thread lives in the past: a web UI may serve meanwhile
             with self.db.transaction(write=False) as session:
                 catalogue = Catalogue.load(session)
             if not catalogue.models:
@@ -124,28 +126,42 @@ class Simulation:
             for n, when in enumerate(arrival_times(self.params, self.draw, first_day, days, tickets), start=1):
                 if when >= start:
                     self.at(when, "arrive", new_profile(self.params, catalogue, self.seed, n, first_day))
-            end = start + timedelta(days=days)
+            self.end = start + timedelta(days=days)
             self.at(start + self._worker_step(), "worker")
-            until = end + timedelta(days=settle_days)
-            while self.queue and self.queue[0][0] < until:
-                when, _, kind, payload = heapq.heappop(self.queue)
-                if when >= end and kind == "worker":
-                    if not self._open_instances():
-                        break  # settled: every ticket of the history has ended
-                    self._deliver_backorders()
-                if when > clock.now():
-                    if progress:
-                        progress(int((when - clock.now()).total_seconds()))
-                    clock.set(when)
-                getattr(self, f"_on_{kind}")(payload)
-            if progress and end > clock.now():
-                progress(int((end - clock.now()).total_seconds()))
-            clock.set(max(end, clock.now()))
-            self._on_worker(None, again=False)
-            refresh(self.db, clock.now(), max_batches=10_000)
-        self._count()
-        self.report.seconds = time.monotonic() - began
+            self._play(self.end + timedelta(days=settle_days), progress)
+        self.report.seconds += time.monotonic() - began
         return self.report
+
+    def settle(self, days: int, progress: Callable[[int], None] | None = None) -> Report:
+        """Go on after :meth:`run`'s period (which ended with tickets open) for up to ``days`` more days
+        with the same queue, clock and runtime, until every ticket has ended; return what happened in all."""
+        began = time.monotonic()
+        with engine_clock.thread_clock(self.clock):
+            self._play(self.end + timedelta(days=days), progress)
+        self.report.seconds += time.monotonic() - began
+        return self.report
+
+    def _play(self, until: datetime, progress: Callable[[int], None] | None) -> None:
+        """Handle the queue's events before ``until`` (after the period, only while a ticket is open), then
+        pass the worker once more, refresh every fact and count the tickets."""
+        clock, end = self.clock, self.end
+        while self.queue and self.queue[0][0] < until:
+            when, _, kind, payload = heapq.heappop(self.queue)
+            if when >= end and kind == "worker":
+                if not self._open_instances():
+                    break  # settled: every ticket of the history has ended
+                self._deliver_backorders()
+            if when > clock.now():
+                if progress:
+                    progress(int((when - clock.now()).total_seconds()))
+                clock.set(when)
+            getattr(self, f"_on_{kind}")(payload)
+        if progress and end > clock.now():
+            progress(int((end - clock.now()).total_seconds()))
+        clock.set(max(end, clock.now()))
+        self._on_worker(None, again=False)
+        refresh(self.db, clock.now(), max_batches=10_000)
+        self._count()
 
     def _deliver_backorders(self) -> None:
         """While settling, suppliers deliver what is still on back-order (goods-in of each open order)."""

@@ -1,7 +1,7 @@
 """The ``simulate`` command: its progress and report, and what it says without a catalogue.
 
 That a seeded history goes through the real process with the parameters' mixes is checked on
-tests/kpi/test_kpi_verify.py's history (240 tickets over three weeks, one per backend).
+tests/longlived/test_long_history.py's history (240 tickets over three weeks, one per backend).
 """
 
 from __future__ import annotations
