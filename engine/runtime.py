@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from . import clock, delivery, forms, spiff, store
 from .audit import PendingEvent, instance_stream, write_instance_events
 from .config import Settings
+from .db import after_commit
 from .errors import (
     IncidentError,
     InstanceEnded,
@@ -183,6 +184,7 @@ class Runtime:
     def _assign(self, session: Session, item: WorkItem, assignee: str | None, by: str, kind: str,
                 reason: str | None) -> WorkItem:
         instance = store.lock_instance(session, item.instance_id)
+        instance_id, version = instance.id, instance.version
         session.refresh(item)
         now = clock.now()
         previous = item.assignee
@@ -191,7 +193,9 @@ class Runtime:
             kind, by, now, {"from": previous, "to": assignee, "reason": reason, "name": item.name},
             item.task_id, item.element_id)])
         instance.updated_at = now
-        session.flush()
+        session.flush()  # the row's version moves on (once or twice); the workflow's state does not
+        moved = instance.version
+        after_commit(session, lambda: self.instances.advance(instance_id, version, moved))
         return item
 
     # --- messages, timers ------------------------------------------------------------------

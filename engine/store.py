@@ -89,6 +89,15 @@ class InstanceCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def advance(self, instance_id: int, version: int, to: int) -> None:
+        """Keep the workflow cached at ``version`` as the instance's state at ``to`` as well: a committed
+        write moved the row's version on without touching the workflow (a claim, an unclaim, a
+        reassignment)."""
+        with self._lock:
+            item = self._items.get(instance_id)
+            if item is not None and item[0] == version:
+                self._items[instance_id] = (to, item[1])
+
     def clear(self) -> None:
         """Forget every cached workflow."""
         with self._lock:

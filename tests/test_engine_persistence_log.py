@@ -366,3 +366,27 @@ def test_the_save_check_tells_a_stale_piece_from_the_same_state_written_in_anoth
     saved.shells[state_log.TOP] = shell
     del saved.tasks[number]
     assert not state_log.matches_full(workflow, saved)
+
+
+def test_a_claim_keeps_the_cached_workflow_for_the_completion_that_follows(database, runtime, looping):
+    # Given a loop instance whose workflow the runtime holds in its cache
+    step(database, runtime, looping)
+    misses, hits = runtime.instances.misses, runtime.instances.hits
+
+    # When a claim is rolled back, and then a claim and a completion of the task each commit
+    with pytest.raises(RuntimeError), database.transaction() as s:
+        item = s.scalars(select(WorkItem).where(WorkItem.instance_id == looping)).one()
+        runtime.claim(s, item.task_id, AGENT)
+        raise RuntimeError("the request failed after the claim")
+    with database.transaction() as s:
+        item = s.scalars(select(WorkItem).where(WorkItem.instance_id == looping)).one()
+        runtime.claim(s, item.task_id, AGENT)
+    step(database, runtime, looping)
+
+    # Then the completion took the cached workflow (the claim moved the row's version on, not the state)
+    assert (runtime.instances.misses, runtime.instances.hits) == (misses, hits + 1)
+    # and what it wrote reads back as the workflow that ran
+    with database.transaction(write=False) as s:
+        version = s.get(Instance, looping).version
+    cached = runtime.instances.take(looping, version)
+    assert count_in(cached) == 2 and reread(database, runtime, looping) == json.loads(spiff.dump_workflow(cached))
