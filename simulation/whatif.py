@@ -43,6 +43,11 @@ from .history import simulate_history
 from .workload import load_parameters
 
 SETTLE_DAYS = 10
+#: the worker's KPI job once a simulated day, not every four hours as in a history: a what-if's figures are
+#: read after the last pass, which refreshes every fact, so the tickets' figures are the same and the owner
+#: waits about a fifth less (50 tickets: 21.2 s → 17.5 s); the root-cause analyses that alerts start begin up
+#: to a day after the crossing instead of four hours (their waiting times on the heatmap move with it)
+KPI_MINUTES = 24 * 60
 
 
 def run_arm(bundle_dir: Path, database_file: Path, tickets: int, days: int, seed: int, first_day: date,
@@ -56,7 +61,9 @@ def run_arm(bundle_dir: Path, database_file: Path, tickets: int, days: int, seed
         with database.transaction() as session:
             deployed = deploy(session, read_bundle([bundle_dir], name=bundle_dir.name), "whatif")
             load_catalogue(session, DATA_DIR)
-        report = simulate_history(database, runtime, tickets, days, seed, first_day, load_parameters(), progress,
+        params = load_parameters()
+        params["kpi_minutes"] = KPI_MINUTES
+        report = simulate_history(database, runtime, tickets, days, seed, first_day, params, progress,
                                   settle_days=SETTLE_DAYS)
         dep = deployed.deployment_id
         with database.transaction(write=False) as session:
