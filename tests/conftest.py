@@ -61,11 +61,11 @@ from engine.identity import Actor, create_user
 from engine.migrate import upgrade
 from engine.runtime import Runtime
 from tests.support.states import (
-    START,
     VALUES,
     SqliteStates,
     build_states,
     cheap_password_hashes,
+    frozen_clock,
     starting_state,
     states_of,
 )
@@ -206,10 +206,7 @@ def database(database_url: str) -> Iterator[Database]:
 @pytest.fixture(autouse=True)
 def clock() -> Iterator[engine_clock.FrozenClock]:
     """A frozen clock installed for the whole process (SpiffWorkflow's timers included)."""
-    frozen = engine_clock.FrozenClock(START)
-    previous = engine_clock.set_clock(frozen)
-    yield frozen
-    engine_clock.set_clock(previous)
+    yield from frozen_clock()
 
 
 @pytest.fixture

@@ -42,6 +42,15 @@ __all__ = ["START", "VALUES", "SqliteStates", "build_states", "cheap_password_ha
 
 #: the tests' frozen clock starts here (tests/conftest.py ``clock``); states are built at it too
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def frozen_clock() -> Iterator[engine_clock.FrozenClock]:
+    """Install a clock frozen at :data:`START` for the whole process while the generator runs (a
+    fixture's body: per test in tests/conftest.py, per module where a module's site outlives a test)."""
+    frozen = engine_clock.FrozenClock(START)
+    previous = engine_clock.set_clock(frozen)
+    yield frozen
+    engine_clock.set_clock(previous)
 #: where ``database_url`` leaves the values of the test's starting states
 VALUES = pytest.StashKey[dict[str, Any]]()
 

@@ -21,7 +21,7 @@ from engine.identity import actor_for
 from engine.models import WorkItem
 from tests.conftest import PROCESSES
 from tests.process.driver import INTAKE
-from tests.support.states import START
+from tests.support.states import frozen_clock
 from tests.web.live import chromium, live_site, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -65,10 +65,7 @@ WIDTHS = """() => ({
 def clock() -> Iterator[engine_clock.FrozenClock]:
     """One frozen clock for the module's ticket and pages: the ticket is opened on the day the pages show
     (a per-test clock would be installed only after the module's site opened it by the wall clock)."""
-    frozen = engine_clock.FrozenClock(START)
-    previous = engine_clock.set_clock(frozen)
-    yield frozen
-    engine_clock.set_clock(previous)
+    yield from frozen_clock()
 
 
 @pytest.fixture(scope="module")

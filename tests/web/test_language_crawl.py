@@ -41,7 +41,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +55,7 @@ from engine.db import Database
 from engine.identity import Actor, create_user
 from engine.models import Instance, WorkItem
 from engine.runtime import Runtime
+from tests.support.states import frozen_clock
 from tests.web.live import PASSWORD, SCREENSHOTS, chromium, serving, sign_in
 
 pytestmark = pytest.mark.browser
@@ -302,10 +302,7 @@ def user_task_forms() -> set[str]:
 @pytest.fixture(scope="module")
 def clock() -> Iterator[engine_clock.FrozenClock]:
     """One frozen clock for the module's desk and pages (instead of a fresh one per test)."""
-    frozen = engine_clock.FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    previous = engine_clock.set_clock(frozen)
-    yield frozen
-    engine_clock.set_clock(previous)
+    yield from frozen_clock()
 
 
 @pytest.fixture(scope="module")

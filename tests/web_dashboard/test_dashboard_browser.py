@@ -18,7 +18,7 @@ from analytics.refresh import refresh
 from engine import clock as engine_clock
 from simulation.history import simulate_history
 from tests.conftest import PROCESSES
-from tests.support.states import START
+from tests.support.states import frozen_clock
 from tests.web.live import chromium, live_site, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,10 +29,7 @@ USERS = {"sue": ["supervisor"], "audrey": ["auditor"], "agent.li": ["agent"], "a
 @pytest.fixture(scope="module")
 def clock() -> Iterator[engine_clock.FrozenClock]:
     """One frozen clock for the module's site and pages (instead of a fresh one per test)."""
-    frozen = engine_clock.FrozenClock(START)
-    previous = engine_clock.set_clock(frozen)
-    yield frozen
-    engine_clock.set_clock(previous)
+    yield from frozen_clock()
 
 
 @pytest.fixture(scope="module")
