@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from engine import audit, queries, rollup_elements
+from engine import audit, queries, rehearsal, rollup_elements
 from engine.bundle import read_bundle
 from engine.deploy import deploy as deploy_bundle
 from engine.deploy import validate as validate_bundle
@@ -117,16 +117,16 @@ def rollups_rebuild(ctx: click.Context) -> None:
 
 
 @db.command("mark")
-@click.argument("purpose", type=click.Choice(["production", "demo", "test"]))
+@click.argument("purpose", type=click.Choice(list(rehearsal.PURPOSES)))
 @click.option("--user", default="cli", show_default=True)
 @click.pass_context
 @handled
 def db_mark(ctx: click.Context, purpose: str, user: str) -> None:
-    """Mark what this database is for; only demo and test databases may run work as of a later time."""
-    from engine.rehearsal import set_purpose
+    """Mark what this database is for; only demo and test databases may run work as of a later time, and a
+    simulation database's e-mail is recorded, never sent."""
 
     with _services(ctx).db.transaction() as session:
-        set_purpose(session, purpose, user)
+        rehearsal.set_purpose(session, purpose, user)
     click.echo(f"database marked: {purpose}")
 
 

@@ -6,6 +6,10 @@ due by then, on a clock set to that moment. It would put future times into a pro
 trail, so it is refused unless the database is marked ``demo`` or ``test``
 (``aftersales db mark demo``; ``aftersales demo`` marks its own database). An unmarked
 database counts as production. The mark and every rehearsal are audit events.
+
+A what-if's throw-away databases are marked ``simulation``: their e-mail is recorded, never
+handed to a mail server (:func:`handlers.transports.default_transports`), since the server
+configured for the live system would deliver it to real people.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from .models import DatabaseMark
 from .runtime import Runtime
 from .worker import PassStats, Worker
 
-PURPOSES = ("production", "demo", "test")
+PURPOSES = ("production", "demo", "test", "simulation")
 REHEARSABLE = ("demo", "test")
+#: databases whose e-mail is recorded instead of sent
+RECORDS_MAIL = ("simulation",)
 MAX_PASSES = 1000
 
 
@@ -35,7 +41,7 @@ def get_purpose(session: Session) -> str:
 
 
 def set_purpose(session: Session, purpose: str, actor: str) -> None:
-    """Mark the database as being for ``purpose`` (production, demo or test), in the audit trail too."""
+    """Mark the database as being for ``purpose`` (one of :data:`PURPOSES`), in the audit trail too."""
     if purpose not in PURPOSES:
         raise InvalidInput("purpose must be one of {purposes}, not '{purpose}'",
                            field="purpose", params={"purposes": ", ".join(PURPOSES), "purpose": purpose})

@@ -21,6 +21,7 @@ from typing import Any
 from engine.db import Database
 
 from .mail_intake import IntakeSettings, maildir_path, take_in
+from .transports import start_smtp_server
 
 log = logging.getLogger("aftersales.mail_intake")
 #: messages taken from the Maildir per worker pass
@@ -55,7 +56,7 @@ class IntakeListener:
 
     def start(self) -> IntakeListener:
         """Start listening (in aiosmtpd's own thread)."""
-        self.controller.start()
+        start_smtp_server(self.controller)
         return self
 
     def stop(self) -> None:

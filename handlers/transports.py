@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, Database
 from engine.errors import ConfigError
+from engine.rehearsal import RECORDS_MAIL, get_purpose
 from engine.settings import MAIL_SENDER, get_setting
 
 
@@ -202,7 +203,7 @@ class MailSink:
 
     def start(self) -> MailSink:
         """Start listening (in aiosmtpd's own thread)."""
-        self.controller.start()
+        start_smtp_server(self.controller)
         return self
 
     def stop(self) -> None:
@@ -213,6 +214,16 @@ class MailSink:
         """Return the messages received so far, oldest first."""
         return [message_from_bytes(m.as_bytes(), policy=policy.default) for _, m in sorted(
             self.maildir.items(), key=lambda item: item[1].get_date())]
+
+
+def start_smtp_server(controller: Any) -> None:
+    """Start an aiosmtpd ``controller``; when it cannot (the port is taken), close the event loop it made
+    before raising, which aiosmtpd leaves open."""
+    try:
+        controller.start()
+    except BaseException:
+        controller.loop.close()
+        raise
 
 
 def message_domain(sender: str) -> str:
@@ -227,8 +238,12 @@ def current_sender(session: Session) -> str:
 
 
 def default_transports(db: Database) -> dict[str, Transport]:
-    """Return the transports for each channel: SMTP e-mail, recorded SMS and WeChat."""
+    """Return the transports for each channel: SMTP e-mail, recorded SMS and WeChat. A simulation's database
+    (a what-if's) records its e-mail too: the mail server configured here is the live system's, and its
+    simulated customers and staff addresses may be real people's."""
     recorder = RecordingTransport(db)
     with db.transaction(write=False) as session:
+        if get_purpose(session) in RECORDS_MAIL:
+            return {"email": recorder, "sms": recorder, "wechat": recorder}
         settings = replace(SmtpSettings.from_env(), sender=current_sender(session))
     return {"email": SmtpTransport(settings), "sms": recorder, "wechat": recorder}

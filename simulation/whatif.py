@@ -36,6 +36,7 @@ from engine.errors import AftersalesError
 from engine.migrate import upgrade
 from engine.pilots import find_definition
 from engine.registry import load_handlers
+from engine.rehearsal import set_purpose
 from engine.runtime import Runtime
 from handlers.demo import DATA_DIR, load_catalogue
 
@@ -59,6 +60,7 @@ def run_arm(bundle_dir: Path, database_file: Path, tickets: int, days: int, seed
     try:
         runtime = Runtime(load_settings(database_url=url))
         with database.transaction() as session:
+            set_purpose(session, "simulation", "whatif")  # its e-mail is recorded, never sent
             deployed = deploy(session, read_bundle([bundle_dir], name=bundle_dir.name), "whatif")
             load_catalogue(session, DATA_DIR)
         params = load_parameters()

@@ -161,3 +161,17 @@ def test_the_mail_sink_receives_what_the_outbox_sends(call, database, clock, tmp
     with database.transaction(write=False) as session:
         rows, counts = sent_mail(session)
     assert counts["delivered"] == 1 and rows[0].recipient == "li.na@example.com"
+
+
+def test_a_mail_sink_whose_port_is_taken_fails_to_start_and_leaves_no_event_loop_open(tmp_path):
+    # Given a mail server already listening on a port (another demo, say)
+    first = MailSink(tmp_path / "first", port=free_port()).start()
+    try:
+        # When a second one tries the same port
+        second = MailSink(tmp_path / "second", port=first.controller.port)
+        with pytest.raises((OSError, RuntimeError)):
+            second.start()
+    finally:
+        first.stop()
+    # Then it says so, and the event loop aiosmtpd made for it is closed (it would leak its sockets)
+    assert second.controller.loop.is_closed()
