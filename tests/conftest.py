@@ -127,6 +127,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database_url", backends_of(metafunc.definition.path, markers), indirect=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real SMTP server on loopback for this test process, where every e-mail goes that a test does not
+    send elsewhere itself (``AFTERSALES_SMTP_*``): a simulated history delivers its mail instead of retrying
+    a port where nothing listens, and no test depends on what else listens on this machine's port 8025."""
+    from handlers.transports import MailSink
+    from tests.support.net import free_port
+
+    sink = MailSink(tmp_path_factory.mktemp("mail-server") / "maildir", port=free_port()).start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AFTERSALES_SMTP_HOST", "127.0.0.1")
+        env.setenv("AFTERSALES_SMTP_PORT", str(sink.controller.port))
+        yield sink
+    sink.stop()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that tests copy."""
