@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import heapq
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from analytics.refresh import refresh
 from engine import clock as engine_clock
@@ -93,6 +95,10 @@ class Simulation:
         self.counter = 0
         self.seen: set[Any] = set()
         self.profiles: dict[int, Profile] = {}
+        #: the instances this simulation made (its requests, and what its worker passes started): the only ones
+        #: it works on. The demo's UI serves live tickets from the same database meanwhile, and those are not
+        #: its staff's or customers' to touch.
+        self.ours: set[int] = set()
         self.actors: dict[str, Actor] = {}
         self.report = Report()
         self.calendar: Calendar = default_calendars()["standard"]
@@ -128,7 +134,8 @@ class Simulation:
                     self.at(when, "arrive", new_profile(self.params, catalogue, self.seed, n, first_day))
             self.end = start + timedelta(days=days)
             self.at(start + self._worker_step(), "worker")
-            self._play(self.end + timedelta(days=settle_days), progress)
+            with _made_in_this_thread(self.ours):
+                self._play(self.end + timedelta(days=settle_days), progress)
         self.report.seconds += time.monotonic() - began
         return self.report
 
@@ -136,7 +143,7 @@ class Simulation:
         """Go on after :meth:`run`'s period (which ended with tickets open) for up to ``days`` more days
         with the same queue, clock and runtime, until every ticket has ended; return what happened in all."""
         began = time.monotonic()
-        with engine_clock.thread_clock(self.clock):
+        with engine_clock.thread_clock(self.clock), _made_in_this_thread(self.ours):
             self._play(self.end + timedelta(days=days), progress)
         self.report.seconds += time.monotonic() - began
         return self.report
@@ -279,7 +286,8 @@ class Simulation:
             result = restock_and_notify(session, self.runtime, sku, warehouse, quantity, engine_clock.now())
         for ids in result["delivered"].values():
             for instance_id in ids:
-                self._look_at(instance_id)
+                if instance_id in self.ours:
+                    self._look_at(instance_id)
 
     def _on_worker(self, _payload: Any, again: bool = True) -> None:
         now = engine_clock.now()
@@ -292,7 +300,8 @@ class Simulation:
         with self.db.transaction(write=False) as session:
             touched = list(session.scalars(select(Instance.id).where(Instance.updated_at >= now)))
         for instance_id in touched:
-            self._look_at(instance_id)
+            if instance_id in self.ours:
+                self._look_at(instance_id)
         if again:
             self.at(now + self._worker_step(), "worker")
 
@@ -398,6 +407,22 @@ class Simulation:
                 mine, Ticket.status == "closed")) or 0
             self.report.open_incidents = session.scalar(select(func.count()).select_from(Incident).where(
                 Incident.status != "resolved")) or 0
+
+
+@contextmanager
+def _made_in_this_thread(ids: set[int]) -> Iterator[None]:
+    """Add to ``ids`` every instance this thread inserts while the block runs (other threads' are left out)."""
+    thread = threading.get_ident()
+
+    def made(_mapper: Any, _connection: Any, instance: Instance) -> None:
+        if threading.get_ident() == thread:
+            ids.add(instance.id)
+
+    event.listen(Instance, "after_insert", made)
+    try:
+        yield
+    finally:
+        event.remove(Instance, "after_insert", made)
 
 
 def simulate_history(db: Database, runtime: Runtime, tickets: int, days: int, seed: int = 1,

@@ -6,11 +6,14 @@ tests/longlived/test_long_history.py's history (240 tickets over three weeks, on
 
 from __future__ import annotations
 
+from datetime import date
+
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli import main
-from engine.models import Instance
+from engine.models import AuditEvent, Instance, WorkItem
+from simulation.history import simulate_history
 from tests.process.driver import Desk
 
 
@@ -29,3 +32,19 @@ def test_without_a_catalogue_the_command_says_what_to_do(database_url: str, data
     result = CliRunner().invoke(main, ["simulate", "-n", "3", "-d", "1"], env={"DATABASE_URL": database_url})
     assert result.exit_code == 2
     assert "the catalogue is empty" in result.stderr
+
+
+def test_a_history_simulated_beside_live_tickets_leaves_them_alone(desk: Desk) -> None:
+    # Given a live request waiting for registration (the demo's UI takes them while its history fills in)
+    live = desk.open_case(channel="web")
+    before = desk.read(lambda s: (sorted((w.element_id, w.assignee) for w in s.scalars(
+        select(WorkItem).where(WorkItem.instance_id == live.instance_id))),
+        s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.instance_id == live.instance_id))))
+    # When a history of a few requests is simulated over days before it, in the same database
+    report = simulate_history(desk.database, desk.runtime, 6, 2, seed=2, start=date(2026, 2, 20))
+    # Then the simulation worked its own tickets and not a step of the live one
+    assert report.tasks > 0
+    after = desk.read(lambda s: (sorted((w.element_id, w.assignee) for w in s.scalars(
+        select(WorkItem).where(WorkItem.instance_id == live.instance_id))),
+        s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.instance_id == live.instance_id))))
+    assert before == after and before[0] == [("register_request", None)]
