@@ -101,6 +101,10 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int)
     _sinks.extend(filter(None, [start_demo_listener(services)]))  # the demo's inbound e-mail is real too
     try:
         _load_catalogue(services, processes / "data")
+        with services.db.transaction() as session:
+            roster = seed_roster_logins(session)
+        if roster:
+            click.echo(f"field technicians who may sign in (same password): {', '.join(roster)}")
         if no_serve:
             _load_history(services, history)
             return
@@ -206,6 +210,21 @@ def seed_demo_users(session) -> list[str]:  # type: ignore[no-untyped-def]
             create_user(session, username, demo_password(), roles, display_name=name,
                         email=f"{username}@aftersales.example", by="demo")
             created.append(username)
+    return created
+
+
+def seed_roster_logins(session) -> list[str]:  # type: ignore[no-untyped-def]
+    """Give every field technician on the dispatch roster who has no account yet a demo sign-in, so that a
+    tester can open the visits booked to them (``/my-day``); return their names."""
+    from handlers.dispatch import Technician
+
+    existing = set(session.scalars(select(User.username)))
+    created = []
+    for tech in session.scalars(select(Technician).where(Technician.active.is_(True)).order_by(Technician.username)):
+        if tech.username not in existing:
+            create_user(session, tech.username, demo_password(), ["technician"], display_name=tech.name,
+                        email=f"{tech.username}@aftersales.example", by="demo")
+            created.append(tech.username)
     return created
 
 

@@ -68,14 +68,21 @@ def test_demo_prepares_users_processes_catalogue_and_a_small_history_once(cli, d
     from sqlalchemy import func, select
 
     from engine.models import Instance, User
+    from handlers.dispatch import Technician
 
     first = cli("demo", "--no-serve", "--history", "3")
     assert "demo users: agent, tech" in first.stdout and "history:" in first.stdout
     again = cli("demo", "--no-serve", "--history", "3")
     assert "already there" in again.stdout and "history:" not in again.stdout  # the history is loaded once
     with database.transaction(write=False) as s:
-        assert s.scalar(select(func.count()).select_from(User)) == 8
+        roster = set(s.scalars(select(Technician.username)))
+        users = set(s.scalars(select(User.username)))
         assert s.scalar(select(func.count()).select_from(Instance)) >= 3
+        # the eight demo users, and a sign-in for each field technician on the roster (to open their visits)
+    assert len(roster) >= 10 and users == roster | {"agent", "tech", "warehouse", "supervisor", "qa", "owner",
+                                                     "auditor", "admin"}
+    assert "field technicians who may sign in (same password): tech." in first.stdout
+    assert "field technicians who may sign in" not in again.stdout
 
 
 def test_validate_works_on_a_database_not_migrated_yet(tmp_path):

@@ -29,7 +29,8 @@ def test_a_technician_sees_their_own_day_and_not_a_colleagues(signed_in, role_de
     waiting_case(role_desk)
     tech = signed_in("technician")
     page = tech.get("/my-day").get_data(as_text=True)
-    assert '<span translate="no">technician</span> is not set up as a field technician.' in page
+    assert ('<span translate="no">technician</span> is not on the field roster, so no visits are booked for them.'
+            in page and 'href="/tasks?tab=mine">My tasks</a>' in page)
     assert tech.get("/my-day?tech=tech.wang").status_code == 403
     response = tech.get("/my-day?day=yesterday")
     assert response.status_code == 400 and "day must be a date like 2026-03-02" in response.get_data(as_text=True)
