@@ -38,7 +38,9 @@ def _page(
     errors: dict[str, str],
     general: list[str],
     status: int = 200,
+    reassign: dict[str, Any] | None = None,
 ):  # type: ignore[no-untyped-def]
+    """Render the task page; ``reassign`` holds the reassign form's typed values and field errors."""
     fields: list[formgen.Field] = []
     if detail.schema:
         with get_services().db.transaction(write=False) as s:  # catalogue fields become pick lists
@@ -64,7 +66,15 @@ def _page(
         assignees=assignees,
         earlier=earlier,
         error_count=len(errors) + len(general),
+        reassign=reassign or {"values": {}, "errors": {}},
     ), status
+
+
+def reassign_page(task_id: str, values: dict[str, str], errors: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Show a task again with the reassign form open, what was chosen kept and its errors on the fields."""
+    detail = _detail(task_id)
+    shown = forms.prefill(detail.schema, detail.shown, detail.shown) if detail.schema else detail.shown
+    return _page(detail, shown, {}, [], 422, reassign={"values": values, "errors": errors})
 
 
 @bp.get("/tasks/<task_id>")

@@ -14,10 +14,11 @@ from engine.errors import InvalidInput
 from engine.models import WorkItem
 from readmodels.texts import reader_texts
 
-from . import get_services
+from . import get_services, task_page
 from .access import current_actor, safe_next
 from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
+from .rendering import error_text
 
 bp = Blueprint("tasks", __name__)
 
@@ -143,11 +144,19 @@ def reassign(task_id: str):  # type: ignore[no-untyped-def]
     """Give a task to another user, with a reason for the audit trail (supervisors)."""
     assignee = request.form.get("assignee", "").strip() or None
     reason = request.form.get("reason", "")
-    with get_services().db.transaction() as s:
-        if assignee and current_actor().is_supervisor:
-            readmodels.check_assignee(s, assignee, readmodels.task_role(s, task_id))
-        item = get_services().runtime.reassign(s, task_id, current_actor(), assignee, reason)
-        name = item.name
-        _use_texts(s)
+    try:
+        with get_services().db.transaction() as s:
+            if assignee and current_actor().is_supervisor:
+                readmodels.check_assignee(s, assignee, readmodels.task_role(s, task_id))
+            item = get_services().runtime.reassign(s, task_id, current_actor(), assignee, reason)
+            name = item.name
+            _use_texts(s)
+    except InvalidInput as exc:
+        field = exc.details.get("field")
+        if field not in ("reason", "assignee"):
+            raise
+        # the form again, with what was chosen and typed, and the error on its field
+        return task_page.reassign_page(task_id, {"assignee": assignee or "", "reason": reason},
+                                       {field: error_text(exc)})
     flash(_("“{name}” was reassigned.", name=_(name)), "ok")
     return redirect(_back())

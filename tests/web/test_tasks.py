@@ -131,8 +131,8 @@ def test_supervisor_reassigns_with_a_reason_recorded_in_the_trail(signed_in, ser
     b = signed_in("supervisor")
     page = b.get(f"/tasks/{task.task_id}").get_data(as_text=True)
     assert 'name="reason"' in page and 'value="technician"' in page
-    assert b.post(f"/tasks/{task.task_id}/reassign", {"assignee": "technician", "reason": ""}).status_code == 400
-    assert b.post(f"/tasks/{task.task_id}/reassign", {"assignee": "qa", "reason": "holiday"}).status_code == 400
+    assert b.post(f"/tasks/{task.task_id}/reassign", {"assignee": "technician", "reason": ""}).status_code == 422
+    assert b.post(f"/tasks/{task.task_id}/reassign", {"assignee": "qa", "reason": "holiday"}).status_code == 422
     response = b.post(f"/tasks/{task.task_id}/reassign", {"assignee": "technician", "reason": "Ann is on holiday"})
     assert response.status_code == 302
     assert open_tasks(services)[0].assignee == "technician"
