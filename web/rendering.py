@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import bleach
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, format_currency, format_decimal
 from jinja2 import ChainableUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
@@ -19,9 +19,10 @@ from markupsafe import Markup
 
 from engine import clock, history_status
 from engine.errors import AftersalesError, Finding, Problem
+from readmodels.texts import reader_texts
 
 from .findings import said as said_finding
-from .i18n import current_language, translate, translate_plural
+from .i18n import current_language, translate, translate_plural, use_bundle_texts
 from .i18n_catalogues import texts
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
@@ -316,6 +317,8 @@ def error_text(exc: AftersalesError) -> str:
     """Say an error in the reader's language: its template from the catalogue, the names in it too."""
     if exc.template is None:
         return translate(exc.message)
+    if any(key in NAMED_PARAMS for key in exc.params):
+        _use_process_words()
     params = {key: said_finding(Problem("", value)) if isinstance(value, Finding)  # a check's finding: its words
               else translate(value) if key in NAMED_PARAMS and isinstance(value, str) else value
               for key, value in exc.params.items()}
@@ -323,6 +326,22 @@ def error_text(exc: AftersalesError) -> str:
         return translate_plural(exc.template, exc.plural, int(params.pop("count", 1)), count=exc.params["count"],
                                 **{k: v for k, v in params.items() if k != "n"})
     return translate(exc.template, **params)
+
+
+def _use_process_words() -> None:
+    """Let an error page name tasks, lanes and stages as the process pages do (the bundles' translations),
+    when the error was raised before its page loaded them (a task refused to a role)."""
+    if current_language() == "en" or g.get("bundle_texts"):
+        return
+    from . import get_services  # the app's services (web/__init__ imports this module)
+
+    services = get_services()
+    try:
+        with services.db.transaction(write=False) as session:
+            texts = reader_texts(session, current_language(), services.settings.processes_dir / "data")
+    except AftersalesError:  # the database is what failed: say the error with the catalogue's words
+        return
+    use_bundle_texts(texts)
 
 
 def error_body(exc: AftersalesError) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
 
 from flask import Flask
 
+from tests.web.conftest import open_tasks
 from web.i18n import use_bundle_texts
 from web.rendering import instructions_html
 
@@ -39,3 +41,18 @@ def test_unreserved_parts_are_listed_once_in_the_readers_language() -> None:
         assert text.count("AC-FANMOTOR-IN") == 1, text
         assert expected in text
         assert "(used 3" not in text
+
+
+def test_a_task_refused_to_a_role_is_named_with_its_chinese_task_and_lane_names(desk, services, signed_in) -> None:
+    # Given a new request waiting for an agent
+    desk.open_case()
+    task = next(t for t in open_tasks(services) if t.lane == "Agent")
+    technician = signed_in("technician")
+    technician.get("/lang/zh?next=/tasks")
+    # When a technician opens the agent's task
+    page = technician.get(f"/tasks/{task.task_id}")
+    # Then the refusal names the task and the lane as the task pages do, in Chinese
+    text = html.unescape(page.get_data(as_text=True))
+    assert page.status_code == 403
+    assert f"「{task.name}」" not in text and "「Agent」" not in text, text
+    assert "（泳道「客服」需要角色「客服」）" in text, text
