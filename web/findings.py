@@ -87,7 +87,21 @@ def element_kind(value: str, text: Callable[[str], str]) -> str:
     return value if translated == words else translated  # English, or a kind the catalogue does not know
 
 
+#: the checks a problem comes from (``Problem.rule``, engine/lint*.py) → what a page calls them
+RULES = {
+    "xml": "XML", "xsd": "BPMN schema", "parse": "SpiffWorkflow parser", "ids": "element ids",
+    "extensions": "extensions", "dialects": "other engines' dialects", "scripts": "scripts",
+    "refused": "unsupported elements", "timers": "timers", "duties": "separation of duties",
+    "references": "references", "flows": "sequence flows", "json": "JSON", "forms": "forms",
+    "translations": "translations", "messages": "messages", "handlers": "service tasks",
+}
+#: a problem's severity as a page says it
+SEVERITIES = {"error": "error", "warning": "warning"}
+
+
 def shown(problems: Iterable[Problem]) -> list[dict[str, Any]]:
     """Return the problems as a page shows them: their JSON form (English ``message``) with
-    ``localized_message``, the reader's text."""
-    return [dict(p.to_dict(), localized_message=said(p)) for p in problems]
+    ``localized_message``, the reader's text, and the check (``rule_text``) and severity
+    (``severity_text``) in the reader's words."""
+    return [dict(p.to_dict(), localized_message=said(p), rule_text=translate(RULES.get(p.rule, p.rule)),
+                 severity_text=translate(SEVERITIES.get(p.severity, p.severity))) for p in problems]

@@ -90,6 +90,11 @@ def test_a_refused_bundle_lists_its_problems_with_javascript_in_chinese(site, tm
         rows = page.locator("#problems tr.problem")
         assert any("register" in rows.nth(i).inner_text() and "missing.schema.json" in rows.nth(i).inner_text()
                    for i in range(rows.count()))
+        # with the columns headed, and the check and severity said in Chinese, not as codes
+        assert page.locator("#problems thead th").all_inner_texts() == ["文件", "元素", "行", "规则", "问题"]
+        form_row = next(rows.nth(i) for i in range(rows.count()) if "missing.schema.json" in rows.nth(i).inner_text())
+        cells = form_row.locator("td").all_inner_texts()
+        assert cells[3] == "表单" and cells[4].startswith("错误: ")
         assert versions(services, "aftersales") == 1
         page.set_viewport_size({"width": 390, "height": 844})
         shot(page, "owner-deploy-js-zh-problems")

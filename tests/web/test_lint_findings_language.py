@@ -32,18 +32,20 @@ def _validated_by(client, language: str, content: bytes | None = None) -> str:
     return response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("language", "flow_text", "extension_text", "severity"), [
+@pytest.mark.parametrize(("language", "flow_text", "extension_text", "severity", "check"), [
     ("zh", "顺序流 &#39;f2&#39; 的 targetRef 为 &#39;nowhere&#39;，它不是 &#39;simple&#39; 中的元素",
-     "未知扩展 spiffworkflow:instructionForEndUser；您是不是指 instructionsForEndUser？", "错误"),
+     "未知扩展 spiffworkflow:instructionForEndUser；您是不是指 instructionsForEndUser？", "错误", "顺序流"),
     ("en", "sequence flow &#39;f2&#39; has targetRef &#39;nowhere&#39;, which is not an element of &#39;simple&#39;",
-     "unknown extension spiffworkflow:instructionForEndUser; did you mean instructionsForEndUser?", "error"),
+     "unknown extension spiffworkflow:instructionForEndUser; did you mean instructionsForEndUser?", "error",
+     "sequence flows"),
 ])
 def test_a_broken_bundle_validated_by_an_owner_lists_findings_in_the_owner_language(signed_in, language, flow_text,
-                                                                                    extension_text, severity):
+                                                                                    extension_text, severity, check):
     html = _validated_by(signed_in("process_owner"), language)
     rows = _problem_cells(html)
     flow = next(row for row in rows if 'data-element="f2"' in row)
     assert flow_text in flow and f"{severity}: " in flow and ">f2<" in flow
+    assert f"<td>{check}</td>" in flow  # the check it comes from in words, not its code ("flows")
     assert any(extension_text in row for row in rows)
     if language == "zh":
         assert "which is not an element of" not in html and "did you mean" not in html

@@ -55,15 +55,22 @@
     failed.setAttribute("role", "alert");
     box.appendChild(failed);
     var problems = body.problems || (body.errors || []).map(function (e) { return { file: "", element_id: null, line: null, rule: e.field, severity: "error", message: e.message }; });
-    var table = el("table", "grid problems"), tbody = el("tbody");
+    var table = el("table", "grid problems"), thead = el("thead"), head = el("tr"), tbody = el("tbody");
     table.id = "problems";
+    ["colFile", "colElement", "colLine", "colRule", "colProblem"].forEach(function (key) {
+      head.appendChild(el("th", "", text(key)));
+    });
+    thead.appendChild(head);
     problems.forEach(function (p) {
       var tr = el("tr", "problem severity-" + p.severity);
-      [p.file, p.element_id || "–", p.line || "–", p.rule, p.severity + ": " + (p.localized_message || p.message)].forEach(function (t, i) {
+      /* rule_text and severity_text are the server's words for the reader (web/findings.py) */
+      [p.file, p.element_id || "–", p.line || "–", p.rule_text || p.rule,
+       (p.severity_text || p.severity) + ": " + (p.localized_message || p.message)].forEach(function (t, i) {
         tr.appendChild(el("td", i < 3 ? "where" : "", String(t)));
       });
       tbody.appendChild(tr);
     });
+    table.appendChild(thead);
     table.appendChild(tbody);
     var scroll = el("div", "scroll");
     scroll.appendChild(table);
@@ -74,6 +81,10 @@
   function drawProblems(files, problems) {
     var area = document.getElementById("deploy-diagrams");
     area.textContent = "";
+    var zipped = Array.prototype.some.call(files, function (file) { return /\.zip$/i.test(file.name); });
+    if (zipped && problems.some(function (p) { return /\.bpmn$/i.test(p.file || ""); })) {
+      area.appendChild(el("p", "muted", text("msgZipped")));
+    }
     Array.prototype.forEach.call(files, function (file) {
       if (!/\.bpmn$/i.test(file.name)) { return; }
       var mine = problems.filter(function (p) { return p.file === file.name || p.file.split("/").pop() === file.name; });
