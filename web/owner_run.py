@@ -115,9 +115,54 @@ def instances_json():  # type: ignore[no-untyped-def]
 @bp.get("/migrate")
 @roles_required(OWNERS)
 def migrate_page():  # type: ignore[no-untyped-def]
-    """Pick running tickets with filters, choose the target version, dry run, then migrate."""
+    """Pick running tickets with filters, choose the target version, dry run, then migrate.
+
+    With ``dry_run_to`` and ``instance_ids`` in the query it shows the dry run of those tickets: the
+    dry-run form posts, then comes here (post/redirect/get), so a refresh only runs the dry run again.
+    """
     filters, items = _picked(request.args)
-    return _migrate_page(filters, items)
+    if "dry_run_to" not in request.args:
+        return _migrate_page(filters, items)
+    ids, target, errors = _form_batch(request.args, "dry_run_to")
+    verdicts = _run_batch(ids, target, errors, dry_run=True)
+    return _migrate_page(filters, items, verdicts, "dry_run" if verdicts is not None else None, target,
+                         errors=errors, picked=ids, typed=request.args.get("dry_run_to", ""))
+
+
+def _form_batch(form: Any, target_name: str = "to_deployment_id") -> tuple[list[int], int | None, dict[str, str]]:
+    """Read the ticked tickets and the target deployment of the page's form, with an error per bad field."""
+    errors: dict[str, str] = {}
+    raw_ids = form.getlist("instance_ids")
+    ids = [int(v) for v in raw_ids if v.strip().isdigit() and len(v.strip()) <= 9]
+    if not raw_ids:
+        errors["instance_ids"] = _("Running tickets: tick at least one ticket.")
+    elif len(ids) != len(raw_ids) or len(ids) > migration_batch.MAX_BATCH:
+        errors["instance_ids"] = _("Running tickets: tick between 1 and {n} tickets of the list.",
+                                   n=migration_batch.MAX_BATCH)
+    typed = (form.get(target_name) or "").strip()
+    target = int(typed) if typed.isdigit() and len(typed) <= 9 and int(typed) > 0 else None
+    if not typed:
+        errors["to_deployment_id"] = _("Move to deployment: choose the version to move the tickets to.")
+    elif target is None:
+        errors["to_deployment_id"] = _("Move to deployment: “{value}” is not a deployment number; enter a whole "
+                                       "number such as 3.", value=typed)
+    return ids, target, errors
+
+
+def _run_batch(ids: list[int], target: int | None, errors: dict[str, str], *,
+               dry_run: bool) -> list[dict[str, Any]] | None:
+    """Dry-run (or move) the picked tickets, or add the error of the field at fault (an unknown deployment)."""
+    if errors or target is None:
+        return None
+    services = get_services()
+    try:
+        return migration_batch.migrate_batch(services.db, services.runtime, ids, target,
+                                             current_actor().username, dry_run)
+    except InvalidInput as exc:
+        if exc.details.get("field") != "to_deployment_id":
+            raise
+        errors["to_deployment_id"] = _("Move to deployment: there is no deployment {value}.", value=target)
+        return None
 
 
 def _process_labels(s: Any, process_ids: Any) -> dict[str, str]:
@@ -133,7 +178,8 @@ def _process_labels(s: Any, process_ids: Any) -> dict[str, str]:
 
 
 def _migrate_page(filters: dict[str, Any], items: list[dict[str, Any]], verdicts: list[dict[str, Any]] | None = None,
-                  action: str | None = None, target: int | None = None) -> Any:
+                  action: str | None = None, target: int | None = None, *, errors: dict[str, str] | None = None,
+                  picked: list[int] | None = None, typed: str = "") -> Any:
     with get_services().db.transaction(write=False) as s:
         processes = pilots.process_ids(s)
         labels = _process_labels(s, processes)
@@ -142,19 +188,35 @@ def _migrate_page(filters: dict[str, Any], items: list[dict[str, Any]], verdicts
         for item in items:  # the tasks it waits at, in the words of the item's own version
             item["current_text"] = [words[item["deployment_id"]].get(n) or _(n) for n in item["current"]]
     return render_template("owner/migrate.html", filters=filters, items=items, processes=processes,
-                           labels=labels, targets=targets, verdicts=verdicts, action=action, target=target)
+                           labels=labels, targets=targets, verdicts=verdicts, action=action, target=target,
+                           errors=errors or {}, picked=set(picked or ()),
+                           typed=typed or ("" if target is None else str(target))), 422 if errors else 200
 
 
 def _migrate(dry_run: bool) -> Any:
+    if not _wants_json():
+        return _migrate_form(dry_run)
     body = _body()
     services = get_services()
     target = _int(body.get("to_deployment_id"), "to_deployment_id")
     verdicts = migration_batch.migrate_batch(services.db, services.runtime, body.get("instance_ids"), target,
                                              current_actor().username, dry_run)
-    if _wants_json():
-        return jsonify(verdicts)
+    return jsonify(verdicts)
+
+
+def _migrate_form(dry_run: bool) -> Any:
+    """Answer the page's form: its errors on their fields with what was ticked and typed kept; a dry run
+    redirects to the page that shows it (a refresh does not post again); a migration shows what moved."""
     filters, items = _picked(request.form)
-    return _migrate_page(filters, items, verdicts, "dry_run" if dry_run else "migrate", target)
+    ids, target, errors = _form_batch(request.form)
+    if dry_run and not errors:
+        kept = {k: v for k, v in filters.items() if v is not None}
+        return redirect(url_for("owner_run.migrate_page", **kept, dry_run_to=target, instance_ids=ids), 303)
+    verdicts = _run_batch(ids, target, errors, dry_run=False)
+    if verdicts is None:
+        return _migrate_page(filters, items, errors=errors, picked=ids, typed=request.form.get("to_deployment_id", ""))
+    filters, items = _picked(request.form)  # the moved tickets now run on their new version
+    return _migrate_page(filters, items, verdicts, "migrate", target)
 
 
 @bp.post("/api/migrations/dry-run")

@@ -72,7 +72,7 @@ def test_bulk_migration_moves_the_ok_tickets_and_leaves_the_refused_one_untouche
     page = owner.get("/owner/migrate?process_id=simple").get_data(as_text=True)
     assert all(f'data-instance="{i}"' in page for i in ids)
     dry = owner.post("/owner/api/migrations/dry-run", {"instance_ids": ids, "to_deployment_id": v2,
-                                                       "process_id": "simple"})
+                                                       "process_id": "simple"}, follow_redirects=True)
     text = dry.get_data(as_text=True)
     assert dry.status_code == 200 and "2 of 3 ticket(s) can move." in text and "<code>mark_big</code>" in text
 
