@@ -21,6 +21,7 @@ from engine import clock, history_status
 from engine.errors import AftersalesError, Finding, Problem
 from readmodels.texts import reader_texts
 
+from .articles import said_article
 from .findings import said as said_finding
 from .i18n import current_language, translate, translate_plural, use_bundle_texts
 from .i18n_catalogues import texts
@@ -387,6 +388,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(when=when, age=age, span=span, duration=duration, sla_state=sla_state,
                                  sla_left=sla_left, iso=iso, option=option_label, money=money, number=number)
     app.jinja_env.globals["js_texts"] = js_texts
+    app.jinja_env.globals["said_article"] = said_article
     app.jinja_env.globals["history_progress"] = history_progress
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["step_labels"] = STEP_LABELS

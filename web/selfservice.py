@@ -31,6 +31,7 @@ from handlers import attachments, knowledge, ticketing
 from handlers.values import business_timezone
 
 from . import formdata, get_services, intake, limits, tokens
+from .articles import said_article
 from .i18n import current_language
 from .i18n import translate as _
 from .intake import render_form
@@ -79,8 +80,9 @@ def _suggestions(text: str, model: str) -> list[dict[str, Any]]:
         found = knowledge.rank(s, text[:500], model[:64], limit=5)
     found.sort(key=lambda a: a["language"] != current_language())  # the customer's language first
     found = found[:3]
-    return [{"id": a["id"], "title": a["title"], "excerpt": a["excerpt"],
-             "url": url_for("selfservice.article", article_id=a["id"], model=model or None)} for a in found]
+    return [{"id": a["id"], "title": said["title"], "excerpt": said["excerpt"],
+             "url": url_for("selfservice.article", article_id=a["id"], model=model or None)}
+            for a, said in ((a, said_article(a)) for a in found)]
 
 
 @bp.get("/service/suggestions")
@@ -95,7 +97,8 @@ def article(article_id: int):  # type: ignore[no-untyped-def]
     """Show a published article, with "This solved it"."""
     with get_services().db.transaction(write=False) as s:
         found = knowledge.published_article(s, article_id)
-        page = {"title": found.title, "body": found.body, "id": found.id}
+        page = said_article({"title": found.title, "body": found.body, "id": found.id, "language": found.language},
+                            excerpt_only=False)
     return render_template("public/article.html", article=page, model=request.args.get("model", "")[:64])
 
 
