@@ -9,6 +9,7 @@ SQLAlchemy, jsonschema) are translated at the boundary with ``raise ... from exc
     ├── ConfigError                     bad or missing configuration
     ├── NotFound                        unknown instance, task, process, deployment …
     ├── PermissionDenied                the user's roles don't allow this
+    │   └── DutiesSeparated             the user did an earlier task this one must check (four eyes)
     ├── InvalidInput                    a request that is wrong in itself
     │   ├── FormValidationError         form data fails its JSON Schema (field errors)
     │   └── DeploymentInvalid           a bundle fails validation or lint (problems)
@@ -88,6 +89,12 @@ class PermissionDenied(AftersalesError):
     http_status = 403
     exit_code = 3
     code = "forbidden"
+
+
+class DutiesSeparated(PermissionDenied):
+    """Raised when a user would do a task after an earlier task of the instance it excludes them from."""
+
+    code = "duties_separated"
 
 
 class InvalidInput(AftersalesError):

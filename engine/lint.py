@@ -5,7 +5,7 @@ checks run on everything and report everything, so a process owner fixes a bundl
 one round. Beyond SpiffWorkflow's own checks: other engines' dialects
 (:mod:`engine.lint_dialects`), every script and expression under the sandbox's rules
 (:mod:`engine.lint_scripts`), timer values (:mod:`engine.lint_timers`), missing translations
-(:mod:`engine.lint_translations`) and BPMN this
+(:mod:`engine.lint_translations`), separation-of-duties properties (:mod:`engine.lint_duties`) and BPMN this
 engine cannot run as the standard says (:mod:`engine.lint_refused`).
 """
 
@@ -24,6 +24,7 @@ from . import forms, message_contracts
 from .bundle import Bundle
 from .errors import HandlerError, Problem, finding
 from .lint_dialects import check_dialects
+from .lint_duties import check_duties
 from .lint_refused import check_refused
 from .lint_scripts import check_scripts
 from .lint_timers import check_timers
@@ -78,6 +79,7 @@ def lint_bundle(bundle: Bundle) -> LintResult:
         refused[path] = check_dialects(path, tree, result.add) | check_scripts(path, tree, result.add)
         if path.endswith(".bpmn"):
             check_timers(path, tree, result.add)
+            check_duties(path, tree, result.add)
             refused[path] |= check_refused(path, tree, result.add)
         if ok:
             _add_to_parser(parser, path, tree, result)

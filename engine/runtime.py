@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import clock, delivery, forms, spiff, store
+from . import clock, delivery, duties, forms, spiff, store
 from .audit import PendingEvent, instance_stream, write_instance_events
 from .config import Settings
 from .db import after_commit
@@ -110,6 +110,7 @@ class Runtime:
         item, locked = found if found is not None else (self._work_item(session, task_id), None)
         authorize(actor, item)
         self._check_reserved(session, item, actor)
+        duties.check_performer(session, item, actor.username)
         if item.assignee not in (None, actor.username):
             raise TaskClaimed("task '{task}' of {ticket} is claimed by {user}", task=task_id, params={
                 "task": item.name, "ticket": item.business_key or item.instance_id, "user": item.assignee})
@@ -132,6 +133,7 @@ class Runtime:
         item = self._work_item(session, task_id)
         authorize(actor, item)
         self._check_reserved(session, item, actor)
+        duties.check_performer(session, item, actor.username)
         if item.assignee == actor.username:
             return item
         if item.assignee is not None:
@@ -179,6 +181,7 @@ class Runtime:
             if not Actor.of(target).may_work_in(item.role):
                 raise InvalidInput("{user} does not hold role '{role}' for '{task}'", field="assignee",
                                    params={"user": assignee, "role": item.role, "task": item.name})
+            duties.check_performer(session, item, assignee, by=actor.username)
         return self._assign(session, item, assignee, actor.username, "task.reassigned", reason.strip())
 
     def _assign(self, session: Session, item: WorkItem, assignee: str | None, by: str, kind: str,
