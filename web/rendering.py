@@ -194,6 +194,12 @@ def zone_label(moment: datetime) -> str:
     return moment.strftime("%Z") or zone
 
 
+def page_zone() -> dict[str, str]:
+    """Return the display time zone's name and its label now, for the pages' scripts (``body[data-time-zone]``)."""
+    return {"name": str(current_app.config.get("DISPLAY_TIMEZONE", "UTC")),
+            "label": zone_label(clock.now().astimezone(display_tz()))}
+
+
 def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M", label: bool = True) -> str:
     """Say a moment in the display time zone with the zone's label (``2026-12-04 14:03 CST``).
 
@@ -391,6 +397,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["said_article"] = said_article
     app.jinja_env.globals["history_progress"] = history_progress
     app.jinja_env.globals["now"] = clock.now
+    app.jinja_env.globals["page_zone"] = page_zone
     app.jinja_env.globals["step_labels"] = STEP_LABELS
 
     @app.context_processor

@@ -57,10 +57,21 @@ function kindOf(path) {
   return 'text';
 }
 
+// A moment as the server's pages say it (web/rendering.py, `when`): in the business time zone of
+// body[data-time-zone] with the label of body[data-zone-label] (北京时间 / CST), not in the browser's
+// zone; an ISO text without a zone is UTC, as the server stores it.
+const ZONE = document.body.dataset;
+const STAMP = new Intl.DateTimeFormat('en-US', {
+  timeZone: ZONE.timeZone || 'UTC', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+  hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+
 function when(iso) {
   if (!iso) return '';
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(LANG === 'zh' ? 'zh-CN' : 'en-GB');
+  const date = new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(iso) ? iso : `${iso}Z`);
+  if (Number.isNaN(date.getTime())) return iso;
+  const p = Object.fromEntries(STAMP.formatToParts(date).map(({ type, value }) => [type, value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${ZONE.zoneLabel || 'UTC'}`;
 }
 
 // --- files --------------------------------------------------------------------------------------

@@ -51,6 +51,19 @@
   }
   function pretty(value) { return JSON.stringify(value, null, 2); }
 
+  /* A moment as the server's pages say it (web/rendering.py, `when`): in the business time zone
+     (body[data-time-zone]) with its label (body[data-zone-label]), whatever zone the browser is in;
+     an ISO text without a zone is UTC, as the engine stores it. */
+  function when(iso) {
+    var moment = new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(iso) ? iso : iso + "Z"), zone = document.body.dataset, part = {};
+    if (isNaN(moment.getTime())) { return iso; }
+    new Intl.DateTimeFormat("en-US", { timeZone: zone.timeZone || "UTC", hourCycle: "h23", year: "numeric",
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+      .formatToParts(moment).forEach(function (p) { part[p.type] = p.value; });
+    return part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" + part.minute + ":" + part.second +
+      " " + (zone.zoneLabel || "UTC");
+  }
+
   function crumbs() {
     var nav = document.getElementById("trace-crumbs");
     nav.textContent = "";
@@ -145,8 +158,8 @@
 
   function runsTable(runs) {
     var rows = runs.map(function (r) {
-      return el("tr", {}, [el("td", { text: r.reached_at ? r.reached_at.slice(0, 19).replace("T", " ") : "–" }),
-        el("td", { text: r.completed_at ? r.completed_at.slice(0, 19).replace("T", " ")
+      return el("tr", {}, [el("td", { text: r.reached_at ? when(r.reached_at) : "–", title: r.reached_at || "" }),
+        el("td", { text: r.completed_at ? when(r.completed_at)
           : r.interrupted ? t("interrupted") : r.failed_at ? t("failed") : t("not yet") }),
         who(r.actor), el("td", { text: fmt(r.waiting_seconds) }), el("td", { text: fmt(r.working_seconds) })]);
     });
