@@ -27,6 +27,9 @@ DEMO_USERS = [
     ("tech", "Tom Technician", ["technician"]),
     ("warehouse", "Wendy Warehouse", ["warehouse"]),
     ("supervisor", "Sam Supervisor", ["supervisor"]),
+    # a second supervisor: the quote's approval may not be done by whoever proposed the solution (four eyes,
+    # processes/quote_approval.bpmn), so what `supervisor` proposes is approved here (or by admin)
+    ("supervisor2", "Sue Supervisor", ["supervisor"]),
     ("qa", "Quinn QA", ["qa"]),
     ("owner", "Olga Process-Owner", ["process_owner"]),
     ("auditor", "Aude Auditor", ["auditor"]),

@@ -78,9 +78,9 @@ def test_demo_prepares_users_processes_catalogue_and_a_small_history_once(cli, d
         roster = set(s.scalars(select(Technician.username)))
         users = set(s.scalars(select(User.username)))
         assert s.scalar(select(func.count()).select_from(Instance)) >= 3
-        # the eight demo users, and a sign-in for each field technician on the roster (to open their visits)
-    assert len(roster) >= 10 and users == roster | {"agent", "tech", "warehouse", "supervisor", "qa", "owner",
-                                                     "auditor", "admin"}
+        # the nine demo users (two supervisors: four eyes), and a sign-in for each field technician on the roster
+    assert len(roster) >= 10 and users == roster | {"agent", "tech", "warehouse", "supervisor", "supervisor2", "qa",
+                                                     "owner", "auditor", "admin"}
     assert "field technicians who may sign in (same password): tech." in first.stdout
     assert "field technicians who may sign in" not in again.stdout
 
