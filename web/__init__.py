@@ -41,7 +41,8 @@ def create_app(config: dict[str, Any] | None = None, services: Services | None =
         INTAKE_PROCESS="after_sales",
         INTAKE_FORM="register_request.schema.json",
         INTAKE_UI_FORM="register_request.uischema.json",
-        RATELIMIT_REQUEST=(5, 600),
+        RATELIMIT_REQUEST=(5, 600),  # requests sent, per client address
+        RATELIMIT_REQUEST_POST=(60, 600),  # any post of the request form (look-ups, typos): floods only
     )
     app.config.from_prefixed_env("AFTERSALES")
     if config:

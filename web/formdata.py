@@ -195,12 +195,38 @@ def said(error: FieldError) -> str:
                                        else translate(error.message))
 
 
+#: a phone field's length or pattern failure, said as what a phone number is (as the contact form says it)
+_PHONE_FAILURE = re.compile(r"(?:^'.*' is too (?:short|long)$|does not match )", re.S)
+PHONE_MESSAGE = "not a phone number: 5 to 15 digits, with + ( ) - . or spaces only"
+#: a customer without any way to reach them (``anyOf`` of ``required`` phone / email): said on both fields
+_NO_CONTACT = re.compile(r"is not valid under any of the given schemas$")
+CONTACT_MESSAGE = "Give a phone number or an e-mail address."
+
+
+def _contact_errors(path: str, message: str) -> dict[str, str] | None:
+    """Return the errors of a customer's phone / contact failure on their inputs, or None for other errors."""
+    from .i18n import translate
+
+    last = path.rsplit("/", 1)[-1]
+    if last.endswith("phone") and _PHONE_FAILURE.search(message):
+        return {path.replace("/", "."): translate(PHONE_MESSAGE)}
+    if last == "customer" and _NO_CONTACT.search(message):
+        name = path.replace("/", ".")
+        return {f"{name}.phone": translate(CONTACT_MESSAGE), f"{name}.email": translate(CONTACT_MESSAGE)}
+    return None
+
+
 def field_errors(errors: list[FieldError]) -> tuple[dict[str, str], list[str]]:
     """Map the engine's field errors to input names; return them and the ones no input shows."""
     by_name: dict[str, str] = {}
     general: list[str] = []
     for error in errors:
         path = error.field
+        contact = _contact_errors(path, error.message)
+        if contact:
+            for name, text in contact.items():
+                by_name.setdefault(name, text)
+            continue
         required = _REQUIRED.match(error.message)
         if required and not path.endswith(required.group(1)):
             path = (

@@ -107,11 +107,19 @@ def submitted(schema: dict[str, Any], ui: dict[str, Any]) -> dict[str, Any]:
 
 def prepare_request(schema: dict[str, Any], values: dict[str, Any], public: bool) -> dict[str, Any]:
     """Validate intake values and complete them into the process's start data."""
-    forms.validate(schema, values, where="the request form")
+    errors: list[FieldError] = []
+    try:
+        forms.validate(schema, values, where="the request form")
+    except FormValidationError as exc:
+        errors = exc.errors
     bought = (values.get("product") or {}).get("purchase_date")
-    if isinstance(bought, str) and bought and bought > local_date(clock.now()).isoformat():
-        raise FormValidationError("the request form has 1 error", [
-            FieldError("product.purchase_date", _("The purchase date cannot be in the future."))])
+    if isinstance(bought, str) and bought and bought > local_date(clock.now()).isoformat() \
+            and not any(e.field in ("product/purchase_date", "product.purchase_date") for e in errors):
+        errors.append(FieldError("product.purchase_date", _("The purchase date cannot be in the future.")))
+    if errors:  # every error in one round, the future purchase date with the others
+        raise FormValidationError("the form of {where} has {count} error", errors,
+                                  plural="the form of {where} has {count} errors",
+                                  params={"where": "the request form", "count": len(errors)})
     data = copy.deepcopy(values)
     customer = data.setdefault("customer", {})
     if public:

@@ -1,4 +1,4 @@
-"""A sliding-window rate limiter for sign-in and the customer status lookup, shared by processes.
+"""A sliding-window rate limiter for sign-in, the customer status lookup and the request form, shared by processes.
 
 Counts live in the app's own database (``rate_limit_bucket``, :func:`engine.identity.hit_limit`),
 so several web processes (gunicorn workers, hosts behind a balancer) hold one limit together.
@@ -57,8 +57,11 @@ def check(action: str, subject: str = "", record: bool = True) -> None:
         _refuse(window)
 
 
-def record_failure(action: str, subject: str = "") -> None:
-    """Count one failed attempt at ``action`` (after :func:`check` with ``record=False``)."""
+def record(action: str, subject: str = "") -> None:
+    """Count one ``action`` after :func:`check` with ``record=False``: a failed sign-in, a request sent."""
     keys, window = _keys(action, subject)
     with get_services().db.transaction() as session:
         hit_limit(session, keys, window)
+
+
+record_failure = record  # sign-in counts its failures only

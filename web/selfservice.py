@@ -25,7 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 import readmodels
 from engine import clock, forms
-from engine.errors import AftersalesError, FormValidationError, MessageNotCorrelated, NotFound
+from engine.errors import AftersalesError, FieldError, FormValidationError, MessageNotCorrelated, NotFound
 from engine.message_contracts import Sender
 from handlers import attachments, knowledge, ticketing
 from handlers.values import business_timezone
@@ -59,16 +59,24 @@ def report():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_form("public/request.html", schema, ui, {"customer": {"language": current_language()}})
     values = intake.submitted(schema, ui)
-    if request.form.get("look"):  # without JavaScript: the suggestions, the form as typed
-        product, fault = values.get("product") or {}, values.get("fault") or {}
-        found = _suggestions(str(fault.get("description") or ""), str(product.get("model") or ""))
-        return render_form("public/request.html", schema, ui, values, suggestions=found, looked=True)
-    limits.check("request")
+    try:
+        # every post counts against floods (a high limit); only requests sent count against the low one,
+        # so a customer correcting typos or looking for answers first is not locked out
+        limits.check("request_post")
+        if request.form.get("look"):  # without JavaScript: the suggestions, the form as typed
+            product, fault = values.get("product") or {}, values.get("fault") or {}
+            found = _suggestions(str(fault.get("description") or ""), str(product.get("model") or ""))
+            return render_form("public/request.html", schema, ui, values, suggestions=found, looked=True)
+        limits.check("request", record=False)
+    except limits.TooManyRequests as exc:  # said above the form, what was typed kept
+        refused = FormValidationError(exc.message, [FieldError("(form)", error_text(exc))])
+        return render_form("public/request.html", schema, ui, values, refused, exc.http_status)
     try:
         data = intake.prepare_request(schema, values, public=True)
     except FormValidationError as exc:
         return render_form("public/request.html", schema, ui, values, exc, 422)
     ticket, _first, attached = intake.start_request(data, None)
+    limits.record("request")
     link = url_for("selfservice.status_page", token=tokens.sign(ticket, STATUS)) if ticket else None
     return render_template("public/received.html", ticket=ticket, attached=attached, status_link=link)
 
@@ -105,7 +113,7 @@ def article(article_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/service/articles/<int:article_id>/solved")
 def solved(article_id: int):  # type: ignore[no-untyped-def]
     """Count a deflection: the article solved the customer's problem, no request needed."""
-    limits.check("request")
+    limits.check("request_post")
     with get_services().db.transaction() as s:
         knowledge.record_deflection(s, article_id, request.form.get("model", "")[:64], current_language(),
                                     clock.now())
