@@ -20,7 +20,7 @@ from engine.audit import PendingEvent, write_instance_events
 from engine.db import Base, is_sqlite
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.identity import Actor
-from engine.models import Instance, User, WorkItem
+from engine.models import AuditEvent, Instance, User, WorkItem
 from engine.registry import BusinessError, HandlerContext, assignee_rule, handler
 
 from .idempotency import idempotent
@@ -294,6 +294,9 @@ def create_rma(ctx: HandlerContext, ticket_number: str, customer: dict[str, Any]
     instructions = render(found[1], found[0], {"rma_number": number, "ticket_number": ticket, "ship_to": ship_to,
                                                "customer": customer})
     ctx.session.add(Rma(rma_number=number, ticket_number=ticket, centre=centre.code, created_at=ctx.now))
+    for visit in ctx.session.scalars(select(Assignment).where(Assignment.ticket_number == ticket,
+                                                              Assignment.status == "open")):
+        visit.status = "cancelled"  # the device goes to the repair centre: no technician drives out for it
     ctx.session.flush()
     return {"rma_number": number, "ship_to": ship_to, "instructions": instructions}
 
@@ -334,6 +337,14 @@ def open_assignment(session: Session, ticket_number: str) -> Assignment | None:
     return session.scalars(select(Assignment).where(Assignment.ticket_number == ticket_number,
                                                     Assignment.status == "open")
                            .order_by(Assignment.id.desc()).limit(1)).first()
+
+
+def visit_served(session: Session, visit: Assignment, instance_id: int) -> bool:
+    """Tell whether the technician has been on a booked visit: an on-site task of the ticket was completed after
+    the visit was booked (a visit for the next on-site task is booked anew)."""
+    return session.scalar(select(AuditEvent.id).where(
+        AuditEvent.instance_id == instance_id, AuditEvent.kind == "task.completed",
+        AuditEvent.element_id.in_(ON_SITE_TASKS), AuditEvent.at > visit.created_at).limit(1)) is not None
 
 
 @assignee_rule

@@ -44,8 +44,9 @@ class PublicStatus:
     quote: dict[str, Any]
     product: str
     language: str
-    next_step: str = "working"  # triage | answer | visit | working | closed | cancelled
+    next_step: str = "working"  # triage | answer | visit | ship | working | closed | cancelled
     appointment: dict[str, Any] = field(default_factory=dict)  # start, end (datetimes), technician (name)
+    shipment: dict[str, Any] = field(default_factory=dict)  # rma_number, ship_to (name, address, phone)
     diagnosis: str = ""
     solution: str = ""  # repair | replace | refund | "" (none yet)
     open: bool = True  # the customer may still add information, a photo, move the visit or cancel
@@ -136,7 +137,7 @@ def _facts(session: Session, instance: Instance, data: dict[str, Any], state: st
     open_ = state not in ("closed", "cancelled")
     visit = ticketing.open_visit(session, instance.business_key or "") if open_ else None
     appointment: dict[str, Any] = {}
-    if visit is not None:
+    if visit is not None and not dispatch.visit_served(session, visit, instance.id):
         tech = session.get(dispatch.Technician, visit.technician)
         name = tech.name if tech else ""
         appointment = {"start": visit.starts_at, "end": visit.ends_at, "technician": _name_in(name, language),
@@ -144,6 +145,7 @@ def _facts(session: Session, instance: Instance, data: dict[str, Any], state: st
     inspection, remote = first_dict(data, "inspection"), first_dict(data, "remote_assistance")
     diagnosis = str(inspection.get("cause") or remote.get("finding") or "")
     solution = str(first_dict(data, "solution").get("solution") or "")
+    shipment = _shipment(session, instance, data, language) if open_ else {}
     triage = session.scalars(select(WorkItem.task_id).where(
         WorkItem.instance_id == instance.id, WorkItem.element_id == "register_request").limit(1)).first()
     if not open_:
@@ -152,12 +154,25 @@ def _facts(session: Session, instance: Instance, data: dict[str, Any], state: st
         step = "answer"
     elif triage is not None:
         step = "triage"
+    elif shipment:
+        step = "ship"
     elif appointment:
         step = "visit"
     else:
         step = "working"
     return {"next_step": step, "appointment": appointment, "diagnosis": diagnosis[:1000], "solution": solution,
-            "open": open_}
+            "open": open_, "shipment": shipment if step == "ship" else {}}
+
+
+def _shipment(session: Session, instance: Instance, data: dict[str, Any], language: str) -> dict[str, Any]:
+    """Return the return authorisation the customer ships the device under, while the process waits for the
+    device (``device_received``): its number and the repair centre's name, address and phone."""
+    rma = first_dict(data, "rma")
+    if not rma.get("rma_number") or "device_received" not in waiting_messages(session, instance.id):
+        return {}
+    ship_to = rma.get("ship_to") if isinstance(rma.get("ship_to"), dict) else {}
+    return {"rma_number": str(rma["rma_number"]), "name": _name_in(str(ship_to.get("name") or ""), language),
+            "address": str(ship_to.get("address") or ""), "phone": str(ship_to.get("phone") or "")}
 
 
 def _name_in(name: str, language: str) -> str:
