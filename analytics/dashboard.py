@@ -33,6 +33,9 @@ from .queries import (
 from .timings import ticket_times
 
 BREAKDOWNS = ("channel", "product_line", "priority", "team")
+#: the fewest measurements a period not over yet is drawn from: one survey in a week just begun is no 0 % or
+#: 100 % (a period that is over is drawn from what it has, none when it has no measurement)
+TREND_MIN_BASIS = 3
 TABLES = ("trend", *BREAKDOWNS, "handle_times", "backlog", "cost")
 
 
@@ -183,11 +186,22 @@ def chart_data(session: Session, flt: KpiFilter, now: datetime) -> dict[str, Any
             "csat_satisfied_share", "nps", "resolution_avg_hours", "response_avg_hours", "cost_per_ticket",
             "labour_cost", "parts_cost", "handling_cost")
     slim = (lambda rows: [{k: r.get(k) for k in keep} for r in rows])  # noqa: E731
-    return {"period": flt.period, "trend": slim(trend(session, ctx, flt, medians=False)),
+    periods = trend(session, ctx, flt, medians=False)
+    return {"period": flt.period,
+            "trend": [gapped(row, full) for row, full in zip(slim(periods), periods, strict=True)],
             "distributions": distributions(session, ctx, flt),
             "breakdowns": {by: slim(grouped(session, ctx, flt, by, medians=False)) for by in BREAKDOWNS},
             "handle_times": handle_times(session, flt, medians=False)[:15],
             "targets": dict(ctx.settings["targets"])}
+
+
+def gapped(row: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any]:
+    """Say on how many tickets each figure of a trend point rests (``n``) and leave out (None: a gap in
+    the chart's line) those of a period not over yet measured on fewer than :data:`TREND_MIN_BASIS`."""
+    measured = {k: BASIS[k] for k in row if BASIS.get(k) not in (None, "tickets", "open")}
+    n = {k: int(counts.get(basis) or 0) for k, basis in measured.items()}
+    least = TREND_MIN_BASIS if row["partial"] else 1
+    return {**row, **{k: None for k in measured if n[k] < least}, "n": n}
 
 
 def table_rows(session: Session, flt: KpiFilter, table: str, now: datetime) -> tuple[list[str], list[list[Any]]]:

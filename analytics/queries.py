@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, liter
 from sqlalchemy.orm import Session, aliased
 
 from engine.db import UTCDateTime, is_sqlite
+from handlers.dispatch import PRIORITIES
 from handlers.values import local_date
 
 from .backlog import backlog as rolled_backlog
@@ -465,7 +466,10 @@ def choices(session: Session) -> dict[str, list[str]]:
     for dim, value in session.execute(values):
         if value:
             found[dim].append(value)
-    return {"period": list(PERIODS), **{dim: sorted(found[dim]) for dim in (*dims, "team")}}
+    urgency = {p: i for i, p in enumerate(PRIORITIES)}
+    found["priority"].sort(key=lambda p: (urgency.get(p, len(urgency)), p))  # urgent first, not by the letters
+    return {"period": list(PERIODS), **{dim: found[dim] if dim == "priority" else sorted(found[dim])
+                                        for dim in (*dims, "team")}}
 
 
 # --- the tickets behind a figure ------------------------------------------------------------

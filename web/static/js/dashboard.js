@@ -37,13 +37,18 @@
     chart("chart-trend", {
       type: "line",
       data: { labels: names, datasets: shares.map(function (k, i) {
-        // a period not over yet is drawn dashed, with a hollow point: its figures are still moving
-        return { label: L[k] + " (%)", data: data.trend.map(function (r) { return pct(r[k]); }),
-          borderColor: COLORS[i], backgroundColor: COLORS[i], spanGaps: true, tension: 0.2,
+        // a period not over yet is drawn dashed, with a hollow point: its figures are still moving; a period
+        // with too few measurements (null from the server, n below its minimum) is a gap, not a 0 % or 100 %
+        return { label: L[k] + " (%)", data: data.trend.map(function (r) { return pct(r[k]); }), key: k,
+          borderColor: COLORS[i], backgroundColor: COLORS[i], spanGaps: false, tension: 0.2,
           pointStyle: data.trend.map(function (r) { return r.partial ? "crossRot" : "circle"; }),
           segment: { borderDash: function (c) { return data.trend[c.p1DataIndex].partial ? [6, 4] : undefined; } } };
       }) },
-      options: { scales: { y: { min: 0, max: 100, ticks: { callback: function (v) { return v + " %"; } } } } }
+      options: { scales: { y: { min: 0, max: 100, ticks: { callback: function (v) { return v + " %"; } } } },
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } }, tooltip: { callbacks: {
+          label: function (c) {
+            return c.dataset.label + ": " + c.formattedValue + " (n = " + data.trend[c.dataIndex].n[c.dataset.key] + ")";
+          } } } } }
     }, function (i, d) { return linkTo(data.links.trend, { group: keys[i], kpi: drills[shares[d]] }); });
 
     chart("chart-volume", {
