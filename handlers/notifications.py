@@ -6,7 +6,9 @@ and redeploy them like BPMN. The customer's preferred channel is used when the c
 has an address for it (else e-mail, then SMS), in the customer's language when a
 template exists for it (else English). An e-mail template starts with a ``Subject:``
 line. The rendered message goes to the outbox in the engine's transaction; the
-dispatcher (:mod:`handlers.outbox`) delivers it after commit.
+dispatcher (:mod:`handlers.outbox`) delivers it after commit. Every template gets ``links``
+(:func:`handlers.customer_links.links_for`): absolute, signed links to the customer's own pages —
+the status page, and the page that answers what the message asks (a quote, the repair).
 
 Staff may edit the customer's phone, e-mail or address on the ticket page
 (:func:`handlers.ticket_notes.change_contact`); from then on the edited value wins over the
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import BusinessError, HandlerContext, handler
 
+from .customer_links import links_for
 from .idempotency import idempotent
 from .outbox import Outbox, stamp_message_id
 from .templates import find_template, render
@@ -110,8 +113,9 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
                             f"(looked for {', '.join(candidates)})",
                             {"milestone": milestone, "channel": channel, "language": language})
     path, source = found
+    links = links_for(ctx.session, ticket, milestone)
     text = render(source, path, {"ticket_number": ticket, "milestone": milestone, "customer": customer,
-                                 "data": _names_in(details, language)})
+                                 "data": _customer_data(_names_in(details, language), links), "links": links})
     subject, body = split_subject(text, f"{ticket}: {milestone}") if channel == "email" else ("", text)
     row = Outbox(ticket_number=ticket, milestone=milestone, channel=channel, recipient=address,
                  language=language if path == candidates[0] else "en", template=path, subject=subject, body=body,
@@ -129,6 +133,14 @@ def sent_for(session: Session, ticket_number: str) -> list[dict[str, Any]]:
              "template": r.template, "subject": r.subject, "body": r.body, "status": r.status,
              "attempts": r.attempts, "created_at": r.created_at, "delivered_at": r.delivered_at,
              "last_error": r.last_error} for r in rows]
+
+
+def _customer_data(details: dict[str, Any], links: dict[str, Any]) -> dict[str, Any]:
+    """Return ``details`` with the quote's document at the customer's own page: ``quote.prepare``'s
+    ``document_url`` is the staff page (a login), which a bundle deployed before may still show."""
+    if "document_url" in details and "quote" in links:
+        return {**details, "document_url": links["quote"]}
+    return details
 
 
 NAMED = ("technician_name", "provider_name")  # catalogue names a message to the customer carries

@@ -1,14 +1,13 @@
 """Satisfaction surveys: a signed, expiring link per ticket, and the answers (CSAT, NPS, comment).
 
-The link is ``/s/<token>``; the token is signed with ``AFTERSALES_SECRET_KEY`` by
-itsdangerous and carries the ticket number and its expiry, checked against the engine's
-clock (so tests and simulations can move time). The web layer calls
+The link is ``<public address>/s/<token>`` (:mod:`handlers.customer_links`); the token is signed
+with ``AFTERSALES_SECRET_KEY`` by itsdangerous and carries the ticket number and its expiry,
+checked against the engine's clock (so tests and simulations can move time). The web layer calls
 :func:`verify_survey_token` before it shows the form and delivers ``survey_answered``.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,13 +16,13 @@ from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
-from engine.errors import ConfigError, InvalidInput
+from engine.errors import InvalidInput
 from engine.registry import HandlerContext, handler
 
+from .customer_links import public_url, secret_key
 from .idempotency import idempotent
 from .values import invalid, mapping, one_of, required_text
 
-DEV_SECRET = "aftersales-dev-secret-do-not-use-in-production"
 SALT = "aftersales.survey"
 VALID_FOR = timedelta(days=14)
 VIA = ("phone", "sms", "web", "email", "wechat", "app")
@@ -56,12 +55,7 @@ class Response(Base):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    secret = os.environ.get("AFTERSALES_SECRET_KEY", "")
-    if not secret:
-        if os.environ.get("AFTERSALES_ENV", "development") == "production":
-            raise ConfigError("AFTERSALES_SECRET_KEY must be set in production")
-        secret = DEV_SECRET
-    return URLSafeTimedSerializer(secret, salt=SALT)
+    return URLSafeTimedSerializer(secret_key(), salt=SALT)
 
 
 def make_survey_token(ticket_number: str, expires_at: datetime) -> str:
@@ -82,9 +76,9 @@ def verify_survey_token(token: str, now: datetime) -> str:
     return str(payload["t"])
 
 
-def survey_path(token: str) -> str:
-    """Return the path of the survey page for a token (prefixed by ``AFTERSALES_BASE_URL``)."""
-    return os.environ.get("AFTERSALES_BASE_URL", "").rstrip("/") + f"/s/{token}"
+def survey_url(session: Session, token: str) -> str:
+    """Return the absolute address of the survey page for a token (see :func:`customer_links.public_url`)."""
+    return f"{public_url(session)}/s/{token}"
 
 
 @handler("survey.invite")
@@ -101,7 +95,7 @@ def invite(ctx: HandlerContext, ticket_number: str, customer: dict[str, Any]) ->
     token = make_survey_token(ticket, expires_at)
     ctx.session.add(Invitation(ticket_number=ticket, token=token, created_at=ctx.now, expires_at=expires_at))
     ctx.session.flush()
-    return {"survey_url": survey_path(token), "expires_at": expires_at.isoformat()}
+    return {"survey_url": survey_url(ctx.session, token), "expires_at": expires_at.isoformat()}
 
 
 def _score(value: Any, low: int, high: int, field: str) -> int:

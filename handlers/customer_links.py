@@ -1,0 +1,97 @@
+"""Links a customer opens from a message: absolute, signed, no login.
+
+A message leaves the building, so every link in it starts with the installation's public
+address: the admin's ``customer.public_url`` setting, else ``AFTERSALES_PUBLIC_URL`` (the older
+``AFTERSALES_BASE_URL`` is still read), else ``http://127.0.0.1:5000`` for the demo. The links
+point at the customer's pages only (``/service/respond/<token>``, its ``/quote``, ``/s/<token>``,
+``/service/status/<token>``), never at a staff page.
+
+A respond or status token names the ticket and the one message it allows, signed with
+``AFTERSALES_SECRET_KEY`` (itsdangerous, salt ``aftersales.customer-action``); the web layer
+(:mod:`web.tokens`) checks it with the same key, so a link made by the worker opens in the
+web process. Without the variable a development key is used; in production it must be set.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from engine.errors import ConfigError
+from engine.settings import get_setting, problem, refuse
+
+PUBLIC_URL = "customer.public_url"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+DEV_SECRET = "aftersales-dev-secret-do-not-use-in-production"
+SALT = "aftersales.customer-action"
+STATUS = "status"  # the message name of a status-page token: it allows the page's own actions
+#: which answer a milestone's message asks for: its link opens the page that sends it
+ANSWER_FOR = {"quote": "quote_response", "reminder": "quote_response", "repaired": "customer_confirmation"}
+
+
+def secret_key() -> str:
+    """Return the key customer links are signed with (``AFTERSALES_SECRET_KEY``)."""
+    secret = os.environ.get("AFTERSALES_SECRET_KEY", "")
+    if not secret:
+        if os.environ.get("AFTERSALES_ENV", "development") == "production":
+            raise ConfigError("AFTERSALES_SECRET_KEY must be set in production")
+        secret = DEV_SECRET
+    return secret
+
+
+def serializer() -> URLSafeTimedSerializer:
+    """Return the signer of respond and status tokens."""
+    return URLSafeTimedSerializer(secret_key(), salt=SALT)
+
+
+def sign(ticket: str, message: str) -> str:
+    """Return a token allowing ``message`` (or the status page, ``status``) about ``ticket``."""
+    return str(serializer().dumps({"t": ticket, "m": message}))
+
+
+def env_public_url() -> str:
+    """Return the public address from the environment, else the demo's."""
+    for name in ("AFTERSALES_PUBLIC_URL", "AFTERSALES_BASE_URL"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value.rstrip("/")
+    return DEFAULT_PUBLIC_URL
+
+
+def public_url(session: Session) -> str:
+    """Return the address customers reach the service pages at, without a trailing slash."""
+    stored = get_setting(session, PUBLIC_URL)
+    return str(stored).rstrip("/") if stored else env_public_url()
+
+
+def check_public_url(text: str) -> str:
+    """Return the public address an admin entered (http or https, a host, no query), or refuse it."""
+    value = text.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or any(c.isspace() for c in value):
+        refuse([problem("public_url", "{value!r} is not a web address like 'https://service.example.cn'",
+                        value=text.strip())], "the settings")
+    return value
+
+
+def respond_url(base: str, ticket: str, message: str) -> str:
+    """Return the customer's page that sends ``message`` about ``ticket``."""
+    return f"{base}/service/respond/{sign(ticket, message)}"
+
+
+def links_for(session: Session, ticket: str, milestone: str) -> dict[str, Any]:
+    """Return the links a milestone's message may carry: ``status`` always; ``respond`` when the
+    message asks for an answer; ``quote`` (the customer's view of the quote) with a quote."""
+    base = public_url(session)
+    links = {"status": f"{base}/service/status/{sign(ticket, STATUS)}"}
+    answer = ANSWER_FOR.get(milestone)
+    if answer is not None:
+        links["respond"] = respond_url(base, ticket, answer)
+        if answer == "quote_response":
+            links["quote"] = links["respond"] + "/quote"
+    return links
