@@ -12,6 +12,7 @@ as a :class:`Shipment`, to the name and address the warehouse needs (``ROLE_SEES
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.audit import PendingEvent, write_system_event
 from engine.db import Base
-from engine.errors import AftersalesError, Conflict, InvalidInput, MessageNotCorrelated, NotFound
+from engine.errors import (
+    AftersalesError,
+    Conflict,
+    FieldError,
+    FormValidationError,
+    InvalidInput,
+    MessageNotCorrelated,
+    NotFound,
+)
 from engine.identity import Actor
 from engine.message_contracts import Sender
 
@@ -124,6 +133,15 @@ def stock_place(session: Session, sku: Any, warehouse: Any) -> tuple[str, str]:
     return sku, code
 
 
+def _checked(refused: list[InvalidInput], check: Callable[[], Any]) -> Any:
+    """Return what ``check`` returns, or None after adding its refusal to ``refused``."""
+    try:
+        return check()
+    except InvalidInput as exc:
+        refused.append(exc)
+        return None
+
+
 @dataclass
 class GoodsIn:
     """What a goods-in did: the ledger rows and the tickets it released."""
@@ -138,9 +156,16 @@ class GoodsIn:
 
 def goods_in(session: Session, runtime: Runtime, form: dict[str, Any], actor: Actor, now: datetime) -> GoodsIn:
     """Book a delivery in: add stock, fulfil back-orders first in first out, send ``parts_arrived``."""
-    sku, code = stock_place(session, form.get("sku"), form.get("warehouse"))
-    quantity = whole_number(form.get("quantity"), "quantity")
-    reference = text(form.get("reference"), "reference", 100)
+    refused: list[InvalidInput] = []  # every field's error in one round
+    place = _checked(refused, lambda: stock_place(session, form.get("sku"), form.get("warehouse")))
+    quantity = _checked(refused, lambda: whole_number(form.get("quantity"), "quantity"))
+    reference = _checked(refused, lambda: text(form.get("reference"), "reference", 100))
+    if refused:
+        raise refused[0] if len(refused) == 1 else FormValidationError(
+            "the goods-in form has {count} errors", [
+                FieldError(str(e.details.get("field")), e.message, e.template or "", e.params) for e in refused],
+            params={"count": len(refused)})
+    sku, code = place
     ledger: list[StockMovement] = []
     result = restock_and_notify(session, runtime, sku, code, quantity, now,
                                 Why(actor.username, "goods-in", reference), ledger)

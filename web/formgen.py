@@ -335,6 +335,8 @@ class _Builder:
         node.removable = options.get("removable", True) is not False and not node.readonly
         rows = list(spot.value) if isinstance(spot.value, list) else []
         blanks = 0 if node.readonly else int(options.get("emptyRows", EMPTY_ROWS))
+        if rows:  # rows typed (or kept after an error): one blank to add to, so a refused submit adds none
+            blanks = min(blanks, 1)
         count = max(len(rows) + (blanks if node.addable else 0), int(schema.get("minItems") or 0))
         if schema.get("maxItems") is not None:
             count = min(count, int(schema["maxItems"]))

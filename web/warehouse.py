@@ -15,14 +15,14 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from engine import clock
-from engine.errors import AftersalesError
+from engine.errors import AftersalesError, FormValidationError
 from handlers import stock
 from handlers.parts import MOVEMENT_KINDS
 from handlers.stock import SHIPMENT_STATES
 from readmodels import warehouse as reads
 from readmodels.texts import reader_texts
 
-from . import get_services
+from . import formdata, get_services
 from .access import current_actor, roles_required
 from .i18n import current_language, data_text, use_bundle_texts
 from .i18n import translate as _
@@ -104,7 +104,10 @@ def backorders():  # type: ignore[no-untyped-def]
 
 def _form_page(template: str, values: dict[str, str], exc: AftersalesError | None = None, **shown: Any):  # type: ignore[no-untyped-def]
     """Render a stock form with the catalogue's choices and, after a refusal, the error on its field (422)."""
-    errors = {exc.details.get("field"): error_text(exc)} if exc else {}
+    if isinstance(exc, FormValidationError):  # several fields at fault: each error on its field
+        errors = {e.field: formdata.said(e) for e in exc.errors}
+    else:
+        errors = {exc.details.get("field"): error_text(exc)} if exc else {}
     with get_services().db.transaction(write=False) as s:
         _texts(s)
         sku = values.get("sku", "").strip()

@@ -46,14 +46,22 @@ def test_widgets_follow_schema_types_and_ui_hints():
     assert fields["work_done"].attrs == {"minlength": 3, "maxlength": 2000}
 
 
-def test_array_rows_show_existing_rows_plus_blank_ones_and_a_template():
+def test_array_rows_show_existing_rows_plus_one_blank_and_a_template():
     parts = by_name(build(SCHEMA, UI, {"parts_used": [{"sku": "P-1", "quantity": 2}]}))["parts_used"]
-    assert len(parts.rows) == 3  # one filled, two blank for browsers without JavaScript
+    assert len(parts.rows) == 2  # one filled, one blank for browsers without JavaScript
     assert [c.value for c in parts.rows[0].children] == ["P-1", "2"]
     assert parts.rows[1].children[0].name == "parts_used.1.sku"
     assert parts.template.children[0].name == "parts_used.__index__.sku"
     assert parts.rows[0].children[0].star and not parts.rows[0].children[0].required
     assert parts.attrs == {"maxItems": 10}
+
+
+def test_a_refused_submit_shows_as_many_rows_as_the_form_had():
+    """Given an empty table (two blank rows), when one row is filled and the submit is refused, then the
+    form shows the filled row and one blank: two rows, as before."""
+    empty = by_name(build(SCHEMA, UI, {}))["parts_used"]
+    kept = by_name(build(SCHEMA, UI, {"parts_used": [{"sku": "P-1", "quantity": 2}]}, {"labour_hours": "x"}))
+    assert len(empty.rows) == len(kept["parts_used"].rows) == 2
 
 
 def test_enum_labels_come_from_one_of_titles_or_enum_names():
