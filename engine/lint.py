@@ -98,9 +98,12 @@ def lint_bundle(bundle: Bundle) -> LintResult:
 
 
 def _drop_parser_echoes(result: LintResult, refused: dict[str, set[str]]) -> None:
-    """Drop SpiffWorkflow's failure on an element we refused already: ours says what to use instead."""
-    result.problems = [p for p in result.problems if not (
-        p.rule == "parse" and refused.get(p.file) and (p.element_id is None or p.element_id in refused[p.file]))]
+    """Drop SpiffWorkflow's failure on an element we refused already: ours says what to use instead. A file
+    with a dangling sequence flow gets SpiffWorkflow's failure too ("we found two items, perhaps a form has
+    the same ID?", on another element): the flow's own finding says it plainly."""
+    dangling = {p.file for p in result.problems if p.rule == "flows"}
+    result.problems = [p for p in result.problems if not (p.rule == "parse" and (p.file in dangling or (
+        refused.get(p.file) and (p.element_id is None or p.element_id in refused[p.file]))))]
 
 
 def _parse_xml(bundle: Bundle, result: LintResult) -> dict[str, Any]:

@@ -263,7 +263,9 @@ def lint_contracts(bundle: Bundle, trees: dict[str, Any]) -> list[Problem]:
                                                   "declare its payload schema and senders in {file}", name=name,
                                                   file=path or CONTRACTS_FILE),
                                     element, line, rule="messages"))
-    names = {w[3] for w in waited}
+    # a BPMN file that could not be read may well wait for a message: then no contract is reported unused
+    unread = any(file.endswith(".bpmn") and file not in trees for file in bundle.files)
+    names = None if unread else {w[3] for w in waited}
     for name, entry in declared.items():
         problems.extend(_lint_entry(bundle, path or CONTRACTS_FILE, name, entry, names))
     return problems
@@ -289,10 +291,11 @@ def _contracts_file(bundle: Bundle, problems: list[Problem]) -> tuple[str | None
     return path, value if isinstance(value, dict) else {}
 
 
-def _lint_entry(bundle: Bundle, path: str, name: str, entry: Any, waited: set[str]) -> Iterator[Problem]:
+def _lint_entry(bundle: Bundle, path: str, name: str, entry: Any, waited: set[str] | None) -> Iterator[Problem]:
+    """Report what is wrong with one contract (and, when ``waited`` is known, a contract nothing waits for)."""
     if not isinstance(entry, dict):
         return
-    if name not in waited:
+    if waited is not None and name not in waited:
         yield Problem(path, finding("message '{name}' has a contract but no process of the bundle waits for it",
                                     name=name), name,
                       severity="warning", rule="messages")

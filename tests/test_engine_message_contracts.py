@@ -265,3 +265,14 @@ def test_the_bundle_declares_a_contract_for_every_message_it_waits_for(database:
     # Given the real bundle, when it is validated, then no message problem is reported
     load_handlers()
     assert [p for p in validation_of(dict(read_bundle([PROCESSES]).files), database) if p.rule == "messages"] == []
+
+
+def test_a_process_file_that_cannot_be_read_does_not_make_its_messages_look_unused(database: Database) -> None:
+    # Given the real bundle with after_sales.bpmn cut off halfway
+    load_handlers()
+    files = dict(read_bundle([PROCESSES]).files)
+    files["after_sales.bpmn"] = files["after_sales.bpmn"][: len(files["after_sales.bpmn"]) // 2]
+    # When it is validated, the broken XML is the problem, and no contract is called unused because of it
+    problems = validation_of(files, database)
+    assert any(p.rule == "xml" and p.file == "after_sales.bpmn" for p in problems)
+    assert [p for p in problems if p.rule == "messages"] == []

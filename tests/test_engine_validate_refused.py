@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 import tests.handlers_for_tests  # noqa: F401  (the simple fixture calls test.echo)
-from engine.bundle import read_bundle
+from engine.bundle import Bundle, read_bundle
 from engine.deploy import deploy
 from engine.errors import DeploymentInvalid
 from engine.lint import lint_bundle
@@ -121,3 +121,15 @@ def test_a_refused_deploy_changes_nothing(database, deploy_fixture):
     refused = {(p.file, p.element_id) for p in info.value.problems if p.rule == "refused"}
     assert refused == {(f, e) for f, e, *_ in CASES}
     assert state() == before
+
+
+def test_a_flow_to_nowhere_is_named_once_without_the_parsers_misleading_echo():
+    # Given a process with one sequence flow pointing at an element that does not exist
+    simple = Path(__file__).parent / "fixtures" / "simple" / "simple.bpmn"
+    bundle = Bundle("simple", {"simple.bpmn": simple.read_bytes().replace(b'targetRef="echo_task"',
+                                                                          b'targetRef="nowhere"')})
+    problems = lint_bundle(bundle).problems
+    # Then our finding names the flow and the missing target, and SpiffWorkflow's guess about forms is not shown
+    [flow] = [p for p in problems if p.rule == "flows"]
+    assert (flow.file, flow.element_id) == ("simple.bpmn", "f2") and "'nowhere'" in flow.message
+    assert not [p for p in problems if p.rule == "parse"], problems
