@@ -36,7 +36,7 @@ from . import get_services
 from .access import current_actor, roles_required
 from .audit_views import diagram_texts, process_names, reader_names
 from .i18n import translate as _
-from .rendering import error_text
+from .rendering import error_body, error_text
 
 bp = Blueprint("owner_run", __name__, url_prefix="/owner")
 OWNERS = frozenset({"process_owner", "admin"})
@@ -53,7 +53,7 @@ def _wants_json() -> bool:
 def run_error(exc: AftersalesError):  # type: ignore[no-untyped-def]
     """Answer JSON clients with ``{error, code, message, field|element_id|file}``, the pages' forms with a page."""
     if _wants_json() or not request.accept_mimetypes.accept_html:
-        return jsonify({"error": exc.code, **exc.to_dict()}), exc.http_status
+        return jsonify({"error": exc.code, **error_body(exc)}), exc.http_status  # the page shows localized_message
     return render_template("error.html", status=exc.http_status, message=error_text(exc)), exc.http_status
 
 
@@ -377,6 +377,9 @@ def whatif_versions():  # type: ignore[no-untyped-def]
     body = _body()
     tried, against = _int(body.get("deployment_id"), "deployment_id"), _int(body.get("against_deployment_id"),
                                                                              "against_deployment_id")
+    if tried == against:
+        raise InvalidInput("the version to compare with is deployment {deployment_id}, the version tried itself: "
+                           "choose another", field="against_deployment_id", params={"deployment_id": tried})
     with get_services().db.transaction(write=False) as s:
         files = drafts.deployment_files(s, tried)
         drafts.deployment_files(s, against)
@@ -440,19 +443,63 @@ def draft_whatif_page(draft_id: int):  # type: ignore[no-untyped-def]
     return _whatif_page(draft, url_for("owner_run.whatif_draft", draft_id=draft_id))
 
 
+def default_pair(choices: dict[str, list[dict[str, Any]]], tried: int | None,
+                 against: int | None) -> tuple[int | None, int | None]:
+    """Fill in what a what-if of deployed versions compares when the page is not told: versions of one
+    process (the tried one's, else the one deployed last), the newest against the current one, or the
+    current one against the one before it when it is the newest. Only one version: that one on both
+    sides (the run refuses it, the page says so)."""
+    if tried is not None and against is not None:
+        return tried, against
+    shown = tried or against
+    if shown:
+        process = next((p for p, vs in choices.items() if any(v["deployment_id"] == shown for v in vs)), None)
+    else:  # the process deployed last; of a bundle's processes the first by id (after_sales before its RCA)
+        process = max(choices, key=lambda p: max((v["deployment_id"] for v in choices[p]), default=0), default=None)
+    versions = sorted(choices.get(process) or [], key=lambda v: v["deployment_id"], reverse=True)  # newest first
+    current = next((v["deployment_id"] for v in versions if v["current"]), None)
+    newest = versions[0]["deployment_id"] if versions else None
+    if tried is None and against is None:
+        tried, against = newest, current
+    elif tried is None:
+        tried = newest if newest != against else next((v["deployment_id"] for v in versions[1:]), against)
+    else:
+        against = current
+    if tried == against and tried is not None:  # the current one is the newest: against the one before it
+        against = next((v["deployment_id"] for v in versions if v["deployment_id"] != tried), against)
+    return tried, against
+
+
+def selected_groups(choices: dict[str, list[dict[str, Any]]], tried: int | None,
+                    against: int | None) -> dict[str, str | None]:
+    """Name the process under which each side's deployment is selected (a bundle's deployment is listed
+    under each of its processes): the tried one's process for both where it has the deployment."""
+    def holding(deployment_id: int | None, preferred: str | None) -> str | None:
+        holders = [p for p, vs in choices.items() if any(v["deployment_id"] == deployment_id for v in vs)]
+        return preferred if preferred in holders else next(iter(holders), None)
+
+    tried_group = holding(tried, None)
+    return {"tried": tried_group, "against": holding(against, tried_group)}
+
+
 def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
     tried = _int(request.args.get("deployment"), "deployment", False)
     against = _int(request.args.get("against"), "against", False) or (draft or {}).get("base_deployment_id")
     job = _job_status(request.args["job"]) if request.args.get("job") else None
     with get_services().db.transaction(write=False) as s:
         choices = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
+        if draft is None:
+            tried, against = default_pair(choices, tried, against)
+        groups = selected_groups(choices, tried, against)
+        others = [d for d in drafts.list_drafts(s) if draft is None or d["id"] != draft["id"]]
         labels = _process_labels(s, choices)
         deployed = (job or {}).get("request", {}).get("against") or against
         texts = diagram_texts(s, deployed) if deployed else {}  # the heatmaps' names, as deployed
         words = {"tried": reader_names(s, tried),  # a draft's words: every deployment's
                  "deployed": reader_names(s, deployed) if deployed else {}}
     return render_template("owner/whatif.html", tried=tried, against=against, job=job, choices=choices,
-                           labels=labels, draft=draft, start_url=start_url, diagram_texts=texts,
+                           labels=labels, draft=draft, start_url=start_url, diagram_texts=texts, drafts=others,
+                           groups=groups,
                            route_names=_route_names(job, words))
 
 

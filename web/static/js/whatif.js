@@ -27,9 +27,9 @@
     }).then(function (res) {
       if (!res.ok) {
         var problems = (res.data.problems || []).map(function (p) {
-          return (p.file || "") + (p.element_id ? " · " + p.element_id : "") + ": " + p.message;
+          return (p.file || "") + (p.element_id ? " · " + p.element_id : "") + ": " + (p.localized_message || p.message);
         });
-        error.textContent = [res.data.message].concat(problems).join("\n");
+        error.textContent = [res.data.localized_message || res.data.message].concat(problems).join("\n");
         error.hidden = false;
         return;
       }
