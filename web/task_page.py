@@ -53,7 +53,8 @@ def _page(
     assignees: list[tuple[str, str]] = []
     if current_actor().is_supervisor:
         with get_services().db.transaction(write=False) as s:
-            assignees = readmodels.users_with_role(s, detail.item.role)
+            assignees = [(u, n) for u, n in readmodels.users_with_role(s, detail.item.role)
+                         if u not in detail.excluded]  # four eyes: not whoever did what this task checks
     return render_template(
         "tasks/task.html",
         detail=detail,

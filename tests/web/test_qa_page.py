@@ -28,7 +28,7 @@ def test_qa_lands_on_the_sample_and_opens_the_open_review(desk, clock, signed_in
     assert f'data-ticket="{case.ticket_number}" data-state="waiting"' in page
     assert f'href="/tickets/{case.ticket_number}"' in page
     [review] = [t for t in open_tasks(services, case.ticket_number) if t.element_id == "review_ticket_quality"]
-    assert f'class="button qa-review" href="/tasks/{review.task_id}"' in page
+    assert f'class="button qa-review" href="/tasks/{review.task_id}?next=/qa/"' in page
     assert 'href="/qa/"' in page  # the menu names the page
     assert "waiting" in qa.get("/qa/?state=waiting").get_data(as_text=True)
     assert case.ticket_number not in qa.get("/qa/?state=reviewed").get_data(as_text=True)
