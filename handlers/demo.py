@@ -103,9 +103,10 @@ def _collect(value: Any, language: str, out: dict[str, str], key: str | None) ->
         return
     if not isinstance(value, dict):
         return
-    if isinstance(value.get("en"), str) and isinstance(value.get(language), str) and language != "en":
-        out[value["en"]] = value[language]
-        if key and _SNAKE_CODE.fullmatch(key):
+    if isinstance(value.get("en"), str) and isinstance(value.get(language), str):
+        if language != "en":
+            out[value["en"]] = value[language]
+        if key and _SNAKE_CODE.fullmatch(key):  # a symptom's code reads as its label, in English too
             out.setdefault(key, value[language])
     for name in TRANSLATED_FIELDS:
         text, translated = value.get(name), value.get(f"{name}_{language}")
@@ -115,7 +116,7 @@ def _collect(value: Any, language: str, out: dict[str, str], key: str | None) ->
     if isinstance(code, str) and isinstance(name, str):
         if "models" not in value and isinstance(value.get("full_months"), int):
             out[f"model:{code}"] = name
-        elif language != "en" and _SNAKE_CODE.fullmatch(code):
+        elif _SNAKE_CODE.fullmatch(code):  # a region's or skill's code reads as its name, in English too
             out.setdefault(code, name)
     for child_key, child in value.items():
         _collect(child, language, out, child_key)

@@ -200,12 +200,14 @@ def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, regio
     ranked.sort(key=lambda r: (r[0], r[1], r[2]))
     load, _start, _name, chosen, (start, end) = ranked[0]
     others = ", ".join(f"{r[2]} {r[0]}" for r in ranked[1:])
-    reason = (f"{chosen.username} ({chosen.name}) has skill {skill!r} in region {region!r} and "
+    en = _catalogue_names("en")  # the skill's and region's names, as the English pages say them
+    reason = (f"{chosen.username} ({chosen.name}) has skill {en.get(skill, skill)!r} in region "
+              f"{en.get(region, region)!r} and "
               f"{load} open assignment(s), the fewest of {len(ranked)} available"
               + (f" (others: {others})" if others else "")
               + f"; first free window {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
               + (f"; passed over: {'; '.join(map(_english, passed_over))}" if passed_over else ""))
-    zh = _zh_names()
+    zh = _catalogue_names("zh")
     reason_zh = (f"{chosen.username}（{zh.get(chosen.name, chosen.name)}）具备“{zh.get(skill, skill)}”技能、负责"
                  f"{zh.get(region, region)}，当前有 {load} 个未完成派工，是 {len(ranked)} 名可派技术员中最少的"
                  + (f"（其他：{others}）" if others else "")
@@ -221,11 +223,11 @@ def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, regio
             "appointment": {"start": start.isoformat(), "end": end.isoformat()}}
 
 
-def _zh_names() -> dict[str, str]:
-    """Return the catalogue's Chinese names (regions, skills, technicians, providers) for the reasons."""
+def _catalogue_names(language: str) -> dict[str, str]:
+    """Return the catalogue's names in ``language`` (regions, skills, technicians, providers) for the reasons."""
     from .demo import catalogue_texts  # demo imports this module's loaders
 
-    return catalogue_texts(language="zh")
+    return catalogue_texts(language=language)
 
 
 @handler("dispatch.choose_provider")
@@ -253,11 +255,13 @@ def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region:
                                   date=today.isoformat(), skill=skill, region=region),
                              refused, skill=skill, region=region)
     chosen = sorted(qualified, key=lambda p: (-p.rating, p.code))[0]
-    reason = (f"{chosen.code} ({chosen.name}) covers region {region!r} with skill {skill!r}, is qualified "
+    en = _catalogue_names("en")
+    reason = (f"{chosen.code} ({chosen.name}) covers region {en.get(region, region)!r} with skill "
+              f"{en.get(skill, skill)!r}, is qualified "
               f"until {chosen.qualified_until.isoformat()} and has the best rating ({chosen.rating:.1f}) of "
               f"{len(qualified)} qualified"
               + (f"; not qualified: {'; '.join(map(_english, refused))}" if refused else ""))
-    zh = _zh_names()
+    zh = _catalogue_names("zh")
     reason_zh = (f"{chosen.code}（{zh.get(chosen.name, chosen.name)}）覆盖{zh.get(region, region)}、"
                  f"具备“{zh.get(skill, skill)}”技能，资质有效期至 {chosen.qualified_until.isoformat()}，"
                  f"在 {len(qualified)} 家合格服务商中评分最高"

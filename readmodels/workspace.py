@@ -21,6 +21,7 @@ from engine.models import Instance
 from engine.privacy import mask_for, mask_text, personal_values, sees
 from handlers import attachments, message_templates, ticket_notes
 from handlers import ticketing as tk
+from handlers.outbox import Outbox
 
 from .tickets import Step, TicketDetail, detail_of, find_ticket, instance_data, masked_customer
 
@@ -129,8 +130,40 @@ def ticket_page(session: Session, specs: store.SpecCache, actor: Actor, key: str
     if contact:
         data = {**data, "customer": contact}
     detail = detail_of(session, actor, instance, data)
-    return detail, ticket_workspace(session, actor, ticket, data, detail.context.steps, detail.notifications,
+    _mark_audience(session, detail.notifications)
+    customer_side = [n for n in detail.notifications if n.get("audience") != "staff"]
+    return detail, ticket_workspace(session, actor, ticket, data, detail.context.steps, customer_side,
                                     (contact, record))
+
+
+def _mark_audience(session: Session, notifications: list[dict[str, Any]]) -> None:
+    """Add to each notification its audience (``customer`` or ``staff``: an SLA alert to the desk) and, for
+    a staff alert, its recipient (a colleague's address): the page lists those apart from the customer's."""
+    ids = [n["id"] for n in notifications if isinstance(n.get("id"), int)]
+    if not ids:
+        return
+    rows = {row.id: row for row in session.execute(select(Outbox.id, Outbox.audience, Outbox.recipient)
+                                                   .where(Outbox.id.in_(ids)))}
+    for notification in notifications:
+        row = rows.get(notification.get("id"))  # type: ignore[arg-type]
+        notification["audience"] = (row.audience if row is not None else None) or "customer"
+        if row is not None and notification["audience"] == "staff":
+            notification["recipient"] = row.recipient
+
+
+def staff_alerts(notifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return a ticket's alerts to staff, one per alert (milestone, time, channel, status) with every
+    colleague it went to, oldest first."""
+    grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for n in notifications:
+        if n.get("audience") != "staff":
+            continue
+        key = (n.get("milestone"), n.get("created_at"), n.get("channel"), n.get("status"))
+        alert = grouped.setdefault(key, {"milestone": n.get("milestone"), "created_at": n.get("created_at"),
+                                         "channel": n.get("channel"), "status": n.get("status"), "recipients": []})
+        if n.get("recipient") and n["recipient"] not in alert["recipients"]:
+            alert["recipients"].append(n["recipient"])
+    return list(grouped.values())
 
 
 def contact_for_message(session: Session, specs: store.SpecCache, key: str,

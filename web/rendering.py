@@ -25,6 +25,7 @@ from .articles import said_article
 from .findings import said as said_finding
 from .i18n import current_language, translate, translate_plural, use_bundle_texts
 from .i18n_catalogues import texts
+from .option_words import said_answer
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -395,6 +396,7 @@ def init_app(app: Flask) -> None:
                                  sla_left=sla_left, iso=iso, option=option_label, money=money, number=number)
     app.jinja_env.globals["js_texts"] = js_texts
     app.jinja_env.globals["said_article"] = said_article
+    app.jinja_env.globals["said_answer"] = said_answer
     app.jinja_env.globals["history_progress"] = history_progress
     app.jinja_env.globals["now"] = clock.now
     app.jinja_env.globals["page_zone"] = page_zone

@@ -22,7 +22,7 @@ from engine.models import Instance
 from handlers import attachments, message_templates, ticket_notes
 from readmodels.texts import reader_texts
 from readmodels.ticket_list import SLA_FILTERS, STATES, TicketFilter, list_tickets, ticket_choices
-from readmodels.workspace import TemplatePicker, contact_for_message, message_picker, ticket_page
+from readmodels.workspace import TemplatePicker, contact_for_message, message_picker, staff_alerts, ticket_page
 
 from . import formdata, get_services, tokens
 from .access import INTAKE, STAFF, current_actor, roles_required
@@ -61,6 +61,7 @@ def _page(key: str, errors: dict[str, str] | None = None, status: int = 200, sec
         links = {m: tokens.action_url(detail.instance.business_key, m, external=True)
                  for m in detail.waiting_for if m in readmodels.CUSTOMER_MESSAGES}
     return render_template("tickets/show.html", t=detail, ctx=detail.context, inst=detail.instance, links=links,
+                           alerts=staff_alerts(detail.notifications),
                            ws=ws, errors=errors, form=form, section=section, picker=picker,
                            filled=_filled_texts(picker), sms=message_templates.sms_parts(form.get("body", "")),
                            max_mb=attachments.MAX_BYTES // 2**20, note_roles=NOTE_ROLES), status

@@ -78,3 +78,57 @@ def test_knowledge_articles_are_read_in_the_customers_language(browser) -> None:
         body = page[page.index('class="card article-body"'):page.index("</div>", page.index("article-body"))]
         assert ("Symptom" in body or "drain" in body) is english_text, body
         assert bool(HAN.search(body)) is not english_text, body
+
+
+def _alerts_and_notifications(services, ticket: str) -> None:
+    """A customer's SMS and one SLA breach alert e-mailed to two colleagues at the same minute."""
+    from datetime import UTC, datetime
+
+    from handlers.outbox import Outbox
+
+    at = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+    rows = [("received", "sms", "13800000000", "customer"),
+            ("sla_breached", "email", "supervisor@aftersales.example", "staff"),
+            ("sla_breached", "email", "tech@aftersales.example", "staff")]
+    with services.db.transaction() as s:
+        for milestone, channel, recipient, audience in rows:
+            s.add(Outbox(ticket_number=ticket, milestone=milestone, channel=channel, recipient=recipient,
+                         language="zh", template=f"notify/{milestone}", body="…", instance_id=1,
+                         status="delivered", next_attempt_at=at, created_at=at, delivered_at=at, audience=audience))
+
+
+def _section(page: str, section_id: str) -> str:
+    start = page.index(f'id="{section_id}"')
+    return page[start:page.index("</section>", start)]
+
+
+@pytest.mark.parametrize(("language", "label", "sms"), [("zh", "SLA 已超时提醒", "短信"), ("en", "SLA breach", "SMS")])
+def test_staff_alerts_are_listed_apart_from_the_customers_notifications_with_their_recipients(
+        signed_in, services, repair_ticket, language, label, sms) -> None:
+    # Given a ticket with a customer notification and an SLA alert sent to two colleagues
+    _alerts_and_notifications(services, repair_ticket)
+    supervisor = signed_in("supervisor")
+    supervisor.get(f"/lang/{language}?next=/tasks")
+    # When the supervisor opens the ticket
+    page = html.unescape(supervisor.get(f"/tickets/{repair_ticket}").get_data(as_text=True))
+    # Then no raw milestone code shows, the customer's table holds the customer's message only,
+    assert "milestone:" not in page and "alert:" not in page
+    customer = _section(page, "notifications")
+    assert sms in customer and label not in customer and "@aftersales.example" not in customer
+    # and the alert is one row, in words, naming both colleagues it went to
+    alerts = _section(page, "staff-alerts")
+    assert alerts.count(label) == 1
+    assert "supervisor@aftersales.example, tech@aftersales.example" in alerts
+
+
+@pytest.mark.parametrize(("language", "code", "words"), [
+    ("zh", "called_back", "已回电客户"), ("zh", "workload", "工作量 / 人手"),
+    ("en", "called_back", "Called the customer back"), ("en", "workload", "Workload / staffing"),
+])
+def test_a_coded_answer_among_a_tickets_notes_reads_as_its_option(app, language, code, words) -> None:
+    from web.option_words import said_answer
+
+    with app.test_request_context(headers={"Accept-Language": language}):
+        use_bundle_texts(json.loads((PROCESSES / "translations.zh.json").read_text()) if language == "zh" else {})
+        assert said_answer(code) == words
+        assert said_answer("Told her a technician comes") is None  # a note someone wrote stays as written
