@@ -15,7 +15,7 @@ from readmodels.texts import reader_texts
 from readmodels.workspace import earlier_tickets
 
 from . import formdata, formgen, get_services
-from .access import current_actor
+from .access import current_actor, safe_next
 from .i18n import current_language, use_bundle_texts
 from .i18n import translate as _
 from .rendering import display_tz, instructions_html
@@ -55,8 +55,14 @@ def _page(
         with get_services().db.transaction(write=False) as s:
             assignees = [(u, n) for u, n in readmodels.users_with_role(s, detail.item.role)
                          if u not in detail.excluded]  # four eyes: not whoever did what this task checks
+    notifications: list[dict[str, Any]] = []
+    if detail.item.role == "qa":  # the reviewer scores what the customer was told: list it beside the form
+        with get_services().db.transaction(write=False) as s:
+            notifications = [n for n in readmodels.notifications_for(s, detail.instance.business_key)
+                             if n.get("audience") != "staff"]
     return render_template(
         "tasks/task.html",
+        notifications=notifications,
         detail=detail,
         item=detail.item,
         ctx=detail.context,
@@ -111,6 +117,9 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
         kept = {k: v for k, v in detail.shown.items() if k not in asked}
         return _page(detail, {**kept, **typed}, errors, general, 422)
     flash(_("“{name}” is done.", name=_(detail.item.name)), "ok")
+    back = safe_next(request.args.get("next"), "")
+    if back:  # the page the task was opened from (QA's sample list) rather than the next task
+        return redirect(back)
     if following:
         return redirect(url_for("task.show", task_id=following))
     return redirect(url_for("tasks.tasklist"))
