@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import DutiesSeparated
+from .errors import DutiesSeparated, InvalidInput
 from .models import AuditEvent, Deployment, Instance, WorkItem
 
 #: the extension property of a user task that names the earlier tasks its performer must not have done
@@ -92,28 +92,54 @@ def last_performers(session: Session, instance_id: int, element_ids: Iterable[st
     return found
 
 
-def conflict_of(session: Session, item: WorkItem, username: str) -> Conflict | None:
-    """Return the earlier task ``username`` completed that bars them from the work item, or None."""
+def excluded_performers(session: Session, item: WorkItem) -> dict[str, Conflict]:
+    """Return who may not do the work item (by user name), each with the earlier task they did."""
     deployment_id = session.scalar(select(Instance.deployment_id).where(Instance.id == item.instance_id))
     rule = rules_for(session, deployment_id).get(item.element_id) if deployment_id is not None else None
+    return _excluded(session, item, rule)
+
+
+def _excluded(session: Session, item: WorkItem, rule: Rule | None) -> dict[str, Conflict]:
     if rule is None:
-        return None
+        return {}
     performers = last_performers(session, item.instance_id, rule.excluded)
+    found: dict[str, Conflict] = {}
     for element_id, name in rule.excluded.items():
-        if performers.get(element_id) == username:
-            return Conflict(element_id, name)
-    return None
+        if element_id in performers:
+            found.setdefault(performers[element_id], Conflict(element_id, name))
+    return found
 
 
-def barred_items(session: Session, items: Iterable[WorkItem], username: str) -> dict[str, Conflict]:
-    """Return, by task id, the work items of ``items`` that ``username`` may not do, and why."""
-    return {item.task_id: found for item in items if (found := conflict_of(session, item, username))}
+def conflict_of(session: Session, item: WorkItem, username: str) -> Conflict | None:
+    """Return the earlier task ``username`` completed that bars them from the work item, or None."""
+    return excluded_performers(session, item).get(username)
+
+
+def barred_items(session: Session, items: list[WorkItem], username: str) -> dict[str, Conflict]:
+    """Return, by task id, the work items of ``items`` that ``username`` may not do, and why.
+
+    One query for the items' deployments, one per deployment (its content hash), and one per item
+    whose task has a rule: a tasklist page asks this for its rows.
+    """
+    if not items:
+        return {}
+    deployments: dict[int, int] = {instance_id: deployment_id for instance_id, deployment_id in session.execute(
+        select(Instance.id, Instance.deployment_id).where(Instance.id.in_({item.instance_id for item in items})))}
+    rules = {d: rules_for(session, d) for d in set(deployments.values())}
+    barred: dict[str, Conflict] = {}
+    for item in items:
+        rule = rules.get(deployments.get(item.instance_id, -1), {}).get(item.element_id)
+        found = _excluded(session, item, rule).get(username) if rule is not None else None
+        if found is not None:
+            barred[item.task_id] = found
+    return barred
 
 
 def check_performer(session: Session, item: WorkItem, username: str, *, by: str | None = None) -> None:
     """Refuse ``username`` for the work item when they did an earlier task it excludes.
 
-    ``by`` is who acts when that is someone else (a supervisor reassigning the task to ``username``).
+    ``by`` is who acts when that is someone else: a supervisor reassigning the task to ``username``,
+    whose choice of user is then the request's fault (an :class:`InvalidInput` on ``assignee``).
     """
     found = conflict_of(session, item, username)
     if found is None:
@@ -123,6 +149,6 @@ def check_performer(session: Session, item: WorkItem, username: str, *, by: str 
     if by is None or by == username:
         raise DutiesSeparated("you completed '{element}' of {ticket}; someone else must do '{task}' "
                               "(four-eyes rule)", task=item.task_id, earlier=found.element_id, params=params)
-    raise DutiesSeparated("{user} completed '{element}' of {ticket}, so '{task}' must go to someone else "
-                          "(four-eyes rule)", task=item.task_id, earlier=found.element_id, field="assignee",
-                          params=params)
+    raise InvalidInput("{user} completed '{element}' of {ticket}, so '{task}' must go to someone else "
+                       "(four-eyes rule)", task=item.task_id, earlier=found.element_id, field="assignee",
+                       params=params)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from engine import duties
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.identity import Actor
 from engine.models import (
@@ -209,6 +210,7 @@ class TasklistPage:
     counts: dict[str, int]
     choices: dict[str, list[str]]
     clock_due: dict[int, datetime] = field(default_factory=dict)
+    barred: dict[str, duties.Conflict] = field(default_factory=dict)  # rows the reader may not do (four eyes)
 
     def due(self, item: WorkItem) -> datetime | None:
         """Return when the item's SLA is due: its own timer, else its ticket's running SLA clock."""
@@ -223,7 +225,8 @@ def tasklist_page(
     known = None if filtered(wl) else counts.get(wl.scope)  # the tab's own count: not counted twice
     items, total = list_worklist(session, actor, wl, now, soon_seconds, known)
     clocks = running_clocks(session, [i.instance_id for i in items if i.due_at is None])
-    return TasklistPage(items, total, counts, worklist_choices(session), clocks)
+    return TasklistPage(items, total, counts, worklist_choices(session), clocks,
+                        duties.barred_items(session, items, actor.username))
 
 
 def running_clocks(session: Session, instance_ids: list[int]) -> dict[int, datetime]:

@@ -12,7 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import forms, projection, store
+from engine import duties, forms, projection, store
 from engine.audit import events_for
 from engine.errors import InvalidInput, NotFound
 from engine.identity import Actor
@@ -44,6 +44,9 @@ class TaskDetail:
     ui_schema: dict[str, Any]
     context: TicketContext
     texts: dict[str, str] = field(default_factory=dict)
+    # who may not do this task (user name → the earlier task they did: four eyes), and so the reader
+    excluded: dict[str, duties.Conflict] = field(default_factory=dict)
+    barred: duties.Conflict | None = None
 
 
 def bundle_texts(session: Session, deployment_id: int, language: str) -> dict[str, str]:
@@ -95,8 +98,9 @@ def task_detail(session: Session, specs: store.SpecCache, actor: Actor, task_id:
     context = ticket_context(session, instance, data, visible)
     texts = bundle_texts(session, instance.deployment_id, language)
     instructions = texts.get(f"instructions:{spec.name}") or str(extensions.get("instructionsForEndUser") or "")
+    excluded = duties.excluded_performers(session, item)
     return TaskDetail(item, instance, data, mask_for(data, visible), instructions, schema, ui_schema or {},
-                      context, texts)
+                      context, texts, excluded, excluded.get(actor.username))
 
 
 def next_task_for(session: Session, actor: Actor, instance_id: int) -> str | None:
@@ -107,7 +111,8 @@ def next_task_for(session: Session, actor: Actor, instance_id: int) -> str | Non
         .order_by(WorkItem.created_at, WorkItem.task_id)
     )
     for item in items:
-        if actor.may_work_in(item.role) and item.assignee in (None, actor.username):
+        if actor.may_work_in(item.role) and item.assignee in (None, actor.username) \
+                and duties.conflict_of(session, item, actor.username) is None:
             return item.task_id
     return None
 
