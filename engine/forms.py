@@ -113,8 +113,9 @@ def validate(schema: dict[str, Any], data: Any, where: str, session: Session | N
     """Raise :class:`FormValidationError` listing every field of ``data`` that breaks ``schema``.
 
     Beyond JSON Schema: the schema's ``x-rules`` (cross-field rules) always, and its
-    ``x-catalogue`` fields against the registered catalogues when a ``session`` is given
-    (``scope``, the instance's data, fills the catalogue filters the form does not).
+    ``x-catalogue`` fields against the registered catalogues and its ``x-check`` fields against
+    the registered checks when a ``session`` is given (``scope``, the instance's data, fills the
+    catalogue filters the form does not and tells a check which ticket it is).
     """
     validator = Draft202012Validator(closed(schema), format_checker=FORMATS)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
@@ -125,6 +126,7 @@ def validate(schema: dict[str, Any], data: Any, where: str, session: Session | N
         more = rule_errors(schema, data)
         if session is not None:
             more += catalogue_errors(session, schema, data, scope or {})
+            more += check_errors(session, schema, data, scope or {})
         fields += [f for f in more if f.field not in taken]
     if fields:
         raise FormValidationError("the form of {where} has {count} error", fields,
@@ -289,13 +291,45 @@ def with_catalogue(session: Session, schema: dict[str, Any], data: dict[str, Any
     return out
 
 
+# --- checks against the case (``x-check``) ---------------------------------------------------
+#: the checks a form field may name (``"x-check": name``); handlers register one for each
+CHECK_NAMES = ("parts_reserved",)
+#: ``check(session, value, data, scope, field, node) -> [FieldError]``: what is wrong with ``value``
+Check = Callable[[Session, Any, dict[str, Any], dict[str, Any], str, dict[str, Any]], list[FieldError]]
+_CHECKS: dict[str, Check] = {}
+
+
+def check(name: str) -> Callable[[Check], Check]:
+    """Register the check behind ``"x-check": name`` (a handler module's function, known to the engine by name)."""
+
+    def register(func: Check) -> Check:
+        _CHECKS[name] = func
+        return func
+
+    return register
+
+
+def check_errors(session: Session, schema: dict[str, Any], data: dict[str, Any],
+                 scope: dict[str, Any]) -> list[FieldError]:
+    """Return the field errors the registered checks find in the top-level fields marked ``x-check``."""
+    errors: list[FieldError] = []
+    for key, sub in (schema.get("properties") or {}).items():
+        node = _child(sub, schema)
+        func = _CHECKS.get(str(node.get("x-check", "")))
+        if func is not None and data.get(key) is not None:
+            errors += func(session, data[key], data, scope, key, node)
+    return errors
+
+
 # --- cross-field rules (``x-rules``) ----------------------------------------------------------
 RULE_MESSAGES = {
     "after": "must be after {than}",
     "not_future": "must not be in the future",
     "not_past": "must not be in the past",
+    "requires": "must be {equals} when {when} is {is_}",
 }
-_RULE_KEYS = {"after": {"rule", "field", "than"}, "not_future": {"rule", "field"}, "not_past": {"rule", "field"}}
+_RULE_KEYS = {"after": {"rule", "field", "than"}, "not_future": {"rule", "field"}, "not_past": {"rule", "field"},
+              "requires": {"rule", "field", "equals", "when", "is"}}
 
 
 def _moment(value: Any) -> datetime | None:
@@ -345,8 +379,12 @@ def rule_errors(schema: dict[str, Any], data: dict[str, Any], now: datetime | No
             broken = _is_future(value, now)
         elif kind == "not_past":
             broken = _is_past(value, now)
+        elif kind == "requires":  # e.g. a repair may pass the inspection only if its functional test passed
+            broken = value is not None and _lookup(data, str(rule.get("when", ""))) == rule.get("is") \
+                and value != rule.get("equals")
         if broken:
-            text = RULE_MESSAGES[kind].format(than=rule.get("than", ""))
+            text = RULE_MESSAGES[kind].format(than=rule.get("than", ""), equals=rule.get("equals"),
+                                              when=rule.get("when", ""), is_=rule.get("is"))
             errors.append(FieldError(field.replace(".", "/"), rule.get("message") or text))
     return errors
 
@@ -379,6 +417,15 @@ def extension_problems(schema: dict[str, Any]) -> list[str]:
         if path is not None and not (isinstance(path, str) and path):
             problems.append(finding("field {field}: x-prefill must be a dotted path into the instance data",
                                     field=key))
+    for key, sub in (schema.get("properties") or {}).items():
+        node = _child(sub, schema)
+        if "x-check" in node and node["x-check"] not in CHECK_NAMES:
+            problems.append(finding("field {field}: unknown check '{name}' in x-check (known: {known})",
+                                    field=key, name=node["x-check"], known=", ".join(CHECK_NAMES)))
+        confirm = node.get("x-check-confirm")
+        if confirm is not None and not _field_exists(schema, str(confirm)):
+            problems.append(finding("field {field}: x-check-confirm '{value}' is not a field of the form",
+                                    field=key, value=confirm))
     rules = schema.get("x-rules", [])
     if not isinstance(rules, list):
         return [*problems, finding("x-rules must be a list of rules")]
@@ -393,7 +440,7 @@ def extension_problems(schema: dict[str, Any]) -> list[str]:
             problems.append(finding("x-rules[{index}] ({rule}): missing {keys}", index=index, rule=kind,
                                     keys=", ".join(missing)))
             continue
-        for key in ("field", "than"):
+        for key in ("field", "than", "when"):
             if key in rule and not _field_exists(schema, str(rule[key])):
                 problems.append(finding("x-rules[{index}] ({rule}): {key} '{value}' is not a field of the form",
                                         index=index, rule=kind, key=key, value=rule[key]))

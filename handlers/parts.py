@@ -20,11 +20,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine import forms
 from engine.audit import PendingEvent, write_system_event
 from engine.db import Base
+from engine.errors import FieldError
 from engine.registry import BusinessError, HandlerContext, handler
 
 from .idempotency import idempotent
@@ -175,7 +177,8 @@ def audit_movements(session: Session, movements: list[StockMovement], now: datet
         for m in movements]}), stream=AUDIT_STREAM)
 
 
-def _why(ctx: HandlerContext, ticket: str) -> Why:
+def why_of(ctx: HandlerContext, ticket: str) -> Why:
+    """Say that the running process step moves stock for ``ticket``."""
     return Why(actor=ctx.actor, reason=f"{ctx.element_id} (instance {ctx.instance_id})", ticket=ticket)
 
 
@@ -254,7 +257,7 @@ def reserve(ctx: HandlerContext, ticket_number: str, parts: list[dict[str, Any]]
     backordered: list[dict[str, Any]] = []
     moved: list[StockMovement] = []
     for sku, quantity in sorted(wanted.items()):  # one lock order for every transaction: no deadlocks
-        made = _reserve_line(ctx.session, ticket, sku, quantity, ctx.now, _why(ctx, ticket), moved)
+        made = _reserve_line(ctx.session, ticket, sku, quantity, ctx.now, why_of(ctx, ticket), moved)
         reserved += [{"sku": r.sku, "quantity": r.quantity, "warehouse": r.warehouse} for r in made]
         missing = quantity - sum(r.quantity for r in made)
         if missing:
@@ -265,6 +268,19 @@ def reserve(ctx: HandlerContext, ticket_number: str, parts: list[dict[str, Any]]
     audit_movements(ctx.session, moved, ctx.now, ctx.actor)
     ctx.session.flush()
     return {"reserved": reserved, "backordered": backordered, "all_reserved": not backordered}
+
+
+@handler("parts.check_backorders")
+def check_backorders(ctx: HandlerContext, ticket_number: str) -> dict[str, Any]:
+    """Say which of a ticket's back-orders are still open (a delivery may have filled them while nobody waited).
+
+    ticket_number: the ticket's number, e.g. AS-20260302-00001
+    """
+    ticket = required_text(ticket_number, "ticket_number", 32)
+    rows = ctx.session.scalars(select(Backorder).where(Backorder.ticket_number == ticket, Backorder.status == "open")
+                               .order_by(Backorder.id))
+    still_open = [{"sku": b.sku, "quantity": b.quantity, "eta": b.eta.isoformat()} for b in rows]
+    return {"open": still_open, "all_arrived": not still_open}
 
 
 def held_reservations(session: Session, ticket: str, sku: str | None = None) -> list[Reservation]:
@@ -287,11 +303,14 @@ def unreserve(session: Session, sku: str, warehouse: str, quantity: int, back_to
 
 @handler("parts.consume")
 @idempotent
-def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, Any]]) -> dict[str, Any]:
+def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, Any]],
+            report_unreserved: bool = False) -> dict[str, Any]:
     """Book reserved parts as used in the repair.
 
     ticket_number: the ticket's number, e.g. AS-20260302-00001
     parts_used: the reserved parts used in the repair: a list of {"sku", "quantity": whole number ≥ 1}
+    report_unreserved: true: book what is reserved and list the rest under "unreserved" (for the warehouse to
+        reconcile) instead of raising NOT_RESERVED and booking nothing
     """
     ticket = required_text(ticket_number, "ticket_number", 32)
     used = parse_items(parts_used, "parts_used")
@@ -299,10 +318,11 @@ def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, 
     holdings = {sku: held_reservations(ctx.session, ticket, sku) for sku in used}
     short = {sku: sum(r.held for r in holdings[sku]) for sku, q in used.items()
              if sum(r.held for r in holdings[sku]) < q}
-    if short:
+    unreserved = [{"sku": s, "used": used[s], "reserved": h, "in_stock": free_stock(ctx.session, s)}
+                  for s, h in sorted(short.items())]
+    if short and not report_unreserved:
         raise BusinessError("NOT_RESERVED", "not reserved for ticket " + ticket + ": " + ", ".join(
-            f"{sku} (used {used[sku]}, reserved {held})" for sku, held in sorted(short.items())),
-            {"parts": [{"sku": s, "used": used[s], "reserved": h} for s, h in sorted(short.items())]})
+            f"{p['sku']} (used {p['used']}, reserved {p['reserved']})" for p in unreserved), {"parts": unreserved})
     consumed: list[dict[str, Any]] = []
     moved: list[StockMovement] = []
     for sku, quantity in sorted(used.items()):
@@ -313,12 +333,44 @@ def consume(ctx: HandlerContext, ticket_number: str, parts_used: list[dict[str, 
                 reservation.consumed += amount
                 unreserve(ctx.session, sku, reservation.warehouse, amount, back_to_free=False)
                 moved.append(record_movement(ctx.session, "consume", sku, reservation.warehouse, amount, ctx.now,
-                                             _why(ctx, ticket)))
+                                             why_of(ctx, ticket)))
                 consumed.append({"sku": sku, "quantity": amount, "warehouse": reservation.warehouse})
                 need -= amount
     audit_movements(ctx.session, moved, ctx.now, ctx.actor)
     ctx.session.flush()
-    return {"consumed": consumed}
+    return {"consumed": consumed, "unreserved": unreserved}
+
+
+def free_stock(session: Session, sku: str) -> int:
+    """Return how many of a part are free (not reserved) over all warehouses."""
+    return int(session.scalar(select(func.coalesce(func.sum(Stock.available), 0)).where(Stock.sku == sku)) or 0)
+
+
+#: a used part the ticket holds no reservation for, unless the technician confirmed it (``x-check-confirm``)
+NOT_RESERVED_ROW = ("{sku} × {quantity} is not reserved for this ticket ({reserved} reserved, {in_stock} free in "
+                    "stock): correct the row, or confirm below that it was used so the warehouse reconciles it")
+
+
+@forms.check("parts_reserved")
+def check_parts_reserved(session: Session, value: Any, data: dict[str, Any], scope: dict[str, Any], field: str,
+                         node: dict[str, Any]) -> list[FieldError]:
+    """Refuse each used part (row ``field/i/sku``) the ticket does not hold, naming it, its reservation and the
+    free stock, unless the form's ``x-check-confirm`` box says it was used anyway (the warehouse reconciles)."""
+    ticket = scope.get("ticket_number")
+    if not isinstance(ticket, str) or not isinstance(value, list) or data.get(str(node.get("x-check-confirm"))) is True:
+        return []
+    used: dict[str, tuple[int, int]] = {}  # sku → (quantity, first row)
+    for index, row in enumerate(value):
+        if isinstance(row, dict) and isinstance(row.get("sku"), str) and isinstance(row.get("quantity"), int):
+            quantity, first = used.get(row["sku"], (0, index))
+            used[row["sku"]] = (quantity + row["quantity"], first)
+    errors = []
+    for sku, (quantity, index) in used.items():
+        reserved = sum(r.held for r in held_reservations(session, ticket, sku))
+        if quantity > reserved:
+            errors.append(FieldError.of(f"{field}/{index}/sku", NOT_RESERVED_ROW, sku=sku, quantity=quantity,
+                                        reserved=reserved, in_stock=free_stock(session, sku)))
+    return errors
 
 
 @handler("parts.release")
@@ -329,20 +381,24 @@ def release(ctx: HandlerContext, ticket_number: str) -> dict[str, Any]:
     ticket_number: the ticket's number whose unused reservations are given back, e.g. AS-20260302-00001
     """
     ticket = required_text(ticket_number, "ticket_number", 32)
+    return release_unused(ctx.session, ticket, ctx.now, why_of(ctx, ticket))
+
+
+def release_unused(session: Session, ticket: str, now: datetime, why: Why) -> dict[str, Any]:
+    """Give back what ``ticket`` still holds (each release a ledger movement) and cancel its open back-orders."""
     released: list[dict[str, Any]] = []
     moved: list[StockMovement] = []
-    for reservation in held_reservations(ctx.session, ticket):
+    for reservation in held_reservations(session, ticket):
         amount = reservation.held
         reservation.released += amount
-        unreserve(ctx.session, reservation.sku, reservation.warehouse, amount, back_to_free=True)
-        moved.append(record_movement(ctx.session, "release", reservation.sku, reservation.warehouse, amount,
-                                     ctx.now, _why(ctx, ticket)))
+        unreserve(session, reservation.sku, reservation.warehouse, amount, back_to_free=True)
+        moved.append(record_movement(session, "release", reservation.sku, reservation.warehouse, amount, now, why))
         released.append({"sku": reservation.sku, "quantity": amount, "warehouse": reservation.warehouse})
-    cancelled = ctx.session.execute(
+    cancelled = session.execute(
         update(Backorder).where(Backorder.ticket_number == ticket, Backorder.status == "open")
         .values(status="cancelled").execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-    audit_movements(ctx.session, moved, ctx.now, ctx.actor)
-    ctx.session.flush()
+    audit_movements(session, moved, now, why.actor)
+    session.flush()
     return {"released": released, "backorders_cancelled": cancelled}
 
 

@@ -26,6 +26,7 @@ from engine.db import Base, is_sqlite
 from engine.errors import InvalidInput
 from engine.registry import BusinessError, HandlerContext, handler
 
+from . import parts
 from .idempotency import idempotent
 from .values import invalid, local_date, mapping, one_of, parse_date, required_text
 
@@ -307,6 +308,9 @@ def triage_ticket(ctx: HandlerContext, ticket_number: str, customer: dict[str, A
 def close_ticket(ctx: HandlerContext, ticket_number: str, outcome: str) -> dict[str, Any]:
     """Close a ticket with its outcome (resolved, declined, no_response, cancelled, rejected).
 
+    The parts it still holds go back to stock and its open back-orders are cancelled: a closed
+    ticket uses no more parts.
+
     ticket_number: the ticket's number, e.g. AS-20260302-00001
     outcome: how the ticket ended: resolved, declined, no_response, cancelled or rejected
     """
@@ -317,8 +321,9 @@ def close_ticket(ctx: HandlerContext, ticket_number: str, outcome: str) -> dict[
     if ticket.status != "closed":
         ticket.status, ticket.outcome, ticket.closed_at = "closed", outcome, ctx.now
         ctx.session.flush()
+    released = parts.release_unused(ctx.session, ticket.number, ctx.now, parts.why_of(ctx, ticket.number))
     closed_at = ticket.closed_at or ctx.now
-    return {"closed_at": closed_at.isoformat(), "outcome": ticket.outcome}
+    return {"closed_at": closed_at.isoformat(), "outcome": ticket.outcome, "parts_released": released["released"]}
 
 
 

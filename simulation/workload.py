@@ -350,8 +350,10 @@ class Answers:
 
     def repair_device(self, p: Profile, d: Draw, now: datetime) -> dict[str, Any]:
         p.notes["repairs"] = p.notes.get("repairs", 0) + 1  # parts go in at the first attempt only
-        return {"work_done": (p.rule.action if p.rule else "Repaired")[:2000],
-                "parts_used": p.parts if p.notes["repairs"] == 1 else [], "time_spent_minutes": 60}
+        used = p.parts if p.notes["repairs"] == 1 else []
+        # a part the quote did not reserve (the list was corrected) is confirmed for the warehouse to reconcile
+        return {"work_done": (p.rule.action if p.rule else "Repaired")[:2000], "parts_used": used,
+                "unreserved_parts_confirmed": bool(used), "time_spent_minutes": 60}
 
     def inspect_repair(self, p: Profile, d: Draw, now: datetime) -> dict[str, Any]:
         passed = d.chance(self.outcomes["repair_passes_inspection"]["share"])

@@ -80,7 +80,7 @@ def test_consuming_books_reserved_parts_once(call, database):
     again = call("parts.consume", task="used", ticket_number="AS-20260302-00001",
                  parts_used=[{"sku": "WM-PUMP-01", "quantity": 1}])
     # Then one left stock for good, one is still held
-    assert used == again == {"consumed": [{"sku": "WM-PUMP-01", "quantity": 1, "warehouse": "WH-SH"}]}
+    assert used == again == {"consumed": [{"sku": "WM-PUMP-01", "quantity": 1, "warehouse": "WH-SH"}], "unreserved": []}
     assert stock(database, "WM-PUMP-01")["WH-SH"] == (22, 1)
 
 

@@ -86,14 +86,17 @@ def test_part_used_without_reservation_is_reconciled_by_the_warehouse(desk: Desk
     case.register().diagnose().propose()
     case.answer_quote(True)
 
-    # When the technician also used a filter that was not reserved
-    case.repair(parts_used=[{"sku": "WM-PUMP-01", "quantity": 1}, {"sku": "WM-FILTER-01", "quantity": 1}])
+    # When the technician also used a filter that was not reserved, and confirms it on the form
+    case.complete("repair_device", {"work_done": "Replaced the drain pump and the filter", "time_spent_minutes": 75,
+                                    "parts_used": [{"sku": "WM-PUMP-01", "quantity": 1},
+                                                   {"sku": "WM-FILTER-01", "quantity": 1}],
+                                    "unreserved_parts_confirmed": True})
 
     # Then the warehouse reconciles it before the inspection
     assert case.lanes() == {"reconcile_used_parts": "warehouse"}
     case.complete("reconcile_used_parts", {"booked_manually": True, "note": "Booked one filter from the van stock"})
     assert case.ready() == ["inspect_repair"]
-    assert case.took("used_part_not_reserved")
+    assert case.took("gw_used_parts_reserved", "reconcile_used_parts")
 
 
 def test_parts_not_needed_skip_the_reservation(desk: Desk) -> None:

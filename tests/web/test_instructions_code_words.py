@@ -70,7 +70,7 @@ def task_data(pick: Callable[[str], str]) -> dict[str, Any]:
         "response_clock": {"due_at": "2026-03-02T09:00:00+00:00"},
         "suggestions": {"articles": []}, "parts_needed": [{"sku": "WM-PUMP-01", "quantity": 1}],
         "repair": {"work_done": "换泵"}, "qc_failures": 1, "quality_check": {"passed": False, "findings": "漏水"},
-        "consumption_error": {"message": "WM-PUMP-01"},
+        "consumption": {"unreserved": [{"sku": "WM-PUMP-01", "used": 1, "reserved": 0, "in_stock": 3}]},
         "product_line": pick("product_line"), "resolution_hours": 50, "target_hours": 48, "paused_hours": 2,
         "bottlenecks": [{"name": "Repair the device", "role": pick("role"), "waiting_hours": 10,
                          "working_hours": 3}],
