@@ -1,7 +1,7 @@
-"""``/admin/settings``: the outgoing mail sender, the business language (of mail to staff who chose
-none), business calendars and holidays, KPI alert thresholds — stored in the database
-(:mod:`engine.settings`), read by the outbox, the SLA clocks and the KPI alerts before their
-environment variable or data file."""
+"""``/admin/settings``: the outgoing mail sender, the public address of the links in customers' messages,
+the business language (of mail to staff who chose none), business calendars and holidays, KPI alert
+thresholds — stored in the database (:mod:`engine.settings`), read by the outbox, the notifications,
+the SLA clocks and the KPI alerts before their environment variable or data file."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from engine.settings import (
     stored_settings,
 )
 from handlers.calendar import calendar_data
+from handlers.customer_links import PUBLIC_URL, check_public_url, public_url
 from handlers.mail_intake import MAIL_INTAKE, check_intake_settings, effective_intake_settings
 from handlers.transports import SmtpSettings
 
@@ -43,6 +44,7 @@ def _current(session: Any) -> dict[str, Any]:
     return {
         "mail_sender": get_setting(session, MAIL_SENDER, SmtpSettings.from_env().sender),
         "business_language": business_language(session),
+        "public_url": public_url(session),
         "mail_intake_maildir": effective_intake_settings(session)["maildir"],
         "mail_intake_max_mb": f"{effective_intake_settings(session)['max_bytes'] / 2**20:g}",
         "calendars": {name: {"description": c.get("description", ""), "timezone": c.get("timezone", "UTC"),
@@ -74,6 +76,7 @@ def _entered() -> dict[str, Any]:
             rules.setdefault(parts[1], {})[parts[2]] = value
     return {"mail_sender": form.get("mail_sender", ""), "calendars": calendars, "rules": rules,
             "business_language": form.get("business_language", ""),
+            "public_url": form.get("public_url"),  # None: not sent, unchanged; "": back to the environment's
             "mail_intake_maildir": form.get("mail_intake_maildir", ""),
             "mail_intake_max_mb": form.get("mail_intake_max_mb", "")}
 
@@ -82,6 +85,7 @@ def _shown(current: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
     """Return the page's values with what was entered in place (a refused form keeps the input)."""
     current["mail_sender"] = entered["mail_sender"]
     current["business_language"] = entered["business_language"] or current["business_language"]
+    current["public_url"] = current["public_url"] if entered["public_url"] is None else entered["public_url"]
     current["mail_intake_maildir"], current["mail_intake_max_mb"] = (entered["mail_intake_maildir"],
                                                                      entered["mail_intake_max_mb"])
     for name, values in entered["calendars"].items():
@@ -93,6 +97,13 @@ def _shown(current: dict[str, Any], entered: dict[str, Any]) -> dict[str, Any]:
     for rule in current["rules"]:
         rule.update(entered["rules"].get(rule["id"], {}))
     return current
+
+
+def _public_url(session: Any, entered: str | None) -> str | None:
+    """Return the public address to store: the one entered, checked; None (the environment's) when cleared."""
+    if entered is None:
+        return public_url(session) if get_setting(session, PUBLIC_URL) else None
+    return check_public_url(entered) if entered.strip() else None
 
 
 @bp.get("/settings")
@@ -117,6 +128,7 @@ def save_settings():  # type: ignore[no-untyped-def]
             for key, check in ((MAIL_SENDER, lambda: check_sender(entered["mail_sender"])),
                                (BUSINESS_LANGUAGE, lambda: check_business_language(  # not sent: unchanged
                                    entered["business_language"] or business_language(s))),
+                               (PUBLIC_URL, lambda: _public_url(s, entered["public_url"])),
                                (CALENDARS, lambda: check_calendars(entered["calendars"], calendar_data(s))),
                                (KPI_THRESHOLDS, lambda: check_thresholds(alert_rules(s), entered["rules"])),
                                (MAIL_INTAKE, lambda: check_intake_settings(entered["mail_intake_maildir"],
@@ -130,6 +142,7 @@ def save_settings():  # type: ignore[no-untyped-def]
             effective = {MAIL_SENDER: get_setting(s, MAIL_SENDER, SmtpSettings.from_env().sender),
                          CALENDARS: calendar_data(s), MAIL_INTAKE: effective_intake_settings(s),
                          BUSINESS_LANGUAGE: business_language(s),
+                         PUBLIC_URL: public_url(s) if values[PUBLIC_URL] else get_setting(s, PUBLIC_URL),
                          KPI_THRESHOLDS: {r["id"]: {"threshold": next(r[k] for k in ("below", "above", "falls_by")
                                                                       if k in r), "min_count": r.get("min_count", 1)}
                                           for r in alert_rules(s)}}
