@@ -116,7 +116,7 @@ def _collect(value: Any, language: str, out: dict[str, str], key: str | None) ->
     if isinstance(code, str) and isinstance(name, str):
         if "models" not in value and isinstance(value.get("full_months"), int):
             out[f"model:{code}"] = name
-        elif _SNAKE_CODE.fullmatch(code):  # a region's or skill's code reads as its name, in English too
+        elif language != "en" and _SNAKE_CODE.fullmatch(code):
             out.setdefault(code, name)
     for child_key, child in value.items():
         _collect(child, language, out, child_key)

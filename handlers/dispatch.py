@@ -200,9 +200,7 @@ def assign_technician(ctx: HandlerContext, ticket_number: str, skill: str, regio
     ranked.sort(key=lambda r: (r[0], r[1], r[2]))
     load, _start, _name, chosen, (start, end) = ranked[0]
     others = ", ".join(f"{r[2]} {r[0]}" for r in ranked[1:])
-    en = _catalogue_names("en")  # the skill's and region's names, as the English pages say them
-    reason = (f"{chosen.username} ({chosen.name}) has skill {en.get(skill, skill)!r} in region "
-              f"{en.get(region, region)!r} and "
+    reason = (f"{chosen.username} ({chosen.name}) has skill {_words(skill)} in region {_words(region)} and "
               f"{load} open assignment(s), the fewest of {len(ranked)} available"
               + (f" (others: {others})" if others else "")
               + f"; first free window {start.astimezone(business_timezone()):%Y-%m-%d %H:%M}"
@@ -230,6 +228,11 @@ def _catalogue_names(language: str) -> dict[str, str]:
     return catalogue_texts(language=language)
 
 
+def _words(code: str) -> str:
+    """Say a skill's or region's code as English words, as the task pages do (``air_conditioner`` → air conditioner)."""
+    return code.replace("_", " ")
+
+
 @handler("dispatch.choose_provider")
 @idempotent
 def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region: str) -> dict[str, Any]:
@@ -255,9 +258,8 @@ def choose_provider(ctx: HandlerContext, ticket_number: str, skill: str, region:
                                   date=today.isoformat(), skill=skill, region=region),
                              refused, skill=skill, region=region)
     chosen = sorted(qualified, key=lambda p: (-p.rating, p.code))[0]
-    en = _catalogue_names("en")
-    reason = (f"{chosen.code} ({chosen.name}) covers region {en.get(region, region)!r} with skill "
-              f"{en.get(skill, skill)!r}, is qualified "
+    reason = (f"{chosen.code} ({chosen.name}) covers region {_words(region)} with skill {_words(skill)}, "
+              f"is qualified "
               f"until {chosen.qualified_until.isoformat()} and has the best rating ({chosen.rating:.1f}) of "
               f"{len(qualified)} qualified"
               + (f"; not qualified: {'; '.join(map(_english, refused))}" if refused else ""))

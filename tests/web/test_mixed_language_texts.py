@@ -132,3 +132,14 @@ def test_a_coded_answer_among_a_tickets_notes_reads_as_its_option(app, language,
         use_bundle_texts(json.loads((PROCESSES / "translations.zh.json").read_text()) if language == "zh" else {})
         assert said_answer(code) == words
         assert said_answer("Told her a technician comes") is None  # a note someone wrote stays as written
+
+
+@pytest.mark.usefixtures("real")
+def test_the_ticket_number_sentence_ends_with_the_readers_full_stop(browser) -> None:
+    from tests.web.test_intake_arrival import send
+
+    browser.get("/lang/zh?next=/service/request")
+    page = html.unescape(send(browser).get_data(as_text=True))
+    text = re.sub(r"<[^>]+>", "", page)
+    assert re.search(r"您的工单号是 AS-[\d-]+。", text), text
+    assert not re.search(r"AS-[\d-]+\. ", text)
