@@ -230,10 +230,12 @@ def test_validate_names_file_and_element_of_a_waited_for_message_without_contrac
     del contracts["parts_arrived"]
     files["messages.json"] = json.dumps(contracts).encode()
 
-    # When it is validated, the receive task waiting for it is named with its file and line
-    [problem] = [p for p in validation_of(files, database) if p.rule == "messages"]
-    assert (problem.file, problem.element_id, problem.severity) == ("parts_supply.bpmn", "await_parts", "error")
-    assert problem.line and "'parts_arrived'" in problem.message and "messages.json" in problem.message
+    # When it is validated, the receive task and the boundary event waiting for it are named with file and line
+    problems = [p for p in validation_of(files, database) if p.rule == "messages"]
+    assert sorted((p.file, p.element_id, p.severity) for p in problems) == [
+        ("parts_supply.bpmn", "await_parts", "error"), ("parts_supply.bpmn", "parts_arrived_while_chasing", "error")]
+    for problem in problems:
+        assert problem.line and "'parts_arrived'" in problem.message and "messages.json" in problem.message
 
     # Then deploying it is refused and nothing is deployed
     with pytest.raises(DeploymentInvalid), database.transaction() as session:
