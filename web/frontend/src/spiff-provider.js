@@ -134,6 +134,35 @@ function formEntry(id, name, suffix, catalog) {
   return { id, component: FormPick, isEdited: isSelectEntryEdited, name, suffix, catalog };
 }
 
+// --- four eyes: the earlier tasks whose performer may not do this one (engine/duties.py) -----------
+const N_ = (text) => text;
+const DUTIES = 'excludePerformersOf';
+
+function humanTasksOf(bo) {
+  let scope = bo.$parent;
+  while (scope && !is(scope, 'bpmn:Process')) scope = scope.$parent;
+  const found = [];
+  const walk = (container) => (container.get('flowElements') || []).forEach((el) => {
+    if (el !== bo && (is(el, 'bpmn:UserTask') || is(el, 'bpmn:ManualTask'))) found.push(el.id);
+    if (is(el, 'bpmn:SubProcess')) walk(el);
+  });
+  if (scope) walk(scope);
+  return found;
+}
+
+function ExcludedPerformers({ element, id }) {
+  const injector = useService('injector');
+  const debounce = useService('debounceInput');
+  const bo = getBusinessObject(element);
+  const tasks = humanTasksOf(bo);
+  return TextFieldEntry({ element, id, debounce,
+    label: t(N_('Not done by whoever completed')),
+    description: tasks.length ? t(N_('Ids of earlier user tasks of this process, comma separated: {tasks}'),
+      { tasks: tasks.join(', ') }) : '',
+    getValue: () => formProperty(bo, DUTIES),
+    setValue: (value) => setFormProperty(injector, element, DUTIES, (value || '').trim()) });
+}
+
 function InstructionsPreview({ element }) {
     const text = (firstExt(getBusinessObject(element), 'spiffworkflow:InstructionsForEndUser') || {}).value || '';
     return h('div', { class: 'bio-properties-panel-entry wb-md-preview', 'data-entry-id': 'spiff-instructions-preview' },
@@ -474,6 +503,10 @@ export default class SpiffPropertiesProvider {
       }
       if (is(bo, 'bpmn:UserTask') || is(bo, 'bpmn:ManualTask')) {
         add.push(group('spiff-instructions', t('g_instructions'), instructionsEntries()));
+      }
+      if (is(bo, 'bpmn:UserTask')) {
+        add.push(group('spiff-duties', t(N_('Four eyes')), [
+          { id: 'spiff-exclude-performers', component: ExcludedPerformers, isEdited: isTextFieldEntryEdited }]));
       }
       if (is(bo, 'bpmn:ServiceTask')) add.push(group('spiff-operator', t('g_operator'), operatorEntries(element, catalog)));
       if (is(bo, 'bpmn:ScriptTask')) add.push(group('spiff-script', t('g_script'), [scriptEntry()]));
