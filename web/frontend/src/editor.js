@@ -89,7 +89,9 @@ function renderFiles() {
     const count = state.problems.filter((p) => p.file === f.path && p.severity !== 'warning').length;
     return el('li', { class: f.path === state.current ? 'current' : '' },
       el('a', { href: `#${encodeURIComponent(f.path)}`, 'data-path': f.path,
-        title: f.saved_at ? t('saved', { when: when(f.saved_at), who: f.saved_by || '' }) : null }, f.path),
+        title: f.saved_at ? t('saved', { when: when(f.saved_at), who: f.saved_by || '' }) : null,
+        // the open file, clicked again, opens again: a diagram mended as text is drawn
+        onclick: (event) => { if (f.path === state.current) { event.preventDefault(); openFile(f.path); } } }, f.path),
       count ? el('span', { class: 'wb-badge', title: t('n_problems', { n: count }) }, String(count)) : null);
   }));
 }
@@ -161,7 +163,9 @@ function showPane(kind) {
   document.querySelectorAll('.wb-pane').forEach((pane) => { pane.hidden = pane.dataset.kind !== kind; });
 }
 
+// Open ``path`` in its pane; tell whether it opened as it is (false: shown as text to mend, or failed).
 async function openFile(path) {
+  let opened = true;
   flash('');
   await flushSaves();
   state.current = path;
@@ -172,19 +176,31 @@ async function openFile(path) {
   try {
     const content = await readFile(path);
     state.contents.set(path, content);
-    if (state.kind === 'bpmn') await openBpmn(path, content);
-    else if (state.kind === 'dmn') await openDmn(path, content);
-    else if (state.kind === 'form') await openForm(path);
+    let pane = state.kind === 'translations' ? 'translations' : state.kind;
+    if (state.kind === 'bpmn' || state.kind === 'dmn') {
+      try {
+        if (state.kind === 'bpmn') await openBpmn(path, content);
+        else await openDmn(path, content);
+      } catch (err) {
+        // not a diagram the modeler can read (e.g. an upload cut off halfway): its XML, to mend here as text
+        openText(path, content, false);
+        pane = 'text';
+        flash(t('unreadable_diagram', { message: String(err.message || err).split('\n')[0] }), 'error');
+        opened = false;
+      }
+    } else if (state.kind === 'form') await openForm(path);
     else if (state.kind === 'translations') await openTranslations(path, content);
     else openText(path, content);
-    showPane(state.kind === 'translations' ? 'translations' : state.kind);
+    showPane(pane);
   } catch (err) {
     flash(errorText(err), 'error');
+    opened = false;
   } finally {
     state.loading = false;
   }
   showProblems();
   if (state.comparedWith) showDiagramDiff();
+  return opened;
 }
 
 async function openBpmn(path, xml) {
@@ -235,11 +251,11 @@ function renderDmnViews(active) {
       view.element.name || view.element.id)));
 }
 
-function codeEditor(parent, doc, onChange) {
+function codeEditor(parent, doc, onChange, language = json()) {
   const view = new EditorView({
     doc,
     parent,
-    extensions: [basicSetup, json(), EditorView.lineWrapping, EditorView.updateListener.of((update) => {
+    extensions: [basicSetup, language, EditorView.lineWrapping, EditorView.updateListener.of((update) => {
       if (update.docChanged) onChange(update.state.doc.toString());
     })],
   });
@@ -322,13 +338,19 @@ async function tryForm() {
   }
 }
 
-function openText(path, content) {
+function openText(path, content, isJson = /\.json$/i.test(path)) {
+  // one text pane for every file shown as text; JSON highlighting only for JSON (an unreadable diagram is XML)
+  if (code.text && code.textJson !== isJson) {
+    code.text.destroy();
+    code.text = null;
+  }
   if (!code.text) {
+    code.textJson = isJson;
     code.text = codeEditor($('#wb-text'), content, (doc) => {
       if (state.loading) return;
       const target = state.current;
       saveLater(target, async () => doc);
-    });
+    }, isJson ? json() : []);
   } else {
     setDoc(code.text, content);
   }
@@ -563,8 +585,8 @@ async function upload(event) {
     await call('POST', urls.upload, form);
     state.contents.clear();
     await Promise.all([loadDraft(), loadIndex()]);
-    if (state.current) await openFile(state.current);  // opening a file clears the message: say it after
-    flash(t('uploaded'), 'ok');
+    // opening a file clears the message: say it after, unless the file could not be opened as it is
+    if (!state.current || await openFile(state.current)) flash(t('uploaded'), 'ok');
     await validate();
   } catch (err) {
     flash(errorText(err), 'error');

@@ -42,6 +42,7 @@ const TEXTS = {
   try_ok: N_('Valid: the server accepts this input.'),
   try_bad: N_('Refused:'),
   invalid_json: N_('Not valid JSON: {message}'),
+  unreadable_diagram: N_('The modeler cannot draw this file ({message}). It is shown as XML: mend it here (the Problems list gives the line), then open the file again to see the diagram.'),
   translations: N_('Translations'),
   missing: N_('{n} missing'),
   key: N_('Text'),
