@@ -94,8 +94,13 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply every Alembic migration."""
     services = _services(ctx)
     upgrade(services.settings.database_url)
+    _rebuild_stale_rollups(services)
+
+
+def _rebuild_stale_rollups(services: Services) -> None:
+    """Rebuild the element roll-ups when a migration changed how runs count (also after ``alembic upgrade``)."""
     with services.db.transaction() as session:
-        runs = rollup_elements.rebuild_if_stale(session)  # a migration changed how runs count
+        runs = rollup_elements.rebuild_if_stale(session)
     if runs is not None:
         click.echo(f"element roll-ups rebuilt from the audit trail: {runs} runs")
     click.echo("database is up to date")
@@ -373,6 +378,7 @@ def worker(ctx: click.Context, once: bool, as_of: str | None, as_json: bool) -> 
     if as_of is not None:
         _rehearse(services, once, as_of, as_json)
         return
+    _rebuild_stale_rollups(services)  # a database upgraded with Alembic directly, not `aftersales db upgrade`
     w = Worker(services.db, services.runtime, services.settings.worker_batch_size)
     if once:
         stats = w.run_once()

@@ -80,3 +80,17 @@ def test_upgrading_a_database_without_rollups_rebuilds_nothing(database, databas
     command.downgrade(alembic_config(database_url), "0021")
 
     assert cli("db", "upgrade").output == "database is up to date\n"
+
+
+def test_a_worker_started_on_a_database_upgraded_with_alembic_directly_rebuilds_the_stale_rollups(
+        database, database_url, runtime, clock, cli):
+    deployment = _old_style_rollups(database, runtime, clock)
+    command.downgrade(alembic_config(database_url), "0021")
+    command.upgrade(alembic_config(database_url), "head")  # an operator's own Alembic run: nothing rebuilt yet
+    assert figures_of(database, deployment) != RIGHT
+
+    result = cli("worker", "--once")
+
+    assert "element roll-ups rebuilt from the audit trail: 6 runs" in result.output
+    assert figures_of(database, deployment) == RIGHT
+    assert "rebuilt" not in cli("worker", "--once").output  # once is enough
