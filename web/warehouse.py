@@ -10,6 +10,7 @@ nothing changed.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -20,6 +21,7 @@ from handlers import stock
 from handlers.parts import MOVEMENT_KINDS
 from handlers.stock import SHIPMENT_STATES
 from readmodels import warehouse as reads
+from readmodels.element_names import element_names
 from readmodels.texts import reader_texts
 
 from . import formdata, get_services
@@ -40,7 +42,7 @@ def _texts(s: Any) -> None:
 
 #: the reasons handlers write on the ledger themselves (English, stored), each as a template of the reader's
 _REASONS = (
-    (re.compile(r"(?P<step>\w+) \(instance (?P<instance>\d+)\)"), "{step} (instance {instance})"),
+    (re.compile(r"(?P<step>\w+) \(instance (?P<instance>\d+)\)"), "Process step “{step}”"),
     (re.compile(r"back-order (?P<order>\d+) fulfilled"), "back-order {order} fulfilled"),
     (re.compile(r"sent to the customer with shipment (?P<shipment>\d+)"),
      "sent to the customer with shipment {shipment}"),
@@ -49,13 +51,24 @@ _REASONS = (
 )
 
 
-def reason_text(reason: str) -> Any:
-    """Say a ledger row's reason in the reader's language; a reason someone typed is shown as data."""
+def reason_text(reason: str, steps: dict[str, str] | None = None) -> Any:
+    """Say a ledger row's reason in the reader's language; a reason someone typed is shown as data. A process
+    step is named as the process names it (``steps``: element id → name), in the reader's words; the ticket
+    is the row's own column (the instance's number means nothing to the warehouse)."""
     for pattern, template in _REASONS:
         match = pattern.fullmatch(reason)
         if match:
-            return _(template, **{k: data_text(v) for k, v in match.groupdict().items()})
+            values = match.groupdict()
+            if "step" in values:
+                step = values["step"]
+                return _(template, step=_(steps[step]) if steps and step in steps else data_text(step))
+            return _(template, **{k: data_text(v) for k, v in values.items()})
     return data_text(reason) if reason else ""
+
+
+def by_process(reason: str) -> bool:
+    """Tell whether a ledger row was written by a process step (its actor only set the process going)."""
+    return bool(_REASONS[0][0].fullmatch(reason or ""))
 
 
 def _form() -> dict[str, str]:
@@ -173,9 +186,10 @@ def movements():  # type: ignore[no-untyped-def]
             rows = reads.movements(s, sku, kind, ticket)
         except AftersalesError as exc:
             return _page("movements.html", 400, rows=[], sku=sku, kind=kind, ticket=ticket, kinds=MOVEMENT_KINDS,
-                         errors={"kind": error_text(exc)}, reason_text=reason_text)
+                         errors={"kind": error_text(exc)}, reason_text=reason_text, by_process=by_process)
+        steps = element_names(s)
     return _page("movements.html", rows=rows, sku=sku, kind=kind, ticket=ticket, kinds=MOVEMENT_KINDS, errors={},
-                 reason_text=reason_text)
+                 reason_text=partial(reason_text, steps=steps), by_process=by_process)
 
 
 def _rows_page(template: str, key: Any = None, exc: AftersalesError | None = None,

@@ -143,3 +143,31 @@ def test_the_ticket_number_sentence_ends_with_the_readers_full_stop(browser) -> 
     text = re.sub(r"<[^>]+>", "", page)
     assert re.search(r"您的工单号是 AS-[\d-]+。", text), text
     assert not re.search(r"AS-[\d-]+\. ", text)
+
+
+@pytest.mark.parametrize(("language", "step", "who"), [
+    ("zh", "流程步骤「预留备件」", "系统（由客户触发）"),
+    ("en", "Process step “Reserve the parts”", "System (triggered by Customer)"),
+])
+def test_a_stock_movement_made_by_a_process_step_names_the_step_not_the_instance(desk, services, signed_in,
+                                                                                language, step, who) -> None:
+    from datetime import UTC, datetime
+
+    from handlers.parts import StockMovement
+
+    # Given a reservation the parts process made after the customer accepted the quote
+    with services.db.transaction() as s:
+        s.add(StockMovement(at=datetime(2026, 3, 2, 6, 0, tzinfo=UTC), actor="customer", kind="reserve",
+                            sku="WM-PUMP-01", warehouse="WH-SH", on_hand_change=0, reserved_change=1,
+                            available_after=3, reserved_after=1, ticket_number="AS-20260302-00001",
+                            reason="reserve_stock (instance 136)"))
+    warehouse = signed_in("warehouse")
+    warehouse.get(f"/lang/{language}?next=/warehouse/")
+    # When the warehouse reads the stock ledger
+    page = html.unescape(warehouse.get("/warehouse/movements").get_data(as_text=True))
+    row = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('data-kind="reserve"'):]))
+    row = row[:row.index("AS-20260302-00001") + 200]
+    # Then the reason names the step as the process does, the ticket is its own column, no instance number shows
+    assert step in row and "136" not in row and "reserve_stock" not in row, row
+    # and the process is who moved the stock, set going by the customer
+    assert who in row
