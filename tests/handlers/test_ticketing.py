@@ -87,7 +87,7 @@ def test_other_customers_or_products_are_not_duplicates(call, customer, product)
 def test_a_closed_ticket_is_not_a_duplicate_and_takes_no_contacts(call):
     number = open_ticket(call)["ticket_number"]
     closed = call("ticketing.close_ticket", task="close", ticket_number=number, outcome="resolved")
-    assert closed == {"closed_at": "2026-03-02T09:00:00+00:00", "outcome": "resolved"}
+    assert closed == {"closed_at": "2026-03-02T09:00:00+00:00", "outcome": "resolved", "parts_released": []}
     assert call("ticketing.find_duplicate", customer=CUSTOMER, product=PRODUCT) == {"duplicate_of": None}
     with pytest.raises(BusinessError, match="is closed") as info:
         call("ticketing.attach_contact", ticket_number=number, channel="chat", fault={})
