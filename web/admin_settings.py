@@ -53,10 +53,42 @@ def _current(session: Any) -> dict[str, Any]:
                              "holidays": "\n".join(c.get("holidays", []))} for name, c in calendars.items()},
         "rules": [{"id": r["id"], "kpi": r["kpi"], "period": r["period"], "title": r.get("title"),
                    "measure": next(k for k in ("below", "above", "falls_by") if k in r),
-                   "threshold": next(r[k] for k in ("below", "above", "falls_by") if k in r),
-                   "min_count": r.get("min_count", 1)} for r in rules],
+                   "threshold": _said_threshold(r, next(r[k] for k in ("below", "above", "falls_by") if k in r)),
+                   "percent": _is_share(r), "min_count": r.get("min_count", 1)} for r in rules],
         "changed": {k: (row.updated_at, row.updated_by) for k, row in stored_settings(session).items()},
     }
+
+
+def _is_share(rule: dict[str, Any]) -> bool:
+    """Tell whether a rule's KPI is a share, whose threshold the page says in per cent (85 for 0.85)."""
+    return str(rule.get("kpi", "")).endswith("_share")
+
+
+def _said_threshold(rule: dict[str, Any], value: Any) -> Any:
+    """Return a threshold as the page shows it: a share's in per cent, like the rule's title (低于 85 %)."""
+    return f"{round(float(value) * 100, 6):g}" if _is_share(rule) and isinstance(value, int | float) else value
+
+
+def _as_fractions(rules: list[dict[str, Any]], entered: dict[str, dict[str, str]],
+                  errors: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Return the entered thresholds with each share's per cent (85, 85 %) as the fraction stored (0.85);
+    a per cent that is not one from 0 to 100 goes to ``errors`` on its field."""
+    shares = {r["id"] for r in rules if _is_share(r)}
+    out: dict[str, dict[str, str]] = {}
+    for rule_id, values in entered.items():
+        values = dict(values)
+        if rule_id in shares and "threshold" in values:
+            text = values["threshold"].strip().removesuffix("%").strip()
+            try:
+                percent = float(text)
+                if not 0 <= percent <= 100:  # also refuses nan
+                    raise ValueError
+                values["threshold"] = repr(percent / 100)
+            except ValueError:
+                errors[f"kpi.{rule_id}.threshold"] = _("Enter a percentage from 0 to 100, such as 85.")
+                values["threshold"] = "0"  # said here: the check below judges the rule's other fields
+        out[rule_id] = values
+    return out
 
 
 def _entered() -> dict[str, Any]:
@@ -130,7 +162,8 @@ def save_settings():  # type: ignore[no-untyped-def]
                                    entered["business_language"] or business_language(s))),
                                (PUBLIC_URL, lambda: _public_url(s, entered["public_url"])),
                                (CALENDARS, lambda: check_calendars(entered["calendars"], calendar_data(s))),
-                               (KPI_THRESHOLDS, lambda: check_thresholds(alert_rules(s), entered["rules"])),
+                               (KPI_THRESHOLDS, lambda: check_thresholds(alert_rules(s), _as_fractions(
+                                   alert_rules(s), entered["rules"], errors))),
                                (MAIL_INTAKE, lambda: check_intake_settings(entered["mail_intake_maildir"],
                                                                            entered["mail_intake_max_mb"]))):
                 try:

@@ -46,14 +46,14 @@ def test_the_page_shows_todays_values_from_environment_and_files(signed_in, monk
     page = signed_in("admin").get("/admin/settings").get_data(as_text=True)
     assert 'value="Desk &lt;desk@shop.example&gt;"' in page
     assert "2026-10-01" in page and 'name="cal.standard.hours.mon" type="text" value="09:00-18:00"' in page
-    assert 'name="kpi.csat_quarter.threshold" type="text" value="0.85"' in page
+    assert 'name="kpi.csat_quarter.threshold" type="text" value="85"' in page  # a share in per cent
 
 
 def test_saved_settings_are_audited_and_read_by_mail_sla_and_alerts(signed_in, services):
     # Given the admin's form with a new sender, a new holiday on Tuesday 3 March and a stricter CSAT alert
     admin = signed_in("admin")
     form = _form(admin, mail_sender="Service Desk <help@shop.example>",
-                 **{"cal.standard.holidays": "2026-03-03\n2026-10-01", "kpi.csat_quarter.threshold": "0.9",
+                 **{"cal.standard.holidays": "2026-03-03\n2026-10-01", "kpi.csat_quarter.threshold": "90",
                     "kpi.csat_quarter.min_count": "5"})
     # When it is saved
     assert admin.post("/admin/settings", form).status_code == 302
@@ -81,7 +81,7 @@ def test_bad_values_are_named_on_their_fields_and_nothing_is_saved(signed_in, se
     admin = signed_in("admin")
     form = _form(admin, mail_sender="Service Desk <help at shop>",
                  **{"cal.standard.holidays": "2026-10-01\n2026-13-45", "cal.standard.hours.tue": "9-18",
-                    "cal.standard.timezone": "Mars/Olympus", "kpi.csat_quarter.threshold": "1.5",
+                    "cal.standard.timezone": "Mars/Olympus", "kpi.csat_quarter.threshold": "150",
                     "kpi.csat_quarter.min_count": "many"})
     response = admin.post("/admin/settings", form)
     page = response.get_data(as_text=True)
@@ -90,7 +90,7 @@ def test_bad_values_are_named_on_their_fields_and_nothing_is_saved(signed_in, se
                         ("cal-standard-holidays", "&#39;2026-13-45&#39; is not a date like 2026-10-01"),
                         ("cal-standard-hours-tue", "is not working hours like 09:00-18:00"),
                         ("cal-standard-timezone", "is not a time zone"),
-                        ("kpi-csat_quarter-threshold", "a share from 0 to 1"),
+                        ("kpi-csat_quarter-threshold", "Enter a percentage from 0 to 100, such as 85."),
                         ("kpi-csat_quarter-min_count", "a whole number of tickets")):
         assert f'id="err-{field}"' in page, field
         assert text in page, text
