@@ -25,12 +25,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
+import readmodels
 from analytics.versions import pilot_figures, product_line_models
 from engine import clock, drafts, migration_batch, pilots
 from engine.bundle import Bundle
 from engine.deploy import validate
 from engine.errors import AftersalesError, DeploymentInvalid, InvalidInput, NotFound
 from handlers.values import local_date
+from readmodels.element_names import element_names
 
 from . import get_services
 from .access import current_actor, roles_required
@@ -177,6 +179,19 @@ def _process_labels(s: Any, process_ids: Any) -> dict[str, str]:
     return labels
 
 
+def _said_elements(s: Any, deployment_id: int, element_ids: list[str],
+                   words: dict[int, dict[str, str]]) -> list[tuple[str, str]]:
+    """Return (id, name in the reader's words) of the named elements among ``element_ids`` of a deployment;
+    an element the model leaves unnamed (the engine's own joins and starts) is left out."""
+    names = element_names(s, deployment_id)
+    said = []
+    for element in element_ids:
+        name = names.get(element)
+        if name:
+            said.append((element, words.get(deployment_id, {}).get(name) or _(name)))
+    return list(dict.fromkeys(said))
+
+
 def _migrate_page(filters: dict[str, Any], items: list[dict[str, Any]], verdicts: list[dict[str, Any]] | None = None,
                   action: str | None = None, target: int | None = None, *, errors: dict[str, str] | None = None,
                   picked: list[int] | None = None, typed: str = "") -> Any:
@@ -187,6 +202,12 @@ def _migrate_page(filters: dict[str, Any], items: list[dict[str, Any]], verdicts
         words = {d: reader_names(s, d) for d in {i["deployment_id"] for i in items}}
         for item in items:  # the tasks it waits at, in the words of the item's own version
             item["current_text"] = [words[item["deployment_id"]].get(n) or _(n) for n in item["current"]]
+            item["waiting_text"] = _said_elements(s, item["deployment_id"], item["waiting_at"], words)
+        for verdict in verdicts or []:  # the ticket's number, and where it waits in words (no engine internals)
+            verdict["ticket"] = readmodels.business_key_of(s, verdict["instance_id"])
+            deployment = verdict.get("from_deployment")
+            verdict["active_text"] = _said_elements(s, deployment, verdict.get("active") or [],
+                                                    {deployment: reader_names(s, deployment)}) if deployment else []
     return render_template("owner/migrate.html", filters=filters, items=items, processes=processes,
                            labels=labels, targets=targets, verdicts=verdicts, action=action, target=target,
                            errors=errors or {}, picked=set(picked or ()),
