@@ -9,13 +9,14 @@ Whoever completed the latest run of a named task in the instance may not claim t
 it, or be given it by a reassignment (:func:`check_performer`). Only the latest run counts: when an
 approval sends a proposal back and someone else proposes again, the first proposer may approve the
 new proposal. The rules are read from the deployment's frozen specs, cached by its content hash
-(deployments never change), so the tasklist, the task page and the runtime ask the same question.
+(deployments never change) for the pages, and from the runtime's spec cache for a claim, a completion or a
+reassignment (no statement more for a task without a rule).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,17 @@ def rules_of(specs: dict[str, Any]) -> dict[str, Rule]:
             if ids:
                 rules[name] = Rule({i: (tasks.get(i) or {}).get("bpmn_name") or i for i in ids})
     return rules
+
+
+def rule_in(specs: Mapping[str, Any], element_id: str) -> Rule | None:
+    """Return a task's rule from restored process specs (the runtime's spec cache), or None."""
+    for spec in specs.values():
+        task = spec.task_specs.get(element_id)
+        props = ((getattr(task, "extensions", None) or {}).get("properties") or {}) if task is not None else {}
+        ids = excluded_ids(props.get(PROPERTY))
+        if ids:
+            return Rule({i: getattr(spec.task_specs.get(i), "bpmn_name", None) or i for i in ids})
+    return None
 
 
 _rules: dict[str, dict[str, Rule]] = {}  # content hash of a deployment → its rules
@@ -135,13 +147,15 @@ def barred_items(session: Session, items: list[WorkItem], username: str) -> dict
     return barred
 
 
-def check_performer(session: Session, item: WorkItem, username: str, *, by: str | None = None) -> None:
-    """Refuse ``username`` for the work item when they did an earlier task it excludes.
+def check_performer(session: Session, item: WorkItem, username: str, rule: Rule | None, *,
+                    by: str | None = None) -> None:
+    """Refuse ``username`` for the work item when they did an earlier task its ``rule`` excludes.
 
     ``by`` is who acts when that is someone else: a supervisor reassigning the task to ``username``,
-    whose choice of user is then the request's fault (an :class:`InvalidInput` on ``assignee``).
+    whose choice of user is then the request's fault (an :class:`InvalidInput` on ``assignee``). A
+    task without a rule costs no statement.
     """
-    found = conflict_of(session, item, username)
+    found = _excluded(session, item, rule).get(username)
     if found is None:
         return
     params = {"task": item.name, "element": found.name, "ticket": item.business_key or item.instance_id,

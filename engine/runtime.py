@@ -110,7 +110,7 @@ class Runtime:
         item, locked = found if found is not None else (self._work_item(session, task_id), None)
         authorize(actor, item)
         self._check_reserved(session, item, actor)
-        duties.check_performer(session, item, actor.username)
+        duties.check_performer(session, item, actor.username, self._duty_rule(session, item, locked))
         if item.assignee not in (None, actor.username):
             raise TaskClaimed("task '{task}' of {ticket} is claimed by {user}", task=task_id, params={
                 "task": item.name, "ticket": item.business_key or item.instance_id, "user": item.assignee})
@@ -133,7 +133,7 @@ class Runtime:
         item = self._work_item(session, task_id)
         authorize(actor, item)
         self._check_reserved(session, item, actor)
-        duties.check_performer(session, item, actor.username)
+        duties.check_performer(session, item, actor.username, self._duty_rule(session, item))
         if item.assignee == actor.username:
             return item
         if item.assignee is not None:
@@ -166,6 +166,12 @@ class Runtime:
                               task=item.task_id, assignee=owner,
                               params={"task": item.name, "ticket": item.business_key, "user": owner})
 
+    def _duty_rule(self, session: Session, item: WorkItem, instance: Instance | None = None) -> duties.Rule | None:
+        """Return the four-eyes rule of the item's task (engine.duties), from the spec cache."""
+        deployment_id = instance.deployment_id if instance is not None else session.scalar(
+            select(Instance.deployment_id).where(Instance.id == item.instance_id))
+        return duties.rule_in(self.specs.get(session, deployment_id), item.element_id)
+
     def reassign(self, session: Session, task_id: str, actor: Actor, assignee: str | None,
                  reason: str) -> WorkItem:
         """Give a task to another user (supervisors only), with a reason for the trail."""
@@ -181,7 +187,7 @@ class Runtime:
             if not Actor.of(target).may_work_in(item.role):
                 raise InvalidInput("{user} does not hold role '{role}' for '{task}'", field="assignee",
                                    params={"user": assignee, "role": item.role, "task": item.name})
-            duties.check_performer(session, item, assignee, by=actor.username)
+            duties.check_performer(session, item, assignee, self._duty_rule(session, item), by=actor.username)
         return self._assign(session, item, assignee, actor.username, "task.reassigned", reason.strip())
 
     def _assign(self, session: Session, item: WorkItem, assignee: str | None, by: str, kind: str,

@@ -125,7 +125,8 @@ def check_fields(schema: dict[str, Any], ui: dict[str, Any], where: str) -> None
 
 
 def test_every_form_file_belongs_to_a_user_task() -> None:
-    used = {p.get("value") for _f, t in user_tasks() for p in t.iterfind(".//spiffworkflow:property", NS)}
+    used = {p.get("value") for _f, t in user_tasks() for p in t.iterfind(".//spiffworkflow:property", NS)
+            if p.get("name") in ("formJsonSchemaFilename", "formUiSchemaFilename")}
     present = {p.name for p in (PROCESSES / "forms").iterdir()}
     assert present == used
 
