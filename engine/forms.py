@@ -144,7 +144,7 @@ def _root_field(error: Any) -> str:
 
 # --- catalogue pick lists (``x-catalogue``) ---------------------------------------------------
 #: the catalogues a form field may name; handlers register a resolver for each
-CATALOGUE_NAMES = ("parts", "models", "symptoms", "technicians", "skills", "knowledge", "staff")
+CATALOGUE_NAMES = ("parts", "models", "symptoms", "technicians", "skills", "knowledge", "staff", "articles")
 
 
 @dataclass(frozen=True)
