@@ -15,6 +15,8 @@ from itsdangerous import BadSignature, SignatureExpired
 from engine.errors import NotFound
 from handlers import customer_links
 
+from . import get_services
+
 
 @dataclass(frozen=True)
 class CustomerAction:
@@ -30,8 +32,12 @@ def sign(ticket: str, message: str) -> str:
 
 
 def action_url(ticket: str, message: str, external: bool = False) -> str:
-    """Return the customer's page for ``message`` about ``ticket``."""
-    return url_for("selfservice.respond", token=sign(ticket, message), _external=external)
+    """Return the customer's page for ``message`` about ``ticket``; ``external``: the link to give the
+    customer, on the public address their messages' links use (not the address staff reached us at)."""
+    if not external:
+        return url_for("selfservice.respond", token=sign(ticket, message))
+    with get_services().db.transaction(write=False) as session:
+        return customer_links.respond_url(customer_links.public_url(session), ticket, message)
 
 
 def verify(token: str) -> CustomerAction:

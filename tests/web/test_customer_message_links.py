@@ -157,3 +157,14 @@ def test_the_agent_s_first_answer_reaches_the_customer_and_stays_on_the_ticket(
     assert [(n["milestone"], n["channel"], n["status"]) for n in notes][-1] == ("reply", channel, "delivered")
     page = signed_in("agent").get(f"/tickets/{case.ticket_number}").get_data(as_text=True)
     assert answer in page
+
+
+def test_the_link_the_agent_copies_from_the_ticket_page_is_on_the_public_address_and_opens(
+        role_desk, browser, signed_in):
+    # Given a quote waiting for the customer's answer
+    case = quoted(role_desk, EN_MAIL)
+    # When the agent copies the customer's link from the ticket page (for a customer on the phone)
+    page = signed_in("agent").get(f"/tickets/{case.ticket_number}").get_data(as_text=True)
+    [link] = re.findall(r'value="(https://service\.example\.cn/service/respond/[^"]+)"', page)
+    # Then it is on the public address customers reach, and opens the answer page without a login
+    assert 'name="accepted"' in browser.get(urlsplit(link).path).get_data(as_text=True)

@@ -28,7 +28,7 @@ def test_the_customer_s_link_shows_the_approved_goodwill_and_what_they_pay(signe
     assert pays == Decimal(quote["total"]) / 2
     # When the customer opens the link the agent sees on the ticket
     html = signed_in("agent").get(f"/tickets/{case.ticket_number}").get_data(as_text=True)
-    link = re.search(r'value="http://localhost(/service/respond/[^"]+)"', html).group(1)
+    link = re.search(r'value="http://127\.0\.0\.1:5000(/service/respond/[^"]+)"', html).group(1)
     page = browser.get(link, headers={"Accept-Language": "en"}).get_data(as_text=True)
     # Then the goodwill line and the reduced amount are there, and on the quote document
     assert "Goodwill (50 %)" in page and f"-{pays}" in page and f"<strong>{pays} CNY</strong>" in page

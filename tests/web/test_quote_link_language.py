@@ -13,7 +13,7 @@ def test_a_chinese_reader_of_the_quote_link_sees_the_lines_in_chinese(signed_in,
     # Given an approved goodwill
     case = approved_goodwill(role_desk)
     html = signed_in("agent").get(f"/tickets/{case.ticket_number}").get_data(as_text=True)
-    link = re.search(r'value="http://localhost(/service/respond/[^"]+)"', html).group(1)
+    link = re.search(r'value="http://127\.0\.0\.1:5000(/service/respond/[^"]+)"', html).group(1)
     # When the customer opens the link in Chinese
     page = browser.get(link, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     # Then the part, the labour, the call-out fee and the goodwill read in Chinese

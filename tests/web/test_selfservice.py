@@ -245,6 +245,6 @@ def test_survey_answers_through_handler_links_need_a_csrf_token(browser, service
 
 def test_agents_find_the_customers_answer_link_on_the_ticket_page(signed_in, browser, quoted):
     html = signed_in("agent").get(f"/tickets/{TICKET}").get_data(as_text=True)
-    link = re.search(r'value="http://localhost(/service/respond/[^"]+)"', html).group(1)
+    link = re.search(r'value="http://127\.0\.0\.1:5000(/service/respond/[^"]+)"', html).group(1)
     assert "Accept or decline the quote" in browser.get(link).get_data(as_text=True)
     assert "/service/respond/" not in signed_in("qa").get(f"/tickets/{TICKET}").get_data(as_text=True)
