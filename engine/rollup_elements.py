@@ -537,8 +537,8 @@ def heatmap(session: Session, deployment_id: int, process_id: str) -> dict[str, 
                          "waiting_p90": percentile_of(counts[(fig.element_id, "waiting")], 90),
                          "working_avg": avg(fig.working_sum, fig.working_count),
                          "working_p90": percentile_of(counts[(fig.element_id, "working")], 90)})
-    instances = session.scalar(select(func.count()).select_from(Instance)
-                               .where(Instance.deployment_id == deployment_id)) or 0
+    instances = session.scalar(select(func.count()).select_from(Instance)  # of this process, not the whole bundle
+                               .where(Instance.deployment_id == deployment_id, Instance.process_id == process_id)) or 0
     return {"deployment_id": deployment_id, "process_id": process_id, "instances": instances,
             "elements": elements, "max_executions": max((e["executions"] for e in elements), default=0),
             "max_waiting_p90": max((e["waiting_p90"] or 0 for e in elements), default=0)}

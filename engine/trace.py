@@ -286,7 +286,12 @@ class ElementStats:
 def heatmap(session: Session, deployment_id: int, process_id: str) -> dict[str, Any]:
     """Aggregate executions and waiting/working times per element of a process version."""
     graph = graph_for(session, deployment_id, process_id)
-    instance_ids = list(session.scalars(select(Instance.id).where(Instance.deployment_id == deployment_id)))
+    rows = session.execute(select(Instance.id, Instance.process_id).where(Instance.deployment_id == deployment_id))
+    instance_ids: list[int] = []  # the bundle's instances are scanned, those of this process counted
+    started = 0
+    for instance_id, started_process in rows:
+        instance_ids.append(instance_id)
+        started += started_process == process_id
     stats: dict[str, ElementStats] = {}
     by_instance: dict[int, list[AuditEvent]] = {}
     for start in range(0, len(instance_ids), 500):
@@ -310,7 +315,7 @@ def heatmap(session: Session, deployment_id: int, process_id: str) -> dict[str, 
             elif run.state == "active":
                 st.active += 1
     elements = [s.to_dict() for s in sorted(stats.values(), key=lambda s: s.element_id)]
-    return {"deployment_id": deployment_id, "process_id": process_id, "instances": len(instance_ids),
+    return {"deployment_id": deployment_id, "process_id": process_id, "instances": started,
             "elements": elements, "max_executions": max((e["executions"] for e in elements), default=0),
             "max_waiting_p90": max((e["waiting_p90"] or 0 for e in elements), default=0)}
 

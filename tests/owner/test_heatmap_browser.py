@@ -1,0 +1,112 @@
+"""The owner's heatmap of the real after-sales process after a short history, in a real browser (zh, en):
+at the default zoom every badge is clear of the element names, of other elements and of other badges,
+and big enough to read; pointing at an element shows all its figures. Its instance count is the process's,
+as the definitions page says (a root-cause analysis of the same bundle is not counted).
+Screenshots: ``test-artifacts/screenshots/heatmap-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import Instance
+from engine.pilots import find_definition
+from simulation.history import simulate_history
+from tests.conftest import PROCESSES
+from tests.web.live import SCREENSHOTS, chromium, live_site, shot, sign_in
+
+pytestmark = pytest.mark.browser
+RCA = {"ticket_number": "AS-X", "resolution_hours": 60.0, "target_hours": 48.0, "paused_hours": 2.0,
+       "channel": "hotline", "priority": "high", "product_line": "washing_machine",
+       "opened_at": "2026-03-02T09:00:00+00:00", "resolved_at": "2026-03-04T09:00:00+00:00", "bottlenecks": []}
+BOXES = """() => {
+  const box = r => ({left: r.left, top: r.top, right: r.right, bottom: r.bottom});
+  const seen = r => r.width > 0 && r.height > 0;
+  const badges = [...document.querySelectorAll('#heatmap .heat-badge')].map(b => b.getBoundingClientRect())
+    .filter(seen).map(box);
+  const texts = [...document.querySelectorAll('#heatmap .djs-element text')].map(t => t.getBoundingClientRect())
+    .filter(seen).map(box);
+  return {badges, texts, figures: JSON.parse(document.getElementById('heatmap-data').textContent).elements.length};
+}"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sqlite_template):
+    """processes/ with its catalogue, 20 simulated requests over five days and one root-cause analysis."""
+    from engine import clock as engine_clock
+    from tests.support.states import frozen_clock
+
+    clocks = frozen_clock()
+    clock: engine_clock.FrozenClock = next(clocks)
+    with live_site(tmp_path_factory.mktemp("heatmap"), sqlite_template, [PROCESSES], {"olga": ["process_owner"]},
+                   catalogue=PROCESSES / "data") as (base, services):
+        simulate_history(services.db, services.runtime, tickets=20, days=5, seed=7, start=date(2026, 2, 23))
+        with services.db.transaction() as s:
+            services.runtime.start(s, "root_cause_analysis", RCA, None, "system")
+        with services.db.transaction(write=False) as s:
+            deployment_id = find_definition(s, "after_sales").deployment_id
+            counts = dict(s.execute(select(Instance.process_id, func.count()).group_by(Instance.process_id)).all())
+        yield base, deployment_id, counts
+    next(clocks, None)
+    assert clock is not None
+
+
+def overlapping(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] - 1 and b["left"] < a["right"] - 1 and a["top"] < b["bottom"] - 1 \
+        and b["top"] < a["bottom"] - 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_heatmap_counts_the_process_shown_like_the_definitions_page(site, lang) -> None:
+    base, deployment_id, counts = site
+    assert counts["root_cause_analysis"] >= 1 and counts["after_sales"] >= 15
+    with chromium(locale="zh-CN" if lang == "zh" else "en-US") as context:
+        page = context.new_page()
+        sign_in(page, base, "olga")
+        page.goto(f"{base}/lang/{lang}?next=/owner/definitions")
+        row = page.locator(f"tr:has(a[href='/owner/heatmap/{deployment_id}/after_sales'])")
+        listed = int(row.locator("td.num").first.inner_text())
+        page.goto(f"{base}/owner/heatmap/{deployment_id}/after_sales")
+        meta = page.inner_text("p.meta")
+        said = int(re.search(r"(\d+)", meta).group(1))
+        assert said == listed == counts["after_sales"], meta
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_heatmap_badges_are_readable_and_clear_of_names_and_each_other_at_the_default_zoom(site, lang) -> None:
+    base, deployment_id, _ = site
+    with chromium(locale="zh-CN" if lang == "zh" else "en-US") as context:
+        page = context.new_page()
+        sign_in(page, base, "olga")
+        page.goto(f"{base}/lang/{lang}?next=/owner/heatmap/{deployment_id}/after_sales")
+        page.wait_for_selector("#heatmap[data-ready=true][data-placed]")
+        page.wait_for_timeout(400)  # the placing again after the fit to the viewport
+        found = page.evaluate(BOXES)
+        badges, texts = found["badges"], found["texts"]
+        # Then most elements with figures show a badge, each at least 12 px high (10 px text)
+        assert len(badges) >= 0.7 * found["figures"], (len(badges), found["figures"])
+        assert all(b["bottom"] - b["top"] >= 12 for b in badges)
+        # and no badge covers a name or another badge
+        for i, badge in enumerate(badges):
+            assert not any(overlapping(badge, text) for text in texts), badge
+            assert not any(overlapping(badge, other) for other in badges[i + 1:]), badge
+        shot(page, f"heatmap-{lang}")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        canvas = page.locator("#heatmap").bounding_box()
+        page.screenshot(path=str(SCREENSHOTS / f"heatmap-{lang}-crop.png"),
+                        clip={"x": canvas["x"], "y": canvas["y"], "width": canvas["width"] / 2,
+                              "height": canvas["height"] / 2})
+        # When the owner points at the registration task, all its figures are shown
+        page.locator("#heatmap [data-element-id=register_request]").first.hover()
+        page.wait_for_selector("#heat-detail[data-element=register_request]:not([hidden])")
+        assert int(page.inner_text("#heat-detail [data-k=executions]")) >= 15
+        assert page.locator("#heat-table tr.current[data-element=register_request]").count() == 1
+        # and clicking it keeps them there while the pointer moves on
+        page.locator("#heatmap [data-element-id=register_request]").first.click()
+        page.mouse.move(5, 5)
+        page.locator("#heat-detail").screenshot(path=str(SCREENSHOTS / f"heatmap-{lang}-detail.png"))
+        assert page.get_attribute("#heat-detail", "data-element") == "register_request"
