@@ -36,6 +36,9 @@ def entry(key: str, language: str = "en") -> dict[str, Any]:
     for name in TEXT_FIELDS:
         texts = raw[name]
         out[name] = texts.get(language) or texts["en"]
+    events = _section("events")  # an event's words by its key; a key without words reads as itself
+    out["events"] = [(events.get(event) or {}).get(language) or (events.get(event) or {}).get("en") or event
+                     for event in raw.get("events", [])]
     out["key"] = key
     return out
 

@@ -171,3 +171,14 @@ def test_a_stock_movement_made_by_a_process_step_names_the_step_not_the_instance
     assert step in row and "136" not in row and "reserve_stock" not in row, row
     # and the process is who moved the stock, set going by the customer
     assert who in row
+
+
+def test_every_kpi_event_is_said_in_chinese_and_english() -> None:
+    from analytics import catalogue
+
+    for key in catalogue.figure_keys():
+        raw = json.loads((PROCESSES / "data" / "kpi_catalogue.json").read_text())["figures"][key]["events"]
+        zh, en = catalogue.entry(key, "zh")["events"], catalogue.entry(key, "en")["events"]
+        assert len(zh) == len(en) == len(raw), key
+        assert all(HAN.search(event) for event in zh), (key, zh)  # not the English key
+        assert not any(HAN.search(event) or "_" in event for event in en), (key, en)  # words, no element ids
