@@ -54,11 +54,22 @@ def serve(ctx: click.Context, host: str, port: int, worker: bool) -> None:
     from web import create_app
 
     services = _services(ctx)
+    _default_public_url(host, port)
     app = create_app(services=services)
     if worker:
         _start_worker_thread(services)
     click.echo(f"aftersales on http://{host}:{port}/  (database {services.settings.database_url})")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _default_public_url(host: str, port: int) -> None:
+    """Point the links in customers' messages at this server, unless ``AFTERSALES_PUBLIC_URL`` says where
+    customers reach it (an admin's setting on /admin/settings still comes first)."""
+    if os.environ.get("AFTERSALES_PUBLIC_URL") or os.environ.get("AFTERSALES_BASE_URL"):
+        return
+    name = "127.0.0.1" if host in ("", "0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    os.environ["AFTERSALES_PUBLIC_URL"] = f"http://{name}:{port}"
+    click.echo(f"customer links: http://{name}:{port} (set AFTERSALES_PUBLIC_URL to the address customers reach)")
 
 
 def _start_worker_thread(services) -> None:  # type: ignore[no-untyped-def]
@@ -87,6 +98,7 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool, history: int)
     """Migrate the database, deploy processes/, seed demo users and data (and a simulated history on the
     first start, so the dashboard has something to show), then serve."""
     services = _services(ctx)
+    _default_public_url(host, port)
     upgrade(services.settings.database_url)
     processes = services.settings.processes_dir
     with services.db.transaction() as session:
