@@ -35,6 +35,7 @@ from analytics.queries import PERIODS, Context, Drill, KpiFilter, drills, ticket
 from analytics.verify import last_verification, verify
 from engine import clock
 from engine.errors import InvalidInput, NotFound, PermissionDenied
+from readmodels.element_names import element_names
 from readmodels.texts import reader_texts
 
 from . import get_services
@@ -76,7 +77,7 @@ def labels() -> dict[str, str]:
     language = current_language()
     return {
         **catalogue.names(language), "partial": catalogue.ui_texts(language)["partial"],
-        "channel": _("Channel"), "product_line": _("Product line"),
+        "channel": _("Channel"), "product_line": _("Product line"), "stage": _("Stage"),
         "priority": _("Priority"), "team": _("Team"), "day": _("Day"), "week": _("Week"), "month": _("Month"),
         "quarter": _("Quarter"), "waiting": _("Waiting, mean (h)"), "working": _("Working, mean (min)"),
         "resolution_hours": _("Resolution time (hours)"), "first_response_hours": _("First response (hours)"),
@@ -199,8 +200,10 @@ def tickets():  # type: ignore[no-untyped-def]
             raise InvalidInput(str(exc), field="by") from exc
         _use_texts(session)
         lines = line_names(session, current_language())
+        element_name = element_names(session).get(element) if element else None
     return render_template("dashboard/tickets.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            kpi=kpi, by=by, group=group, element=element, f=bounded, now_only=now_only,
+                           element_name=element_name,
                            kpi_name=catalogue.drill_names(current_language()).get(kpi, kpi),
                            group_name=_group_name(by, group, lines), line_names=lines,
                            args={**bounded.args(), **({"scope": "now"} if now_only else {})}, labels=labels())
