@@ -108,10 +108,11 @@ def excluded_performers(session: Session, item: WorkItem) -> dict[str, Conflict]
     """Return who may not do the work item (by user name), each with the earlier task they did."""
     deployment_id = session.scalar(select(Instance.deployment_id).where(Instance.id == item.instance_id))
     rule = rules_for(session, deployment_id).get(item.element_id) if deployment_id is not None else None
-    return _excluded(session, item, rule)
+    return excluded_by(session, item, rule)
 
 
-def _excluded(session: Session, item: WorkItem, rule: Rule | None) -> dict[str, Conflict]:
+def excluded_by(session: Session, item: WorkItem, rule: Rule | None) -> dict[str, Conflict]:
+    """Return who may not do the work item under ``rule`` (by user name), each with the earlier task they did."""
     if rule is None:
         return {}
     performers = last_performers(session, item.instance_id, rule.excluded)
@@ -141,7 +142,7 @@ def barred_items(session: Session, items: list[WorkItem], username: str) -> dict
     barred: dict[str, Conflict] = {}
     for item in items:
         rule = rules.get(deployments.get(item.instance_id, -1), {}).get(item.element_id)
-        found = _excluded(session, item, rule).get(username) if rule is not None else None
+        found = excluded_by(session, item, rule).get(username) if rule is not None else None
         if found is not None:
             barred[item.task_id] = found
     return barred
@@ -155,7 +156,7 @@ def check_performer(session: Session, item: WorkItem, username: str, rule: Rule 
     whose choice of user is then the request's fault (an :class:`InvalidInput` on ``assignee``). A
     task without a rule costs no statement.
     """
-    found = _excluded(session, item, rule).get(username)
+    found = excluded_by(session, item, rule).get(username)
     if found is None:
         return
     params = {"task": item.name, "element": found.name, "ticket": item.business_key or item.instance_id,

@@ -35,7 +35,7 @@ from sqlalchemy import event, func, select, update
 
 from analytics.refresh import refresh
 from engine import clock as engine_clock
-from engine import forms
+from engine import duties, forms
 from engine.db import Database
 from engine.errors import AftersalesError, InvalidInput, MessageNotCorrelated
 from engine.identity import Actor
@@ -380,12 +380,21 @@ class Simulation:
         with self.db.transaction(write=False) as session:
             item = session.get(WorkItem, task_id)
             role = item.role if item is not None else None
+            barred = self._barred(session, item) if item is not None else set()
         if item is None:
             return None
         role = role or "supervisor"
-        people = self.staff["people"].get(role) or [f"sim.{role}"]
+        # four eyes (engine.duties): not whoever did what this task checks; someone else when all of them did
+        people = [p for p in self.staff["people"].get(role) or [f"sim.{role}"] if p not in barred] \
+            or [f"sim.{role}.other"]
         username = self.draw.one_of(people)
         return self.actors.setdefault(username, Actor(username, frozenset({role})))
+
+    def _barred(self, session: Any, item: WorkItem) -> set[str]:
+        """Return who may not do the work item by its four-eyes rule (read from the runtime's spec cache)."""
+        deployment_id = session.scalar(select(Instance.deployment_id).where(Instance.id == item.instance_id))
+        rule = duties.rule_in(self.runtime.specs.get(session, deployment_id), item.element_id)
+        return set(duties.excluded_by(session, item, rule))
 
     def _lean_stock(self) -> None:
         """Start the simulated period with the parameters' lean stock (parts nobody holds yet)."""

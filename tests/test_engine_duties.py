@@ -204,3 +204,18 @@ def test_a_rule_on_a_gateway_is_refused_at_deploy() -> None:
     errors = [p for p in validate(bundle(xml)).errors if p.rule == "duties"]
     assert [(p.element_id, p.message) for p in errors] == [
         ("decided", "excludePerformersOf belongs on a user task; 'decided' is not one")]
+
+
+def test_a_simulated_history_gives_a_four_eyes_task_to_someone_who_did_not_do_the_earlier_one(
+        database, runtime, proposed) -> None:
+    from simulation.history import Simulation
+
+    # Given sam proposed, and the simulated supervisors are sam and sue
+    staff = {"people": {"supervisor": ["sam", "sue"]}}
+    simulation = Simulation(database, runtime, {"staff": staff, "outcomes": {}}, seed=7)
+    task_id = ready(database, proposed, "approve")
+    # When the simulation picks who takes the approval, many times, Then it is always sue
+    assert {simulation._actor_for(task_id).username for _ in range(20)} == {"sue"}
+    # and when every simulated supervisor is barred, someone else of the role takes it
+    staff["people"]["supervisor"] = ["sam"]
+    assert simulation._actor_for(task_id).username == "sim.supervisor.other"
