@@ -5,7 +5,7 @@ import { EditorView, basicSetup } from 'codemirror';
 import { json } from '@codemirror/lang-json';
 import { createBpmnModeler, diffBpmn, translate } from './bpmn-pane.js';
 import { call, apiUrls, errorText } from './api.js';
-import { LANG, t, timerWords } from './i18n.js';
+import { LANG, jsonError, t, timerWords } from './i18n.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const config = JSON.parse($('#workbench-config').textContent);
@@ -302,7 +302,7 @@ function parseJson(text, where) {
     $(`#wb-${where}-error`).textContent = '';
     return { value };
   } catch (err) {
-    $(`#wb-${where}-error`).textContent = t('invalid_json', { message: err.message });
+    $(`#wb-${where}-error`).textContent = jsonError(text, err);
     return null;
   }
 }
@@ -359,7 +359,7 @@ function openText(path, content, isJson = /\.json$/i.test(path)) {
 async function openTranslations(path, content) {
   const lang = /translations\.([A-Za-z_-]+)\.json$/.exec(path)[1];
   let texts = {};
-  try { texts = JSON.parse(content || '{}'); } catch (err) { flash(t('invalid_json', { message: err.message }), 'error'); }
+  try { texts = JSON.parse(content || '{}'); } catch (err) { flash(jsonError(content, err), 'error'); }
   const info = await call('GET', urls.translations(lang));
   const tbody = $('#wb-translations tbody');
   const count = () => {

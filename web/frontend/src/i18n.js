@@ -41,7 +41,9 @@ const TEXTS = {
   try_data: N_('Sample input (JSON)'),
   try_ok: N_('Valid: the server accepts this input.'),
   try_bad: N_('Refused:'),
-  invalid_json: N_('Not valid JSON: {message}'),
+  invalid_json_at: N_('Not valid JSON: a syntax error at line {line}, column {column}.'),
+  invalid_json_end: N_('Not valid JSON: the text ends too early (a bracket or a quote is not closed).'),
+  invalid_json_other: N_('Not valid JSON: check the brackets, quotes and commas.'),
   unreadable_diagram: N_('The modeler cannot draw this file ({message}). It is shown as XML: mend it here (the Problems list gives the line), then open the file again to see the diagram.'),
   translations: N_('Translations'),
   missing: N_('{n} missing'),
@@ -140,6 +142,21 @@ export function gettext(english, values = {}) {
 // One of the editor's texts by its key.
 export function t(key, values = {}) {
   return gettext(TEXTS[key] ?? key, values);
+}
+
+// Say why JSON.parse refused `text` in the reader's words: where (line, column), not the browser's English.
+export function jsonError(text, err) {
+  const message = String((err && err.message) || '');
+  const at = /line (\d+) column (\d+)/.exec(message);
+  const position = /position (\d+)/.exec(message);
+  if (at) return t('invalid_json_at', { line: Number(at[1]), column: Number(at[2]) });
+  if (position && Number(position[1]) >= String(text).length) return t('invalid_json_end');
+  if (position) {
+    const before = String(text).slice(0, Number(position[1])).split('\n');
+    return t('invalid_json_at', { line: before.length, column: before[before.length - 1].length + 1 });
+  }
+  if (/end of (JSON )?(data|input)|unterminated/i.test(message)) return t('invalid_json_end');
+  return t('invalid_json_other');
 }
 
 // "P3D" → "3 days" / "3 天"; "R3/PT1H" → "every 1 hour, 3 times"; null when unreadable.
