@@ -77,7 +77,9 @@
       badge.setAttribute("data-element", e.element_id);
       badge.textContent = brief(e, measure);
       badge.title = t("{count}× · wait p90 {wait} · work p90 {work}",
-                      { count: e.executions, wait: fmt(e.waiting_p90), work: fmt(e.working_p90) });
+                      { count: e.executions, wait: fmt(e.waiting_p90), work: fmt(e.working_p90) }) + "\n" +
+        t("average waiting {wait}, average working {work}", { wait: fmt(e.waiting_avg), work: fmt(e.working_avg) }) +
+        (e.active ? t(", {n} running now", { n: e.active }) : "") + (e.failed ? t(", {n} failed now", { n: e.failed }) : "");
       overlays.add(e.element_id, "heat", { position: { top: 0, left: 0 }, scale: false, html: badge });
       var w = badge.offsetWidth, h = badge.offsetHeight, W = own.right - own.left, H = own.bottom - own.top;
       var spots = (/Task|Activity/.test(shape.type) && W > w + 6 ? [[W - w - 3, 3]] : []).concat(
