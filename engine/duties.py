@@ -1,4 +1,4 @@
-"""Separation of duties (four eyes): a human task its performer of an earlier task may not do.
+"""Separation of duties (four eyes): whoever did an earlier task of an instance may not do a later one.
 
 A user task declares it in the model, as a spiffworkflow extension property naming one or more
 earlier human tasks of the same process (ids separated by commas)::
@@ -39,7 +39,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Conflict:
-    """Why a user may not do a task: they completed ``earlier`` (its id and name) of the instance."""
+    """Why a user may not do a task: they completed this earlier task (element id, display name) of the instance."""
 
     element_id: str
     name: str
