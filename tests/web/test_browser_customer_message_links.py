@@ -36,10 +36,13 @@ WORDS = {
     "en": {"accept": "true", "sent": "Thank you for your answer.", "quote": "Your repair quote",
            "repaired": "Your device has been repaired", "survey": "How did we do?",
            "bad_url": "is not a web address like", "saved": "Settings saved.",
+           "label": "Your answer to the customer", "told": "It is sent to the customer on their channel",
+           "listed": "We replied to you",
            "reply": "Please clean the drain filter behind the lower panel, then run a rinse cycle."},
     "zh": {"accept": "true", "sent": "感谢您的答复", "quote": "您的维修报价",
            "repaired": "您的设备已修好", "survey": "请评价我们的服务",
            "bad_url": "不是有效的网址", "saved": "设置已保存",
+           "label": "对客户的答复", "told": "将通过客户的渠道", "listed": "客服已答复",
            "reply": "请清理下方面板后面的排水过滤器，然后运行一次漂洗程序。"},
 }
 
@@ -158,7 +161,7 @@ def test_a_customer_answers_quote_repair_and_survey_from_the_links_in_their_e_ma
 def test_the_agent_s_first_answer_reaches_the_customer_s_phone_with_their_status_link(site, clock, lang):
     base, services, (_box, smtp) = site
     words = WORDS[lang]
-    phone = f"+86 139 0000 00{10 + len(lang)}"
+    phone = "+86 139 0000 0011" if lang == "zh" else "+86 139 0000 0012"
     # Given a request from a customer who wants SMS, answered by the agent
     case = registered(services, clock, lang, "R", preferred_channel="sms", phone=phone)
     case.respond(answer=words["reply"])
@@ -210,3 +213,36 @@ def test_an_admin_sets_the_public_address_of_the_links_on_the_settings_page(site
 def words_in(page: Any, key: str, lang: str) -> bool:
     page.wait_for_load_state()
     return WORDS[lang][key] in page.content()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_agent_s_answer_typed_in_the_task_is_sent_and_listed_on_the_ticket(site, clock, lang):
+    base, services, (_box, smtp) = site
+    words = WORDS[lang]
+    phone = "+86 139 0000 0111" if lang == "zh" else "+86 139 0000 0112"
+    # Given a registered request from a customer who wants SMS
+    case = registered(services, clock, lang, "T", preferred_channel="sms", phone=phone)
+    [task] = [w.task_id for w in case.work_items() if w.element_id == "respond_to_customer"]
+    with chromium(locale="zh-CN" if lang == "zh" else "en-US") as context:
+        page = context.new_page()
+        sign_in(page, base, "agent")
+        page.goto(f"{base}/lang/{lang}?next=/tasks/{task}")
+        # The form says the answer goes to the customer
+        form = page.locator("form.taskform").inner_text()
+        assert words["label"] in form and words["told"] in form
+        page.fill("[name=answer]", words["reply"])
+        shot(page, f"customer-link-{lang}-10-agent-answer-form")
+        # When the agent sends it
+        page.locator("form.taskform button[type=submit]").last.click()
+        page.wait_for_load_state()
+        deliver(services, smtp)
+        # Then the ticket lists the message sent to the customer, and the answer stays on its timeline
+        page.goto(f"{base}/tickets/{case.ticket_number}")
+        sent = page.locator("#notifications").inner_text()
+        assert words["listed"] in sent
+        assert words["reply"] in page.content()
+        page.locator("#notifications").scroll_into_view_if_needed()
+        shot(page, f"customer-link-{lang}-11-agent-ticket")
+    with services.db.transaction(write=False) as s:
+        bodies = list(s.scalars(select(Delivery.body).where(Delivery.recipient == phone).order_by(Delivery.id)))
+    assert len(bodies) == 2 and words["reply"] in bodies[-1]  # after the acknowledgement, the answer
