@@ -2,9 +2,9 @@
 
 Beside the milestones the customer sees the facts that concern them, in their words: the
 appointment (time and technician's name, from the open visit, so a moved visit shows its new
-time), what the diagnosis found, the solution and its price — before they are asked to confirm —
-and the free windows they may move the visit to. No internal data (rules, notes, staff names
-other than the visiting technician)."""
+time), that the diagnosis found the cause, the solution and its price — before they are asked to
+confirm — and the free windows they may move the visit to. No internal data (rules, staff notes
+such as the diagnosis as a technician wrote it, staff names other than the visiting technician)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class PublicStatus:
     next_step: str = "working"  # triage | answer | visit | ship | working | closed | cancelled
     appointment: dict[str, Any] = field(default_factory=dict)  # start, end (datetimes), technician (name)
     shipment: dict[str, Any] = field(default_factory=dict)  # rma_number, ship_to (name, address, phone)
-    diagnosis: str = ""
+    diagnosis: str = ""  # "found" once an inspection or remote help found the cause (what staff wrote stays inside)
     solution: str = ""  # repair | replace | refund | "" (none yet)
     open: bool = True  # the customer may still add information, a photo, move the visit or cancel
 
@@ -143,7 +143,7 @@ def _facts(session: Session, instance: Instance, data: dict[str, Any], state: st
         appointment = {"start": visit.starts_at, "end": visit.ends_at, "technician": _name_in(name, language),
                        "visit_id": visit.id, "windows": ticketing.free_windows(session, visit, clock.now())}
     inspection, remote = first_dict(data, "inspection"), first_dict(data, "remote_assistance")
-    diagnosis = str(inspection.get("cause") or remote.get("finding") or "")
+    diagnosis = "found" if inspection.get("cause") or remote.get("finding") else ""  # staff's words stay inside
     solution = str(first_dict(data, "solution").get("solution") or "")
     shipment = _shipment(session, instance, data, language) if open_ else {}
     triage = session.scalars(select(WorkItem.task_id).where(
@@ -160,7 +160,7 @@ def _facts(session: Session, instance: Instance, data: dict[str, Any], state: st
         step = "visit"
     else:
         step = "working"
-    return {"next_step": step, "appointment": appointment, "diagnosis": diagnosis[:1000], "solution": solution,
+    return {"next_step": step, "appointment": appointment, "diagnosis": diagnosis, "solution": solution,
             "open": open_, "shipment": shipment if step == "ship" else {}}
 
 

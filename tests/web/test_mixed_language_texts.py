@@ -182,3 +182,18 @@ def test_every_kpi_event_is_said_in_chinese_and_english() -> None:
         assert len(zh) == len(en) == len(raw), key
         assert all(HAN.search(event) for event in zh), (key, zh)  # not the English key
         assert not any(HAN.search(event) or "_" in event for event in en), (key, en)  # words, no element ids
+
+
+@pytest.mark.parametrize(("language", "found"), [("en", "We have found the cause of the problem."),
+                                                 ("zh", "我们已查明故障原因。")])
+def test_the_customer_reads_that_the_cause_was_found_not_the_staffs_own_note(desk, browser, language, found) -> None:
+    # Given an agent's remote help found the cause and wrote it down in the staff's words
+    case = desk.open_case().register().respond().assist(finding="室外风机轴承磨损，压缩机电容鼓包")
+    browser.get(f"/lang/{language}")
+    browser.get("/service/status")
+    # When the customer looks the ticket up
+    page = browser.post("/service/status", {"ticket": case.ticket_number, "contact": "li.na@example.com"})
+    text = html.unescape(page.get_data(as_text=True))
+    # Then the page says the cause is found, in the customer's language, and shows none of the staff's note
+    assert page.status_code == 200 and found in text
+    assert "风机轴承" not in text
