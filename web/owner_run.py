@@ -146,8 +146,9 @@ def _form_batch(form: Any, target_name: str = "to_deployment_id") -> tuple[list[
     if not typed:
         errors["to_deployment_id"] = _("Move to deployment: choose the version to move the tickets to.")
     elif target is None:
-        errors["to_deployment_id"] = _("Move to deployment: “{value}” is not a deployment number; enter a whole "
-                                       "number such as 3.", value=typed)
+        errors["to_deployment_id"] = _(
+            "Move to deployment: “{value}” is not a deployment number; enter a whole number such as 3.",
+            value=typed)
     return ids, target, errors
 
 
