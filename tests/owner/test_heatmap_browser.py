@@ -7,6 +7,7 @@ Screenshots: ``test-artifacts/screenshots/heatmap-*.png``.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -23,14 +24,14 @@ pytestmark = pytest.mark.browser
 RCA = {"ticket_number": "AS-X", "resolution_hours": 60.0, "target_hours": 48.0, "paused_hours": 2.0,
        "channel": "hotline", "priority": "high", "product_line": "washing_machine",
        "opened_at": "2026-03-02T09:00:00+00:00", "resolved_at": "2026-03-04T09:00:00+00:00", "bottlenecks": []}
-BOXES = """() => {
+BOXES = """(canvas) => {
   const box = r => ({left: r.left, top: r.top, right: r.right, bottom: r.bottom});
   const seen = r => r.width > 0 && r.height > 0;
-  const badges = [...document.querySelectorAll('#heatmap .heat-badge')].map(b => b.getBoundingClientRect())
+  const badges = [...document.querySelectorAll(canvas + ' .heat-badge')].map(b => b.getBoundingClientRect())
     .filter(seen).map(box);
-  const texts = [...document.querySelectorAll('#heatmap .djs-element text')].map(t => t.getBoundingClientRect())
+  const texts = [...document.querySelectorAll(canvas + ' .djs-element text')].map(t => t.getBoundingClientRect())
     .filter(seen).map(box);
-  return {badges, texts, figures: JSON.parse(document.getElementById('heatmap-data').textContent).elements.length};
+  return {badges, texts};
 }"""
 
 
@@ -53,6 +54,18 @@ def site(tmp_path_factory, sqlite_template):
         yield base, deployment_id, counts
     next(clocks, None)
     assert clock is not None
+
+
+def assert_badges_clear(page, canvas: str, least: float) -> None:
+    """Assert the canvas shows ``least`` badges or more, each at least 12 px high (10 px text), none of
+    them over a name or another badge."""
+    found = page.evaluate(BOXES, canvas)
+    badges, texts = found["badges"], found["texts"]
+    assert len(badges) >= least, (len(badges), least)
+    assert all(b["bottom"] - b["top"] >= 12 for b in badges)
+    for i, badge in enumerate(badges):
+        assert not any(overlapping(badge, text) for text in texts), badge
+        assert not any(overlapping(badge, other) for other in badges[i + 1:]), badge
 
 
 def overlapping(a: dict, b: dict) -> bool:
@@ -85,15 +98,9 @@ def test_heatmap_badges_are_readable_and_clear_of_names_and_each_other_at_the_de
         page.goto(f"{base}/lang/{lang}?next=/owner/heatmap/{deployment_id}/after_sales")
         page.wait_for_selector("#heatmap[data-ready=true][data-placed]")
         page.wait_for_timeout(400)  # the placing again after the fit to the viewport
-        found = page.evaluate(BOXES)
-        badges, texts = found["badges"], found["texts"]
-        # Then most elements with figures show a badge, each at least 12 px high (10 px text)
-        assert len(badges) >= 0.7 * found["figures"], (len(badges), found["figures"])
-        assert all(b["bottom"] - b["top"] >= 12 for b in badges)
-        # and no badge covers a name or another badge
-        for i, badge in enumerate(badges):
-            assert not any(overlapping(badge, text) for text in texts), badge
-            assert not any(overlapping(badge, other) for other in badges[i + 1:]), badge
+        figures = len(json.loads(page.locator("#heatmap-data").text_content())["elements"])
+        # Then most elements with figures show a badge, readable, clear of every name and other badge
+        assert_badges_clear(page, "#heatmap", 0.7 * figures)
         shot(page, f"heatmap-{lang}")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         canvas = page.locator("#heatmap").bounding_box()
@@ -110,3 +117,29 @@ def test_heatmap_badges_are_readable_and_clear_of_names_and_each_other_at_the_de
         page.mouse.move(5, 5)
         page.locator("#heat-detail").screenshot(path=str(SCREENSHOTS / f"heatmap-{lang}-detail.png"))
         assert page.get_attribute("#heat-detail", "data-element") == "register_request"
+
+
+def test_what_if_heatmaps_have_the_same_clear_badges(site, tmp_path) -> None:
+    base, deployment_id, _ = site
+    with chromium(locale="zh-CN") as context:
+        page = context.new_page()
+        sign_in(page, base, "olga")
+        page.goto(f"{base}/lang/zh?next=/owner/whatif")
+        # Given a what-if of a draft of the deployed version against it, run from the page
+        started = page.evaluate("""async (dep) => {
+            const token = document.querySelector('meta[name="csrf-token"]').content;
+            const post = (url, body) => fetch(url, {method: 'POST', body: JSON.stringify(body), headers: {
+                'X-CSRFToken': token, 'Content-Type': 'application/json', Accept: 'application/json'}})
+              .then(r => r.json());
+            const draft = await post('/owner/api/drafts', {name: 'same', from_deployment_id: dep});
+            const job = await post(`/owner/api/drafts/${draft.id}/whatif`, {tickets: 4, seed: 2, days: 2});
+            return {draft: draft.id, job: job.job_id};
+        }""", deployment_id)
+        page.goto(f"{base}/owner/drafts/{started['draft']}/whatif?against={deployment_id}&job={started['job']}")
+        # Then, once it is done, both sides' heatmaps have readable badges clear of the names and each other
+        page.wait_for_selector("#heat-tried[data-placed]", timeout=300_000)
+        page.wait_for_selector("#heat-deployed[data-placed]")
+        page.wait_for_timeout(400)
+        for side in ("#heat-tried", "#heat-deployed"):
+            assert_badges_clear(page, side, 5)
+        page.locator(".whatif-heatmaps").screenshot(path=str(SCREENSHOTS / "heatmap-whatif-zh.png"))

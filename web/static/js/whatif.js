@@ -42,18 +42,17 @@
     });
   }
 
+  /* Each side coloured by executions, with the owner's heatmap's badges (static/js/heatmap.js): placed clear
+     of names and of each other, readable at every zoom. */
   function paint(viewer, data) {
-    var canvas = viewer.get("canvas"), overlays = viewer.get("overlays"), registry = viewer.get("elementRegistry");
+    var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry");
     var max = data.max_executions || 0;
     data.elements.forEach(function (e) {
       if (!registry.get(e.element_id)) { return; }
       var level = max ? Math.min(4, Math.floor((e.executions / max) * 4.999)) : 0;
       canvas.addMarker(e.element_id, "heat-" + level);
-      var badge = document.createElement("span");
-      badge.className = "heat-badge";
-      badge.textContent = e.executions + "×";
-      overlays.add(e.element_id, "heat", { position: { bottom: -4, left: 0 }, html: badge });
     });
+    window.heatBadges.badges(viewer, data, function () { return "executions"; });
   }
 
   function draw(result, process) {
@@ -69,7 +68,7 @@
         .then(function (xml) { return viewer.importXML(xml); })
         .then(function () {
           window.diagramLabels.translate(viewer);
-          viewer.get("canvas").zoom("fit-viewport", "auto");
+          window.heatBadges.readable(viewer.get("canvas"));
           paint(viewer, result.heatmaps[side][process]);
           box.setAttribute("data-ready", "true");
         }));
