@@ -119,16 +119,28 @@ def instances_json():  # type: ignore[no-untyped-def]
 def migrate_page():  # type: ignore[no-untyped-def]
     """Pick running tickets with filters, choose the target version, dry run, then migrate.
 
-    With ``dry_run_to`` and ``instance_ids`` in the query it shows the dry run of those tickets: the
-    dry-run form posts, then comes here (post/redirect/get), so a refresh only runs the dry run again.
+    With ``dry_run_to`` and ``instance_ids`` in the query it shows the dry run of those tickets, with
+    ``migrated_to`` where they stand after a migration: the forms post, then come here
+    (post/redirect/get), so a refresh only reads (a dry run changes nothing) and never posts again.
     """
     filters, items = _picked(request.args)
-    if "dry_run_to" not in request.args:
+    name = next((n for n in ("dry_run_to", "migrated_to") if n in request.args), None)
+    if name is None:
         return _migrate_page(filters, items)
-    ids, target, errors = _form_batch(request.args, "dry_run_to")
+    ids, target, errors = _form_batch(request.args, name)
     verdicts = _run_batch(ids, target, errors, dry_run=True)
-    return _migrate_page(filters, items, verdicts, "dry_run" if verdicts is not None else None, target,
-                         errors=errors, picked=ids, typed=request.args.get("dry_run_to", ""))
+    action = None if verdicts is None else "dry_run" if name == "dry_run_to" else "migrate"
+    if action == "migrate":
+        verdicts = [_where_now(v, target) for v in verdicts or []]
+    return _migrate_page(filters, items, verdicts, action, target, errors=errors,
+                         picked=ids if action != "migrate" else [], typed=request.args.get(name, ""))
+
+
+def _where_now(verdict: dict[str, Any], target: int | None) -> dict[str, Any]:
+    """Say a dry run's verdict after a migration: a ticket already on the target moved; the others say why not."""
+    if verdict.get("from_deployment") == target:
+        return {**verdict, "ok": True, "moved": True, "problems": [], "element_ids": []}
+    return {**verdict, "ok": False}
 
 
 def _form_batch(form: Any, target_name: str = "to_deployment_id") -> tuple[list[int], int | None, dict[str, str]]:
@@ -227,18 +239,16 @@ def _migrate(dry_run: bool) -> Any:
 
 
 def _migrate_form(dry_run: bool) -> Any:
-    """Answer the page's form: its errors on their fields with what was ticked and typed kept; a dry run
-    redirects to the page that shows it (a refresh does not post again); a migration shows what moved."""
+    """Answer the page's form: its errors on their fields with what was ticked and typed kept; a dry run or a
+    migration redirects to the page that shows its verdicts (a refresh does not post again)."""
     filters, items = _picked(request.form)
     ids, target, errors = _form_batch(request.form)
+    kept = {k: v for k, v in filters.items() if v is not None}
     if dry_run and not errors:
-        kept = {k: v for k, v in filters.items() if v is not None}
         return redirect(url_for("owner_run.migrate_page", **kept, dry_run_to=target, instance_ids=ids), 303)
-    verdicts = _run_batch(ids, target, errors, dry_run=False)
-    if verdicts is None:
+    if _run_batch(ids, target, errors, dry_run=False) is None:
         return _migrate_page(filters, items, errors=errors, picked=ids, typed=request.form.get("to_deployment_id", ""))
-    filters, items = _picked(request.form)  # the moved tickets now run on their new version
-    return _migrate_page(filters, items, verdicts, "migrate", target)
+    return redirect(url_for("owner_run.migrate_page", **kept, migrated_to=target, instance_ids=ids), 303)
 
 
 @bp.post("/api/migrations/dry-run")

@@ -76,3 +76,23 @@ def test_a_dry_run_redirects_to_a_page_that_a_refresh_only_reads(services, signe
         assert "2 of 3 ticket(s) can move." in page and 'id="migrate-confirm"' in page
         assert all(f'aria-label="#{i}" checked>' in page for i in ids)
     assert deployments(services, ids) == [v1, v1, v1] and _events(services) == before
+
+
+def test_a_form_migration_redirects_to_a_page_of_where_the_tickets_stand(services, signed_in, at_review):  # noqa: F811
+    """Given the three tickets, two of which can move, when the owner migrates them with the form, then she is
+    sent to GET /owner/migrate?migrated_to=…; it says two moved and why the third did not, and reloading it
+    moves nothing and writes nothing."""
+    v1, v2, ids = at_review
+    owner = signed_in("process_owner")
+    owner.get("/owner/migrate?process_id=simple")
+    response = owner.post("/owner/api/migrations",
+                          {"instance_ids": ids, "to_deployment_id": str(v2), "process_id": "simple"})
+    assert response.status_code == 303
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["migrated_to"] == [str(v2)]
+    assert deployments(services, ids) == [v2, v2, v1]
+    before = _events(services)
+    for _ in range(2):
+        page = owner.get(response.headers["Location"]).get_data(as_text=True)
+        assert 'data-action="migrate"' in page and "2 of 3 ticket(s) moved." in page
+        assert "<code>mark_big</code>" in page and 'id="migrate-confirm"' not in page
+    assert deployments(services, ids) == [v2, v2, v1] and _events(services) == before
