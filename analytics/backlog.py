@@ -24,6 +24,7 @@ from sqlalchemy import Date, Index, Integer, String, case, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
+from handlers.dispatch import PRIORITIES
 
 from .daily import ALL, DIMS, PAIRS, answering_rows
 from .facts import KpiTicket
@@ -115,9 +116,15 @@ def _this_hour(session: Session, settings: dict[str, Any], now: datetime, flt: A
         .group_by(T.priority, T.stage)))
 
 
+def by_urgency(priority: str | None) -> tuple[int, str]:
+    """Sort priorities as staff read them: urgent, high, medium, low, then any other by name, none last."""
+    rank = PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES) + (priority is None)
+    return rank, priority or ""
+
+
 def ordered(counts: dict[tuple[str, str | None], list[int]]) -> list[dict[str, Any]]:
-    """Return the backlog's rows from ``{(priority, stage): [open, over target]}``, by priority then stage (no
+    """Return the backlog's rows from ``{(priority, stage): [open, over target]}``, by urgency then stage (no
     stage first), on every database alike."""
     return [{"priority": p, "stage": s, "open": n, "open_over_target": o}
-            for (p, s), (n, o) in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None,
+            for (p, s), (n, o) in sorted(counts.items(), key=lambda kv: (by_urgency(kv[0][0]), kv[0][1] is not None,
                                                                           kv[0][1] or ""))]

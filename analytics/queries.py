@@ -23,10 +23,10 @@ from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, liter
 from sqlalchemy.orm import Session, aliased
 
 from engine.db import UTCDateTime, is_sqlite
-from handlers.dispatch import PRIORITIES
 from handlers.values import local_date
 
 from .backlog import backlog as rolled_backlog
+from .backlog import by_urgency
 from .backlog import ordered as ordered_backlog
 from .daily import KpiDay, KpiTaskDay, day_conditions, group_column, one_dimension, task_dimension
 from .facts import PERIODS, KpiTask, KpiTicket, kpi_settings, period_key, period_start, target_seconds
@@ -338,7 +338,7 @@ def grouped(session: Session, ctx: Context, flt: KpiFilter, by: str, medians: bo
         for k, counts in waiting_counts(_waiting(session, ctx, flt), ctx.now, by).items():
             rows.setdefault(k, {name: 0 for name in COUNTERS}).update(counts)
     out = []
-    for k in sorted(rows, key=lambda v: (v is None, v)):
+    for k in sorted(rows, key=lambda v: (v is None, by_urgency(v) if by == "priority" else v)):
         row = rows[k]
         for name in ("response_overdue", "open_over_target", "unregistered", "unregistered_overdue"):
             row.setdefault(name, 0)
@@ -466,9 +466,7 @@ def choices(session: Session) -> dict[str, list[str]]:
     for dim, value in session.execute(values):
         if value:
             found[dim].append(value)
-    urgency = {p: i for i, p in enumerate(PRIORITIES)}
-    found["priority"].sort(key=lambda p: (urgency.get(p, len(urgency)), p))  # urgent first, not by the letters
-    return {"period": list(PERIODS), **{dim: found[dim] if dim == "priority" else sorted(found[dim])
+    return {"period": list(PERIODS), **{dim: sorted(found[dim], key=by_urgency if dim == "priority" else None)
                                         for dim in (*dims, "team")}}
 
 

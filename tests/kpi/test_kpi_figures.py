@@ -201,8 +201,9 @@ def test_backlog_is_open_tickets_by_priority_and_stage(figures: Database) -> Non
     session, ctx = context(figures)
     with session:
         rows = backlog(session, ctx, KpiFilter())
-    assert rows == [{"priority": "low", "stage": "Diagnose the fault", "open": 1, "open_over_target": 1},
-                    {"priority": "medium", "stage": "Resolve the request", "open": 1, "open_over_target": 1}]
+    # the more urgent first (medium before low), not by the codes' letters
+    assert rows == [{"priority": "medium", "stage": "Resolve the request", "open": 1, "open_over_target": 1},
+                    {"priority": "low", "stage": "Diagnose the fault", "open": 1, "open_over_target": 1}]
 
 
 def test_handle_time_per_task_type_splits_waiting_and_working(figures: Database) -> None:

@@ -41,3 +41,11 @@ def test_the_priority_filter_lists_priorities_by_urgency(supervisor, lang: str) 
     assert re.findall(r'<option value="([^"]*)"', select) == ["", "high", "medium", "low"]
     if lang == "zh":
         assert [n.strip() for n in re.findall(r"<option[^>]*>([^<]*)</option>", select)] == ["全部", "高", "中", "低"]
+
+
+def test_the_backlog_and_the_per_priority_table_read_most_urgent_first(supervisor) -> None:  # noqa: F811
+    page = supervisor.get(f"/dashboard/?{WEEKS}").get_data(as_text=True)
+    backlog = page.split("Backlog now, by priority and stage", 1)[1].split("</table>", 1)[0]
+    assert backlog.index("priority=medium") < backlog.index("priority=low")
+    data = supervisor.get(f"/dashboard/data.json?{WEEKS}").get_json()
+    assert [r["key"] for r in data["breakdowns"]["priority"]] == ["high", "medium", "low"]
