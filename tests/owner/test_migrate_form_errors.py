@@ -7,15 +7,9 @@ import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
 
-from engine.models import AuditEvent
 from tests.owner.test_run_migrate import at_review, deployments  # noqa: F401  (the fixture)
-
-
-def _events(services) -> int:  # type: ignore[no-untyped-def]
-    with services.db.transaction(write=False) as s:
-        return s.scalar(select(func.count()).select_from(AuditEvent))
+from tests.support.trail import audit_event_count
 
 
 @pytest.mark.parametrize(("typed", "language", "words"), [
@@ -34,7 +28,7 @@ def test_a_bad_target_deployment_is_an_error_on_its_field_keeping_the_ticked_tic
     owner = signed_in("process_owner")
     owner.get(f"/lang/{language}")
     owner.get("/owner/migrate")
-    before = _events(services)
+    before = audit_event_count(services)
     response = owner.post(url, {"instance_ids": ids[:2], "to_deployment_id": typed}, follow_redirects=True)
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 422
@@ -43,7 +37,7 @@ def test_a_bad_target_deployment_is_an_error_on_its_field_keeping_the_ticked_tic
     for i in ids[:2]:
         assert f'name="instance_ids" value="{i}" aria-label="#{i}" checked>' in page
     assert f'aria-label="#{ids[2]}">' in page  # not ticked
-    assert deployments(services, ids) == [v1, v1, v1] and _events(services) == before
+    assert deployments(services, ids) == [v1, v1, v1] and audit_event_count(services) == before
 
 
 def test_no_ticked_ticket_is_an_error_naming_the_list(services, signed_in, at_review):  # noqa: F811
@@ -70,12 +64,12 @@ def test_a_dry_run_redirects_to_a_page_that_a_refresh_only_reads(services, signe
     assert target.path == "/owner/migrate"
     query = parse_qs(target.query)
     assert query["dry_run_to"] == [str(v2)] and query["instance_ids"] == [str(i) for i in ids]
-    before = _events(services)
+    before = audit_event_count(services)
     for _ in range(2):
         page = owner.get(response.headers["Location"]).get_data(as_text=True)
         assert "2 of 3 ticket(s) can move." in page and 'id="migrate-confirm"' in page
         assert all(f'aria-label="#{i}" checked>' in page for i in ids)
-    assert deployments(services, ids) == [v1, v1, v1] and _events(services) == before
+    assert deployments(services, ids) == [v1, v1, v1] and audit_event_count(services) == before
 
 
 def test_a_form_migration_redirects_to_a_page_of_where_the_tickets_stand(services, signed_in, at_review):  # noqa: F811
@@ -90,9 +84,9 @@ def test_a_form_migration_redirects_to_a_page_of_where_the_tickets_stand(service
     assert response.status_code == 303
     assert parse_qs(urlsplit(response.headers["Location"]).query)["migrated_to"] == [str(v2)]
     assert deployments(services, ids) == [v2, v2, v1]
-    before = _events(services)
+    before = audit_event_count(services)
     for _ in range(2):
         page = owner.get(response.headers["Location"]).get_data(as_text=True)
         assert 'data-action="migrate"' in page and "2 of 3 ticket(s) moved." in page
         assert "<code>mark_big</code>" in page and 'id="migrate-confirm"' not in page
-    assert deployments(services, ids) == [v2, v2, v1] and _events(services) == before
+    assert deployments(services, ids) == [v2, v2, v1] and audit_event_count(services) == before

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import html
 
-from sqlalchemy import func, select
-
-from engine.models import AuditEvent
 from tests.process.test_escalation_new_owner import ACTION, assignees, escalated
+from tests.support.trail import audit_event_count
 from tests.web.conftest import open_tasks
-
-
-def _events(services) -> int:  # type: ignore[no-untyped-def]
-    with services.db.transaction(write=False) as s:
-        return s.scalar(select(func.count()).select_from(AuditEvent))
 
 
 def test_the_supervisor_picks_a_real_new_owner_and_the_ticket_shows_it(desk, signed_in, services):
@@ -27,14 +20,14 @@ def test_the_supervisor_picks_a_real_new_owner_and_the_ticket_shows_it(desk, sig
     assert '<option value="technician"' not in page.split('id="f-new_owner"', 1)[1].split("</select>", 1)[0]
 
     # When she names somebody who is not staff, the form comes back with the error on 新负责人 and the rest kept
-    before = _events(services)
+    before = audit_event_count(services)
     form = {"root_cause": ACTION["root_cause"], "action_taken": ACTION["action_taken"],
             "new_owner": "nobody_such_user"}
     refused = sue.post(f"/tasks/{task.task_id}", form)
     page = html.unescape(refused.get_data(as_text=True))
     assert refused.status_code == 422 and 'id="f-new_owner-error"' in page
     assert '<option value="nobody_such_user" selected' in page and ACTION["action_taken"] in page
-    assert _events(services) == before and assignees(desk, case)["respond_to_customer"] is None
+    assert audit_event_count(services) == before and assignees(desk, case)["respond_to_customer"] is None
 
     # When she names agent, the ticket's open agent task is theirs and the timeline says who owns the ticket
     done = sue.post(f"/tasks/{task.task_id}", {**form, "new_owner": "agent"})

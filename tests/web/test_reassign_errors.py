@@ -5,15 +5,9 @@ from __future__ import annotations
 import html
 
 import pytest
-from sqlalchemy import func, select
 
-from engine.models import AuditEvent
+from tests.support.trail import audit_event_count
 from tests.web.conftest import open_tasks
-
-
-def _events(services) -> int:  # type: ignore[no-untyped-def]
-    with services.db.transaction(write=False) as s:
-        return s.scalar(select(func.count()).select_from(AuditEvent))
 
 
 @pytest.mark.parametrize(("reason", "language", "words"), [
@@ -28,14 +22,14 @@ def test_a_blank_reason_is_an_error_on_the_reason_field_keeping_the_chosen_perso
     b = signed_in("supervisor")
     b.get(f"/lang/{language}")
     b.get(f"/tasks/{task.task_id}")
-    before = _events(services)
+    before = audit_event_count(services)
     response = b.post(f"/tasks/{task.task_id}/reassign", {"assignee": "technician", "reason": reason})
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 422, page
     assert words in page and 'id="reassign-reason-error"' in page
     assert '<details class="card reassign" id="reassign" open>' in page
     assert '<option value="technician" selected>' in page
-    assert open_tasks(services)[0].assignee is None and _events(services) == before
+    assert open_tasks(services)[0].assignee is None and audit_event_count(services) == before
 
 
 def test_a_person_without_the_lane_role_is_an_error_on_the_give_to_field_keeping_the_reason(

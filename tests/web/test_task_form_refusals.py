@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import html
 
-from sqlalchemy import func, select
-
-from engine.models import AuditEvent
+from tests.support.trail import audit_event_count
 from tests.web.conftest import open_tasks
 from tests.web.test_tasks import FORM
-
-
-def _events(services) -> int:  # type: ignore[no-untyped-def]
-    with services.db.transaction(write=False) as s:
-        return s.scalar(select(func.count()).select_from(AuditEvent))
 
 
 def test_a_refused_submit_of_an_unclaimed_task_leaves_it_unclaimed_and_the_trail_as_it_was(
@@ -24,10 +17,10 @@ def test_a_refused_submit_of_an_unclaimed_task_leaves_it_unclaimed_and_the_trail
     assert task.assignee is None
     b = signed_in("technician")
     b.get(f"/tasks/{task.task_id}")
-    before = _events(services)
+    before = audit_event_count(services)
     response = b.post(f"/tasks/{task.task_id}", {**FORM, "labour_hours": "七"})
     assert response.status_code == 422
-    assert open_tasks(services)[0].assignee is None and _events(services) == before
+    assert open_tasks(services)[0].assignee is None and audit_event_count(services) == before
 
 
 def test_text_in_number_and_date_inputs_is_kept_as_typed_beside_its_error(signed_in, services, repair_ticket):
