@@ -24,6 +24,12 @@
     return out;
   }
 
+  // The step's name, its element id beside it as code (data, not words to translate)
+  function elementCell(ev) {
+    var id = ev.element_id && ev.name !== ev.element_id ? ev.element_id : "";
+    return el("td", { text: (ev.name || "") + (id ? " " : "") }, [id ? el("code", { "class": "muted", text: id }) : null]);
+  }
+
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -226,7 +232,7 @@
       btn.addEventListener("click", function () { dataAsOf(ev.seq); });
       var tr = el("tr", { "data-kind": ev.kind, "data-seq": ev.seq }, [el("td", { text: String(ev.seq) }),
         el("td", { text: ev.at_text, title: ev.at }), who(ev.actor),
-        el("td", { text: kindText(ev.kind), title: ev.kind }), el("td", { text: (ev.name || "") + (ev.element_id && ev.name !== ev.element_id ? " [" + ev.element_id + "]" : "") }),
+        el("td", { text: kindText(ev.kind), title: ev.kind }), elementCell(ev),
         el("td", { text: summary(ev), translate: "no" }), el("td", {}, [btn])]);
       tr.setAttribute("data-text", (ev.kind + " " + kindText(ev.kind) + " " + ev.actor + " " + (ev.element_id || "") + " " + (ev.name || "") + " " + summary(ev)).toLowerCase());
       rows.appendChild(tr);
