@@ -107,6 +107,14 @@ def test_heatmap_badges_are_readable_and_clear_of_names_and_each_other_at_the_de
         page.screenshot(path=str(SCREENSHOTS / f"heatmap-{lang}-crop.png"),
                         clip={"x": canvas["x"], "y": canvas["y"], "width": canvas["width"] / 2,
                               "height": canvas["height"] / 2})
+        # and coloured by p90 waiting time, the badges say those times, as clear
+        placed = page.get_attribute("#heatmap", "data-placed")
+        page.select_option("#heat-measure", "waiting_p90")
+        page.wait_for_function("n => document.getElementById('heatmap').dataset.placed !== n", arg=placed)
+        assert_badges_clear(page, "#heatmap", 5)
+        assert any(re.fullmatch(r"[\d.]+ (小时|分钟|秒|h|min|s)", b) for b in
+                   page.locator("#heatmap .heat-badge").all_inner_texts())
+        page.select_option("#heat-measure", "executions")
         # When the owner points at the registration task, all its figures are shown
         page.locator("#heatmap [data-element-id=register_request]").first.hover()
         page.wait_for_selector("#heat-detail[data-element=register_request]:not([hidden])")

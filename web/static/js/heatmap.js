@@ -67,7 +67,9 @@
       var r = node.getBoundingClientRect();
       if (r.width > 0 && r.height > 0) { taken.push(r); }
     });
-    var busiest = data.elements.filter(function (e) { return registry.get(e.element_id); })
+    var busiest = data.elements.filter(function (e) {  /* no badge of a time never measured ("–") */
+      return registry.get(e.element_id) && e[measure] !== null && e[measure] !== undefined;
+    })
       .sort(function (a, b) { return (b[measure] || 0) - (a[measure] || 0); });
     busiest.forEach(function (e) {
       var shape = registry.get(e.element_id), own = onScreen(shape);
