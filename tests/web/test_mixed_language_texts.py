@@ -57,6 +57,10 @@ def test_a_task_refused_to_a_role_is_named_with_its_chinese_task_and_lane_names(
     assert page.status_code == 403
     assert f"「{task.name}」" not in text and "「Agent」" not in text, text
     assert "（泳道「客服」需要角色「客服」）" in text, text
+    # and in English the role is a word too
+    technician.get("/lang/en?next=/tasks")
+    english = html.unescape(technician.get(f"/tasks/{task.task_id}").get_data(as_text=True))
+    assert "(lane 'Agent' needs role 'Agent')" in english
 
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
