@@ -29,6 +29,8 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 DEV_SECRET = "aftersales-dev-secret-do-not-use-in-production"
 SALT = "aftersales.customer-action"
 STATUS = "status"  # the message name of a status-page token: it allows the page's own actions
+#: the answers a customer sends from a signed link (the survey has its own link, ``/s/<token>``)
+ANSWERS = ("quote_response", "customer_confirmation")
 #: which answer a milestone's message asks for: its link opens the page that sends it
 ANSWER_FOR = {"quote": "quote_response", "reminder": "quote_response", "repaired": "customer_confirmation"}
 
@@ -84,12 +86,13 @@ def respond_url(base: str, ticket: str, message: str) -> str:
     return f"{base}/service/respond/{sign(ticket, message)}"
 
 
-def links_for(session: Session, ticket: str, milestone: str) -> dict[str, Any]:
+def links_for(session: Session, ticket: str, milestone: str, asks: str | None = None) -> dict[str, Any]:
     """Return the links a milestone's message may carry: ``status`` always; ``respond`` when the
-    message asks for an answer; ``quote`` (the customer's view of the quote) with a quote."""
+    message asks for an answer (``asks``, else the milestone's own, :data:`ANSWER_FOR`); ``quote``
+    (the customer's view of the quote) with a quote."""
     base = public_url(session)
     links = {"status": f"{base}/service/status/{sign(ticket, STATUS)}"}
-    answer = ANSWER_FOR.get(milestone)
+    answer = asks or ANSWER_FOR.get(milestone)
     if answer is not None:
         links["respond"] = respond_url(base, ticket, answer)
         if answer == "quote_response":

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine.registry import BusinessError, HandlerContext, handler
 
-from .customer_links import links_for
+from .customer_links import ANSWERS, links_for
 from .idempotency import idempotent
 from .outbox import Outbox, stamp_message_id
 from .templates import find_template, render
@@ -92,7 +92,7 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
     ticket_number: the ticket's number, e.g. AS-20260302-00001
     milestone: the milestone to tell about, lower-case, e.g. received, quote, scheduled, resolved, closed
     customer: the customer object; "preferred_channel", "email"/"phone" and "language" (en/zh) decide how
-    data: extra values the message template shows, e.g. the quote or the appointment (an object, may be empty)
+    data: what the template shows, e.g. the quote (an object, may be empty); "asks": an answer's link (links.respond)
     """
     ticket = required_text(ticket_number, "ticket_number", 32)
     if not isinstance(milestone, str) or not MILESTONE.match(milestone):
@@ -113,7 +113,11 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
                             f"(looked for {', '.join(candidates)})",
                             {"milestone": milestone, "channel": channel, "language": language})
     path, source = found
-    links = links_for(ctx.session, ticket, milestone)
+    asks = details.get("asks") or None
+    if asks is not None and asks not in ANSWERS:
+        raise invalid("data.asks", f"data.asks names the answer the message asks for, one of {', '.join(ANSWERS)} "
+                                   f"(or empty), got {asks!r}")
+    links = links_for(ctx.session, ticket, milestone, asks)
     text = render(source, path, {"ticket_number": ticket, "milestone": milestone, "customer": customer,
                                  "data": _customer_data(_names_in(details, language), links), "links": links})
     subject, body = split_subject(text, f"{ticket}: {milestone}") if channel == "email" else ("", text)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from engine.errors import FormValidationError
+from engine.errors import FormValidationError, HandlerError
 from engine.settings import set_setting
 from handlers.customer_links import PUBLIC_URL, check_public_url, public_url
 from handlers.outbox import Outbox
@@ -139,3 +139,20 @@ def test_a_public_address_that_is_not_a_web_address_is_refused_on_its_field(valu
 def test_a_public_address_is_kept_without_its_trailing_slash():
     assert check_public_url(" https://service.example.cn/ ") == "https://service.example.cn"
     assert check_public_url("http://10.0.0.5:8080/aftersales/") == "http://10.0.0.5:8080/aftersales"
+
+
+@pytest.mark.parametrize("channel", ["email", "sms", "wechat"])
+def test_an_answer_that_solved_the_problem_carries_the_link_that_confirms_it(call, database, channel):
+    call("notify.send", task="n", ticket_number="AS-20260302-00001", milestone="reply",
+         customer={**CUSTOMER, **REACHED_BY[channel]}, data={"text": DATA["text"], "asks": "customer_confirmation"})
+    [row] = sent(database, "AS-20260302-00001")
+    assert DATA["text"] in row.body
+    assert any(urlsplit(link).path.startswith("/service/respond/") for link in links_in(row.body)), row.body
+
+
+def test_a_message_asking_for_an_answer_the_customer_cannot_give_is_refused_on_data_asks(call, database):
+    with pytest.raises(HandlerError, match="data.asks names the answer the message asks for, one of "
+                                           "quote_response, customer_confirmation"):
+        call("notify.send", task="n", ticket_number="AS-20260302-00001", milestone="reply", customer=CUSTOMER,
+             data={"text": DATA["text"], "asks": "customer_cancel"})
+    assert sent(database, "AS-20260302-00001") == []

@@ -168,3 +168,20 @@ def test_the_link_the_agent_copies_from_the_ticket_page_is_on_the_public_address
     [link] = re.findall(r'value="(https://service\.example\.cn/service/respond/[^"]+)"', page)
     # Then it is on the public address customers reach, and opens the answer page without a login
     assert 'name="accepted"' in browser.get(urlsplit(link).path).get_data(as_text=True)
+
+
+def test_an_answer_that_solves_the_problem_at_first_contact_lets_the_customer_confirm_from_it(
+        role_desk, inbox, browser):
+    # Given a usage question the agent answers and solves on the first contact
+    case = role_desk.open_case()
+    case.register(customer={**INTAKE["customer"], **EN_MAIL}, fault={**INTAKE["fault"], "category": "usage"})
+    case.respond(resolved=True, answer="Hold the start button for three seconds to unlock the child lock.")
+    assert case.waiting_for() == ["customer_confirmation"]
+    # When the customer confirms from the link of the answer they got
+    mail = inbox.last("email", "li.na@example.com")
+    assert "Hold the start button" in mail and "Did this solve your problem?" in mail
+    confirm = link_to(mail, "/service/respond/")
+    assert 'name="solved"' in browser.get(confirm).get_data(as_text=True)
+    assert browser.post(confirm, {"solved": "true"}).status_code == 200
+    # Then the ticket goes on to the survey
+    assert case.waiting_for() == ["survey_answered"]
