@@ -407,15 +407,18 @@ def start_whatif(tried: dict[str, bytes], against: int, body: dict[str, Any], la
 def whatif_versions():  # type: ignore[no-untyped-def]
     """Simulate a deployed version against another: ``{deployment_id, against_deployment_id, tickets, seed, days}``."""
     body = _body()
-    tried, against = _int(body.get("deployment_id"), "deployment_id"), _int(body.get("against_deployment_id"),
-                                                                             "against_deployment_id")
-    if tried == against:
-        raise InvalidInput("the version to compare with is deployment {deployment_id}, the version tried itself: "
-                           "choose another", field="against_deployment_id", params={"deployment_id": tried})
-    with get_services().db.transaction(write=False) as s:
-        files = drafts.deployment_files(s, tried)
-        drafts.deployment_files(s, against)
-    job_id = start_whatif(files, against, body, f"deployment {tried}")
+    try:
+        tried, against = _int(body.get("deployment_id"), "deployment_id"), _int(body.get("against_deployment_id"),
+                                                                                 "against_deployment_id")
+        if tried == against:
+            raise InvalidInput("the version to compare with is deployment {deployment_id}, the version tried itself: "
+                               "choose another", field="against_deployment_id", params={"deployment_id": tried})
+        with get_services().db.transaction(write=False) as s:
+            files = drafts.deployment_files(s, tried)
+            drafts.deployment_files(s, against)
+        job_id = start_whatif(files, against, body, f"deployment {tried}")
+    except InvalidInput as exc:
+        return _form_again(None, url_for("owner_run.whatif_versions"), body, exc)
     if _wants_json():
         return jsonify({"job_id": job_id}), 202
     return redirect(url_for("owner_run.whatif_page", deployment=tried, against=against, job=job_id))
@@ -444,14 +447,18 @@ def whatif_draft(draft_id: int):  # type: ignore[no-untyped-def]
     body = _body()
     with get_services().db.transaction(write=False) as s:
         draft = drafts.get_draft(s, draft_id)
-        files = drafts.draft_files(s, draft_id)
-        against = _int(body.get("against_deployment_id"), "against_deployment_id", False) or \
-            draft["base_deployment_id"]
-        if against is None:
-            raise InvalidInput("the draft has no base version: choose the deployed version to compare with",
-                               field="against_deployment_id")
-        drafts.deployment_files(s, against)
-    job_id = start_whatif(files, against, body, f"draft {draft_id}")
+    try:
+        with get_services().db.transaction(write=False) as s:
+            files = drafts.draft_files(s, draft_id)
+            against = _int(body.get("against_deployment_id"), "against_deployment_id", False) or \
+                draft["base_deployment_id"]
+            if against is None:
+                raise InvalidInput("the draft has no base version: choose the deployed version to compare with",
+                                   field="against_deployment_id")
+            drafts.deployment_files(s, against)
+        job_id = start_whatif(files, against, body, f"draft {draft_id}")
+    except InvalidInput as exc:
+        return _form_again(draft, url_for("owner_run.whatif_draft", draft_id=draft_id), body, exc)
     if _wants_json():
         return jsonify({"job_id": job_id}), 202
     return redirect(url_for("owner_run.draft_whatif_page", draft_id=draft_id, against=against, job=job_id))
@@ -514,10 +521,24 @@ def selected_groups(choices: dict[str, list[dict[str, Any]]], tried: int | None,
     return {"tried": tried_group, "against": holding(against, tried_group)}
 
 
-def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
-    tried = _int(request.args.get("deployment"), "deployment", False)
-    against = _int(request.args.get("against"), "against", False) or (draft or {}).get("base_deployment_id")
-    job = _job_status(request.args["job"]) if request.args.get("job") else None
+def _form_again(draft: dict[str, Any] | None, start_url: str, body: dict[str, Any], exc: InvalidInput) -> Any:
+    """Answer a bad what-if request: JSON for the page's script; a form posted without it gets the page
+    again, the error said on the form, what was chosen and typed kept, nothing started."""
+    if _wants_json() or not request.accept_mimetypes.accept_html:
+        raise exc
+    return _whatif_page(draft, start_url, posted=body, error=error_text(exc)), exc.http_status
+
+
+def _whatif_page(draft: dict[str, Any] | None, start_url: str, posted: dict[str, Any] | None = None,
+                 error: str | None = None) -> Any:
+    if posted is not None:  # the sides a bad form asked for, as far as they are numbers
+        chosen = {k: str(posted.get(k, "")).strip() for k in ("deployment_id", "against_deployment_id")}
+        tried, against = (int(v) if v.isdigit() and len(v) <= 9 else None for v in chosen.values())
+        against = against or (draft or {}).get("base_deployment_id")
+    else:
+        tried = _int(request.args.get("deployment"), "deployment", False)
+        against = _int(request.args.get("against"), "against", False) or (draft or {}).get("base_deployment_id")
+    job = _job_status(request.args["job"]) if request.args.get("job") and posted is None else None
     with get_services().db.transaction(write=False) as s:
         choices = {p: pilots.versions(s, p) for p in pilots.process_ids(s)}
         if draft is None:
@@ -531,7 +552,7 @@ def _whatif_page(draft: dict[str, Any] | None, start_url: str) -> Any:
                  "deployed": reader_names(s, deployed) if deployed else {}}
     return render_template("owner/whatif.html", tried=tried, against=against, job=job, choices=choices,
                            labels=labels, draft=draft, start_url=start_url, diagram_texts=texts, drafts=others,
-                           groups=groups,
+                           groups=groups, posted=posted or {}, error=error,
                            route_names=_route_names(job, words))
 
 

@@ -100,3 +100,25 @@ def test_a_deployment_compared_with_itself_is_refused_naming_the_field(app, sign
     assert body["field"] == "against_deployment_id" and words in body["localized_message"]
     jobs = Path(app.config["WHATIF_DIR"])
     assert not jobs.exists() or not any(jobs.iterdir())
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "the version tried itself"), ("zh", "要试用的版本本身")])
+def test_a_form_posted_without_the_script_gets_the_page_again_with_the_error_and_what_was_typed(
+        app, signed_in, deployed_and_draft, lang, words) -> None:  # noqa: F811
+    first, _ = deployed_and_draft
+    owner = signed_in("process_owner")
+    owner.get(f"/lang/{lang}")
+    owner.get("/owner/whatif")
+    # When the form asks for deployment 1 against itself, 7 tickets over 3 days, seed 42
+    response = owner.post("/owner/api/whatif", {"deployment_id": str(first), "against_deployment_id": str(first),
+                                                "tickets": "7", "days": "3", "seed": "42"},
+                          headers={"Accept": "text/html,application/xhtml+xml"})  # as a browser posts a form
+    # Then the what-if page comes back saying so on the form, with the choices and numbers kept, nothing started
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    error = re.search(r'id="whatif-error" role="alert">([^<]*)</p>', page)
+    assert error and words in error.group(1)
+    assert 'name="tickets" inputmode="numeric" size="5" value="7"' in page and 'value="42"' in page
+    assert selected(page, "deployment_id").startswith(selected(page, "against_deployment_id")[:8])
+    jobs = Path(app.config["WHATIF_DIR"])
+    assert not jobs.exists() or not any(jobs.iterdir())

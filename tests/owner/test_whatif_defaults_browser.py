@@ -59,3 +59,18 @@ def test_what_if_opens_on_one_process_and_says_a_self_comparison_on_the_page(sit
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"whatif-defaults-{lang}-self.png"),
                         clip=page.locator("#whatif-form").bounding_box())
+
+
+def test_without_javascript_a_self_comparison_comes_back_on_the_form(site) -> None:
+    base, first, second = site
+    with chromium(locale="zh-CN", java_script_enabled=False) as context:
+        page = context.new_page()
+        sign_in(page, base, "olga")
+        page.goto(f"{base}/lang/zh?next=/owner/whatif")
+        page.select_option("select[name=against_deployment_id]", str(second))
+        page.fill("input[name=seed]", "42")
+        page.click("#whatif-form button[type=submit]")
+        assert "要试用的版本本身" in page.inner_text("#whatif-error")
+        assert page.input_value("input[name=seed]") == "42"
+        assert page.input_value("select[name=deployment_id]") == page.input_value("select[name=against_deployment_id]")
+        page.locator("#whatif-form").screenshot(path=str(SCREENSHOTS / "whatif-defaults-zh-nojs.png"))
