@@ -41,6 +41,7 @@ PLACEHOLDERS: dict[str, str] = {
     "technician_name": "the visiting technician's name",
     "parts_eta": "the date the back-ordered parts are expected (YYYY-MM-DD)",
     "agent_name": "the name of the staff member who sends the message",
+    "status_link": "the customer's status page (no login): follow the request, add information or a photo",
 }
 
 Add = Callable[..., None]

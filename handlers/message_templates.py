@@ -25,6 +25,7 @@ from engine.models import Instance
 from engine.pilots import find_definition
 
 from . import ticketing
+from .customer_links import links_for
 from .demo import catalogue_texts
 from .parts import Backorder
 from .templates import local_time, render
@@ -78,7 +79,8 @@ def customer_language(contact: dict[str, Any], session: Session, deployment_id: 
 def ticket_values(session: Session, ticket: str, contact: dict[str, Any], language: str,
                   agent_name: str) -> dict[str, str]:
     """Return the placeholders' values for ``ticket`` in ``language`` (those the ticket has)."""
-    values = {"ticket_number": ticket, "customer_name": str(contact.get("name") or ""), "agent_name": agent_name}
+    values = {"ticket_number": ticket, "customer_name": str(contact.get("name") or ""), "agent_name": agent_name,
+              "status_link": links_for(session, ticket, "message")["status"]}
     words = catalogue_texts(language=language)
     record = ticketing.get_ticket(session, ticket)
     if record is not None:

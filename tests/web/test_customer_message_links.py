@@ -7,6 +7,7 @@ recording transport, read back from ``notify_delivery``.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -185,3 +186,16 @@ def test_an_answer_that_solves_the_problem_at_first_contact_lets_the_customer_co
     assert browser.post(confirm, {"solved": "true"}).status_code == 200
     # Then the ticket goes on to the survey
     assert case.waiting_for() == ["survey_answered"]
+
+
+def test_a_message_template_the_agent_picks_carries_the_customer_s_status_link(role_desk, browser, signed_in):
+    # Given a registered request
+    case = role_desk.open_case()
+    case.register(customer={**INTAKE["customer"], **EN_MAIL})
+    # When the agent picks "we need more information" on the ticket page
+    page = signed_in("agent").get(f"/tickets/{case.ticket_number}?template=need_information")
+    body = html.unescape(re.search(r'<textarea[^>]*id="ws-body"[^>]*>([^<]*)</textarea>',
+                                   page.get_data(as_text=True)).group(1))
+    # Then the text offers the customer's page, where they add the information and photos, no login
+    status = browser.get(link_to(body, "/service/status/")).get_data(as_text=True)
+    assert case.ticket_number in status and 'name="photo"' in status
