@@ -74,8 +74,12 @@ def check_public_url(text: str) -> str:
     """Return the public address an admin entered (http or https, a host, no query), or refuse it."""
     value = text.strip().rstrip("/")
     parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018  (a port out of range raises here)
+    except ValueError:
+        parts = parts._replace(netloc="")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-            or any(c.isspace() for c in value):
+            or "@" in parts.netloc or any(c.isspace() for c in value):
         refuse([problem("public_url", "{value!r} is not a web address like 'https://service.example.cn'",
                         value=text.strip())], "the settings")
     return value

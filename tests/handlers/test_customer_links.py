@@ -128,7 +128,8 @@ def test_the_survey_link_starts_with_the_public_address(call, monkeypatch):
 
 
 @pytest.mark.parametrize("value", ["service.example.cn", "ftp://service.example.cn", "https://", "https://a b.cn",
-                                   "https://service.example.cn/?x=1", "javascript:alert(1)", ""])
+                                   "https://service.example.cn/?x=1", "javascript:alert(1)", "",
+                                   "https://user:secret@service.example.cn", "https://service.example.cn:99999"])
 def test_a_public_address_that_is_not_a_web_address_is_refused_on_its_field(value):
     with pytest.raises(FormValidationError) as info:
         check_public_url(value)
