@@ -119,6 +119,10 @@ def enum_values(schema: dict[str, Any]) -> list[Any]:
     return []
 
 
+#: pick lists whose options are only people's names (display name and user name): shown as they are
+PEOPLE_CATALOGUES = frozenset({"staff"})
+
+
 def enum_options(schema: dict[str, Any]) -> list[tuple[str, str]]:
     """Return ``(value, label)`` pairs of an enum, labelled by ``enumNames`` or ``title``."""
     values = enum_values(schema)
@@ -306,6 +310,8 @@ class _Builder:
             return self.array_field(spot, schema)
         node = self._base(spot, schema, kind, self._widget(schema, spot.ui, kind))
         node.options = enum_options(schema)
+        if schema.get("x-catalogue") in PEOPLE_CATALOGUES:  # its options are people's names: data, never translated
+            node.attrs["data-names"] = "people"
         if not node.options and node.widget in ("radio", "select"):
             if kind == "boolean":
                 node.options = list(BOOLEAN_OPTIONS)

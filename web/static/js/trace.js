@@ -24,10 +24,14 @@
     return out;
   }
 
-  // The step's name, its element id beside it as code (data, not words to translate)
+  // The step's name, its element id beside it as code (data, not words to translate); an unnamed element
+  // or a message reads as its code
   function elementCell(ev) {
-    var id = ev.element_id && ev.name !== ev.element_id ? ev.element_id : "";
-    return el("td", { text: (ev.name || "") + (id ? " " : "") }, [id ? el("code", { "class": "muted", text: id }) : null]);
+    var name = ev.name || "", coded = /^[a-z][a-z0-9_]*$/.test(name);
+    var id = ev.element_id && name !== ev.element_id ? ev.element_id : "";
+    return el("td", { text: coded ? "" : name + (id ? " " : "") },
+              [coded ? el("code", { text: name }) : null, coded && id ? document.createTextNode(" ") : null,
+               id ? el("code", { "class": "muted", text: id }) : null]);
   }
 
   function el(tag, attrs, children) {
@@ -78,12 +82,12 @@
     chain.forEach(function (sc, i) {
       var label = (sc.called_from ? sc.called_from + " → " : "") + sc.process_id;
       if (i < chain.length - 1) {
-        var a = el("a", { href: "#", "data-scope": sc.key, text: label });
+        var a = el("a", { href: "#", "data-scope": sc.key, text: label, translate: "no" });
         a.addEventListener("click", function (e) { e.preventDefault(); show(sc.key); });
         nav.appendChild(a);
         nav.appendChild(document.createTextNode(" / "));
       } else {
-        nav.appendChild(el("strong", { text: label }));
+        nav.appendChild(el("strong", { text: label, translate: "no" }));
       }
     });
   }
