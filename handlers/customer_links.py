@@ -4,7 +4,8 @@ A message leaves the building, so every link in it starts with the installation'
 address: the admin's ``customer.public_url`` setting, else ``AFTERSALES_PUBLIC_URL`` (the older
 ``AFTERSALES_BASE_URL`` is still read), else ``http://127.0.0.1:5000`` for the demo. The links
 point at the customer's pages only (``/service/respond/<token>``, its ``/quote``, ``/s/<token>``,
-``/service/status/<token>``), never at a staff page.
+``/service/status/<token>``), never at a staff page, and name the customer's language
+(``?lang=zh``): the page opens in it whatever language the phone asks for.
 
 A respond or status token names the ticket and the one message it allows, signed with
 ``AFTERSALES_SECRET_KEY`` (itsdangerous, salt ``aftersales.customer-action``); the web layer
@@ -28,6 +29,7 @@ PUBLIC_URL = "customer.public_url"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 DEV_SECRET = "aftersales-dev-secret-do-not-use-in-production"
 SALT = "aftersales.customer-action"
+LANGUAGES = ("en", "zh")
 STATUS = "status"  # the message name of a status-page token: it allows the page's own actions
 #: the answers a customer sends from a signed link (the survey has its own link, ``/s/<token>``)
 ANSWERS = ("quote_response", "customer_confirmation")
@@ -90,10 +92,16 @@ def respond_url(base: str, ticket: str, message: str) -> str:
     return f"{base}/service/respond/{sign(ticket, message)}"
 
 
-def links_for(session: Session, ticket: str, milestone: str, asks: str | None = None) -> dict[str, Any]:
+def in_language(url: str, language: str | None) -> str:
+    """Return ``url`` naming the customer's language, so their page opens in it whatever the phone's is."""
+    return f"{url}?lang={language}" if language in LANGUAGES else url
+
+
+def links_for(session: Session, ticket: str, milestone: str, asks: str | None = None,
+              language: str | None = None) -> dict[str, Any]:
     """Return the links a milestone's message may carry: ``status`` always; ``respond`` when the
     message asks for an answer (``asks``, else the milestone's own, :data:`ANSWER_FOR`); ``quote``
-    (the customer's view of the quote) with a quote."""
+    (the customer's view of the quote) with a quote. Each names ``language`` (en, zh) when given."""
     base = public_url(session)
     links = {"status": f"{base}/service/status/{sign(ticket, STATUS)}"}
     answer = asks or ANSWER_FOR.get(milestone)
@@ -101,4 +109,4 @@ def links_for(session: Session, ticket: str, milestone: str, asks: str | None = 
         links["respond"] = respond_url(base, ticket, answer)
         if answer == "quote_response":
             links["quote"] = links["respond"] + "/quote"
-    return links
+    return {name: in_language(url, language) for name, url in links.items()}

@@ -80,7 +80,7 @@ def ticket_values(session: Session, ticket: str, contact: dict[str, Any], langua
                   agent_name: str) -> dict[str, str]:
     """Return the placeholders' values for ``ticket`` in ``language`` (those the ticket has)."""
     values = {"ticket_number": ticket, "customer_name": str(contact.get("name") or ""), "agent_name": agent_name,
-              "status_link": links_for(session, ticket, "message")["status"]}
+              "status_link": links_for(session, ticket, "message", language=language)["status"]}
     words = catalogue_texts(language=language)
     record = ticketing.get_ticket(session, ticket)
     if record is not None:

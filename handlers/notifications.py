@@ -99,6 +99,10 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
         raise invalid("milestone", f"milestone must be a lower-case name like 'received', got {milestone!r}")
     mapping(customer, "customer")
     details = mapping(data if data is not None else {}, "data")
+    asks = details.get("asks") or None
+    if asks is not None and asks not in ANSWERS:
+        raise invalid("data.asks", f"data.asks names the answer the message asks for, one of {', '.join(ANSWERS)} "
+                                   f"(or empty), got {asks!r}")
     customer, edited = current_contact(ctx.session, ticket, customer)
     reachable = choose_channel(customer)
     if reachable is None:
@@ -106,6 +110,7 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
                 "skipped": "the customer has no e-mail address or phone number"}
     channel, address = reachable
     language = customer.get("language") if customer.get("language") in LANGUAGES else "en"
+    links = links_for(ctx.session, ticket, milestone, asks, language)
     candidates = [f"templates/notify/{milestone}.{channel}.{lang}.j2" for lang in dict.fromkeys((language, "en"))]
     found = find_template(ctx, candidates)
     if found is None:
@@ -113,11 +118,6 @@ def send(ctx: HandlerContext, ticket_number: str, milestone: str, customer: dict
                             f"(looked for {', '.join(candidates)})",
                             {"milestone": milestone, "channel": channel, "language": language})
     path, source = found
-    asks = details.get("asks") or None
-    if asks is not None and asks not in ANSWERS:
-        raise invalid("data.asks", f"data.asks names the answer the message asks for, one of {', '.join(ANSWERS)} "
-                                   f"(or empty), got {asks!r}")
-    links = links_for(ctx.session, ticket, milestone, asks)
     text = render(source, path, {"ticket_number": ticket, "milestone": milestone, "customer": customer,
                                  "data": _customer_data(_names_in(details, language), links), "links": links})
     subject, body = split_subject(text, f"{ticket}: {milestone}") if channel == "email" else ("", text)

@@ -19,7 +19,7 @@ from engine.db import Base
 from engine.errors import InvalidInput
 from engine.registry import HandlerContext, handler
 
-from .customer_links import public_url, secret_key
+from .customer_links import in_language, public_url, secret_key
 from .idempotency import idempotent
 from .values import invalid, mapping, one_of, required_text
 
@@ -95,7 +95,8 @@ def invite(ctx: HandlerContext, ticket_number: str, customer: dict[str, Any]) ->
     token = make_survey_token(ticket, expires_at)
     ctx.session.add(Invitation(ticket_number=ticket, token=token, created_at=ctx.now, expires_at=expires_at))
     ctx.session.flush()
-    return {"survey_url": survey_url(ctx.session, token), "expires_at": expires_at.isoformat()}
+    url = in_language(survey_url(ctx.session, token), customer.get("language"))
+    return {"survey_url": url, "expires_at": expires_at.isoformat()}
 
 
 def _score(value: Any, low: int, high: int, field: str) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import readmodels
@@ -32,7 +32,7 @@ from handlers.values import business_timezone
 
 from . import formdata, get_services, intake, limits, tokens
 from .articles import said_article
-from .i18n import current_language
+from .i18n import LANGUAGES, current_language
 from .i18n import translate as _
 from .intake import render_form
 from .rendering import error_text
@@ -44,6 +44,14 @@ bp = Blueprint("selfservice", __name__)
 RESPONSES = ("quote_response", "customer_confirmation", "survey_answered")
 STATUS = "status"  # the message name of a status-page token: it allows the page's own actions
 TEXT_LIMIT = 2000
+
+
+@bp.before_request
+def language_of_the_link() -> None:
+    """Speak the language a link from a message names (``?lang=zh``), unless the customer chose one here."""
+    named = request.args.get("lang")
+    if named in LANGUAGES and not session.get("lang"):
+        session["lang"] = named
 
 
 @bp.get("/service/")

@@ -94,7 +94,7 @@ def test_a_bundle_that_still_shows_the_quote_s_document_url_links_the_customer_s
          data=QUOTE)
     # Then the link is the customer's view of the quote, not the staff page
     [row] = sent(database, "AS-20260302-00001")
-    assert re.fullmatch(r"Quote: http://127\.0\.0\.1:5000/service/respond/[\w.-]+/quote", row.body)
+    assert re.fullmatch(r"Quote: http://127\.0\.0\.1:5000/service/respond/[\w.-]+/quote\?lang=zh", row.body)
 
 
 def _deploy_old_quote_template(database) -> int:
@@ -121,10 +121,10 @@ def test_the_public_address_is_the_admin_s_then_the_environment_s_then_the_demo_
         assert public_url(session) == "https://kefu.example.cn/aftersales"
 
 
-def test_the_survey_link_starts_with_the_public_address(call, monkeypatch):
+def test_the_survey_link_starts_with_the_public_address_and_names_the_customer_s_language(call, monkeypatch):
     monkeypatch.setenv("AFTERSALES_PUBLIC_URL", "https://service.example.cn")
     url = call("survey.invite", task="i", ticket_number="AS-20260302-00001", customer=CUSTOMER)["survey_url"]
-    assert re.fullmatch(r"https://service\.example\.cn/s/[\w.-]+", url)
+    assert re.fullmatch(r"https://service\.example\.cn/s/[\w.-]+\?lang=zh", url)
 
 
 @pytest.mark.parametrize("value", ["service.example.cn", "ftp://service.example.cn", "https://", "https://a b.cn",

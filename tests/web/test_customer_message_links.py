@@ -199,3 +199,18 @@ def test_a_message_template_the_agent_picks_carries_the_customer_s_status_link(r
     # Then the text offers the customer's page, where they add the information and photos, no login
     status = browser.get(link_to(body, "/service/status/")).get_data(as_text=True)
     assert case.ticket_number in status and 'name="photo"' in status
+
+
+def test_the_link_opens_in_the_customer_s_language_whatever_the_phone_asks_for(role_desk, inbox, browser):
+    # Given a quote sent by SMS to a Chinese-speaking customer
+    quoted(role_desk, ZH_SMS)
+    sms = inbox.last("sms", INTAKE["customer"]["phone"])
+    [link] = [link for link in LINK.findall(sms) if "/service/respond/" in link]
+    assert link.endswith("?lang=zh")
+    # When they open it on a phone set to English
+    parts = urlsplit(link)
+    page = browser.get(f"{parts.path}?{parts.query}", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    # Then the page speaks Chinese, and so do the pages after it
+    assert '<html lang="zh' in page and "确认或拒绝报价" in page
+    assert '<html lang="zh' in browser.get("/service/status", headers={"Accept-Language": "en-US"}).get_data(
+        as_text=True)
