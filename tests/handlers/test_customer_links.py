@@ -157,3 +157,11 @@ def test_a_message_asking_for_an_answer_the_customer_cannot_give_is_refused_on_d
         call("notify.send", task="n", ticket_number="AS-20260302-00001", milestone="reply", customer=CUSTOMER,
              data={"text": DATA["text"], "asks": "customer_cancel"})
     assert sent(database, "AS-20260302-00001") == []
+
+
+@pytest.mark.parametrize("path", sorted(p for folder in ("message", "rma", "notify")
+                                        for p in (TEMPLATES / folder).glob("*.j2")), ids=lambda p: p.name)
+def test_no_template_for_customers_writes_a_path_of_its_own(path):
+    # every link a customer template shows comes from a placeholder (links.*, status_link, survey_url)
+    words = re.sub(r"{{.*?}}|{%.*?%}", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    assert not BARE_PATH.search(words) and "://" not in words, f"{path.name} writes a link of its own"
