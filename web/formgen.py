@@ -310,8 +310,6 @@ class _Builder:
             return self.array_field(spot, schema)
         node = self._base(spot, schema, kind, self._widget(schema, spot.ui, kind))
         node.options = enum_options(schema)
-        if schema.get("x-catalogue") in PEOPLE_CATALOGUES:  # its options are people's names: data, never translated
-            node.attrs["data-names"] = "people"
         if not node.options and node.widget in ("radio", "select"):
             if kind == "boolean":
                 node.options = list(BOOLEAN_OPTIONS)
@@ -320,6 +318,8 @@ class _Builder:
             if not node.options:  # an open or very long range, or text: typed after all
                 node.widget = "number" if kind in ("integer", "number") else "text"
         node.attrs = self._attrs(schema, kind)
+        if schema.get("x-catalogue") in PEOPLE_CATALOGUES:  # its options are people's names: data, never translated
+            node.attrs["data-names"] = "people"
         value = schema.get("default") if spot.value is None else spot.value
         keep = kind == "boolean" and node.widget == "checkbox"
         node.value = value if keep else _text(value) if not isinstance(value, (list, dict)) else ""

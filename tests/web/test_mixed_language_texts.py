@@ -201,3 +201,17 @@ def test_the_customer_reads_that_the_cause_was_found_not_the_staffs_own_note(des
     # Then the page says the cause is found, in the customer's language, and shows none of the staff's note
     assert page.status_code == 200 and found in text
     assert "风机轴承" not in text
+
+
+def test_a_pick_list_of_people_shows_their_names_as_data(app) -> None:
+    from flask import render_template_string
+
+    from web import formgen
+
+    schema = {"type": "object", "properties": {"new_owner": {
+        "type": "string", "title": "New owner", "x-catalogue": "staff",
+        "oneOf": [{"const": "agent", "title": "Agent (agent)"}]}}}
+    [field] = formgen.build(schema, {"new_owner": {"ui:widget": "select"}}, {}, {}, None)
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        page = render_template_string('{% from "macros/form.html" import control %}{{ control(f) }}', f=field)
+    assert '<option value="agent"  translate="no">Agent (agent)</option>' in page
