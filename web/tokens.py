@@ -1,8 +1,8 @@
 """Signed links for customers: answer a quote, confirm the repair, take the survey.
 
 A token names the ticket and the message it may send, signed by :mod:`handlers.customer_links`
-(``AFTERSALES_SECRET_KEY``, the key the worker signs the links in customer messages with) and
-valid for ``CUSTOMER_LINK_DAYS``.
+(``AFTERSALES_SECRET_KEY``, else the installation's own key in the database: the key the worker
+signs the links in customer messages with) and valid for ``CUSTOMER_LINK_DAYS``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class CustomerAction:
 
 def sign(ticket: str, message: str) -> str:
     """Return a token allowing ``message`` about ``ticket``."""
-    return customer_links.sign(ticket, message)
+    with get_services().db.transaction() as session:  # the installation's key may be made here, on first use
+        return customer_links.sign(session, ticket, message)
 
 
 def action_url(ticket: str, message: str, external: bool = False) -> str:
@@ -36,15 +37,18 @@ def action_url(ticket: str, message: str, external: bool = False) -> str:
     customer, on the public address their messages' links use (not the address staff reached us at)."""
     if not external:
         return url_for("selfservice.respond", token=sign(ticket, message))
-    with get_services().db.transaction(write=False) as session:
-        return customer_links.respond_url(customer_links.public_url(session), ticket, message)
+    with get_services().db.transaction() as session:  # the installation's key may be made here
+        return customer_links.respond_url(session, customer_links.public_url(session), ticket, message)
 
 
 def verify(token: str) -> CustomerAction:
     """Return what a token allows, or raise :class:`NotFound` for a bad or expired one."""
     max_age = int(current_app.config["CUSTOMER_LINK_DAYS"]) * 86400
+    checker = customer_links.checker(get_services().db)
+    if checker is None:  # the installation has not signed a link yet
+        raise NotFound("this link is not valid")
     try:
-        value = customer_links.serializer().loads(token, max_age=max_age)
+        value = checker.loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise NotFound(
             "this link has expired; please check your status page or contact us"

@@ -165,3 +165,22 @@ def test_no_template_for_customers_writes_a_path_of_its_own(path):
     # every link a customer template shows comes from a placeholder (links.*, status_link, survey_url)
     words = re.sub(r"{{.*?}}|{%.*?%}", " ", path.read_text(encoding="utf-8"), flags=re.S)
     assert not BARE_PATH.search(words) and "://" not in words, f"{path.name} writes a link of its own"
+
+
+def test_without_a_configured_key_links_are_signed_with_the_installation_s_own_key(database, monkeypatch):
+    from engine.models import AuditEvent
+    from handlers import customer_links
+
+    monkeypatch.delenv("AFTERSALES_SECRET_KEY", raising=False)
+    monkeypatch.setattr(customer_links, "_KEYS", {})
+    # Given an installation without AFTERSALES_SECRET_KEY: the first link makes its key
+    with database.transaction() as session:
+        first = customer_links.secret_key(session)
+    # When another process (nothing remembered) signs or checks a link
+    monkeypatch.setattr(customer_links, "_KEYS", {})
+    checker = customer_links.checker(database)
+    # Then it uses the same key, a random one, not the development key in the source, and no audit holds it
+    assert checker is not None and checker.secret_keys == [first.encode()]
+    assert first != customer_links.DEV_SECRET and len(first) >= 40
+    with database.transaction(write=False) as session:
+        assert not any(first in str(e.data) for e in session.scalars(select(AuditEvent)))

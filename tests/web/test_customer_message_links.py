@@ -214,3 +214,16 @@ def test_the_link_opens_in_the_customer_s_language_whatever_the_phone_asks_for(r
     assert '<html lang="zh' in page and "确认或拒绝报价" in page
     assert '<html lang="zh' in browser.get("/service/status", headers={"Accept-Language": "en-US"}).get_data(
         as_text=True)
+
+
+def test_a_link_forged_with_the_development_key_in_the_source_is_refused(role_desk, browser, monkeypatch):
+    from itsdangerous import URLSafeTimedSerializer
+
+    from handlers.customer_links import DEV_SECRET, SALT
+
+    monkeypatch.delenv("AFTERSALES_SECRET_KEY", raising=False)
+    case = quoted(role_desk, EN_MAIL)
+    forged = URLSafeTimedSerializer(DEV_SECRET, salt=SALT).dumps({"t": case.ticket_number, "m": "quote_response"})
+    assert browser.get(f"/service/respond/{forged}").status_code == 404
+    assert browser.post(f"/service/respond/{forged}", {"accepted": "true"}, csrf=False).status_code in (400, 404)
+    assert case.waiting_for() == ["quote_response"]
