@@ -31,9 +31,7 @@ LANGS = {"en": "en-US", "zh": "zh-CN"}
 @pytest.fixture
 def site(tmp_path, sqlite_template):
     """The product's bundle deployed as ``aftersales`` v1 and a process owner, served on loopback."""
-    if not BUILD.is_file():
-        pytest.fail("the editor is not built: run scripts/install")
-    with live_site(tmp_path, sqlite_template, [PROCESSES], {"owner": ["process_owner"]}) as served:
+    with owners_site(tmp_path, sqlite_template) as served:
         yield served
 
 
@@ -88,18 +86,29 @@ def evil_zip() -> bytes:
     return out.getvalue()
 
 
-def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+def owners_site(tmp_path: Path, sqlite_template: Path) -> Any:
+    """Serve the product's bundle deployed as ``aftersales`` v1 to a process owner (a context manager)."""
+    if not BUILD.is_file():
+        pytest.fail("the editor is not built: run scripts/install")
+    return live_site(tmp_path, sqlite_template, [PROCESSES], {"owner": ["process_owner"]})
+
+
+def new_draft(page: Any, base: str, lang: str) -> int:
+    """Sign in as the owner in ``lang``, open a draft of deployment 1 on the workbench page; return its id."""
     sign_in(page, base, "owner")
-    if lang == "zh":
-        page.goto(f"{base}/lang/zh?next=/owner/workbench")
-    # Given a draft opened from the deployed version on the workbench page
+    page.goto(f"{base}/lang/{lang}?next=/owner/workbench")
     page.goto(f"{base}/owner/workbench")
     page.click("form:has(input[name=from_deployment_id][value='1']) button[type=submit]")
     page.wait_for_url(re.compile(r".*/owner/drafts/\d+/edit.*"))
-    draft_id = int(re.search(r"/owner/drafts/(\d+)/edit", page.url).group(1))
     page.wait_for_selector("body[data-workbench=ready]", timeout=30_000)
+    return int(re.search(r"/owner/drafts/(\d+)/edit", page.url).group(1))
+
+
+def walk_through(page: Any, base: str, services: Any, lang: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Given a draft opened from the deployed version on the workbench page
+    draft_id = new_draft(page, base, lang)
     assert page.get_attribute("html", "lang").startswith(lang)
     no_problems(page, lang)
     shot(page, f"workbench-{lang}-1-opened")

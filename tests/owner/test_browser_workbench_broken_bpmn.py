@@ -4,12 +4,10 @@ XML is whole. Never the old diagram over the broken file."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.owner.test_browser_workbench import BUILD, LANGS, PROCESSES, draft_file, open_file, saved
-from tests.web.live import chromium, live_site, shot, sign_in
+from tests.owner.test_browser_workbench import LANGS, PROCESSES, draft_file, new_draft, open_file, owners_site, saved
+from tests.web.live import chromium, shot
 
 pytestmark = pytest.mark.browser
 SAYS = {"en": "The modeler cannot draw this file", "zh": "建模器无法绘制此文件"}
@@ -17,10 +15,7 @@ SAYS = {"en": "The modeler cannot draw this file", "zh": "建模器无法绘制�
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, sqlite_template):
-    if not BUILD.is_file():
-        pytest.fail("the editor is not built: run scripts/install")
-    with live_site(tmp_path_factory.mktemp("broken-bpmn"), sqlite_template, [PROCESSES],
-                   {"owner": ["process_owner"]}) as served:
+    with owners_site(tmp_path_factory.mktemp("broken-bpmn"), sqlite_template) as served:
         yield served
 
 
@@ -32,14 +27,7 @@ def test_a_cut_off_bpmn_upload_is_shown_as_xml_to_mend_and_drawn_again_once_whol
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        sign_in(page, base, "owner")
-        if lang == "zh":
-            page.goto(f"{base}/lang/zh?next=/owner/workbench")
-        page.goto(f"{base}/owner/workbench")
-        page.click("form:has(input[name=from_deployment_id][value='1']) button[type=submit]")
-        page.wait_for_url(re.compile(r".*/owner/drafts/\d+/edit.*"))
-        draft_id = int(re.search(r"/owner/drafts/(\d+)/edit", page.url).group(1))
-        page.wait_for_selector("body[data-workbench=ready]", timeout=30_000)
+        draft_id = new_draft(page, base, lang)
         open_file(page, "quote_approval.bpmn")
         assert page.locator(".wb-pane[data-kind=bpmn]").is_visible()
 

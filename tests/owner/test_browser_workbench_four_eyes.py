@@ -8,12 +8,10 @@ clears it. Screenshots: ``test-artifacts/screenshots/workbench-four-eyes-*.png``
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.owner.test_browser_workbench import BUILD, PROCESSES, draft_file, no_problems, open_file, saved
-from tests.web.live import chromium, live_site, shot, sign_in
+from tests.owner.test_browser_workbench import draft_file, new_draft, no_problems, open_file, owners_site, saved
+from tests.web.live import chromium, shot
 
 pytestmark = pytest.mark.browser
 SAID = {"en": ("Four eyes", "Ids of earlier user tasks of this process, comma separated: "),
@@ -23,9 +21,7 @@ SAID = {"en": ("Four eyes", "Ids of earlier user tasks of this process, comma se
 @pytest.fixture
 def site(tmp_path, sqlite_template):
     """The product's bundle deployed as ``aftersales`` v1 and a process owner, served on loopback."""
-    if not BUILD.is_file():
-        pytest.fail("the editor is not built: run scripts/install")
-    with live_site(tmp_path, sqlite_template, [PROCESSES], {"owner": ["process_owner"]}) as served:
+    with owners_site(tmp_path, sqlite_template) as served:
         yield served
 
 
@@ -35,13 +31,8 @@ def test_the_owner_reads_and_sets_who_may_not_approve_in_the_modeler(site, lang)
     with chromium("zh-CN" if lang == "zh" else "en-US") as context:
         page = context.new_page()
         page.set_viewport_size({"width": 1400, "height": 1000})
-        sign_in(page, base, "owner")
-        page.goto(f"{base}/lang/{lang}?next=/owner/workbench")
         # Given a draft of the deployed version, with quote_approval.bpmn open and its approval selected
-        page.click("form:has(input[name=from_deployment_id][value='1']) button[type=submit]")
-        page.wait_for_url(re.compile(r".*/owner/drafts/\d+/edit.*"))
-        draft_id = int(re.search(r"/owner/drafts/(\d+)/edit", page.url).group(1))
-        page.wait_for_selector("body[data-workbench=ready]", timeout=30_000)
+        draft_id = new_draft(page, base, lang)
         open_file(page, "quote_approval.bpmn")
         page.evaluate("() => { const m = window.workbench.bpmn; "
                       "m.get('selection').select(m.get('elementRegistry').get('review_quote')); }")
