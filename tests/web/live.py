@@ -161,6 +161,20 @@ def live_site(tmp_path: Path, sqlite_template: Path, bundle: list[Path], users: 
         db.dispose()
 
 
+@contextmanager
+def desk_site(tmp_path: Path, sqlite_template: Path, clock: Any,
+              staff: dict[str, str]) -> Iterator[tuple[str, Any, Any]]:
+    """The real process and catalogue served on loopback to ``staff`` (user → role), and a desk
+    (tests/process/driver.py) to drive tickets as them: yield the address, the services and the desk."""
+    from engine.identity import Actor
+    from tests.process.driver import PROCESSES, Desk
+
+    users = {name: [role] for name, role in staff.items()}
+    with live_site(tmp_path, sqlite_template, [PROCESSES], users, catalogue=PROCESSES / "data") as (base, services):
+        actors = {role: Actor(name, frozenset({role})) for name, role in staff.items()}
+        yield base, services, Desk(services.db, services.runtime, clock, actors)
+
+
 def sign_in(page: Any, base: str, user: str) -> None:
     """Sign in through the form."""
     page.goto(f"{base}/login")

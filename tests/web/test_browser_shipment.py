@@ -9,14 +9,11 @@ from datetime import timedelta
 import pytest
 
 from engine import clock as engine_clock
-from engine.identity import Actor
-from tests.conftest import PROCESSES
-from tests.process.driver import Desk
 from tests.support.states import frozen_clock
-from tests.web.live import chromium, live_site, shot
+from tests.web.live import chromium, desk_site, shot
 
 pytestmark = pytest.mark.browser
-STAFF = {"agent": "ann", "technician": "tom", "warehouse": "wes", "supervisor": "sue"}
+STAFF = {"ann": "agent", "tom": "technician", "wes": "warehouse", "sue": "supervisor"}
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +24,7 @@ def clock() -> Iterator[engine_clock.FrozenClock]:
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory, sqlite_template, clock):
     """A washer inspected on site, then accepted for repair at the repair centre: the RMA issued."""
-    with live_site(tmp_path_factory.mktemp("shipment"), sqlite_template, [PROCESSES],
-                   {user: [role] for role, user in STAFF.items()}, catalogue=PROCESSES / "data") as (base, services):
-        desk = Desk(services.db, services.runtime, clock,
-                    {role: Actor(user, frozenset({role})) for role, user in STAFF.items()})
+    with desk_site(tmp_path_factory.mktemp("shipment"), sqlite_template, clock, STAFF) as (base, _services, desk):
         case = desk.open_case()
         case.register().respond().assist()
         clock.advance(timedelta(hours=2))

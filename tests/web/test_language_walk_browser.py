@@ -10,10 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.identity import Actor
-from tests.conftest import PROCESSES
-from tests.process.driver import Desk
-from tests.web.live import chromium, live_site, shot, sign_in
+from tests.web.live import chromium, desk_site, shot, sign_in
 from tests.web.test_mixed_language_texts import _alerts_and_notifications
 
 pytestmark = pytest.mark.browser
@@ -33,10 +30,8 @@ NEVER = re.compile(r"milestone:|alert:|reserve_stock|\(instance \d+\)|（实例 
 @pytest.fixture
 def site(tmp_path, sqlite_template, clock) -> Any:
     """The real process and catalogue served on loopback, and a desk to drive tickets."""
-    users = {name: [role] for name, role in STAFF.items()}
-    with live_site(tmp_path, sqlite_template, [PROCESSES], users, catalogue=PROCESSES / "data") as (base, services):
-        staff = {role: Actor(name, frozenset({role})) for name, role in STAFF.items()}
-        yield base, services, Desk(services.db, services.runtime, clock, staff)
+    with desk_site(tmp_path, sqlite_template, clock, STAFF) as served:
+        yield served
 
 
 def test_the_ticket_the_ledger_and_a_refused_task_read_in_one_language(site) -> None:

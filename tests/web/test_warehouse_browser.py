@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.identity import Actor
 from handlers.dispatch import Assignment
 from handlers.parts import Stock, StockMovement
 from handlers.values import local_date
-from tests.conftest import PROCESSES
 from tests.process.driver import Desk
-from tests.web.live import chromium, live_site, shot, sign_in
+from tests.web.live import chromium, desk_site, shot, sign_in
 from tests.web.test_browser_phone import PHONE, too_wide
 
 pytestmark = pytest.mark.browser
@@ -32,10 +30,8 @@ TEXTS = {
 @pytest.fixture
 def site(tmp_path, sqlite_template, clock) -> Any:
     """The real process and catalogue served on loopback, and a desk to drive tickets."""
-    users = {name: [role] for name, role in STAFF.items()}
-    with live_site(tmp_path, sqlite_template, [PROCESSES], users, catalogue=PROCESSES / "data") as (base, services):
-        staff = {role: Actor(name, frozenset({role})) for name, role in STAFF.items()}
-        yield base, services, Desk(services.db, services.runtime, clock, staff)
+    with desk_site(tmp_path, sqlite_template, clock, STAFF) as served:
+        yield served
 
 
 def waiting_for_motors(desk: Desk, serial: str):
