@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handlers.demo import catalogue_texts
 from handlers.diagnosis import Rule
 from handlers.values import business_timezone
 from handlers.warranty import Model
@@ -309,7 +310,12 @@ class Answers:
         p.rounds += 1
         share = self.outcomes["resolved_at_first_contact"].get(p.category, 0.0)
         solved = d.chance(share) if p.rounds == 1 else d.chance(0.7)
-        answer = p.rule.action if p.rule is not None and solved else "We are looking into it and will come back."
+        # the answer is sent to the customer: in their language (the catalogue's Chinese of the rule's action)
+        zh = p.customer.get("language") == "zh"
+        if p.rule is not None and solved:
+            answer = catalogue_texts().get(p.rule.action, p.rule.action) if zh else p.rule.action
+        else:
+            answer = "我们正在处理您的问题，稍后给您答复。" if zh else "We are looking into it and will come back."
         return {"resolved_now": solved, "answer": answer[:2000]}
 
     def handle_complaint(self, p: Profile, d: Draw, now: datetime) -> dict[str, Any]:

@@ -12,7 +12,7 @@ PARAMS = load_parameters()
 class Rule:
     def __init__(self, line: str) -> None:
         self.code, self.product_line, self.remote_fixable, self.parts = f"{line}-a", line, False, ["P-1"]
-        self.symptoms, self.cause, self.action = ["not_draining"], "Drain hose blocked", "Clean it"
+        self.symptoms, self.cause, self.action = ["not_draining"], "Drain hose blocked", "Replace the drain pump"
         self.keywords = ["drain", "water stays", "不排水", "积水"]
 
 
@@ -49,3 +49,15 @@ def test_guo_is_written_with_the_character_guo():
     names = {p.customer["name"] for p in profiles(1500) if p.customer["language"] == "zh"}
     assert any(name.startswith("郭") for name in names)
     assert not any(name.startswith("Guo") for name in names)
+
+
+def test_the_first_answer_a_simulated_agent_sends_is_in_the_customers_language():
+    from simulation.workload import Answers, Draw
+
+    answers = Answers(PARAMS)
+    for profile in profiles(60):
+        if profile.category == "complaint":
+            continue
+        answer = answers.respond_to_customer(profile, Draw(profile.number), None)["answer"]
+        # the catalogue's action for a solved request ("Replace the drain pump" → 更换排水泵), or a holding reply
+        assert is_chinese(answer) == (profile.customer["language"] == "zh"), (profile.customer, answer)
