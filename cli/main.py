@@ -95,15 +95,15 @@ def db_upgrade(ctx: click.Context) -> None:
     services = _services(ctx)
     upgrade(services.settings.database_url)
     _rebuild_stale_rollups(services)
+    click.echo("database is up to date")
 
 
 def _rebuild_stale_rollups(services: Services) -> None:
     """Rebuild the element roll-ups when a migration changed how runs count (also after ``alembic upgrade``)."""
     with services.db.transaction() as session:
         runs = rollup_elements.rebuild_if_stale(session)
-    if runs is not None:
-        click.echo(f"element roll-ups rebuilt from the audit trail: {runs} runs")
-    click.echo("database is up to date")
+    if runs is not None:  # on stderr: a worker's --json output stays JSON
+        click.echo(f"element roll-ups rebuilt from the audit trail: {runs} runs", err=True)
 
 
 @main.group("rollups")
