@@ -253,7 +253,12 @@ def cli(database_url: str):
     runner = CliRunner()
 
     def run(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
-        result = runner.invoke(main, list(args), env={"DATABASE_URL": database_url}, catch_exceptions=False)
+        before = dict(os.environ)  # what a command sets for its own process (demo: the links' address) ends here
+        try:
+            result = runner.invoke(main, list(args), env={"DATABASE_URL": database_url}, catch_exceptions=False)
+        finally:
+            os.environ.clear()
+            os.environ.update(before)
         assert result.exit_code == code, (result.output, result.stderr)
         return result
 

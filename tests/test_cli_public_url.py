@@ -12,8 +12,10 @@ from cli.serve import _default_public_url
 
 @pytest.fixture(autouse=True)
 def no_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AFTERSALES_PUBLIC_URL", raising=False)
-    monkeypatch.delenv("AFTERSALES_BASE_URL", raising=False)
+    """No address configured; and the one a test's server sets is gone after it (set first, so it is undone)."""
+    for name in ("AFTERSALES_PUBLIC_URL", "AFTERSALES_BASE_URL"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 @pytest.mark.parametrize(("host", "port", "expected"), [

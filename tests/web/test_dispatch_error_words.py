@@ -36,7 +36,7 @@ def test_the_reason_nobody_was_assigned_reads_in_the_supervisors_words(desk, sig
 
 @pytest.mark.parametrize(("language", "refusal"), [
     ("zh", "（上门安排未记录：技术员：tech.wang 在 2026-03-03 休假"),
-    ("en", "(the visit was not recorded: technician: tech.wang is on leave"),
+    ("en", "(the visit was not recorded: Technician: tech.wang is on leave"),
 ])
 def test_a_refused_visit_says_why_after_the_sentence_in_brackets(desk, signed_in, services, language, refusal):
     # Given the supervisor's manual assignment (every east washer technician on leave until 4 March)
